@@ -1,0 +1,98 @@
+import { Writable } from 'node:stream';
+
+import { EnsembleError, ErrorCode } from '@ensemble/protocol';
+import { createLogger } from '@ensemble/telemetry';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+
+import { bearerAuth, principalOf } from './auth.js';
+import { createHttpApp, readJsonBody } from './http-app.js';
+
+function collectingLogger() {
+  const lines: Record<string, unknown>[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+      callback();
+    },
+  });
+  return { logger: createLogger({ service: 'test', destination }), lines };
+}
+
+describe('createHttpApp', () => {
+  it('echoes a valid X-Request-ID and stamps it on every log line of the request', async () => {
+    const { logger, lines } = collectingLogger();
+    const app = createHttpApp({ logger });
+    app.get('/hello', (c) => {
+      c.var.logger.info('inside handler');
+      return c.text('hi');
+    });
+    const response = await app.request('/hello', { headers: { 'X-Request-ID': 'req-123' } });
+    expect(response.headers.get('x-request-id')).toBe('req-123');
+    const handlerLine = lines.find((line) => line['msg'] === 'inside handler');
+    expect(handlerLine?.['request_id']).toBe('req-123');
+    expect(lines.find((line) => line['msg'] === 'request')).toMatchObject({ status: 200, request_id: 'req-123' });
+  });
+
+  it('replaces an unsafe request id with a generated one', async () => {
+    const app = createHttpApp({ logger: collectingLogger().logger });
+    app.get('/x', (c) => c.text('ok'));
+    const response = await app.request('/x', { headers: { 'X-Request-ID': 'bad id with spaces\n' } });
+    expect(response.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('renders errors as OpenAI error objects and hides internal messages', async () => {
+    const app = createHttpApp({ logger: collectingLogger().logger });
+    app.get('/conflict', () => {
+      throw new EnsembleError(ErrorCode.Conflict, 'session is busy');
+    });
+    app.get('/boom', () => {
+      throw new Error('secret database password in stack');
+    });
+    const conflict = await app.request('/conflict');
+    expect(conflict.status).toBe(409);
+    expect(await conflict.json()).toEqual({ error: { message: 'session is busy', type: 'conflict_error', param: null, code: 'conflict' } });
+    const boom = await app.request('/boom');
+    expect(boom.status).toBe(500);
+    const text = await boom.text();
+    expect(text).not.toContain('secret');
+    expect(JSON.parse(text)).toMatchObject({ error: { type: 'server_error' } });
+    const missing = await app.request('/nope');
+    expect(missing.status).toBe(404);
+  });
+
+  it('rejects bodies over the limit with 413 and bad JSON with 400', async () => {
+    const app = createHttpApp({ logger: collectingLogger().logger, maxBodyBytes: 64 });
+    app.post('/echo', async (c) => c.json(await readJsonBody(c, z.object({ name: z.string() }))));
+    const tooBig = await app.request('/echo', { method: 'POST', body: JSON.stringify({ name: 'x'.repeat(200) }), headers: { 'content-type': 'application/json' } });
+    expect(tooBig.status).toBe(413);
+    const badJson = await app.request('/echo', { method: 'POST', body: '{nope', headers: { 'content-type': 'application/json' } });
+    expect(badJson.status).toBe(400);
+    expect(await badJson.json()).toMatchObject({ error: { code: 'invalid_json' } });
+    const wrongType = await app.request('/echo', { method: 'POST', body: JSON.stringify({ name: 5 }), headers: { 'content-type': 'application/json' } });
+    expect(wrongType.status).toBe(400);
+    expect(await wrongType.json()).toMatchObject({ error: { param: 'name', type: 'invalid_request_error' } });
+  });
+});
+
+describe('bearerAuth', () => {
+  const app = createHttpApp({ logger: collectingLogger().logger });
+  app.use('/v1/*', bearerAuth(['sk-one', 'sk-two']));
+  app.get('/v1/me', (c) => c.json({ principal: c.var.principal }));
+
+  it('accepts a configured token and exposes a hashed principal', async () => {
+    const response = await app.request('/v1/me', { headers: { Authorization: 'Bearer sk-two' } });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ principal: principalOf('sk-two') });
+  });
+
+  it('rejects a missing or wrong token with 401 in OpenAI format', async () => {
+    const missing = await app.request('/v1/me');
+    expect(missing.status).toBe(401);
+    expect(missing.headers.get('www-authenticate')).toBe('Bearer');
+    expect(await missing.json()).toMatchObject({ error: { type: 'authentication_error', code: 'missing_api_key' } });
+    const wrong = await app.request('/v1/me', { headers: { Authorization: 'Bearer sk-nope' } });
+    expect(wrong.status).toBe(401);
+    expect(await wrong.json()).toMatchObject({ error: { code: 'invalid_api_key' } });
+  });
+});

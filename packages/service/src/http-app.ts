@@ -1,0 +1,141 @@
+import { randomUUID } from 'node:crypto';
+
+import { EnsembleError, ErrorCode, toEnsembleError, toOpenAIErrorBody } from '@ensemble/protocol';
+import {
+  type Logger,
+  SpanKind,
+  SpanStatusCode,
+  context,
+  extractTraceContext,
+  getTracer,
+  trace,
+  withLogContext,
+} from '@ensemble/telemetry';
+import { type Context, Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { z } from 'zod';
+
+/** Per-request values every Ensemble service can read from `c.var`. */
+export interface ServiceVariables {
+  requestId: string;
+  logger: Logger;
+  /** Stable identity of the caller's bearer token (see `bearerAuth`); `anonymous` without auth. */
+  principal: string;
+}
+export interface ServiceEnv {
+  Variables: ServiceVariables;
+}
+
+export interface HttpAppOptions {
+  logger: Logger;
+  /** Largest accepted request body; bigger bodies get a 413 in the error format. Default 4 MiB. */
+  maxBodyBytes?: number;
+  /** Paths that are not access-logged at info level (health probes). */
+  quietPaths?: readonly string[];
+}
+
+const REQUEST_ID_PATTERN = /^[\w.:-]{1,128}$/;
+
+/**
+ * A Hono app with what every Ensemble HTTP service needs: request ids (accepted from `X-Request-ID` or
+ * generated, echoed back), a server span continuing the caller's W3C trace, correlation ids on every log
+ * line, an access log, a body size limit, and errors rendered as OpenAI error objects without stack traces.
+ */
+export function createHttpApp(options: HttpAppOptions): Hono<ServiceEnv> {
+  const app = new Hono<ServiceEnv>();
+  const quietPaths = new Set(options.quietPaths ?? ['/health', '/ready']);
+  const tracer = getTracer('ensemble-http');
+  const maxBodyBytes = options.maxBodyBytes ?? 4 * 1024 * 1024;
+
+  app.use('*', async (c, next) => {
+    const incoming = c.req.header('x-request-id');
+    const requestId = incoming !== undefined && REQUEST_ID_PATTERN.test(incoming) ? incoming : randomUUID();
+    c.set('requestId', requestId);
+    c.set('principal', 'anonymous');
+    c.header('X-Request-ID', requestId);
+    const started = performance.now();
+    const parentContext = extractTraceContext(c.req.header());
+    const span = tracer.startSpan(
+      `${c.req.method} ${c.req.path}`,
+      { kind: SpanKind.SERVER, attributes: { 'http.request.method': c.req.method, 'url.path': c.req.path, 'request.id': requestId } },
+      parentContext,
+    );
+    await context.with(trace.setSpan(parentContext, span), () =>
+      withLogContext({ request_id: requestId }, async () => {
+        c.set('logger', options.logger);
+        try {
+          await next();
+        } finally {
+          const status = c.res.status;
+          span.setAttribute('http.response.status_code', status);
+          if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+          span.end();
+          const line = { method: c.req.method, path: c.req.path, status, duration_ms: roundMs(performance.now() - started) };
+          if (quietPaths.has(c.req.path)) options.logger.debug(line, 'request');
+          else options.logger.info(line, 'request');
+        }
+      }),
+    );
+  });
+
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: maxBodyBytes,
+      onError: () => {
+        throw new EnsembleError(ErrorCode.PayloadTooLarge, `Request body is larger than ${maxBodyBytes} bytes`);
+      },
+    }),
+  );
+
+  app.notFound((c) => errorResponse(c, new EnsembleError(ErrorCode.NotFound, `No route for ${c.req.method} ${c.req.path}`)));
+  app.onError((error, c) => {
+    const ensembleError =
+      error instanceof HTTPException
+        ? new EnsembleError(error.status === 413 ? ErrorCode.PayloadTooLarge : ErrorCode.InvalidRequest, error.message, { status: error.status })
+        : toEnsembleError(error);
+    if (ensembleError.status >= 500) {
+      options.logger.error({ err: error, code: ensembleError.code }, 'request failed');
+    } else {
+      options.logger.info({ code: ensembleError.code, message: ensembleError.message }, 'request rejected');
+    }
+    return errorResponse(c, ensembleError);
+  });
+  return app;
+}
+
+function roundMs(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}
+
+/** Renders an error as an OpenAI error object with the error's status. */
+export function errorResponse(c: Context, error: EnsembleError): Response {
+  if (error.code === ErrorCode.RateLimited && typeof error.details?.['retryAfter'] === 'string') {
+    c.header('Retry-After', error.details['retryAfter']);
+  }
+  return c.json(toOpenAIErrorBody(error), error.status as ContentfulStatusCode);
+}
+
+/**
+ * Reads and validates a JSON body. Bad JSON, a non-object, or a schema mismatch all become a 400
+ * `invalid_request` whose message names the first offending field (and `param` carries its path).
+ */
+export async function readJsonBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
+  let raw: unknown;
+  try {
+    raw = await c.req.json();
+  } catch {
+    throw new EnsembleError(ErrorCode.InvalidRequest, 'Request body is not valid JSON', { wireCode: 'invalid_json' });
+  }
+  const result = schema.safeParse(raw);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const param = issue === undefined ? null : issue.path.map(String).join('.');
+  const where = param === null || param === '' ? 'request body' : `'${param}'`;
+  throw new EnsembleError(ErrorCode.InvalidRequest, `Invalid ${where}: ${issue?.message ?? 'does not match the schema'}`, {
+    details: { param, issues: result.error.issues.length },
+    wireCode: 'invalid_request_body',
+  });
+}

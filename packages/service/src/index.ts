@@ -1,0 +1,5 @@
+export { bearerAuth, principalOf } from './auth.js';
+export { createHttpApp, errorResponse, readJsonBody } from './http-app.js';
+export type { HttpAppOptions, ServiceEnv, ServiceVariables } from './http-app.js';
+export { onShutdownSignal, serveHttp } from './serve.js';
+export type { RunningServer, ServeOptions } from './serve.js';

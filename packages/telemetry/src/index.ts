@@ -1,0 +1,19 @@
+export { addLogContext, currentLogContext, withLogContext } from './log-context.js';
+export type { LogContext } from './log-context.js';
+export { createLogger } from './logger.js';
+export type { Logger, LoggerConfig } from './logger.js';
+export {
+  InMemorySpanExporter,
+  SpanKind,
+  SpanStatusCode,
+  context,
+  extractTraceContext,
+  getTracer,
+  inSpan,
+  injectTraceContext,
+  recordError,
+  startTelemetry,
+  trace,
+} from './tracing.js';
+export type { Attributes, Span, Telemetry, TelemetryConfig } from './tracing.js';
+export { agentSpanAttributes, llmRequestAttributes, llmResponseAttributes, toolSpanAttributes } from './openinference.js';

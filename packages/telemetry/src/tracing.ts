@@ -1,0 +1,101 @@
+import { type Attributes, type Span, SpanKind, SpanStatusCode, context, propagation, trace } from '@opentelemetry/api';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { registerInstrumentations } from '@opentelemetry/instrumentation';
+import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  BatchSpanProcessor,
+  type InMemorySpanExporter,
+  SimpleSpanProcessor,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+
+export { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
+
+export interface TelemetryConfig {
+  serviceName: string;
+  /** OTLP/HTTP base endpoint (Phoenix: http://localhost:6006). Nothing is exported when unset. */
+  otlpEndpoint?: string | undefined;
+  /** Extra exporter for tests: spans are kept in memory and can be read back. */
+  memoryExporter?: InMemorySpanExporter;
+}
+
+export interface Telemetry {
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Starts tracing for one service. W3C trace context is always propagated on outgoing `fetch` (the
+ * `openai` SDK and the A2A client both use it) so a trace spans processes even when nothing is exported.
+ * Incoming requests get their server span from `@ensemble/service`'s middleware, which keeps us off
+ * Node's ESM loader hooks entirely.
+ */
+export function startTelemetry(config: TelemetryConfig): Telemetry {
+  const spanProcessors: SpanProcessor[] = [];
+  if (config.otlpEndpoint !== undefined) {
+    const url = `${config.otlpEndpoint.replace(/\/$/, '')}/v1/traces`;
+    spanProcessors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url })));
+  }
+  if (config.memoryExporter !== undefined) spanProcessors.push(new SimpleSpanProcessor(config.memoryExporter));
+
+  const provider = new NodeTracerProvider({
+    resource: resourceFromAttributes({ 'service.name': config.serviceName }),
+    spanProcessors,
+  });
+  provider.register();
+  const unregister = registerInstrumentations({
+    tracerProvider: provider,
+    instrumentations: [new UndiciInstrumentation()],
+  });
+  return {
+    async shutdown() {
+      unregister();
+      await provider.shutdown();
+    },
+  };
+}
+
+export function getTracer(name = 'ensemble') {
+  return trace.getTracer(name);
+}
+
+/**
+ * Runs `fn` inside a new active span; records an exception and sets ERROR status when it throws.
+ * The span ends when `fn` settles. For streams that outlive `fn`, use `startSpan` and end it yourself.
+ */
+export async function inSpan<T>(
+  name: string,
+  options: { kind?: SpanKind; attributes?: Attributes },
+  fn: (span: Span) => Promise<T>,
+): Promise<T> {
+  return getTracer().startActiveSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, attributes: options.attributes ?? {} }, async (span) => {
+    try {
+      return await fn(span);
+    } catch (error) {
+      recordError(span, error);
+      throw error;
+    } finally {
+      span.end();
+    }
+  });
+}
+
+export function recordError(span: Span, error: unknown): void {
+  span.recordException(error instanceof Error ? error : new Error(String(error)));
+  span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+}
+
+/** Extracts W3C trace context from incoming headers (for servers that are not behind our middleware). */
+export function extractTraceContext(headers: Record<string, string | undefined>) {
+  return propagation.extract(context.active(), headers);
+}
+
+/** Injects the active trace context into an outgoing header carrier. */
+export function injectTraceContext(headers: Record<string, string>): Record<string, string> {
+  propagation.inject(context.active(), headers);
+  return headers;
+}
+
+export { SpanKind, SpanStatusCode, context, trace };
+export type { Span, Attributes };

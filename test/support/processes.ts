@@ -1,0 +1,126 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+/** Repository root, for resolving app entry points from any test file. */
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface ServiceProcess {
+  readonly name: string;
+  readonly url: string;
+  readonly pid: number;
+  readonly child: ChildProcess;
+  /** Every stdout/stderr line so far (JSON log lines as text), for assertions and failure reports. */
+  readonly lines: string[];
+  /** Resolves with the first log line for which `predicate` is true (already seen lines count). */
+  waitForLine(predicate: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves when the process has exited. */
+  stop(graceMs?: number): Promise<void>;
+  /** SIGKILL now: a crash, as far as the service can tell. */
+  kill(): Promise<void>;
+}
+
+const running = new Set<ServiceProcess>();
+
+export interface StartServiceOptions {
+  name: string;
+  /** Entry file relative to the repo root, e.g. `apps/sim-llm/src/main.ts`. */
+  entry: string;
+  env?: Record<string, string | undefined>;
+  args?: string[];
+  timeoutMs?: number;
+}
+
+/**
+ * Starts a service as a real child process (through tsx) with port 0 and waits for its `listening` log
+ * line, which carries the URL it bound. Nothing here sleeps: readiness is the service saying so.
+ */
+export async function startService(options: StartServiceOptions): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', options.entry, ...(options.args ?? [])], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, LOG_LEVEL: 'info', OTEL_EXPORTER_OTLP_ENDPOINT: '', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  const waiters = new Set<{ predicate: (line: Record<string, unknown>) => boolean; resolve: (line: Record<string, unknown>) => void }>();
+  const exited = once(child, 'exit');
+  const onLine = (text: string) => {
+    lines.push(text);
+    const parsed = parseJsonLine(text);
+    if (parsed === undefined) return;
+    for (const waiter of waiters) {
+      if (waiter.predicate(parsed)) {
+        waiters.delete(waiter);
+        waiter.resolve(parsed);
+      }
+    }
+  };
+  createInterface({ input: child.stdout }).on('line', onLine);
+  createInterface({ input: child.stderr }).on('line', onLine);
+
+  const waitForLine: ServiceProcess['waitForLine'] = (predicate, timeoutMs = 30_000) => {
+    for (const text of lines) {
+      const parsed = parseJsonLine(text);
+      if (parsed !== undefined && predicate(parsed)) return Promise.resolve(parsed);
+    }
+    return new Promise((resolve, reject) => {
+      const waiter = { predicate, resolve: (line: Record<string, unknown>) => { clearTimeout(timer); resolve(line); } };
+      const timer = setTimeout(() => {
+        waiters.delete(waiter);
+        reject(new Error(`${options.name}: timed out waiting for a log line\n${lines.slice(-30).join('\n')}`));
+      }, timeoutMs);
+      waiters.add(waiter);
+      void exited.then(() => {
+        if (waiters.delete(waiter)) {
+          clearTimeout(timer);
+          reject(new Error(`${options.name} exited (code ${child.exitCode})\n${lines.slice(-30).join('\n')}`));
+        }
+      });
+    });
+  };
+
+  const listening = await waitForLine((line) => line['msg'] === 'listening' && typeof line['url'] === 'string', options.timeoutMs ?? 30_000).catch(
+    async (error: unknown) => {
+      child.kill('SIGKILL');
+      await exited;
+      throw error;
+    },
+  );
+
+  const stopWith = async (signal: NodeJS.Signals, graceMs: number) => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    }
+    running.delete(service);
+  };
+  const service: ServiceProcess = {
+    name: options.name,
+    url: listening['url'] as string,
+    pid: child.pid!,
+    child,
+    lines,
+    waitForLine,
+    stop: (graceMs = 5_000) => stopWith('SIGTERM', graceMs),
+    kill: () => stopWith('SIGKILL', 0),
+  };
+  running.add(service);
+  return service;
+}
+
+/** Stops every process started through `startService` that is still running (for `afterAll`). */
+export async function stopAllServices(): Promise<void> {
+  await Promise.all([...running].map((service) => service.stop()));
+}
+
+function parseJsonLine(text: string): Record<string, unknown> | undefined {
+  if (!text.startsWith('{')) return undefined;
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
