@@ -5,8 +5,7 @@ export type Env = Readonly<Record<string, string | undefined>>;
 
 /**
  * Reads a service's configuration from environment variables. A pure function: the schema names the
- * variables (its keys are the variable names), `env` defaults to `process.env` only at the call site of
- * an app. Returns a frozen, typed object, or throws one error that names every bad variable at once.
+ * variables (its keys are the variable names); only an app's entry point passes the real environment. Returns a frozen, typed object, or throws one error that names every bad variable at once.
  * Empty strings count as unset, so `FOO=` falls back to the default like a missing variable.
  */
 export function loadConfig<S extends z.ZodObject>(schema: S, env: Env): Readonly<z.infer<S>> {
