@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 
-import { serve } from '@hono/node-server';
+import { type HttpBindings, serve } from '@hono/node-server';
 import type { Logger } from '@ensemble/telemetry';
 
 export interface ServeOptions {
@@ -23,9 +23,12 @@ export interface RunningServer {
   close(graceMs?: number): Promise<void>;
 }
 
-/** Anything with a WHATWG `fetch` handler: a Hono app, or a hand-written handler in tests. */
+/**
+ * Anything with a WHATWG `fetch` handler: a Hono app, or a hand-written handler in tests. The Node
+ * bindings (`c.env.incoming` / `c.env.outgoing`) are passed through so a handler can reach the socket.
+ */
 interface FetchApp {
-  fetch: (request: Request) => Response | Promise<Response>;
+  fetch: (request: Request, bindings: HttpBindings) => Response | Promise<Response>;
 }
 
 /**
@@ -34,7 +37,7 @@ interface FetchApp {
  */
 export function serveHttp(app: FetchApp, options: ServeOptions): Promise<RunningServer> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch: (request) => app.fetch(request), hostname: options.host, port: options.port }) as Server;
+    const server = serve({ fetch: (request, bindings) => app.fetch(request, bindings as HttpBindings), hostname: options.host, port: options.port }) as Server;
     server.keepAliveTimeout = 65_000;
     server.once('error', reject);
     server.once('listening', () => {
