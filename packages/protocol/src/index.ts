@@ -11,3 +11,29 @@ export {
 export type { OpenAIErrorBody } from './openai.js';
 export { ClassifierVerdict, RoutingDecision, RoutingMode, RoutingPath, RoutingSource } from './routing.js';
 export { ReasoningEvent, ReasoningEventType } from './reasoning-event.js';
+export {
+  ApprovalDecision,
+  ConditionOperator,
+  DagEvent,
+  EXECUTION_PLAN_SCHEMA_NAME,
+  ExecutionPlan,
+  NODE_ID_PATTERN,
+  NodeCondition,
+  NodeError,
+  NodeId,
+  NodeResult,
+  NodeStatus,
+  PLAN_REVISION_SCHEMA_NAME,
+  PlanNode,
+  PlanRevision,
+  RetryPolicy,
+  WorkflowStatus,
+} from './dag.js';
+export type { DagEventType } from './dag.js';
+export { FinalSessionStatus, Session, SessionPatch, SessionRecord, SessionRequest, SessionStatus, SessionTombstone } from './session.js';
+export { McpHttpServerConfig, McpServerConfig, McpServerName, McpServersConfig, McpStdioServerConfig } from './mcp-config.js';
+export { TokenUsage } from './token-usage.js';
+export { AgentCardSummary, AgentSkillSummary } from './agent-card.js';
+export { ApprovalAnswer, ApprovalAnswerData, ApprovalRequest, ApprovalRequestData } from './a2a-approval.js';
+export { ChatCompletionChunk, ChatCompletionResponse, ModelList } from './openai-responses.js';
+export { HealthReport, ReadinessCheckResult, ReadinessReport } from './health.js';

@@ -1,0 +1,101 @@
+import { ChatCompletionRequest, type HealthReport, type RoutingDecision } from '@ensemble/protocol';
+import { ROUTING_DECISION_HEADER, type Router, formatRoutingDecisionHeader } from '@ensemble/routing';
+import { type ServiceEnv, bearerAuth, createHttpApp, readJsonBody } from '@ensemble/service';
+import { type Logger, trace } from '@ensemble/telemetry';
+import type { Hono } from 'hono';
+import type OpenAI from 'openai';
+
+import { buildOpenApiDocument } from './openapi.js';
+import { type OrchestrationHandler, UnavailableOrchestration } from './orchestration.js';
+import { failed, relayChatCompletion } from './passthrough.js';
+import { type ReadinessCheck, runReadinessChecks } from './readiness.js';
+import { sessionHeader } from './session-header.js';
+import { describeUpstreamFailure } from './upstream-errors.js';
+
+export interface GatewayDeps {
+  logger: Logger;
+  /** Client for the passthrough path and `/v1/models`; give it `maxRetries: 0` (see `main.ts`). */
+  upstream: OpenAI;
+  /** Its timeout, for error messages. */
+  upstreamTimeoutMs: number;
+  router: Router;
+  /** The complex path; defaults to a 501 until the orchestrator client exists. */
+  orchestration?: OrchestrationHandler;
+  /** What `/ready` verifies (upstream, Redis); none means always ready. */
+  readinessChecks?: readonly ReadinessCheck[];
+  readinessTimeoutMs?: number;
+  /** Bearer tokens for `/v1`; empty disables auth (bind to loopback then: see `resolveBindHost`). */
+  apiTokens: readonly string[];
+  maxBodyBytes?: number;
+  version?: string;
+}
+
+/** The gateway's HTTP app: wiring only. Tests serve it in-process; `main.ts` serves it for real. */
+export function createGatewayApp(deps: GatewayDeps): Hono<ServiceEnv> {
+  const app = createHttpApp({ logger: deps.logger, ...(deps.maxBodyBytes === undefined ? {} : { maxBodyBytes: deps.maxBodyBytes }) });
+  const orchestration = deps.orchestration ?? new UnavailableOrchestration();
+  const passthrough = { upstream: deps.upstream, logger: deps.logger, upstreamTimeoutMs: deps.upstreamTimeoutMs };
+  // Built once: the document only depends on configuration.
+  const openApi = JSON.stringify(buildOpenApiDocument({ version: deps.version ?? '0.1.0', authRequired: deps.apiTokens.length > 0 }));
+
+  app.get('/health', (c) => c.json({ status: 'ok', service: 'gateway' } satisfies HealthReport));
+
+  app.get('/ready', async (c) => {
+    const report = await runReadinessChecks(deps.readinessChecks ?? [], deps.readinessTimeoutMs ?? 2_000);
+    if (report.status !== 'ready') {
+      const failing = Object.entries(report.checks).filter(([, result]) => result.status === 'fail');
+      c.var.logger.warn({ failing: Object.fromEntries(failing) }, 'not ready');
+    }
+    return c.json(report, report.status === 'ready' ? 200 : 503);
+  });
+
+  app.get('/openapi.json', (c) => c.body(openApi, 200, { 'Content-Type': 'application/json' }));
+
+  app.use('/v1/*', bearerAuth(deps.apiTokens));
+  app.use('/v1/*', sessionHeader());
+
+  app.get('/v1/models', async (c) => {
+    try {
+      const page = await deps.upstream.models.list({ signal: c.req.raw.signal });
+      return c.json({ object: 'list', data: page.data });
+    } catch (error) {
+      return failed(c, undefined, describeUpstreamFailure(error, { timeoutMs: deps.upstreamTimeoutMs }), c.var.logger);
+    }
+  });
+
+  app.post('/v1/chat/completions', async (c) => {
+    const request = await readJsonBody(c, ChatCompletionRequest);
+    const signal = c.req.raw.signal;
+    const decision = await deps.router.route({ request, header: (name) => c.req.header(name), signal });
+    recordDecision(decision, c.var.logger);
+    c.header(ROUTING_DECISION_HEADER, formatRoutingDecisionHeader(decision));
+
+    if (decision.path === 'passthrough') return relayChatCompletion(c, request, passthrough);
+
+    const response = await orchestration.handle({
+      request,
+      decision,
+      sessionId: c.req.header('x-session-id') || undefined,
+      principal: c.var.principal,
+      requestId: c.var.requestId,
+      signal,
+    });
+    // The handler's headers are merged over ours (request id, routing decision, session id).
+    return c.newResponse(response.body, response);
+  });
+
+  return app;
+}
+
+/** The decision goes on the request span and into one log line, so routing can be audited later. */
+function recordDecision(decision: RoutingDecision, logger: Logger): void {
+  trace.getActiveSpan()?.setAttributes({
+    'ensemble.routing.path': decision.path,
+    'ensemble.routing.source': decision.source,
+    'ensemble.routing.reason': decision.reason,
+    'ensemble.routing.cached': decision.cached ?? false,
+  });
+  const line = { routing: decision };
+  if (decision.source === 'fallback') logger.warn(line, 'routing decision');
+  else logger.info(line, 'routing decision');
+}

@@ -1,0 +1,40 @@
+import { loadConfig } from '@ensemble/config';
+import { describe, expect, it } from 'vitest';
+
+import { GatewayConfig, resolveBindHost } from './config.js';
+
+describe('GatewayConfig', () => {
+  it('has working defaults', () => {
+    expect(loadConfig(GatewayConfig, {})).toMatchObject({
+      GATEWAY_HOST: '127.0.0.1',
+      GATEWAY_PORT: 8000,
+      API_TOKENS: [],
+      OPENAI_BASE_URL: 'https://api.openai.com/v1',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      ROUTING_CLASSIFIER_MODEL: 'gpt-4o-mini',
+      ROUTING_CLASSIFIER_TEMPERATURE: 0,
+      ROUTING_CLASSIFIER_TIMEOUT_MS: 3_000,
+    });
+  });
+
+  it('names every bad variable', () => {
+    expect(() => loadConfig(GatewayConfig, { ROUTING_CLASSIFIER_TEMPERATURE: '3', UPSTREAM_TIMEOUT_MS: '0', GATEWAY_PORT: 'x' })).toThrow(
+      /ROUTING_CLASSIFIER_TEMPERATURE[\s\S]*UPSTREAM_TIMEOUT_MS|UPSTREAM_TIMEOUT_MS[\s\S]*ROUTING_CLASSIFIER_TEMPERATURE/,
+    );
+  });
+});
+
+describe('resolveBindHost', () => {
+  it('keeps the configured host when tokens protect the API', () => {
+    expect(resolveBindHost('0.0.0.0', ['t'])).toEqual({ host: '0.0.0.0' });
+  });
+
+  it('forces loopback without tokens, and warns either way', () => {
+    const forced = resolveBindHost('0.0.0.0', []);
+    expect(forced.host).toBe('127.0.0.1');
+    expect(forced.warning).toContain('0.0.0.0');
+    expect(resolveBindHost('::1', [])).toMatchObject({ host: '::1', warning: expect.stringContaining('API_TOKENS is empty') as string });
+    expect(resolveBindHost('localhost', []).host).toBe('localhost');
+    expect(resolveBindHost('10.1.2.3', []).host).toBe('127.0.0.1');
+  });
+});

@@ -1,0 +1,39 @@
+import { env } from '@ensemble/config';
+import { z } from 'zod';
+
+/** Every variable the gateway reads (the README's configuration table lists them with these defaults). */
+export const GatewayConfig = z.object({
+  GATEWAY_HOST: env.host(),
+  GATEWAY_PORT: env.port(8000),
+  /** Comma-separated bearer tokens for `/v1`; empty means no auth and a loopback-only bind. */
+  API_TOKENS: env.list(),
+  OPENAI_BASE_URL: env.string('https://api.openai.com/v1'),
+  OPENAI_API_KEY: env.optionalString(),
+  /** Time allowed for the upstream to start answering (headers), per passthrough call. */
+  UPSTREAM_TIMEOUT_MS: env.int(600_000, 1),
+  REDIS_URL: env.string('redis://127.0.0.1:6379'),
+  MAX_BODY_BYTES: env.int(10 * 1024 * 1024, 1),
+  ROUTING_CLASSIFIER_MODEL: env.string('gpt-4o-mini'),
+  ROUTING_CLASSIFIER_TEMPERATURE: z.coerce.number().min(0).max(2).default(0),
+  ROUTING_CLASSIFIER_TIMEOUT_MS: env.int(3_000, 1),
+  ROUTING_CACHE_MAX_ENTRIES: env.int(10_000, 0),
+  ROUTING_CACHE_TTL_MS: env.int(600_000, 1),
+  LOG_LEVEL: env.logLevel(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: env.optionalUrl(),
+});
+export type GatewayConfig = z.infer<typeof GatewayConfig>;
+
+const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|::1|\[::1\])$/i;
+
+/**
+ * Where the gateway may listen. Without API tokens anyone who can reach the port can spend the
+ * upstream key, so the gateway then binds to loopback whatever `GATEWAY_HOST` says, and says so.
+ */
+export function resolveBindHost(host: string, apiTokens: readonly string[]): { host: string; warning?: string } {
+  if (apiTokens.length > 0) return { host };
+  if (LOOPBACK.test(host)) return { host, warning: 'API_TOKENS is empty: /v1 routes accept unauthenticated requests (loopback only)' };
+  return {
+    host: '127.0.0.1',
+    warning: `API_TOKENS is empty: binding to 127.0.0.1 instead of ${host} so the unauthenticated gateway is not reachable from other machines`,
+  };
+}

@@ -1,0 +1,68 @@
+import { loadConfig } from '@ensemble/config';
+import { createLlmClient } from '@ensemble/llm';
+import { LlmRoutingClassifier, createRouter } from '@ensemble/routing';
+import { onShutdownSignal, serveHttp } from '@ensemble/service';
+import { createLogger, startTelemetry } from '@ensemble/telemetry';
+import { Redis } from 'ioredis';
+
+import { createGatewayApp } from './app.js';
+import { GatewayConfig, resolveBindHost } from './config.js';
+import { redisReadiness, upstreamReadiness } from './readiness.js';
+
+const config = loadConfig(GatewayConfig, process.env);
+// Telemetry first: `fetch` must be instrumented before the first upstream call.
+const telemetry = startTelemetry({ serviceName: 'gateway', otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
+const logger = createLogger({ service: 'gateway', level: config.LOG_LEVEL });
+
+// Passthrough calls are never retried by the gateway: a retry could only be transparent before the first
+// byte reached the client, and a client that gets the upstream's 429/5xx (with Retry-After) retries with
+// its own policy. Retrying here too would multiply load exactly when the upstream is struggling.
+const upstream = createLlmClient({
+  baseURL: config.OPENAI_BASE_URL,
+  apiKey: config.OPENAI_API_KEY,
+  timeoutMs: config.UPSTREAM_TIMEOUT_MS,
+  maxRetries: 0,
+});
+// The classifier has its own deadline and a cheap fallback, so it does not retry either.
+const classifierClient = createLlmClient({
+  baseURL: config.OPENAI_BASE_URL,
+  apiKey: config.OPENAI_API_KEY,
+  timeoutMs: config.ROUTING_CLASSIFIER_TIMEOUT_MS,
+  maxRetries: 0,
+});
+const router = createRouter({
+  classifier: new LlmRoutingClassifier({
+    client: classifierClient,
+    model: config.ROUTING_CLASSIFIER_MODEL,
+    temperature: config.ROUTING_CLASSIFIER_TEMPERATURE,
+  }),
+  classifierTimeoutMs: config.ROUTING_CLASSIFIER_TIMEOUT_MS,
+  cache: config.ROUTING_CACHE_MAX_ENTRIES === 0 ? false : { maxEntries: config.ROUTING_CACHE_MAX_ENTRIES, ttlMs: config.ROUTING_CACHE_TTL_MS },
+  onClassifierError: (error) => logger.warn({ err: error, code: error.code }, 'routing classifier failed; falling back to passthrough'),
+});
+
+// Only `/ready` uses Redis for now (sessions arrive later). No offline queue: a PING while disconnected
+// must fail at once instead of waiting for a reconnect that may never come.
+const redis = new Redis(config.REDIS_URL, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+redis.on('error', (error: Error) => logger.debug({ err: error }, 'redis connection error'));
+redis.connect().catch((error: unknown) => logger.warn({ err: error }, 'redis not reachable at start-up; /ready will report it'));
+
+const bind = resolveBindHost(config.GATEWAY_HOST, config.API_TOKENS);
+if (bind.warning !== undefined) logger.warn({ host: bind.host }, bind.warning);
+
+const app = createGatewayApp({
+  logger,
+  upstream,
+  upstreamTimeoutMs: config.UPSTREAM_TIMEOUT_MS,
+  router,
+  readinessChecks: [upstreamReadiness(upstream), redisReadiness(redis)],
+  apiTokens: config.API_TOKENS,
+  maxBodyBytes: config.MAX_BODY_BYTES,
+});
+const server = await serveHttp(app, { host: bind.host, port: config.GATEWAY_PORT, logger, service: 'gateway' });
+
+onShutdownSignal(logger, async () => {
+  await server.close();
+  redis.disconnect();
+  await telemetry.shutdown();
+});

@@ -1,0 +1,39 @@
+import { type AgentService, type TaskStore, createAgentService } from '@ensemble/a2a';
+import type { Logger } from '@ensemble/telemetry';
+
+import type { MockAgentBehaviour } from './config.js';
+import { type MockAgentDeps, createMockAgentRun } from './mock-agent.js';
+
+export interface MockAgentAppDeps extends MockAgentDeps {
+  behaviour: MockAgentBehaviour;
+  logger: Logger;
+  taskStore?: TaskStore;
+  authTokens?: readonly string[];
+  publicUrl?: string;
+  shutdownGraceMs?: number;
+}
+
+/**
+ * One mock agent as an A2A service, plus `POST /echo` (returns the JSON body): the plain-HTTP baseline
+ * that `bench/a2a.bench.ts` compares an A2A round trip with, in the same process.
+ */
+export function createMockAgentApp(deps: MockAgentAppDeps): AgentService {
+  const { behaviour } = deps;
+  const service = createAgentService({
+    card: {
+      name: behaviour.name,
+      description: behaviour.description,
+      version: behaviour.version,
+      skills: behaviour.skills,
+      provider: { organization: 'Ensemble (mock agents)', url: 'https://github.com/ensemble' },
+    },
+    executor: createMockAgentRun(behaviour, deps),
+    taskStore: deps.taskStore,
+    logger: deps.logger,
+    auth: { tokens: deps.authTokens ?? [] },
+    publicUrl: deps.publicUrl,
+    shutdownGraceMs: deps.shutdownGraceMs,
+  });
+  service.app.post('/echo', async (c) => c.json(await c.req.json<unknown>()));
+  return service;
+}

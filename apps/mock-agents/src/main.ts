@@ -1,0 +1,41 @@
+import { readFileSync } from 'node:fs';
+
+import { RedisTaskStore } from '@ensemble/a2a/redis';
+import { loadConfig } from '@ensemble/config';
+import { onShutdownSignal } from '@ensemble/service';
+import { createLogger, startTelemetry } from '@ensemble/telemetry';
+import { Redis } from 'ioredis';
+
+import { createMockAgentApp } from './app.js';
+import { MockAgentsEnv, resolveBehaviour, resolvePort } from './config.js';
+
+const config = loadConfig(MockAgentsEnv, process.env);
+const behaviour = resolveBehaviour(config, (path) => readFileSync(path, 'utf8'));
+const telemetry = startTelemetry({ serviceName: behaviour.name, otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
+const logger = createLogger({ service: behaviour.name, level: config.LOG_LEVEL });
+
+const redis = config.MOCK_AGENT_TASK_STORE === 'redis' ? new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 }) : undefined;
+redis?.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+const taskStore = redis === undefined ? undefined : new RedisTaskStore(redis, { keyPrefix: config.REDIS_KEY_PREFIX, ttlSeconds: config.A2A_TASK_TTL_SECONDS });
+
+const service = createMockAgentApp({
+  behaviour,
+  logger,
+  taskStore,
+  authTokens: config.AGENT_AUTH_TOKENS,
+  publicUrl: config.MOCK_AGENT_PUBLIC_URL,
+  shutdownGraceMs: config.A2A_SHUTDOWN_GRACE_MS,
+  crash: (exitCode) => {
+    logger.fatal({ exit_code: exitCode }, 'crashing on purpose (failure mode "crash")');
+    process.exit(exitCode);
+  },
+});
+
+await service.start({ host: config.MOCK_AGENT_HOST, port: resolvePort(config) });
+logger.info({ agent: behaviour.name, skills: behaviour.skills.map((skill) => skill.id), failure: behaviour.failure.mode, store: config.MOCK_AGENT_TASK_STORE }, 'mock agent ready');
+
+onShutdownSignal(logger, async () => {
+  await service.stop();
+  await redis?.quit();
+  await telemetry.shutdown();
+});

@@ -1,0 +1,112 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import type { AgentRun } from '@ensemble/a2a';
+import { ErrorCode } from '@ensemble/protocol';
+
+import type { MockAgentBehaviour } from './config.js';
+
+export interface MockAgentDeps {
+  /** Ends the process abruptly (the `crash` failure mode); tests pass a fake. */
+  crash(exitCode: number): void;
+}
+
+interface TemplateValues {
+  input: string;
+  agent: string;
+  call: number;
+}
+
+/** Replaces `{{input}}`, `{{agent}}` and `{{call}}`. */
+export function fillTemplate(template: string, values: TemplateValues): string {
+  return template.replace(/\{\{\s*(input|agent|call)\s*\}\}/g, (_match, name: keyof TemplateValues) => String(values[name]));
+}
+
+function fillDeep(value: unknown, values: TemplateValues): unknown {
+  if (typeof value === 'string') return fillTemplate(value, values);
+  if (Array.isArray(value)) return value.map((item) => fillDeep(item, values));
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, fillDeep(item, values)]));
+  }
+  return value;
+}
+
+/** Splits a reply into `count` word-aligned chunks that concatenate back to the reply. */
+export function splitIntoChunks(text: string, count: number): string[] {
+  const words = text.split(/(?<=\s)/);
+  const pieces = Math.max(1, Math.min(count, words.length));
+  const chunks: string[] = [];
+  for (let index = 0; index < pieces; index += 1) {
+    const start = Math.floor((index * words.length) / pieces);
+    const end = Math.floor(((index + 1) * words.length) / pieces);
+    chunks.push(words.slice(start, end).join(''));
+  }
+  return chunks;
+}
+
+function untilAborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_resolve, reject) => {
+    if (signal.aborted) reject(signal.reason as Error);
+    signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
+  });
+}
+
+/**
+ * The logic of a mock agent: optional approval gate, progress status updates, the configured failure,
+ * then the templated reply streamed in chunks and an optional data artifact. Calls are counted per
+ * process (new tasks only; an approval resume is the same call).
+ */
+export function createMockAgentRun(behaviour: MockAgentBehaviour, deps: MockAgentDeps): AgentRun {
+  let calls = 0;
+  return async function* run(input, ctx) {
+    if (ctx.task === undefined) calls += 1;
+    const values: TemplateValues = { input: input.text, agent: behaviour.name, call: calls };
+    const failure = behaviour.failure;
+
+    // Approval comes first: on resume `run` starts again from the top (see AgentContext.requireApproval).
+    if (failure.mode === 'approval') {
+      const answer = await ctx.requireApproval({
+        summary: fillTemplate(failure.summary, values),
+        details: { agent: behaviour.name, request: input.text },
+      });
+      const comment = answer.comment === undefined ? '' : `: ${answer.comment}`;
+      if (answer.decision === 'reject') {
+        const reason = `Rejected by the approver${comment}`;
+        if (failure.onReject === 'rejected') ctx.reject(reason);
+        ctx.fail(reason, ErrorCode.Forbidden);
+      }
+      ctx.status(`Approved${comment}; continuing`);
+    }
+
+    for (const text of behaviour.statusUpdates) ctx.status(fillTemplate(text, values));
+
+    switch (failure.mode) {
+      case 'always':
+        ctx.fail(fillTemplate(failure.message, values), ErrorCode.UpstreamError);
+        break;
+      case 'first-n':
+        if (calls <= failure.count) ctx.fail(`${fillTemplate(failure.message, values)} (call ${calls} of the first ${failure.count})`, ErrorCode.UpstreamError);
+        break;
+      case 'hang':
+        ctx.status('Working (this mock never finishes on its own)');
+        await untilAborted(ctx.signal);
+        break;
+      case 'crash':
+        ctx.status('About to crash (mock failure mode)');
+        // Let the status update reach the store and the stream before the process dies.
+        await sleep(50);
+        deps.crash(failure.exitCode);
+        break;
+      case 'none':
+      case 'approval':
+        break;
+    }
+
+    if (behaviour.delayMs > 0) await sleep(behaviour.delayMs, undefined, { signal: ctx.signal });
+    const chunks = splitIntoChunks(fillTemplate(behaviour.reply, values), behaviour.chunks);
+    for (const [index, chunk] of chunks.entries()) {
+      if (index > 0 && behaviour.chunkDelayMs > 0) await sleep(behaviour.chunkDelayMs, undefined, { signal: ctx.signal });
+      yield chunk;
+    }
+    if (behaviour.data !== undefined) ctx.dataArtifact(fillDeep(behaviour.data, values) as Record<string, unknown>, { name: 'result' });
+  };
+}

@@ -1,0 +1,167 @@
+import { createServer } from 'node:net';
+
+import { TaskState } from '@a2a-js/sdk';
+import { createLogger } from '@ensemble/telemetry';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+import { buildAgentCard } from '../card.js';
+import { type AgentService, createAgentService } from '../server/agent-service.js';
+import type { AgentRun } from '../server/executor.js';
+import { createA2AClient, fetchAgentCard } from './a2a-client.js';
+import { A2AClientError } from './errors.js';
+import { agentCircuitState, resetAgentBreakers } from './resilience.js';
+
+const logger = createLogger({ service: 'client-test', level: 'silent' });
+const services: AgentService[] = [];
+
+beforeEach(() => resetAgentBreakers());
+afterEach(async () => {
+  await Promise.all(services.splice(0).map((service) => service.stop(500)));
+});
+
+const CARD = { name: 'client-test-agent', description: 'for client tests', skills: [{ id: 'echo', name: 'Echo', description: 'echo' }] };
+
+async function startAgent(run: AgentRun, port = 0): Promise<{ url: string; service: AgentService }> {
+  const service = createAgentService({ card: CARD, executor: run, logger });
+  const running = await service.start({ host: '127.0.0.1', port });
+  services.push(service);
+  return { url: running.url, service };
+}
+
+const echo: AgentRun = async (input) => `echo: ${input.text}`;
+
+/** A free port with nothing listening on it (connections are refused). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** A `fetch` that fails the first `failures` calls with a network error of the given code, then passes through. */
+function flakyFetch(failures: number, code: string) {
+  const calls: string[] = [];
+  const impl: typeof fetch = async (input, init) => {
+    calls.push(String(input instanceof Request ? input.url : input));
+    if (calls.length <= failures) throw new TypeError('fetch failed', { cause: Object.assign(new Error(code), { code }) });
+    return fetch(input, init);
+  };
+  return { impl, calls };
+}
+
+describe('createA2AClient: retries only where safe', () => {
+  it('retries a send whose connection was refused (the agent never saw it), once per failure', async () => {
+    const { url, service } = await startAgent(echo);
+    const flaky = flakyFetch(2, 'ECONNREFUSED');
+    const client = await createA2AClient({ card: service.card!, fetch: flaky.impl, retry: { maxAttempts: 3, initialDelayMs: 5 }, breaker: false });
+    const task = await client.send({ text: 'hi' });
+    expect('id' in task && task.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
+    expect(flaky.calls).toEqual([`${url}/a2a/jsonrpc`, `${url}/a2a/jsonrpc`, `${url}/a2a/jsonrpc`]);
+  });
+
+  it('does not retry a send whose connection broke after it was written', async () => {
+    const { service } = await startAgent(echo);
+    const flaky = flakyFetch(1, 'ECONNRESET');
+    const client = await createA2AClient({ card: service.card!, fetch: flaky.impl, retry: { maxAttempts: 3, initialDelayMs: 5 }, breaker: false });
+    await expect(client.send({ text: 'hi' })).rejects.toMatchObject({ kind: 'unreachable', notDelivered: false, agent: 'client-test-agent' });
+    expect(flaky.calls).toHaveLength(1);
+  });
+
+  it('retries GetTask and card fetches on any transient failure', async () => {
+    const { url, service } = await startAgent(echo);
+    const task = await (await createA2AClient({ card: service.card!, retry: false })).send({ text: 'x' });
+    const flaky = flakyFetch(2, 'ECONNRESET');
+    const client = await createA2AClient({ card: service.card!, fetch: flaky.impl, retry: { maxAttempts: 3, initialDelayMs: 5 }, breaker: false });
+    expect('id' in task).toBe(true);
+    await expect(client.getTask('id' in task ? task.id : '')).resolves.toMatchObject({ status: { state: TaskState.TASK_STATE_COMPLETED } });
+    expect(flaky.calls).toHaveLength(3);
+
+    const cardFetch = flakyFetch(1, 'ECONNRESET');
+    const card = await fetchAgentCard(url, { fetch: cardFetch.impl, retry: { initialDelayMs: 5 }, breaker: false });
+    expect(card.name).toBe('client-test-agent');
+    expect(cardFetch.calls).toEqual([`${url}/.well-known/agent-card.json`, `${url}/.well-known/agent-card.json`]);
+  });
+
+  it('gives up after maxAttempts with a typed error naming the agent and URL', async () => {
+    const port = await freePort();
+    const card = buildAgentCard(CARD, { baseUrl: `http://127.0.0.1:${port}`, bearerAuth: false, legacyCompat: false });
+    const counting = flakyFetch(0, '');
+    const client = await createA2AClient({ card, fetch: counting.impl, retry: { maxAttempts: 3, initialDelayMs: 5 }, breaker: false });
+    const error = await client.send({ text: 'hi' }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(A2AClientError);
+    expect(error).toMatchObject({ kind: 'unreachable', notDelivered: true, agent: 'client-test-agent', code: 'upstream_unavailable', wireCode: 'a2a_unreachable' });
+    expect((error as A2AClientError).message).toContain('ECONNREFUSED');
+    expect(counting.calls).toHaveLength(3);
+  });
+});
+
+describe('createA2AClient: circuit breaker per agent', () => {
+  it('opens after consecutive failures, fails fast without calling, and closes again once the agent answers', async () => {
+    const port = await freePort();
+    const card = buildAgentCard(CARD, { baseUrl: `http://127.0.0.1:${port}`, bearerAuth: false, legacyCompat: false });
+    const counting = flakyFetch(0, '');
+    const options = { card, fetch: counting.impl, retry: false as const, breaker: { consecutiveFailures: 2, halfOpenAfterMs: 150 } };
+    const first = await createA2AClient(options);
+    const second = await createA2AClient(options);
+
+    await expect(first.getTask('t')).rejects.toMatchObject({ kind: 'unreachable' });
+    await expect(second.getTask('t')).rejects.toMatchObject({ kind: 'unreachable' });
+    expect(agentCircuitState(card.supportedInterfaces[0]!.url)).toBe('open');
+    // Shared by every client of this agent: the first client now fails fast too, without a request.
+    await expect(first.send({ text: 'hi' })).rejects.toMatchObject({ kind: 'circuit_open', notDelivered: true });
+    expect(counting.calls).toHaveLength(2);
+
+    await startAgent(echo, port);
+    // The breaker lets a trial call through only after `halfOpenAfterMs`: time is the event here.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const task = await second.send({ text: 'back' });
+    expect('id' in task && task.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
+    expect(agentCircuitState(`http://127.0.0.1:${port}`)).toBe('closed');
+  });
+
+  it('does not count task failures or unknown tasks against the agent', async () => {
+    const { service } = await startAgent(async (_input, ctx) => ctx.fail('no'));
+    const client = await createA2AClient({ card: service.card!, retry: false, breaker: { consecutiveFailures: 1, halfOpenAfterMs: 60_000 } });
+    await expect(client.send({ text: 'a' })).rejects.toMatchObject({ kind: 'task_failed' });
+    await expect(client.getTask('missing')).rejects.toMatchObject({ kind: 'task_not_found' });
+    expect(agentCircuitState(service.card!.supportedInterfaces[0]!.url)).toBe('closed');
+  });
+});
+
+describe('createA2AClient: timeouts and aborts', () => {
+  const slow: AgentRun = async function* (_input, ctx) {
+    ctx.status('started');
+    await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve));
+    yield 'never';
+  };
+
+  it('times out a blocking call', async () => {
+    const { service } = await startAgent(slow);
+    const client = await createA2AClient({ card: service.card!, retry: false, breaker: false, timeoutMs: 150 });
+    await expect(client.send({ text: 'x' })).rejects.toMatchObject({ kind: 'timeout', code: 'upstream_timeout' });
+  });
+
+  it('times out a stream that goes quiet, after its first events arrived', async () => {
+    const { service } = await startAgent(slow);
+    const client = await createA2AClient({ card: service.card!, retry: false, breaker: false, timeoutMs: 200 });
+    const seen: string[] = [];
+    const error = await (async () => {
+      for await (const event of client.stream({ text: 'x' })) seen.push(event.kind);
+    })().catch((caught: unknown) => caught);
+    expect(seen).toEqual(['task', 'status', 'status']);
+    expect(error).toMatchObject({ kind: 'timeout' });
+  });
+
+  it('reports a caller abort as aborted', async () => {
+    const { service } = await startAgent(slow);
+    const client = await createA2AClient({ card: service.card!, retry: false, breaker: false });
+    const controller = new AbortController();
+    const pending = client.send({ text: 'x' }, { signal: controller.signal });
+    setTimeout(() => controller.abort(), 50);
+    await expect(pending).rejects.toMatchObject({ kind: 'aborted' });
+  });
+});

@@ -1,0 +1,102 @@
+import { randomUUID } from 'node:crypto';
+
+import { type Message, type Part, Role, TaskState, taskStateToJSON } from '@a2a-js/sdk';
+
+/**
+ * Small builders and readers over the SDK's message types, so agent and client code never spells out
+ * the protobuf-shaped objects (`{ content: { $case: 'text', value } , filename: '', ... }`) by hand.
+ */
+
+export function textPart(text: string): Part {
+  return { content: { $case: 'text', value: text }, metadata: undefined, filename: '', mediaType: 'text/plain' };
+}
+
+export function dataPart(data: Record<string, unknown>): Part {
+  return { content: { $case: 'data', value: data }, metadata: undefined, filename: '', mediaType: 'application/json' };
+}
+
+/** Text of the text parts, joined by newlines (data and file parts are skipped). */
+export function partsText(parts: readonly Part[] | undefined): string {
+  if (parts === undefined) return '';
+  const texts: string[] = [];
+  for (const part of parts) if (part.content?.$case === 'text') texts.push(part.content.value);
+  return texts.join('\n');
+}
+
+/** The JSON objects carried by the data parts, in order (non-object data values are skipped). */
+export function partsData(parts: readonly Part[] | undefined): Record<string, unknown>[] {
+  if (parts === undefined) return [];
+  const values: Record<string, unknown>[] = [];
+  for (const part of parts) {
+    if (part.content?.$case !== 'data') continue;
+    const value: unknown = part.content.value;
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) values.push(value as Record<string, unknown>);
+  }
+  return values;
+}
+
+export interface MessageInput {
+  /** A text part (first), when given. */
+  text?: string;
+  /** A data part (after the text), when given. */
+  data?: Record<string, unknown>;
+  /** Further parts, appended as they are. */
+  parts?: Part[];
+  /** Continue an existing task (follow-up turns, approval answers). */
+  taskId?: string;
+  /** Conversation id; Ensemble uses the session id. */
+  contextId?: string;
+  metadata?: Record<string, unknown>;
+  referenceTaskIds?: string[];
+  messageId?: string;
+}
+
+function buildMessage(role: Role, input: MessageInput): Message {
+  const parts: Part[] = [];
+  if (input.text !== undefined) parts.push(textPart(input.text));
+  if (input.data !== undefined) parts.push(dataPart(input.data));
+  if (input.parts !== undefined) parts.push(...input.parts);
+  return {
+    messageId: input.messageId ?? randomUUID(),
+    contextId: input.contextId ?? '',
+    taskId: input.taskId ?? '',
+    role,
+    parts,
+    metadata: input.metadata,
+    extensions: [],
+    referenceTaskIds: input.referenceTaskIds ?? [],
+  };
+}
+
+export function userMessage(input: MessageInput): Message {
+  return buildMessage(Role.ROLE_USER, input);
+}
+
+export function agentMessage(input: MessageInput): Message {
+  return buildMessage(Role.ROLE_AGENT, input);
+}
+
+/** Task states after which nothing more happens to a task. */
+const TERMINAL_STATES: ReadonlySet<TaskState> = new Set([
+  TaskState.TASK_STATE_COMPLETED,
+  TaskState.TASK_STATE_FAILED,
+  TaskState.TASK_STATE_CANCELED,
+  TaskState.TASK_STATE_REJECTED,
+]);
+
+/** States in which the task waits for the caller (more input, or an approval). */
+const INTERRUPTED_STATES: ReadonlySet<TaskState> = new Set([TaskState.TASK_STATE_INPUT_REQUIRED, TaskState.TASK_STATE_AUTH_REQUIRED]);
+
+export function isTerminalState(state: TaskState | undefined): boolean {
+  return state !== undefined && TERMINAL_STATES.has(state);
+}
+
+export function isInterruptedState(state: TaskState | undefined): boolean {
+  return state !== undefined && INTERRUPTED_STATES.has(state);
+}
+
+/** `TASK_STATE_COMPLETED` -> `completed`, the short name used in logs and errors. */
+export function taskStateName(state: TaskState | undefined): string {
+  if (state === undefined) return 'unknown';
+  return taskStateToJSON(state).replace(/^TASK_STATE_/, '').toLowerCase().replace(/_/g, '-');
+}

@@ -1,0 +1,4 @@
+export { RedisTaskStore } from './store/redis-task-store.js';
+export type { RedisTaskStoreOptions } from './store/redis-task-store.js';
+export { RedisAgentCardCache } from './discovery/card-cache.js';
+export type { RedisAgentCardCacheOptions } from './discovery/card-cache.js';

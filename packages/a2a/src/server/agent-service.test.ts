@@ -1,0 +1,338 @@
+import { Writable } from 'node:stream';
+
+import { TaskState } from '@a2a-js/sdk';
+import { InMemoryTaskStore, ServerCallContext } from '@a2a-js/sdk/server';
+import { createLogger } from '@ensemble/telemetry';
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { approvalMessage } from '../approval.js';
+import { type A2AClient, type A2AClientOptions, type A2AStreamEvent, createA2AClient } from '../client/a2a-client.js';
+import { A2AClientError } from '../client/errors.js';
+import { resetAgentBreakers } from '../client/resilience.js';
+import { partsData, partsText } from '../parts.js';
+import { type AgentService, type AgentServiceOptions, createAgentService } from './agent-service.js';
+import type { AgentRun } from './executor.js';
+
+const started: AgentService[] = [];
+
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((service) => service.stop(500)));
+  resetAgentBreakers();
+});
+
+function collectingLogger() {
+  const lines: Record<string, unknown>[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      for (const line of chunk.toString().split('\n')) if (line.trim() !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
+      callback();
+    },
+  });
+  return { logger: createLogger({ service: 'agent-test', destination, level: 'debug' }), lines };
+}
+
+const CARD = {
+  name: 'test-agent',
+  description: 'An agent for tests',
+  skills: [{ id: 'echo', name: 'Echo', description: 'Repeats the input', tags: ['test'], examples: ['say hi'] }],
+};
+
+async function startAgent(executor: AgentRun, options: Partial<AgentServiceOptions> = {}) {
+  const { logger, lines } = collectingLogger();
+  const service = createAgentService({ card: CARD, executor, logger, ...options });
+  const running = await service.start({ host: '127.0.0.1', port: 0 });
+  started.push(service);
+  return { service, url: running.url, lines };
+}
+
+async function clientFor(url: string, options: Partial<A2AClientOptions> = {}): Promise<A2AClient> {
+  return createA2AClient({ url, timeoutMs: 5_000, retry: false, ...options });
+}
+
+async function collect(events: AsyncIterable<A2AStreamEvent>): Promise<A2AStreamEvent[]> {
+  const all: A2AStreamEvent[] = [];
+  for await (const event of events) all.push(event);
+  return all;
+}
+
+function rpc(url: string, body: unknown, headers: Record<string, string> = { 'A2A-Version': '1.0' }) {
+  return fetch(`${url}/a2a/jsonrpc`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+}
+
+const echo: AgentRun = async function* (input, ctx) {
+  ctx.status('thinking');
+  yield 'you said: ';
+  yield input.text;
+  return { data: { length: input.text.length } };
+};
+
+/** A run that waits until the test releases it (or the task is canceled). */
+function gated() {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const seen: { aborted: boolean } = { aborted: false };
+  const run: AgentRun = async function* (_input, ctx) {
+    ctx.status('waiting for the gate');
+    await Promise.race([
+      gate,
+      new Promise<void>((resolve) =>
+        ctx.signal.addEventListener('abort', () => {
+          seen.aborted = true;
+          resolve();
+        }),
+      ),
+    ]);
+    yield 'released';
+  };
+  return { run, release, seen };
+}
+
+describe('createAgentService: card and transports', () => {
+  it('serves the v1.0 card at the bound URL, and the v0.3 card to callers without A2A-Version', async () => {
+    const { url } = await startAgent(echo);
+    const v1 = await fetch(`${url}/.well-known/agent-card.json`, { headers: { 'A2A-Version': '1.0' } });
+    expect(v1.status).toBe(200);
+    expect(v1.headers.get('vary')).toContain('A2A-Version');
+    const card = (await v1.json()) as { supportedInterfaces: { url: string; protocolBinding: string; protocolVersion: string }[]; skills: unknown[] };
+    expect(card.supportedInterfaces.slice(0, 2)).toEqual([
+      { url: `${url}/a2a/jsonrpc`, protocolBinding: 'JSONRPC', protocolVersion: '1.0' },
+      { url: `${url}/a2a/rest`, protocolBinding: 'HTTP+JSON', protocolVersion: '1.0' },
+    ]);
+    expect(card.skills).toEqual([{ id: 'echo', name: 'Echo', description: 'Repeats the input', tags: ['test'], examples: ['say hi'] }]);
+
+    const legacy = (await (await fetch(`${url}/.well-known/agent-card.json`)).json()) as Record<string, unknown>;
+    expect(legacy).toMatchObject({ url: `${url}/a2a/jsonrpc`, preferredTransport: 'JSONRPC', protocolVersion: '0.3', name: 'test-agent' });
+    expect(legacy['supportedInterfaces']).toEqual(card.supportedInterfaces);
+  });
+
+  it('runs a task over JSON-RPC: streamed chunks in one artifact, the last one marked, then completed', async () => {
+    const { url } = await startAgent(echo);
+    const client = await clientFor(url);
+    const events = await collect(client.stream({ text: 'hello' }));
+    expect(events.map((event) => (event.kind === 'status' || event.kind === 'task' ? `${event.kind}:${TaskState[event.state]}` : event.kind))).toEqual([
+      'task:TASK_STATE_SUBMITTED',
+      'status:TASK_STATE_WORKING',
+      'status:TASK_STATE_WORKING',
+      'artifact',
+      'artifact',
+      'artifact',
+      'status:TASK_STATE_COMPLETED',
+    ]);
+    const artifacts = events.filter((event) => event.kind === 'artifact');
+    expect(artifacts.map((event) => [event.text, event.append, event.lastChunk])).toEqual([
+      ['you said: ', false, false],
+      ['hello', true, true],
+      ['', false, true], // the data artifact
+    ]);
+    expect(artifacts[2]?.data).toEqual([{ length: 5 }]);
+    expect(events[2]).toMatchObject({ kind: 'status', text: 'thinking' });
+
+    const task = await client.getTask(events[0]!.kind === 'task' ? events[0].task.id : '');
+    expect(task.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
+    expect(partsText(task.artifacts[0]?.parts).replace('\n', '')).toBe('you said: hello');
+  });
+
+  it('answers over HTTP+JSON with application/a2a+json, and the SDK client can use that binding', async () => {
+    const { url, service } = await startAgent(echo);
+    const response = await fetch(`${url}/a2a/rest/message:send`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'A2A-Version': '1.0' },
+      body: JSON.stringify({ message: { messageId: 'm-rest', role: 'ROLE_USER', parts: [{ text: 'via rest' }] } }),
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toContain('application/a2a+json');
+    const body = (await response.json()) as { task: { id: string; status: { state: string } } };
+    expect(body.task.status.state).toBe('TASK_STATE_COMPLETED');
+
+    const get = await fetch(`${url}/a2a/rest/tasks/${body.task.id}`, { headers: { 'A2A-Version': '1.0' } });
+    expect(((await get.json()) as { id: string }).id).toBe(body.task.id);
+    const missing = await fetch(`${url}/a2a/rest/tasks/nope`, { headers: { 'A2A-Version': '1.0' } });
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toMatchObject({ error: { code: 404, status: 'NOT_FOUND' } });
+
+    const restOnly = { ...service.card!, supportedInterfaces: service.card!.supportedInterfaces.filter((entry) => entry.protocolBinding === 'HTTP+JSON') };
+    const client = await createA2AClient({ card: restOnly, retry: false });
+    const task = await client.send({ text: 'rest client' });
+    expect('id' in task && task.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
+    const streamed = await collect(client.stream({ text: 'rest stream' }));
+    expect(streamed.at(-1)).toMatchObject({ kind: 'status', state: TaskState.TASK_STATE_COMPLETED });
+  });
+
+  it('turns bad input into JSON-RPC errors with the right codes, never a 500', async () => {
+    const { url } = await startAgent(echo);
+    const parse = await rpc(url, '{not json');
+    expect(parse.status).toBe(200);
+    expect(await parse.json()).toMatchObject({ id: null, error: { code: -32700 } });
+    const method = await rpc(url, { jsonrpc: '2.0', id: 7, method: 'NoSuchMethod', params: {} });
+    expect(await method.json()).toMatchObject({ id: 7, error: { code: -32601 } });
+    const envelope = await rpc(url, { id: 8, method: 'SendMessage' });
+    expect(((await envelope.json()) as { error: { code: number } }).error.code).toBe(-32602);
+    const notFound = await rpc(url, { jsonrpc: '2.0', id: 9, method: 'GetTask', params: { id: 'missing' } });
+    expect(await notFound.json()).toMatchObject({ id: 9, error: { code: -32001 } });
+    const version = await rpc(url, { jsonrpc: '2.0', id: 10, method: 'GetTask', params: { id: 'x' } }, { 'A2A-Version': '9.9' });
+    expect(await version.json()).toMatchObject({ id: 10, error: { code: -32009 } });
+    const contentType = await fetch(`${url}/a2a/jsonrpc`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' });
+    expect(contentType.status).toBe(200);
+    expect(await contentType.json()).toMatchObject({ error: { code: -32005 } });
+  });
+
+  it('keeps v0.3 clients working: message/send without A2A-Version returns a v0.3 task', async () => {
+    const { url } = await startAgent(echo);
+    const response = await rpc(
+      url,
+      { jsonrpc: '2.0', id: 'old-1', method: 'message/send', params: { message: { kind: 'message', messageId: 'old-m', role: 'user', parts: [{ kind: 'text', text: 'old client' }] } } },
+      {},
+    );
+    const body = (await response.json()) as { result: { kind: string; status: { state: string }; artifacts: { parts: { kind: string; text?: string }[] }[] } };
+    expect(body.result.kind).toBe('task');
+    expect(body.result.status.state).toBe('completed');
+    expect(body.result.artifacts[0]?.parts[0]).toEqual({ kind: 'text', text: 'you said: ' });
+  });
+});
+
+describe('createAgentService: task outcomes', () => {
+  it('fails a task whose run throws, without leaking the error message', async () => {
+    const { url, lines } = await startAgent(async () => {
+      throw new Error('password=hunter2 in connection string');
+    });
+    const client = await clientFor(url);
+    const error = await client.send({ text: 'x' }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(A2AClientError);
+    expect((error as A2AClientError).kind).toBe('task_failed');
+    expect((error as A2AClientError).message).toContain('failed unexpectedly');
+    expect((error as A2AClientError).message).not.toContain('hunter2');
+    expect(partsData((error as A2AClientError).task?.status?.message?.parts)).toEqual([{ error: { code: 'internal', message: expect.any(String) as string } }]);
+    const logged = lines.find((line) => line['msg'] === 'agent run threw');
+    expect(logged?.['task_id']).toBe((error as A2AClientError).task?.id);
+    expect(logged?.['context_id']).toBe((error as A2AClientError).task?.contextId);
+  });
+
+  it('ends a task as rejected or failed with the reason the run gave', async () => {
+    const { url } = await startAgent(async (input, ctx) => (input.text === 'reject' ? ctx.reject('not my job') : ctx.fail('upstream exploded', 'upstream_error')));
+    const client = await clientFor(url);
+    await expect(client.send({ text: 'reject' })).rejects.toMatchObject({ kind: 'rejected', message: 'Agent "test-agent": not my job' });
+    await expect(client.send({ text: 'fail' })).rejects.toMatchObject({ kind: 'task_failed', message: 'Agent "test-agent": upstream exploded' });
+  });
+
+  it('cancels a running task: the run sees its signal aborted and the stream ends canceled', async () => {
+    const { run, seen } = gated();
+    const { url } = await startAgent(run);
+    const client = await clientFor(url);
+    const events: A2AStreamEvent[] = [];
+    for await (const event of client.stream({ text: 'long job' })) {
+      events.push(event);
+      if (event.kind === 'status' && event.text === 'waiting for the gate') {
+        const canceled = await client.cancelTask(event.taskId);
+        expect(canceled.status?.state).toBe(TaskState.TASK_STATE_CANCELED);
+      }
+    }
+    expect(events.at(-1)).toMatchObject({ kind: 'status', state: TaskState.TASK_STATE_CANCELED, text: 'Canceled at the caller’s request.' });
+    expect(seen.aborted).toBe(true);
+    const taskId = events[0]!.kind === 'task' ? events[0].task.id : '';
+    await expect(client.cancelTask(taskId)).resolves.toMatchObject({ status: { state: TaskState.TASK_STATE_CANCELED } });
+    await expect(client.getTask('unknown-task')).rejects.toMatchObject({ kind: 'task_not_found' });
+  });
+});
+
+describe('createAgentService: approval', () => {
+  const risky: AgentRun = async function* (input, ctx) {
+    const answer = await ctx.requireApproval({ summary: `Delete ${input.text}.`, details: { files: [input.text] } });
+    if (answer.decision === 'reject') ctx.reject(`Not deleted: ${answer.comment ?? 'rejected'}`);
+    yield `deleted ${input.text}${answer.comment === undefined ? '' : ` (${answer.comment})`}`;
+  };
+
+  it('puts the task in auth-required with what needs approval, then continues on approve', async () => {
+    const { url } = await startAgent(risky);
+    const client = await clientFor(url);
+    const waiting = await client.send({ text: 'report.pdf' });
+    expect('id' in waiting).toBe(true);
+    if (!('id' in waiting)) return;
+    expect(waiting.status?.state).toBe(TaskState.TASK_STATE_AUTH_REQUIRED);
+    expect(partsText(waiting.status?.message?.parts)).toContain('Approval needed: Delete report.pdf.');
+    expect(partsData(waiting.status?.message?.parts)).toEqual([{ approvalRequest: { key: 'approval', summary: 'Delete report.pdf.', details: { files: ['report.pdf'] } } }]);
+
+    const confused = await client.send({ text: 'what?', taskId: waiting.id, contextId: waiting.contextId });
+    expect('id' in confused && confused.status?.state).toBe(TaskState.TASK_STATE_AUTH_REQUIRED);
+    expect('id' in confused && partsText(confused.status?.message?.parts)).toContain('That was not an approval decision.');
+
+    const events = await collect(client.stream(approvalMessage({ taskId: waiting.id, contextId: waiting.contextId, decision: 'approve', comment: 'go ahead' })));
+    expect(events.at(-1)).toMatchObject({ kind: 'status', state: TaskState.TASK_STATE_COMPLETED });
+    expect(events.find((event) => event.kind === 'artifact')).toMatchObject({ text: 'deleted report.pdf (go ahead)' });
+  });
+
+  it('accepts a plain-text "reject" and ends the task rejected', async () => {
+    const { url } = await startAgent(risky);
+    const client = await clientFor(url);
+    const events = await collect(client.stream({ text: 'db.sqlite' }));
+    const waiting = events.at(-1);
+    expect(waiting).toMatchObject({ kind: 'status', state: TaskState.TASK_STATE_AUTH_REQUIRED, final: true });
+    if (waiting?.kind !== 'status') return;
+    await expect(client.send({ text: 'reject: too risky', taskId: waiting.taskId, contextId: waiting.contextId })).rejects.toMatchObject({
+      kind: 'rejected',
+      message: 'Agent "test-agent": Not deleted: too risky',
+    });
+  });
+});
+
+describe('createAgentService: auth and shutdown', () => {
+  it('requires the bearer token on A2A endpoints only, declares it in the card, and answers in each format', async () => {
+    const { url } = await startAgent(echo, { auth: { tokens: ['s3cret'] } });
+    expect((await fetch(`${url}/health`)).status).toBe(200);
+    const card = (await (await fetch(`${url}/.well-known/agent-card.json`, { headers: { 'A2A-Version': '1.0' } })).json()) as Record<string, unknown>;
+    expect(card['securitySchemes']).toEqual({ bearer: { httpAuthSecurityScheme: { description: expect.any(String) as string, scheme: 'Bearer' } } });
+    // ProtoJSON drops the empty scope list: `{ bearer: {} }` is `bearer` with no scopes.
+    expect(card['securityRequirements']).toEqual([{ schemes: { bearer: {} } }]);
+
+    const rpcRefused = await rpc(url, { jsonrpc: '2.0', id: 1, method: 'GetTask', params: { id: 'x' } });
+    expect(rpcRefused.status).toBe(401);
+    expect(rpcRefused.headers.get('www-authenticate')).toBe('Bearer');
+    expect(await rpcRefused.json()).toMatchObject({ jsonrpc: '2.0', error: { code: -32600 } });
+    const restRefused = await fetch(`${url}/a2a/rest/tasks/x`, { headers: { authorization: 'Bearer wrong' } });
+    expect(restRefused.status).toBe(401);
+    expect(await restRefused.json()).toMatchObject({ error: { code: 401, status: 'UNAUTHENTICATED' } });
+
+    await expect((await clientFor(url, { token: 'wrong' })).send({ text: 'hi' })).rejects.toMatchObject({ kind: 'unauthorized' });
+    const task = await (await clientFor(url, { token: 's3cret' })).send({ text: 'hi' });
+    expect('id' in task && task.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
+  });
+
+  it('drains on stop: refuses new tasks with 503 while a running one finishes', async () => {
+    const { run, release } = gated();
+    const { url, service } = await startAgent(run);
+    const client = await clientFor(url);
+    const stream = client.stream({ text: 'slow' });
+    const first = await stream.next();
+    expect(first.value).toMatchObject({ kind: 'task' });
+    const stopping = service.stop(10_000);
+    expect((await fetch(`${url}/health`)).status).toBe(503);
+    await expect(client.send({ text: 'too late' })).rejects.toMatchObject({ kind: 'unavailable', notDelivered: true });
+    release();
+    const rest: A2AStreamEvent[] = [];
+    for await (const event of stream) rest.push(event);
+    expect(rest.at(-1)).toMatchObject({ kind: 'status', state: TaskState.TASK_STATE_COMPLETED });
+    await stopping;
+  });
+
+  it('cancels what is still running when the grace period ends, saying why, and stores that', async () => {
+    const { run, seen } = gated();
+    const store = new InMemoryTaskStore();
+    const { url, service } = await startAgent(run, { taskStore: store });
+    const client = await clientFor(url);
+    const stream = client.stream({ text: 'never ends' });
+    const first = await stream.next();
+    const taskId = first.value?.kind === 'task' ? first.value.task.id : '';
+    const events: A2AStreamEvent[] = [];
+    const reading = (async () => {
+      for await (const event of stream) events.push(event);
+    })();
+    await service.stop(100);
+    await reading;
+    expect(seen.aborted).toBe(true);
+    expect(events.at(-1)).toMatchObject({ kind: 'status', state: TaskState.TASK_STATE_CANCELED });
+    expect(events.at(-1)?.kind === 'status' && events.at(-1)).toMatchObject({ text: expect.stringContaining('shut down before the task finished') as string });
+    const stored = await store.load(taskId, new ServerCallContext());
+    expect(stored?.status?.state).toBe(TaskState.TASK_STATE_CANCELED);
+  });
+});

@@ -1,0 +1,226 @@
+import type { AgentCard, ListTasksRequest, ListTasksResponse, Task } from '@a2a-js/sdk';
+import { A2A_VERSION_HEADER, TaskState } from '@a2a-js/sdk';
+import {
+  type AgentExecutor,
+  DefaultExecutionEventBusManager,
+  DefaultRequestHandler,
+  InMemoryTaskStore,
+  type ServerCallContext,
+  type TaskStore,
+} from '@a2a-js/sdk/server';
+import { EnsembleError, ErrorCode } from '@ensemble/protocol';
+import { type RunningServer, type ServiceEnv, bearerAuth, createHttpApp, serveHttp } from '@ensemble/service';
+import type { Logger } from '@ensemble/telemetry';
+import type { Hono, MiddlewareHandler } from 'hono';
+
+import { AGENT_CARD_PATH, type AgentCardSpec, JSONRPC_PATH, REST_PATH, agentCardToJson, buildAgentCard, toLegacyAgentCardJson } from '../card.js';
+import { isTerminalState } from '../parts.js';
+import { type AgentDefinition, type AgentRun, KitExecutor, createAgentExecutor } from './executor.js';
+import { mountJsonRpc, mountRest } from './transports.js';
+
+export interface AgentServiceOptions {
+  /** What the agent is; endpoints, versions and security are added by the kit. */
+  card: AgentCardSpec;
+  /**
+   * The agent's logic: an `AgentRun` (`async function* run(input, ctx)`), an object `{ run }`, or a raw
+   * SDK `AgentExecutor` (then cancellation and shutdown are the executor's own business).
+   */
+  executor: AgentRun | AgentDefinition | AgentExecutor;
+  /** Where tasks live. Default: in memory (lost on restart); use `RedisTaskStore` in deployments. */
+  taskStore?: TaskStore;
+  logger: Logger;
+  /** Bearer tokens accepted on the A2A endpoints (card and `/health` stay public). None: no auth. */
+  auth?: { tokens: readonly string[] };
+  /**
+   * Base URL announced in the card when it differs from the bound address (behind a proxy), or when
+   * the app is used in-process without `start`.
+   */
+  publicUrl?: string;
+  /** Serve v0.3 clients too (v0.3 card on request, v0.3 JSON-RPC methods). Default true. */
+  legacyCompat?: boolean;
+  /** Default grace period of `stop()`. Default 10 s. */
+  shutdownGraceMs?: number;
+  /** Largest accepted request body. Default 4 MiB. */
+  maxBodyBytes?: number;
+}
+
+export interface AgentService {
+  /** The Hono app; add routes before `start` if the service needs more than A2A. */
+  readonly app: Hono<ServiceEnv>;
+  /** The served card; `undefined` until the URL is known (`start`, or `publicUrl`). */
+  readonly card: AgentCard | undefined;
+  /** Runs in progress in this process. */
+  readonly activeTasks: number;
+  /** Binds (port 0 picks a free port), builds the card for the bound URL, and serves. */
+  start(options: { host: string; port: number }): Promise<RunningServer>;
+  /**
+   * Graceful shutdown: refuses new tasks at once (503, so callers go to another replica), lets running
+   * tasks finish for up to `graceMs`, then cancels the rest with a status message saying why, waits for
+   * those final states to be stored, and closes the server. Tasks waiting for approval are untouched:
+   * they live in the task store and resume on any replica.
+   */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** Final states written after shutdown cancellation are awaited this long before the server closes. */
+const SETTLE_TIMEOUT_MS = 2_000;
+
+/**
+ * Wraps the task store to learn when given tasks have been saved in a final state, so shutdown can
+ * wait for the canceled tasks to be persisted instead of guessing with a sleep.
+ */
+class SettlingTaskStore implements TaskStore {
+  private readonly waiters = new Map<string, () => void>();
+
+  constructor(private readonly inner: TaskStore) {}
+
+  async save(task: Task, context: ServerCallContext): Promise<void> {
+    await this.inner.save(task, context);
+    if (isTerminalState(task.status?.state)) this.waiters.get(task.id)?.();
+  }
+
+  load(taskId: string, context: ServerCallContext): Promise<Task | undefined> {
+    return this.inner.load(taskId, context);
+  }
+
+  list(params: ListTasksRequest, context: ServerCallContext): Promise<ListTasksResponse> {
+    return this.inner.list(params, context);
+  }
+
+  /** Resolves once every listed task has been saved in a final state, or after `timeoutMs`. */
+  async settled(taskIds: readonly string[], timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    const each = taskIds.map((id) => new Promise<void>((resolve) => this.waiters.set(id, resolve)));
+    await Promise.race([Promise.all(each), deadline]);
+    clearTimeout(timer);
+    for (const id of taskIds) this.waiters.delete(id);
+  }
+}
+
+function isSdkExecutor(value: AgentServiceOptions['executor']): value is AgentExecutor {
+  return typeof value === 'object' && 'execute' in value && 'cancelTask' in value;
+}
+
+/**
+ * An A2A agent as an HTTP service: Agent Card at `/.well-known/agent-card.json` (v1.0, or v0.3 when the
+ * caller asks for it), JSON-RPC at `/a2a/jsonrpc`, HTTP+JSON at `/a2a/rest`, SSE streaming, `/health`,
+ * optional bearer auth, traces and JSON logs through `createHttpApp`, and graceful shutdown.
+ */
+export function createAgentService(options: AgentServiceOptions): AgentService {
+  const { logger } = options;
+  const legacyCompat = options.legacyCompat ?? true;
+  const tokens = options.auth?.tokens ?? [];
+  const store = new SettlingTaskStore(options.taskStore ?? new InMemoryTaskStore());
+  const executor = isSdkExecutor(options.executor) ? options.executor : createAgentExecutor(options.executor, { agentName: options.card.name, logger });
+  const kit = executor instanceof KitExecutor ? executor : undefined;
+
+  let card: AgentCard | undefined;
+  let handler: DefaultRequestHandler | undefined;
+  let running: RunningServer | undefined;
+  let draining = false;
+
+  const useUrl = (baseUrl: string) => {
+    card = buildAgentCard(options.card, { baseUrl, bearerAuth: tokens.length > 0, legacyCompat });
+    handler = new DefaultRequestHandler(card, store, executor, new DefaultExecutionEventBusManager(), undefined, undefined, undefined, undefined, {
+      // Our executors return when a task needs approval and resume from the store on the answer (on any
+      // replica), so an auth-required task keeps no in-process bus; streams end there, as clients expect.
+      keepBusAliveStates: [TaskState.TASK_STATE_INPUT_REQUIRED],
+    });
+  };
+  if (options.publicUrl !== undefined) useUrl(options.publicUrl);
+
+  const app = createHttpApp({ logger, maxBodyBytes: options.maxBodyBytes });
+
+  app.get('/health', (c) =>
+    c.json({ status: draining ? 'draining' : 'ok', agent: options.card.name, running_tasks: kit?.activeCount ?? null }, draining ? 503 : 200),
+  );
+
+  app.get(AGENT_CARD_PATH, (c) => {
+    if (card === undefined) throw new EnsembleError(ErrorCode.Unavailable, 'Agent service is not started');
+    const requested = c.req.header(A2A_VERSION_HEADER) || '0.3';
+    c.header('Vary', A2A_VERSION_HEADER);
+    c.header('Cache-Control', 'public, max-age=300');
+    // Same negotiation as the SDK's card handler: no header (or 0.x) gets the v0.3 card, which also
+    // embeds the v1.0 interfaces.
+    if (legacyCompat && /^0\./.test(requested)) return c.json(toLegacyAgentCardJson(card));
+    return c.json(agentCardToJson(card));
+  });
+
+  if (tokens.length > 0) {
+    const gate = bearerAuth(tokens);
+    app.use(JSONRPC_PATH, a2aAuth(gate, 'jsonrpc'));
+    app.use(`${REST_PATH}/*`, a2aAuth(gate, 'rest'));
+  }
+
+  const deps = { handler: () => handler, legacyCompat, isDraining: () => draining, logger };
+  mountJsonRpc(app, JSONRPC_PATH, deps);
+  mountRest(app, REST_PATH, deps);
+
+  return {
+    app,
+    get card() {
+      return card;
+    },
+    get activeTasks() {
+      return kit?.activeCount ?? 0;
+    },
+    async start({ host, port }) {
+      if (running !== undefined) throw new EnsembleError(ErrorCode.Conflict, 'Agent service is already started');
+      // The card must carry the real URL, known only once bound (port 0): serve first, then build it.
+      // Until then the card route answers 503; the `listening` line is written before any request.
+      running = await serveHttp(app, { host, port, logger, service: options.card.name });
+      if (options.publicUrl === undefined) useUrl(running.url);
+      return running;
+    },
+    async stop(graceMs = options.shutdownGraceMs ?? 10_000) {
+      if (draining) return;
+      draining = true;
+      const started = performance.now();
+      logger.info({ running_tasks: kit?.activeCount ?? 0, grace_ms: graceMs }, 'draining');
+      if (kit !== undefined && !(await kit.waitForIdle(graceMs))) {
+        const reason = `The agent shut down before the task finished (grace period of ${graceMs} ms elapsed).`;
+        const canceled = kit.cancelAll(reason);
+        logger.warn({ task_ids: canceled }, 'canceled running tasks at shutdown');
+        await store.settled(canceled, SETTLE_TIMEOUT_MS);
+      }
+      const left = Math.max(SETTLE_TIMEOUT_MS, graceMs - (performance.now() - started));
+      if (running !== undefined) {
+        // Connections that carried a stream stay open (keep-alive) once it ends; close them as they go
+        // idle so the server closes when the last response is done rather than at the deadline.
+        const server = running.server;
+        const sweeper = setInterval(() => server.closeIdleConnections(), 50);
+        try {
+          await running.close(left);
+        } finally {
+          clearInterval(sweeper);
+        }
+      }
+      running = undefined;
+      logger.info({ duration_ms: Math.round(performance.now() - started) }, 'stopped');
+    },
+  };
+}
+
+/** Bearer auth whose refusal is written in the endpoint's own error format (JSON-RPC or HTTP+JSON). */
+function a2aAuth(gate: MiddlewareHandler<ServiceEnv>, format: 'jsonrpc' | 'rest'): MiddlewareHandler<ServiceEnv> {
+  return async (c, next) => {
+    let passed = false;
+    try {
+      await gate(c, async () => {
+        passed = true;
+        await next();
+      });
+      return undefined;
+    } catch (error) {
+      if (passed || !EnsembleError.is(error, ErrorCode.Unauthorized)) throw error;
+      const body =
+        format === 'jsonrpc'
+          ? { jsonrpc: '2.0', id: null, error: { code: -32600, message: `Unauthorized: ${error.message}` } }
+          : { error: { code: 401, status: 'UNAUTHENTICATED', message: error.message, details: [] } };
+      return c.json(body, 401);
+    }
+  };
+}

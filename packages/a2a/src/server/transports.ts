@@ -1,0 +1,382 @@
+import {
+  A2A_CONTENT_TYPE,
+  A2A_VERSION_HEADER,
+  AgentCard,
+  Extensions,
+  HTTP_EXTENSION_HEADER,
+  ListTasksResponse,
+  SSE_HEADERS,
+  SendMessageRequest,
+  SendMessageResponse,
+  StreamResponse,
+  Task,
+  TaskState,
+  formatSSEErrorEvent,
+  formatSSEEvent,
+  taskStateFromJSON,
+} from '@a2a-js/sdk';
+import { LEGACY_HTTP_EXTENSION_HEADER } from '@a2a-js/sdk/compat/v0_3';
+import { LegacyJsonRpcTransportHandler } from '@a2a-js/sdk/compat/v0_3/server';
+import {
+  A2A_ERROR_CODE,
+  ContentTypeNotSupportedError,
+  PushNotificationNotSupportedError,
+  RequestMalformedError,
+  restStatusFor,
+  toRestErrorBody,
+} from '@a2a-js/sdk/errors';
+import {
+  type A2ARequestHandler,
+  JsonRpcTransportHandler,
+  type ServerCallContext,
+  type User,
+  defaultServerCallContextBuilder,
+  validateVersion,
+} from '@a2a-js/sdk/server';
+import type { ServiceEnv } from '@ensemble/service';
+import type { Logger } from '@ensemble/telemetry';
+import type { Context, Hono } from 'hono';
+import { stream } from 'hono/streaming';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+
+/**
+ * Hono adapters for the SDK's framework-agnostic transport pieces. JSON-RPC (v1.0 and the v0.3 compat
+ * layer) is dispatched by the SDK's own transport handlers; for HTTP+JSON the SDK only ships an Express
+ * router, so the routes below do its thin part (path matching, ProtoJSON conversion, status codes) and
+ * call the SDK's `A2ARequestHandler` for everything else.
+ */
+export interface TransportDeps {
+  /** The SDK request handler; `undefined` until the service knows its URL (before `start`). */
+  handler(): A2ARequestHandler | undefined;
+  legacyCompat: boolean;
+  /** True while shutting down: new tasks are refused so a replica can take them. */
+  isDraining(): boolean;
+  logger: Logger;
+}
+
+type JsonRpcId = string | number | null;
+const NEW_TASK_METHODS = new Set(['SendMessage', 'SendStreamingMessage', 'message/send', 'message/stream']);
+
+class PrincipalUser implements User {
+  constructor(private readonly principal: string) {}
+  get isAuthenticated(): boolean {
+    return true;
+  }
+  get userName(): string {
+    return this.principal;
+  }
+}
+
+/** The SDK's view of the caller: the principal set by `bearerAuth`, or unauthenticated. */
+function userOf(c: Context<ServiceEnv>): User | undefined {
+  const principal = c.var.principal;
+  return principal === 'anonymous' ? undefined : new PrincipalUser(principal);
+}
+
+function isLegacyVersion(version: string): boolean {
+  return /^0\.\d+/.test(version.trim());
+}
+
+function mediaType(header: string | undefined): string | undefined {
+  return header?.split(';', 1)[0]?.trim().toLowerCase();
+}
+
+function isAsyncIterable<T>(value: unknown): value is AsyncIterable<T> {
+  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
+}
+
+function rpcEnvelopeId(body: unknown): JsonRpcId {
+  if (typeof body !== 'object' || body === null) return null;
+  const id = (body as { id?: unknown }).id;
+  return typeof id === 'string' || (typeof id === 'number' && Number.isInteger(id)) ? id : null;
+}
+
+function rpcMethod(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const method = (body as { method?: unknown }).method;
+  return typeof method === 'string' ? method : undefined;
+}
+
+function jsonRpcError(id: JsonRpcId, code: number, message: string): Record<string, unknown> {
+  return { jsonrpc: '2.0', id, error: { code, message } };
+}
+
+/**
+ * Writes an async iterator as Server-Sent Events, one `data:` line per item, inside the request's
+ * context. When the client hangs up, the iterator is still drained to its end without writing: the
+ * SDK persists a task's events only while someone consumes them, and the task must keep being stored
+ * (for `GetTask`, resubscription, other replicas) after its first caller went away.
+ */
+function sseResponse<T>(
+  c: Context<ServiceEnv>,
+  iterator: AsyncIterator<T>,
+  first: IteratorResult<T>,
+  encode: (item: T) => unknown,
+  encodeError: (error: unknown) => unknown,
+  logger: Logger,
+): Response {
+  for (const [name, value] of Object.entries(SSE_HEADERS)) c.header(name, value);
+  return stream(c, async (sse) => {
+    let clientGone = false;
+    sse.onAbort(() => {
+      clientGone = true;
+    });
+    try {
+      let step = first;
+      while (step.done !== true) {
+        if (!clientGone) await sse.write(formatSSEEvent(encode(step.value)));
+        step = await iterator.next();
+      }
+    } catch (error) {
+      logger.warn({ err: error }, 'A2A stream ended with an error');
+      if (!clientGone) await sse.write(formatSSEErrorEvent(encodeError(error)));
+    }
+  });
+}
+
+/** Mounts the JSON-RPC endpoint (v1.0, plus v0.3 when `legacyCompat`) at `path`. */
+export function mountJsonRpc(app: Hono<ServiceEnv>, path: string, deps: TransportDeps): void {
+  const handlers = new WeakMap<A2ARequestHandler, { v1: JsonRpcTransportHandler; legacy: LegacyJsonRpcTransportHandler }>();
+  const transportsFor = (handler: A2ARequestHandler) => {
+    let entry = handlers.get(handler);
+    if (entry === undefined) {
+      entry = { v1: new JsonRpcTransportHandler(handler), legacy: new LegacyJsonRpcTransportHandler(handler) };
+      handlers.set(handler, entry);
+    }
+    return entry;
+  };
+
+  app.post(path, async (c) => {
+    const handler = deps.handler();
+    if (handler === undefined) return c.json(jsonRpcError(null, A2A_ERROR_CODE.INTERNAL_ERROR, 'Agent service is not started'), 503);
+    const requestedVersion = c.req.header(A2A_VERSION_HEADER) || undefined;
+    const useLegacy = deps.legacyCompat && isLegacyVersion(requestedVersion ?? '0.3');
+    const mapError = (error: unknown) =>
+      useLegacy ? LegacyJsonRpcTransportHandler.mapToLegacyJSONRPCError(error) : JsonRpcTransportHandler.mapToJSONRPCError(error);
+
+    const contentType = mediaType(c.req.header('content-type'));
+    if (contentType !== undefined && contentType !== 'application/json') {
+      const error = new ContentTypeNotSupportedError(`Unsupported Content-Type "${contentType}"; expected application/json.`);
+      return c.json({ jsonrpc: '2.0', id: null, error: mapError(error) });
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(await c.req.text());
+    } catch {
+      return c.json(jsonRpcError(null, A2A_ERROR_CODE.PARSE_ERROR, 'Invalid JSON payload.'));
+    }
+    const id = rpcEnvelopeId(body);
+    const method = rpcMethod(body);
+    if (deps.isDraining() && method !== undefined && NEW_TASK_METHODS.has(method)) {
+      c.header('Retry-After', '1');
+      return c.json(jsonRpcError(id, A2A_ERROR_CODE.INTERNAL_ERROR, 'Agent is shutting down and accepts no new tasks; retry on another replica.'), 503);
+    }
+    const extensionsHeader = useLegacy ? (c.req.header(LEGACY_HTTP_EXTENSION_HEADER) ?? c.req.header(HTTP_EXTENSION_HEADER)) : c.req.header(HTTP_EXTENSION_HEADER);
+    const context = defaultServerCallContextBuilder({
+      extensions: Extensions.parseServiceParameter(extensionsHeader),
+      user: userOf(c),
+      headers: c.req.header(),
+      requestedVersion,
+    });
+    try {
+      validateVersion(context.requestedVersion, await handler.getAgentCard(), 'JSONRPC');
+      const transports = transportsFor(handler);
+      const result = await (useLegacy ? transports.legacy.handle(body as Record<string, unknown>, context) : transports.v1.handle(body as Record<string, unknown>, context));
+      setExtensionsHeader(c, context, useLegacy ? LEGACY_HTTP_EXTENSION_HEADER : HTTP_EXTENSION_HEADER);
+      if (!isAsyncIterable<unknown>(result)) return c.json(result);
+      const iterator = result[Symbol.asyncIterator]();
+      let first: IteratorResult<unknown>;
+      try {
+        first = await iterator.next();
+      } catch (error) {
+        return c.json({ jsonrpc: '2.0', id, error: mapError(error) });
+      }
+      return sseResponse(c, iterator, first, (event) => event, (error) => ({ jsonrpc: '2.0', id, error: mapError(error) }), deps.logger);
+    } catch (error) {
+      const mapped = mapError(error);
+      if (mapped.code === A2A_ERROR_CODE.INTERNAL_ERROR) deps.logger.error({ err: error }, 'JSON-RPC request failed');
+      return c.json({ jsonrpc: '2.0', id, error: mapped.code === A2A_ERROR_CODE.INTERNAL_ERROR ? { code: mapped.code, message: 'Internal error' } : mapped });
+    }
+  });
+}
+
+function setExtensionsHeader(c: Context, context: ServerCallContext, header: string): void {
+  const activated = context.activatedExtensions;
+  if (activated !== undefined && activated.length > 0) c.header(header, activated.join(','));
+}
+
+interface RestRoute {
+  tenant: string;
+  action: 'send' | 'stream' | 'get' | 'cancel' | 'subscribe' | 'list' | 'extendedCard' | 'push';
+  taskId: string;
+}
+
+const TOP_LEVEL = new Set(['message:send', 'message:stream', 'tasks', 'extendedAgentCard']);
+
+/** Matches `[/{tenant}]/message:send`, `/tasks/{id}:cancel`, ... (the v1.0 HTTP+JSON paths). */
+export function matchRestRoute(method: string, subPath: string): RestRoute | undefined {
+  let segments = subPath.split('/').filter((segment) => segment !== '').map((segment) => decodeURIComponent(segment));
+  let tenant = '';
+  if (segments.length > 1 && !TOP_LEVEL.has(segments[0]!) && !segments[0]!.startsWith('tasks')) {
+    tenant = segments[0]!;
+    segments = segments.slice(1);
+  }
+  const [head, second, third] = segments;
+  if (segments.length === 1 && method === 'POST' && head === 'message:send') return { tenant, action: 'send', taskId: '' };
+  if (segments.length === 1 && method === 'POST' && head === 'message:stream') return { tenant, action: 'stream', taskId: '' };
+  if (segments.length === 1 && method === 'GET' && head === 'extendedAgentCard') return { tenant, action: 'extendedCard', taskId: '' };
+  if (segments.length === 1 && method === 'GET' && head === 'tasks') return { tenant, action: 'list', taskId: '' };
+  if (head !== 'tasks' || second === undefined) return undefined;
+  if (third === 'pushNotificationConfigs') return { tenant, action: 'push', taskId: second };
+  if (segments.length !== 2) return undefined;
+  const colon = second.lastIndexOf(':');
+  const verb = colon === -1 ? '' : second.slice(colon + 1);
+  const taskId = colon === -1 ? second : second.slice(0, colon);
+  if (verb === '' && method === 'GET') return { tenant, action: 'get', taskId: second };
+  if (verb === 'cancel' && method === 'POST') return { tenant, action: 'cancel', taskId };
+  if (verb === 'subscribe' && (method === 'POST' || method === 'GET')) return { tenant, action: 'subscribe', taskId };
+  return undefined;
+}
+
+function restError(c: Context, error: unknown, logger: Logger): Response {
+  const status = restStatusFor(error);
+  if (status >= 500) logger.error({ err: error }, 'HTTP+JSON request failed');
+  // Unexpected errors are logged above and answered without their internals.
+  const body = status >= 500 ? { error: { code: status, status: 'INTERNAL', message: 'Internal error', details: [] } } : toRestErrorBody(error, status);
+  return c.body(JSON.stringify(body), status as ContentfulStatusCode, { 'Content-Type': A2A_CONTENT_TYPE });
+}
+
+function restJson(c: Context, body: unknown): Response {
+  return c.body(JSON.stringify(body), 200, { 'Content-Type': A2A_CONTENT_TYPE });
+}
+
+function optionalInt(value: string | undefined, name: string, min: number, max: number): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < min || parsed > max) throw new RequestMalformedError(`${name} must be an integer between ${min} and ${max}`);
+  return parsed;
+}
+
+/** Mounts the v1.0 HTTP+JSON (REST) binding under `basePath`. */
+export function mountRest(app: Hono<ServiceEnv>, basePath: string, deps: TransportDeps): void {
+  app.all(`${basePath}/*`, async (c) => {
+    const handler = deps.handler();
+    if (handler === undefined) return restError(c, new Error('Agent service is not started'), deps.logger);
+    const route = matchRestRoute(c.req.method, c.req.path.slice(basePath.length));
+    if (route === undefined) {
+      const body = { error: { code: 404, status: 'NOT_FOUND', message: `No A2A HTTP+JSON route for ${c.req.method} ${c.req.path}`, details: [] } };
+      return c.body(JSON.stringify(body), 404, { 'Content-Type': A2A_CONTENT_TYPE });
+    }
+    try {
+      if (deps.isDraining() && (route.action === 'send' || route.action === 'stream')) {
+        c.header('Retry-After', '1');
+        const body = { error: { code: 503, status: 'UNAVAILABLE', message: 'Agent is shutting down and accepts no new tasks; retry on another replica.', details: [] } };
+        return c.body(JSON.stringify(body), 503, { 'Content-Type': A2A_CONTENT_TYPE });
+      }
+      const requestedVersion = c.req.header(A2A_VERSION_HEADER) || undefined;
+      const context = defaultServerCallContextBuilder({
+        extensions: Extensions.parseServiceParameter(c.req.header(HTTP_EXTENSION_HEADER)),
+        user: userOf(c),
+        headers: c.req.header(),
+        requestedVersion,
+        tenant: route.tenant === '' ? undefined : route.tenant,
+      });
+      validateVersion(context.requestedVersion, await handler.getAgentCard(), 'HTTP+JSON');
+      const body = c.req.method === 'POST' ? await readRestBody(c) : {};
+      const response = await dispatchRest(c, handler, route, context, body, deps);
+      setExtensionsHeader(c, context, HTTP_EXTENSION_HEADER);
+      return response;
+    } catch (error) {
+      return restError(c, error, deps.logger);
+    }
+  });
+}
+
+async function readRestBody(c: Context): Promise<Record<string, unknown>> {
+  const contentType = mediaType(c.req.header('content-type'));
+  const text = await c.req.text();
+  if (text.trim() === '') return {};
+  if (contentType !== undefined && contentType !== 'application/json' && contentType !== A2A_CONTENT_TYPE) {
+    throw new ContentTypeNotSupportedError(`Unsupported Content-Type "${contentType}"; expected application/json or ${A2A_CONTENT_TYPE}.`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new RequestMalformedError('Invalid JSON payload.');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new RequestMalformedError('Request body must be a JSON object.');
+  return parsed as Record<string, unknown>;
+}
+
+async function dispatchRest(
+  c: Context<ServiceEnv>,
+  handler: A2ARequestHandler,
+  route: RestRoute,
+  context: ServerCallContext,
+  body: Record<string, unknown>,
+  deps: TransportDeps,
+): Promise<Response> {
+  const query = (name: string) => c.req.query(name);
+  switch (route.action) {
+    case 'send':
+    case 'stream': {
+      const request = SendMessageRequest.fromJSON({ ...body, tenant: route.tenant });
+      if (request.message === undefined) throw new RequestMalformedError('message is required');
+      if (request.message.messageId === '') throw new RequestMalformedError('message.messageId is required');
+      if (route.action === 'send') {
+        const result = await handler.sendMessage(request, context);
+        return restJson(c, SendMessageResponse.toJSON({ payload: 'messageId' in result ? { $case: 'message', value: result } : { $case: 'task', value: result } }));
+      }
+      return restStream(c, handler.sendMessageStream(request, context), deps);
+    }
+    case 'get': {
+      const task = await handler.getTask({ tenant: route.tenant, id: route.taskId, historyLength: optionalInt(query('historyLength'), 'historyLength', 0, 1_000_000) }, context);
+      return restJson(c, Task.toJSON(task));
+    }
+    case 'cancel': {
+      const metadata = typeof body['metadata'] === 'object' && body['metadata'] !== null ? (body['metadata'] as Record<string, unknown>) : {};
+      const task = await handler.cancelTask({ tenant: route.tenant, id: route.taskId, metadata }, context);
+      return restJson(c, Task.toJSON(task));
+    }
+    case 'subscribe':
+      return restStream(c, handler.resubscribe({ tenant: route.tenant, id: route.taskId }, context), deps);
+    case 'list': {
+      const status = query('status');
+      const includeArtifacts = query('includeArtifacts') === 'true';
+      const result = await handler.listTasks(
+        {
+          tenant: route.tenant,
+          contextId: query('contextId') ?? '',
+          status: status === undefined || status === '' ? TaskState.TASK_STATE_UNSPECIFIED : taskStateFromJSON(/^\d+$/.test(status) ? Number(status) : status),
+          pageSize: optionalInt(query('pageSize'), 'pageSize', 1, 100),
+          pageToken: query('pageToken') ?? '',
+          historyLength: optionalInt(query('historyLength'), 'historyLength', 0, 1_000_000),
+          statusTimestampAfter: query('statusTimestampAfter') || undefined,
+          includeArtifacts,
+        },
+        context,
+      );
+      const json = ListTasksResponse.toJSON(result) as { tasks?: unknown[] };
+      return restJson(c, { nextPageToken: '', pageSize: 0, totalSize: 0, ...json, tasks: json.tasks ?? [] });
+    }
+    case 'extendedCard':
+      return restJson(c, AgentCard.toJSON(await handler.getAuthenticatedExtendedAgentCard({ tenant: route.tenant }, context)));
+    case 'push':
+      throw new PushNotificationNotSupportedError('Push notifications are not supported by this agent; use streaming or GetTask.');
+  }
+}
+
+async function restStream(c: Context<ServiceEnv>, events: AsyncGenerator<StreamResponse, void, undefined>, deps: TransportDeps): Promise<Response> {
+  const iterator = events[Symbol.asyncIterator]();
+  // The first event is awaited before answering, so setup errors become a proper HTTP error response.
+  const first = await iterator.next();
+  return sseResponse(
+    c,
+    iterator,
+    first,
+    (event) => StreamResponse.toJSON(event),
+    (error) => toRestErrorBody(error, restStatusFor(error)),
+    deps.logger,
+  );
+}

@@ -1,0 +1,488 @@
+import { type DagEvent, EnsembleError, ErrorCode, type ExecutionPlan, type NodeResult, type PlanNode } from '@ensemble/protocol';
+import { describe, expect, it } from 'vitest';
+
+import { type DagRunOptions, type NodeRunOutcome, type NodeRunRequest, runDag } from './engine.js';
+import { ManualClock } from './testing/manual-clock.js';
+
+function node(id: string, overrides: Partial<PlanNode> = {}): PlanNode {
+  return {
+    id,
+    agent: 'worker',
+    skill: null,
+    input: `do ${id}`,
+    dependsOn: [],
+    condition: null,
+    retry: { maxAttempts: 1, backoffMs: 0 },
+    timeoutMs: 10_000,
+    fallbackAgent: null,
+    description: `step ${id}`,
+    ...overrides,
+  };
+}
+
+function plan(...nodes: PlanNode[]): ExecutionPlan {
+  return { goal: 'test', rationale: 'test', nodes };
+}
+
+function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/** Records everything a run does: events, persisted results (in order) and runner calls. */
+function harness(runNode: (request: NodeRunRequest) => Promise<NodeRunOutcome> | NodeRunOutcome, extra: Partial<DagRunOptions> = {}) {
+  const events: DagEvent[] = [];
+  const persisted: { node: string; result: NodeResult }[] = [];
+  const calls: NodeRunRequest[] = [];
+  const clock = new ManualClock({ autoAdvance: true });
+  const options = (p: ExecutionPlan, more: Partial<DagRunOptions> = {}): DagRunOptions => ({
+    plan: p,
+    request: 'What is the weather in Paris?',
+    runNode: async (request) => {
+      calls.push(request);
+      return runNode(request);
+    },
+    clock,
+    onEvent: (event) => events.push(event),
+    persist: async (nodeId, result) => {
+      persisted.push({ node: nodeId, result });
+    },
+    ...extra,
+    ...more,
+  });
+  const saved = (): Record<string, NodeResult> => Object.fromEntries(persisted.map((entry) => [entry.node, entry.result]));
+  const types = (id?: string): string[] => events.filter((event) => id === undefined || ('node' in event && event.node === id)).map((event) => event.type);
+  return { events, persisted, calls, clock, options, saved, types };
+}
+
+const echo = async (request: NodeRunRequest): Promise<NodeRunOutcome> => ({ kind: 'completed', output: `${request.node.id}(${request.input})` });
+
+describe('runDag: data flow and ordering', () => {
+  it('renders {{request}} and upstream outputs, and runs dependents after their dependencies', async () => {
+    const h = harness(echo);
+    const result = await runDag(h.options(plan(node('search', { input: 'find {{request}}' }), node('summarize', { dependsOn: ['search'], input: 'sum: {{ nodes.search.output }}' }))));
+
+    expect(result.status).toBe('completed');
+    expect(result.results['search']?.output).toBe('search(find What is the weather in Paris?)');
+    expect(result.results['summarize']?.output).toBe('summarize(sum: search(find What is the weather in Paris?))');
+    expect(h.calls.map((call) => call.node.id)).toEqual(['search', 'summarize']);
+  });
+
+  it('emits events with strictly increasing sequence numbers, and persists each state before announcing it', async () => {
+    const order: string[] = [];
+    const h = harness(echo);
+    await runDag(
+      h.options(plan(node('a'), node('b', { dependsOn: ['a'] })), {
+        persist: async (id, result) => void order.push(`persist ${id} ${result.status}`),
+        onEvent: (event) => {
+          h.events.push(event);
+          order.push(`event ${event.type}${'node' in event ? ` ${event.node}` : ''}`);
+        },
+      }),
+    );
+
+    const sequences = h.events.map((event) => event.sequence);
+    expect(sequences).toEqual(sequences.map((_, index) => index + 1));
+    expect(order).toEqual([
+      'event workflow_started',
+      'persist a running',
+      'event node_started a',
+      'persist a completed',
+      'event node_completed a',
+      'persist b running',
+      'event node_started b',
+      'persist b completed',
+      'event node_completed b',
+      'event workflow_completed',
+    ]);
+  });
+
+  it('runs two independent nodes verifiably at the same time', async () => {
+    const started = { a: deferred(), b: deferred() };
+    const h = harness(async (request) => {
+      const id = request.node.id as 'a' | 'b';
+      started[id].resolve();
+      // Each node finishes only once the other one has started: a sequential engine would time out here.
+      await started[id === 'a' ? 'b' : 'a'].promise;
+      return { kind: 'completed', output: id };
+    });
+    const result = await runDag(h.options(plan(node('a'), node('b'))));
+
+    expect(result.status).toBe('completed');
+    expect(h.types().slice(0, 3)).toEqual(['workflow_started', 'node_started', 'node_started']);
+  });
+
+  it('never runs more than maxConcurrency nodes at once', async () => {
+    let inFlight = 0;
+    let peak = 0;
+    const h = harness(async (request) => {
+      inFlight += 1;
+      peak = Math.max(peak, inFlight);
+      await h.clock.sleep(100);
+      inFlight -= 1;
+      return { kind: 'completed', output: request.node.id };
+    });
+    const result = await runDag(h.options(plan(node('a'), node('b'), node('c'), node('d'), node('e')), { maxConcurrency: 2 }));
+
+    expect(result.status).toBe('completed');
+    expect(peak).toBe(2);
+  });
+
+  it('runs a diamond: both branches in parallel, the join after both, with both outputs', async () => {
+    const running = new Set<string>();
+    const overlaps: string[][] = [];
+    const h = harness(async (request) => {
+      running.add(request.node.id);
+      overlaps.push([...running].sort());
+      await h.clock.sleep(10);
+      running.delete(request.node.id);
+      return { kind: 'completed', output: request.node.id.toUpperCase() };
+    });
+    const result = await runDag(
+      h.options(plan(node('root'), node('left', { dependsOn: ['root'] }), node('right', { dependsOn: ['root'] }), node('join', { dependsOn: ['left', 'right'], input: '{{nodes.left.output}}+{{nodes.right.output}}' }))),
+    );
+
+    expect(result.status).toBe('completed');
+    expect(overlaps).toContainEqual(['left', 'right']);
+    expect(overlaps.at(-1)).toEqual(['join']);
+    expect(h.calls.find((call) => call.node.id === 'join')?.input).toBe('LEFT+RIGHT');
+  });
+});
+
+describe('runDag: conditions and skipping', () => {
+  it('skips a node whose condition is false, then its dependents whose dependencies are all skipped; a join with one live branch still runs', async () => {
+    const h = harness(async (request) => ({ kind: 'completed', output: request.node.id === 'check' ? 'Sunny all day' : request.input }));
+    const result = await runDag(
+      h.options(
+        plan(
+          node('check'),
+          node('umbrella', { dependsOn: ['check'], condition: { node: 'check', operator: 'contains', value: 'rain' } }),
+          node('shop', { dependsOn: ['umbrella'] }),
+          node('picnic', { dependsOn: ['check'], condition: { node: 'check', operator: 'not_contains', value: 'RAIN' } }),
+          node('report', { dependsOn: ['umbrella', 'picnic'], input: '[{{nodes.umbrella.output}}][{{nodes.picnic.output}}]' }),
+        ),
+      ),
+    );
+
+    expect(result.status).toBe('completed');
+    expect(result.results['umbrella']).toMatchObject({ status: 'skipped', skipReason: 'condition not met: check contains "rain"', attempts: 0 });
+    expect(result.results['shop']).toMatchObject({ status: 'skipped', skipReason: 'all dependencies were skipped' });
+    expect(result.results['picnic']?.status).toBe('completed');
+    expect(result.results['report']?.output).toBe('[][do picnic]');
+    expect(h.calls.map((call) => call.node.id).sort()).toEqual(['check', 'picnic', 'report']);
+    expect(h.types('umbrella')).toEqual(['node_skipped']);
+  });
+
+  it('evaluates equals (trimmed, case-insensitive) and matches conditions', async () => {
+    const h = harness(async (request) => ({ kind: 'completed', output: request.node.id === 'classify' ? ' Urgent \n' : 'ok' }));
+    const result = await runDag(
+      h.options(
+        plan(
+          node('classify'),
+          node('page', { dependsOn: ['classify'], condition: { node: 'classify', operator: 'equals', value: 'urgent' } }),
+          node('queue', { dependsOn: ['classify'], condition: { node: 'classify', operator: 'not_equals', value: 'urgent' } }),
+          node('regex', { dependsOn: ['classify'], condition: { node: 'classify', operator: 'matches', value: '^\\s*urg' } }),
+        ),
+      ),
+    );
+    expect([result.results['page']?.status, result.results['queue']?.status, result.results['regex']?.status]).toEqual(['completed', 'skipped', 'completed']);
+  });
+});
+
+describe('runDag: failures, retries, fallback, timeouts', () => {
+  it('retries with exponential backoff on the injected clock, then falls back to the fallback agent', async () => {
+    const h = harness(async (request) => {
+      if (request.agent === 'flaky') throw new EnsembleError(ErrorCode.UpstreamUnavailable, 'flaky is down');
+      return { kind: 'completed', output: `by ${request.agent}` };
+    });
+    const start = h.clock.now();
+    const result = await runDag(h.options(plan(node('a', { agent: 'flaky', fallbackAgent: 'steady', retry: { maxAttempts: 3, backoffMs: 100 } }))));
+
+    expect(result.status).toBe('completed');
+    expect(result.results['a']).toMatchObject({ status: 'completed', output: 'by steady', agent: 'steady', attempts: 4 });
+    expect(h.calls.map((call) => [call.agent, call.attempt, call.fallback])).toEqual([
+      ['flaky', 1, false],
+      ['flaky', 2, false],
+      ['flaky', 3, false],
+      ['steady', 4, true],
+    ]);
+    const retries = h.events.filter((event) => event.type === 'node_retrying');
+    expect(retries.map((event) => event.delayMs)).toEqual([100, 200]);
+    expect(h.clock.now() - start).toBe(300);
+    expect(h.types('a')).toEqual(['node_started', 'node_retrying', 'node_started', 'node_retrying', 'node_started', 'node_fallback', 'node_started', 'node_completed']);
+  });
+
+  it('does not retry non-retryable errors but still tries the fallback', async () => {
+    const h = harness(async (request) => {
+      if (request.agent === 'strict') throw new EnsembleError(ErrorCode.InvalidRequest, 'bad input');
+      return { kind: 'completed', output: 'fine' };
+    });
+    const result = await runDag(h.options(plan(node('a', { agent: 'strict', fallbackAgent: 'lenient', retry: { maxAttempts: 5, backoffMs: 10 } }))));
+    expect(h.calls.map((call) => call.agent)).toEqual(['strict', 'lenient']);
+    expect(result.results['a']?.attempts).toBe(2);
+  });
+
+  it('fails a node after its attempts, blocks its dependents, lets independent branches finish, and fails the run', async () => {
+    const h = harness(async (request) => {
+      if (request.node.id === 'broken') throw new Error('boom');
+      return { kind: 'completed', output: request.node.id };
+    });
+    const result = await runDag(h.options(plan(node('broken', { retry: { maxAttempts: 2, backoffMs: 5 } }), node('after', { dependsOn: ['broken'] }), node('then', { dependsOn: ['after'] }), node('independent'))));
+
+    expect(result.status).toBe('failed');
+    expect(result.results['broken']).toMatchObject({ status: 'failed', attempts: 2, error: { code: 'internal', message: 'boom' } });
+    expect(result.results['after']).toMatchObject({ status: 'failed', attempts: 0, error: { code: 'dependency_failed', message: 'Dependency "broken" failed' } });
+    expect(result.results['then']?.error?.code).toBe('dependency_failed');
+    expect(result.results['independent']?.status).toBe('completed');
+    expect(h.events.at(-1)).toMatchObject({ type: 'workflow_failed', failedNodes: ['broken', 'after', 'then'] });
+  });
+
+  it('completes when only a leaf failed (listed in failedNodes), but fails when nothing completed', async () => {
+    const failing = async (request: NodeRunRequest): Promise<NodeRunOutcome> => {
+      if (request.node.id === 'leaf') throw new Error('nope');
+      return { kind: 'completed', output: 'ok' };
+    };
+    const partial = harness(failing);
+    expect((await runDag(partial.options(plan(node('main'), node('leaf'))))).status).toBe('completed');
+    expect(partial.events.at(-1)).toMatchObject({ type: 'workflow_completed', failedNodes: ['leaf'] });
+
+    const alone = harness(failing);
+    expect((await runDag(alone.options(plan(node('leaf'))))).status).toBe('failed');
+  });
+
+  it('runs an error-handling branch (condition "failed") and skips the success branch', async () => {
+    const h = harness(async (request) => {
+      if (request.node.id === 'risky') throw new Error('nope');
+      return { kind: 'completed', output: request.node.id };
+    });
+    const result = await runDag(
+      h.options(
+        plan(
+          node('risky'),
+          node('recover', { dependsOn: ['risky'], condition: { node: 'risky', operator: 'failed', value: null } }),
+          node('celebrate', { dependsOn: ['risky'], condition: { node: 'risky', operator: 'succeeded', value: null } }),
+        ),
+      ),
+    );
+    expect(result.status).toBe('completed');
+    expect(result.results['recover']?.status).toBe('completed');
+    expect(result.results['celebrate']?.status).toBe('skipped');
+  });
+
+  it('times out an attempt on the injected clock, aborting the runner, and retries', async () => {
+    const reasons: unknown[] = [];
+    const h = harness(async (request) => {
+      if (request.attempt === 2) return { kind: 'completed', output: 'second time lucky' };
+      // Never answers on its own; only the engine's timeout ends it.
+      await new Promise<void>((resolve) => request.signal.addEventListener('abort', () => resolve(), { once: true }));
+      reasons.push(request.signal.reason);
+      return new Promise<NodeRunOutcome>(() => undefined);
+    });
+    const start = h.clock.now();
+    const result = await runDag(h.options(plan(node('slow', { timeoutMs: 5_000, retry: { maxAttempts: 2, backoffMs: 0 } }))));
+
+    expect(result.results['slow']).toMatchObject({ status: 'completed', attempts: 2 });
+    expect(h.clock.now() - start).toBe(5_000);
+    expect(EnsembleError.is(reasons[0], ErrorCode.UpstreamTimeout)).toBe(true);
+    expect(h.events.find((event) => event.type === 'node_retrying')).toMatchObject({ error: { code: 'upstream_timeout', message: 'Node "slow" timed out after 5000 ms' } });
+  });
+
+  it('rejects an invalid plan before running anything', async () => {
+    const h = harness(echo);
+    const error = await runDag(h.options(plan(node('a', { dependsOn: ['ghost'] })))).catch((caught: unknown) => caught);
+    expect(EnsembleError.is(error, ErrorCode.InvalidRequest)).toBe(true);
+    expect(h.calls).toHaveLength(0);
+  });
+
+  it('stops and rejects when persisting fails, aborting running nodes', async () => {
+    const aborted = deferred<unknown>();
+    const storeDown = new EnsembleError(ErrorCode.Unavailable, 'store down');
+    const h = harness(async (request) => {
+      if (request.node.id === 'quick') return { kind: 'completed', output: 'done' };
+      request.signal.addEventListener('abort', () => aborted.resolve(request.signal.reason), { once: true });
+      return new Promise<NodeRunOutcome>(() => undefined);
+    });
+    const run = runDag(
+      h.options(plan(node('quick'), node('long')), {
+        persist: async (id, result) => {
+          if (id === 'quick' && result.status === 'completed') throw storeDown;
+        },
+      }),
+    );
+    await expect(run).rejects.toBe(storeDown);
+    expect(await aborted.promise).toBe(storeDown);
+  });
+});
+
+describe('runDag: pause and resume', () => {
+  const approvalPlan = plan(node('deploy', { agent: 'ops', input: 'deploy {{request}}' }), node('notify', { dependsOn: ['deploy'], input: 'tell: {{nodes.deploy.output}}' }), node('docs'));
+
+  it('pauses on approval_required while independent branches finish, then resumes without re-running finished nodes', async () => {
+    const first = harness(async (request) => {
+      if (request.node.id === 'deploy') return { kind: 'approval_required', context: { action: 'deploy to prod', risk: 'high' }, taskId: 'task-1' };
+      return { kind: 'completed', output: `${request.node.id} done` };
+    });
+    const paused = await runDag(first.options(approvalPlan));
+
+    expect(paused.status).toBe('paused');
+    expect(paused.results['deploy']).toMatchObject({ status: 'waiting_approval', taskId: 'task-1', approvalContext: { action: 'deploy to prod', risk: 'high' }, agent: 'ops' });
+    expect(paused.results['docs']?.status).toBe('completed');
+    expect(paused.results['notify']?.status).toBe('pending');
+    expect(first.events.at(-1)).toMatchObject({ type: 'workflow_paused', waitingNodes: ['deploy'] });
+
+    // Resume from what was persisted only, as an orchestrator restarted from Redis would.
+    const second = harness(async (request) => ({ kind: 'completed', output: `${request.node.id} ok` }));
+    const resumed = await runDag(
+      second.options(approvalPlan, {
+        state: first.saved(),
+        approvals: { deploy: { approved: true, comment: 'go', decidedBy: 'alice' } },
+        lastSequence: paused.lastSequence,
+      }),
+    );
+
+    expect(resumed.status).toBe('completed');
+    expect(second.calls.map((call) => call.node.id)).toEqual(['deploy', 'notify']);
+    const deployCall = second.calls[0]!;
+    expect(deployCall.approval).toEqual({ approved: true, comment: 'go', decidedBy: 'alice' });
+    expect(deployCall.previous?.taskId).toBe('task-1');
+    expect(resumed.results['deploy']).toMatchObject({ status: 'completed', attempts: 2, taskId: 'task-1' });
+    expect(second.calls[1]?.input).toBe('tell: deploy ok');
+    expect(second.events[0]).toMatchObject({ type: 'workflow_started', resumed: true, sequence: paused.lastSequence + 1 });
+  });
+
+  it('stays paused when resumed without a decision, and fails the node without fallback when approval is rejected', async () => {
+    const waiting = { deploy: { status: 'waiting_approval', output: null, error: null, attempts: 1, agent: 'ops', startedAt: null, finishedAt: null, taskId: 't', approvalContext: { action: 'x' }, skipReason: null } } satisfies Record<string, NodeResult>;
+    const idle = harness(echo);
+    const still = await runDag(idle.options(plan(node('deploy', { agent: 'ops' }), node('after', { dependsOn: ['deploy'] })), { state: waiting }));
+    expect(still.status).toBe('paused');
+    expect(idle.calls).toHaveLength(0);
+
+    const rejected = harness(async () => {
+      throw new EnsembleError(ErrorCode.Forbidden, 'the agent cancelled its task');
+    });
+    const result = await runDag(
+      rejected.options(plan(node('deploy', { agent: 'ops', fallbackAgent: 'other-ops', retry: { maxAttempts: 3, backoffMs: 1 } })), {
+        state: waiting,
+        approvals: { deploy: { approved: false, comment: 'too risky', decidedBy: 'bob' } },
+      }),
+    );
+    expect(rejected.calls.map((call) => call.agent)).toEqual(['ops']);
+    expect(result.results['deploy']).toMatchObject({ status: 'failed', error: { code: 'approval_rejected', message: 'Approval rejected: too risky' } });
+    expect(result.status).toBe('failed');
+  });
+
+  it('re-runs a node that was running when the previous run died, passing its old record', async () => {
+    const crashed = { a: { status: 'running', output: null, error: null, attempts: 1, agent: 'worker', startedAt: null, finishedAt: null, taskId: 'old-task', approvalContext: null, skipReason: null } } satisfies Record<string, NodeResult>;
+    const h = harness(echo);
+    const result = await runDag(h.options(plan(node('a')), { state: crashed }));
+    expect(result.results['a']?.status).toBe('completed');
+    expect(h.calls[0]?.previous?.taskId).toBe('old-task');
+  });
+});
+
+describe('runDag: cancellation', () => {
+  it('aborts running nodes, marks them cancelled, starts nothing else, and ends cancelled', async () => {
+    const controller = new AbortController();
+    const started = { a: deferred(), b: deferred() };
+    const reasons: unknown[] = [];
+    const h = harness(async (request) => {
+      started[request.node.id as 'a' | 'b'].resolve();
+      await new Promise<void>((resolve) => request.signal.addEventListener('abort', () => resolve(), { once: true }));
+      reasons.push(request.signal.reason);
+      throw new Error('aborted');
+    });
+    const clock = new ManualClock();
+    const run = runDag(h.options(plan(node('a'), node('b'), node('c', { dependsOn: ['a'] })), { signal: controller.signal, clock }));
+    await Promise.all([started.a.promise, started.b.promise]);
+    controller.abort();
+    const result = await run;
+
+    expect(result.status).toBe('cancelled');
+    expect(result.results['a']?.status).toBe('cancelled');
+    expect(result.results['b']?.status).toBe('cancelled');
+    expect(result.results['c']?.status).toBe('pending');
+    expect(h.calls.map((call) => call.node.id)).toEqual(['a', 'b']);
+    expect(reasons.every((reason) => EnsembleError.is(reason, ErrorCode.Cancelled))).toBe(true);
+    expect(h.saved()['a']?.status).toBe('cancelled');
+    expect(h.events.at(-1)?.type).toBe('workflow_cancelled');
+  });
+
+  it('cancels a node during its retry backoff', async () => {
+    const controller = new AbortController();
+    const clock = new ManualClock();
+    const h = harness(async () => {
+      throw new Error('try again');
+    });
+    const run = runDag(h.options(plan(node('a', { retry: { maxAttempts: 3, backoffMs: 1_000 } })), { signal: controller.signal, clock }));
+    // The attempt's timeout timer goes away when the attempt fails; then only the backoff sleeps.
+    await clock.waitForSleepers((pending) => pending.length === 1 && pending[0] === 1_000);
+    controller.abort();
+    const result = await run;
+    expect(result.status).toBe('cancelled');
+    expect(result.results['a']).toMatchObject({ status: 'cancelled', attempts: 1 });
+  });
+});
+
+describe('runDag: dynamic revision', () => {
+  it('adds a node after a completion, persists the new plan, and runs it', async () => {
+    const plans: ExecutionPlan[] = [];
+    const h = harness(echo);
+    const result = await runDag(
+      h.options(plan(node('research'), node('write', { dependsOn: ['research'] })), {
+        persistPlan: async (p) => void plans.push(p),
+        revise: async (snapshot, completed) => {
+          if (completed !== 'research') return null;
+          expect(snapshot.results['research']?.status).toBe('completed');
+          return { reason: 'needs a fact check', skipNodes: [], addNodes: [node('factcheck', { dependsOn: ['research'], input: 'check {{nodes.research.output}}' })], updateNodes: [node('write', { dependsOn: ['research', 'factcheck'] })] };
+        },
+      }),
+    );
+
+    expect(result.status).toBe('completed');
+    expect(result.plan.nodes.map((n) => n.id)).toEqual(['research', 'write', 'factcheck']);
+    expect(plans).toHaveLength(1);
+    expect(h.calls.map((call) => call.node.id)).toEqual(['research', 'factcheck', 'write']);
+    expect(h.types().indexOf('replanned')).toBeLessThan(h.events.findIndex((event) => event.type === 'node_started' && event.node === 'factcheck'));
+  });
+
+  it('skips pending nodes by revision, cascading to dependents whose dependencies are all skipped', async () => {
+    const h = harness(echo);
+    const result = await runDag(
+      h.options(plan(node('triage'), node('deep-dive', { dependsOn: ['triage'] }), node('report', { dependsOn: ['deep-dive'] })), {
+        revise: async (_snapshot, completed) => (completed === 'triage' ? { reason: 'simple question', skipNodes: ['deep-dive'], addNodes: [], updateNodes: [] } : null),
+      }),
+    );
+    expect(result.results['deep-dive']).toMatchObject({ status: 'skipped', skipReason: 'revised: simple question' });
+    expect(result.results['report']?.status).toBe('skipped');
+    expect(h.calls.map((call) => call.node.id)).toEqual(['triage']);
+  });
+
+  it('rejects an invalid revision with an event and continues on the old plan', async () => {
+    const h = harness(echo);
+    const result = await runDag(
+      h.options(plan(node('a'), node('b', { dependsOn: ['a'] })), {
+        revise: async (_snapshot, completed) => {
+          if (completed === 'a') return { reason: 'redo a', skipNodes: ['a'], addNodes: [node('loop', { dependsOn: ['loop'] })], updateNodes: [] };
+          return null;
+        },
+      }),
+    );
+    expect(result.status).toBe('completed');
+    expect(result.plan.nodes.map((n) => n.id)).toEqual(['a', 'b']);
+    const rejection = h.events.find((event) => event.type === 'revision_rejected');
+    expect(rejection).toMatchObject({ after: 'a', reason: 'redo a', problems: ['cannot skip "a" is completed'] });
+  });
+
+  it('rejects a revision whose new plan does not validate (a cycle), naming the problem', async () => {
+    const h = harness(echo);
+    await runDag(
+      h.options(plan(node('a'), node('b', { dependsOn: ['a'] })), {
+        revise: async (_snapshot, completed) => (completed === 'a' ? { reason: 'loop', skipNodes: [], addNodes: [node('x', { dependsOn: ['y'] }), node('y', { dependsOn: ['x'] })], updateNodes: [] } : null),
+      }),
+    );
+    const rejection = h.events.find((event) => event.type === 'revision_rejected');
+    expect(rejection?.type === 'revision_rejected' && rejection.problems.some((problem) => problem.includes('Dependency cycle: x -> y -> x'))).toBe(true);
+    expect(h.calls.map((call) => call.node.id)).toEqual(['a', 'b']);
+  });
+});

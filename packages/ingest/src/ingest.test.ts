@@ -1,0 +1,61 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { InMemoryVectorStore, LexicalEmbedder, searchChunks } from '@ensemble/vectors';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { type IngestProgress, ingestPaths } from './ingest.js';
+import { minimalPdf } from './testing/minimal-pdf.js';
+
+describe('ingestPaths', () => {
+  let root: string;
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'ensemble-ingest-'));
+    await mkdir(join(root, 'docs', 'nested'), { recursive: true });
+    await writeFile(join(root, 'docs', 'a2a.md'), '# A2A\n\n## Streaming\n\nTask updates stream as server-sent events.\n');
+    await writeFile(join(root, 'docs', 'nested', 'mcp.html'), '<h1>MCP</h1><p>Tools are called over the Model Context Protocol.</p>');
+    await writeFile(join(root, 'docs', 'nested', 'notes.txt'), 'pgvector stores embeddings next to relational data.');
+    await writeFile(join(root, 'docs', 'manual.pdf'), minimalPdf('Manual', [['HNSW indexes answer approximate nearest neighbour queries.']]));
+    await writeFile(join(root, 'docs', 'broken.pdf'), 'this is not a pdf');
+    await writeFile(join(root, 'docs', 'empty.md'), '\n\n');
+    await writeFile(join(root, 'docs', 'image.png'), new Uint8Array([0x89, 0x50]));
+  });
+  afterAll(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('ingests a directory, skips bad files with reasons, and a second run changes nothing', async () => {
+    const embedder = new LexicalEmbedder({ dimension: 128 });
+    const store = new InMemoryVectorStore(embedder);
+    await store.setup();
+    const progress: IngestProgress[] = [];
+    const first = await ingestPaths(['docs', 'docs/image.png', 'missing/*.md'], { store, embedder }, { cwd: root, onProgress: (event) => progress.push(event) });
+
+    expect(first).toMatchObject({ files: 8, added: 4, updated: 0, unchanged: 0, chunksAdded: 4, nothingChanged: false });
+    expect(Object.fromEntries(first.skipped.map((skipped) => [skipped.id, skipped.reason]))).toEqual({
+      'missing/*.md': 'no such file, or nothing matches',
+      'docs/broken.pdf': expect.stringMatching(/not a readable PDF/) as string,
+      'docs/empty.md': 'no text content',
+      'docs/image.png': expect.stringMatching(/unsupported file type/) as string,
+    });
+    expect(progress.map((event) => event.done)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(progress.at(-1)).toMatchObject({ total: 7, chunksWritten: 4 });
+
+    const hits = await searchChunks({ store, embedder }, 'how are task updates streamed?', { k: 1 });
+    expect(hits[0]).toMatchObject({ documentId: 'docs/a2a.md', title: 'A2A', context: 'A2A > Streaming', metadata: { headingPath: ['A2A', 'Streaming'], format: 'markdown' } });
+    const pdfHits = await searchChunks({ store, embedder }, 'approximate nearest neighbour', { k: 1 });
+    expect(pdfHits[0]).toMatchObject({ documentId: 'docs/manual.pdf', title: 'Manual', metadata: { page: 1 } });
+
+    const second = await ingestPaths(['docs'], { store, embedder }, { cwd: root });
+    expect(second).toMatchObject({ added: 0, updated: 0, unchanged: 4, chunksAdded: 0, chunksUnchanged: 4, nothingChanged: true });
+
+    await writeFile(join(root, 'docs', 'nested', 'notes.txt'), 'pgvector stores embeddings. It has HNSW and IVFFlat indexes.');
+    const third = await ingestPaths(['docs/**/*.txt'], { store, embedder }, { cwd: root });
+    expect(third).toMatchObject({ files: 1, updated: 1, chunksAdded: 1, chunksRemoved: 1, nothingChanged: false });
+
+    // Other chunking settings are another version of every document.
+    const rechunked = await ingestPaths(['docs/a2a.md'], { store, embedder }, { cwd: root, chunking: { maxTokens: 200 } });
+    expect(rechunked).toMatchObject({ updated: 1 });
+  });
+});

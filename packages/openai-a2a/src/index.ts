@@ -1,0 +1,18 @@
+export { aggregateCompletion } from './aggregate.js';
+export type { AggregatedCompletion } from './aggregate.js';
+export { createChunkTranslator, taskStateName, toStreamResponse } from './chunks.js';
+export type {
+  A2AEvent,
+  ChunkTranslator,
+  ChunkTranslatorOptions,
+  EnsembleChatCompletion,
+  EnsembleChatCompletionChunk,
+  FinishReason,
+  TaskStateName,
+  TurnResult,
+} from './chunks.js';
+export { EnsembleMetadataKey, OPENAI_MESSAGES_PART_KIND, readAttribution, readReasoningEvent, readUsage } from './metadata.js';
+export type { A2AMetadata, Attribution } from './metadata.js';
+export { dataPart, partsToText, plainText, textPart } from './parts.js';
+export { chatRequestToA2AMessage, readChatConversation } from './request.js';
+export type { ChatConversation, ToA2AMessageOptions } from './request.js';

@@ -1,0 +1,80 @@
+import { ReasoningEvent, TokenUsage } from '@ensemble/protocol';
+
+/**
+ * Metadata keys Ensemble puts on A2A messages, tasks, status updates and artifact updates. Producers
+ * (the orchestrator, agents) set them; the translator reads them. They are namespaced so they never
+ * collide with another extension's metadata.
+ */
+export const EnsembleMetadataKey = {
+  /** Name of the agent that produced the event (`string`). Used to attribute reasoning events. */
+  agent: 'ensemble.agent',
+  /** DAG node id the event belongs to (`string`). */
+  node: 'ensemble.node',
+  /** Step number within the plan (`non-negative integer`). */
+  step: 'ensemble.step',
+  /** An explicit `ReasoningEvent` to show the client, overriding the one derived from the event. */
+  reasoningEvent: 'ensemble.reasoningEvent',
+  /**
+   * Token usage so far for the whole task, OpenAI-shaped (`TokenUsage`). A running total: the latest
+   * value seen wins, so repeating it (for example on a final task snapshot) never double-counts.
+   */
+  usage: 'ensemble.usage',
+  /** On a request message: the OpenAI request options (everything but `messages`). */
+  openaiRequest: 'ensemble.openai.request',
+  /** On a part: what the part carries. The conversation part is marked `openai.messages`. */
+  partKind: 'ensemble.partKind',
+} as const;
+export type EnsembleMetadataKey = (typeof EnsembleMetadataKey)[keyof typeof EnsembleMetadataKey];
+
+/** Value of `EnsembleMetadataKey.partKind` on the data part that carries the full OpenAI `messages`. */
+export const OPENAI_MESSAGES_PART_KIND = 'openai.messages';
+
+/** A2A metadata objects are typed `{ [key: string]: any }` by the SDK; read them as `unknown`. */
+export type A2AMetadata = Readonly<Record<string, unknown>> | undefined;
+
+export interface Attribution {
+  agent: string | undefined;
+  node: string | undefined;
+  step: number | undefined;
+}
+
+export function readAttribution(...sources: A2AMetadata[]): Attribution {
+  return {
+    agent: firstOf(sources, EnsembleMetadataKey.agent, isNonEmptyString),
+    node: firstOf(sources, EnsembleMetadataKey.node, isNonEmptyString),
+    step: firstOf(sources, EnsembleMetadataKey.step, isStep),
+  };
+}
+
+/** The explicit reasoning event in metadata, or `undefined` when absent or malformed (then one is derived). */
+export function readReasoningEvent(metadata: A2AMetadata): ReasoningEvent | undefined {
+  const raw = metadata?.[EnsembleMetadataKey.reasoningEvent];
+  if (raw === undefined) return undefined;
+  const parsed = ReasoningEvent.safeParse(raw);
+  return parsed.success ? parsed.data : undefined;
+}
+
+/** Usage in metadata with `total_tokens` filled in, or `undefined` when absent or malformed. */
+export function readUsage(metadata: A2AMetadata): Required<TokenUsage> | undefined {
+  const raw = metadata?.[EnsembleMetadataKey.usage];
+  if (raw === undefined) return undefined;
+  const parsed = TokenUsage.safeParse(raw);
+  if (!parsed.success) return undefined;
+  return { ...parsed.data, total_tokens: parsed.data.total_tokens ?? parsed.data.prompt_tokens + parsed.data.completion_tokens };
+}
+
+function firstOf<T>(sources: A2AMetadata[], key: string, guard: (value: unknown) => value is T): T | undefined {
+  for (const source of sources) {
+    const value = source?.[key];
+    if (guard(value)) return value;
+  }
+  return undefined;
+}
+
+function isNonEmptyString(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0;
+}
+
+function isStep(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0;
+}

@@ -1,0 +1,68 @@
+import { createA2AClient, createAgentService } from '@ensemble/a2a';
+import { ChatCompletionRequest } from '@ensemble/protocol';
+import { createLogger } from '@ensemble/telemetry';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { aggregateCompletion } from './aggregate.js';
+import { type EnsembleChatCompletionChunk, createChunkTranslator } from './chunks.js';
+import { EnsembleMetadataKey } from './metadata.js';
+import { chatRequestToA2AMessage, readChatConversation } from './request.js';
+
+/**
+ * The translation against a real A2A agent over HTTP (the agent-service kit and the A2A client): an
+ * OpenAI request goes in as an A2A message, the agent reads the conversation back, and its stream
+ * comes out as OpenAI chunks.
+ */
+const logger = createLogger({ service: 'openai-a2a-test', level: 'silent' });
+const service = createAgentService({
+  logger,
+  card: { name: 'conversation-echo', description: 'Reports what it received', skills: [{ id: 'echo', name: 'Echo', description: 'echo' }] },
+  executor: async function* (input) {
+    const { messages, options } = readChatConversation(input.message);
+    yield `turns=${messages.length};`;
+    yield `model=${String(options['model'])};`;
+    yield `roles=${messages.map((message) => message.role).join(',')}`;
+    return undefined;
+  },
+});
+let url: string;
+
+beforeAll(async () => {
+  url = (await service.start({ host: '127.0.0.1', port: 0 })).url;
+});
+afterAll(() => service.stop(0));
+
+const request = ChatCompletionRequest.parse({
+  model: 'ensemble-auto',
+  messages: [
+    { role: 'system', content: 'Be brief.' },
+    { role: 'user', content: 'Hi' },
+    { role: 'assistant', content: 'Hello!' },
+    { role: 'user', content: 'Echo this conversation' },
+  ],
+});
+
+describe('OpenAI <-> A2A against a real agent', () => {
+  it('streams the agent answer as chunks and aggregates the same answer', async () => {
+    const client = await createA2AClient({ url, logger, retry: false, breaker: false });
+    const message = chatRequestToA2AMessage(request, { sessionId: 'session-1', metadata: { [EnsembleMetadataKey.agent]: 'gateway' } });
+    const translator = createChunkTranslator({ id: 'chatcmpl-1', model: 'ensemble-auto', created: 1, agent: client.agent, includeUsage: true });
+    const chunks: EnsembleChatCompletionChunk[] = [];
+    const events = [];
+    for await (const event of client.stream(message)) {
+      events.push(event);
+      chunks.push(...translator.translate(event));
+    }
+    chunks.push(...translator.finish());
+
+    const text = chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('');
+    expect(text).toBe('turns=4;model=ensemble-auto;roles=system,user,assistant,user');
+    expect(chunks.some((chunk) => chunk.reasoning_event?.agent === 'conversation-echo')).toBe(true);
+    expect(translator.result).toMatchObject({ state: 'completed', finishReason: 'stop', contextId: 'session-1', error: undefined });
+    expect(chunks.at(-1)).toMatchObject({ choices: [], usage: null });
+
+    const { completion, error } = aggregateCompletion(events, { id: 'chatcmpl-1', model: 'ensemble-auto', created: 1, agent: client.agent });
+    expect(error).toBeUndefined();
+    expect(completion.choices[0]?.message.content).toBe(text);
+  });
+});

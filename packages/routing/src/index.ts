@@ -1,0 +1,15 @@
+export { CLASSIFIER_SCHEMA_NAME, CLASSIFIER_SYSTEM_PROMPT, LlmRoutingClassifier } from './classifier.js';
+export type { LlmRoutingClassifierOptions, RoutingClassifier } from './classifier.js';
+export { conversationKey, conversationText, tailOfConversation } from './conversation.js';
+export { ROUTING_DECISION_HEADER, formatRoutingDecisionHeader, parseRoutingDecisionHeader } from './decision-header.js';
+export { createRouter } from './router.js';
+export type { RouteInput, Router, RouterOptions, RoutingCacheOptions } from './router.js';
+export {
+  ROUTING_MODE_HEADER,
+  SKIP_ORCHESTRATION_HEADER,
+  clientControlledFeature,
+  decideByRules,
+  parseRoutingMode,
+  parseSkipOrchestration,
+} from './rules.js';
+export type { HeaderLookup } from './rules.js';
