@@ -38,7 +38,7 @@ for (let round = 0; round < 3; round += 1) {
   const g0 = cpuMs(child.pid!); const s0 = cpuMs(sim.pid);
   await load(url, gw, N);
   const g1 = cpuMs(child.pid!); const s1 = cpuMs(sim.pid);
-  await load(sim.url, {}, N);
+  await load(sim.url, process.env['SDK_HEADERS'] ? { accept: 'application/json', 'user-agent': 'OpenAI/JS 6.49.0', 'x-stainless-retry-count': '0', 'x-stainless-lang': 'js', 'x-stainless-package-version': '6.49.0', 'x-stainless-os': 'Linux', 'x-stainless-arch': 'x64', 'x-stainless-runtime': 'node', 'x-stainless-runtime-version': 'v20.20.2', authorization: 'Bearer k', 'x-request-id': 'abc' + Math.random(), traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' } : {}, N);
   const s2 = cpuMs(sim.pid);
   console.log(`gateway cpu/request ${((1000 * (g1 - g0)) / N).toFixed(0)} us; sim cpu/request via gw ${((1000 * (s1 - s0)) / N).toFixed(0)} us, direct ${((1000 * (s2 - s1)) / N).toFixed(0)} us`);
 }

@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import { createGatewayApp } from './app.js';
 import { GatewayConfig, resolveBindHost } from './config.js';
 import { redisReadiness, upstreamReadiness } from './readiness.js';
+import { createUpstreamFetch } from './upstream-fetch.js';
 
 const config = loadConfig(GatewayConfig, process.env);
 // Telemetry first: `fetch` must be instrumented before the first upstream call.
@@ -17,11 +18,13 @@ const logger = createLogger({ service: 'gateway', level: config.LOG_LEVEL });
 // Passthrough calls are never retried by the gateway: a retry could only be transparent before the first
 // byte reached the client, and a client that gets the upstream's 429/5xx (with Retry-After) retries with
 // its own policy. Retrying here too would multiply load exactly when the upstream is struggling.
+const upstreamFetch = createUpstreamFetch();
 const upstream = createLlmClient({
   baseURL: config.OPENAI_BASE_URL,
   apiKey: config.OPENAI_API_KEY,
   timeoutMs: config.UPSTREAM_TIMEOUT_MS,
   maxRetries: 0,
+  fetch: upstreamFetch.fetch,
 });
 // The classifier has its own deadline and a cheap fallback, so it does not retry either.
 const classifierClient = createLlmClient({
@@ -29,6 +32,7 @@ const classifierClient = createLlmClient({
   apiKey: config.OPENAI_API_KEY,
   timeoutMs: config.ROUTING_CLASSIFIER_TIMEOUT_MS,
   maxRetries: 0,
+  fetch: upstreamFetch.fetch,
 });
 const router = createRouter({
   classifier: new LlmRoutingClassifier({
@@ -63,6 +67,7 @@ const server = await serveHttp(app, { host: bind.host, port: config.GATEWAY_PORT
 
 onShutdownSignal(logger, async () => {
   await server.close();
+  upstreamFetch.close();
   redis.disconnect();
   await telemetry.shutdown();
 });

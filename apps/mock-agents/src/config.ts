@@ -2,7 +2,7 @@ import { env } from '@ensemble/config';
 import { AgentSkillSummary, EnsembleError, ErrorCode } from '@ensemble/protocol';
 import { z } from 'zod';
 
-import { PRESETS, PRESET_NAMES, type PresetName } from './presets.js';
+import { PRESETS, PRESET_NAMES } from './presets.js';
 
 /** How one mock agent instance behaves. Every field but the identity has a default. */
 export const FailureMode = z.discriminatedUnion('mode', [
@@ -107,6 +107,6 @@ export function resolveBehaviour(config: Readonly<MockAgentsEnv>, readFile: (pat
 /** The port to bind: explicit, or the preset's slot after the base port. */
 export function resolvePort(config: Readonly<MockAgentsEnv>): number {
   if (config.MOCK_AGENT_PORT !== undefined) return config.MOCK_AGENT_PORT;
-  const slot = config.MOCK_AGENT_PRESET === undefined ? 0 : PRESET_NAMES.indexOf(config.MOCK_AGENT_PRESET as PresetName);
+  const slot = config.MOCK_AGENT_PRESET === undefined ? 0 : PRESET_NAMES.indexOf(config.MOCK_AGENT_PRESET);
   return config.MOCK_AGENTS_BASE_PORT + slot;
 }

@@ -1,6 +1,6 @@
 import { EnsembleError, ErrorCode } from '@ensemble/protocol';
 import { SpanKind, inSpan, llmRequestAttributes, llmResponseAttributes } from '@ensemble/telemetry';
-import OpenAI from 'openai';
+import OpenAI, { type ClientOptions } from 'openai';
 import { zodResponseFormat } from 'openai/helpers/zod';
 import type { ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import type { z } from 'zod';
@@ -13,6 +13,8 @@ export interface LlmClientConfig {
   timeoutMs?: number;
   /** The SDK's own retries (429, 5xx, connection errors) with its backoff and `retry-after` handling. */
   maxRetries?: number;
+  /** Transport for the SDK (its `fetch` option); the global `fetch` when omitted. */
+  fetch?: ClientOptions['fetch'];
 }
 
 /**
@@ -25,6 +27,7 @@ export function createLlmClient(config: LlmClientConfig): OpenAI {
     apiKey: config.apiKey ?? 'not-needed',
     timeout: config.timeoutMs ?? 60_000,
     maxRetries: config.maxRetries ?? 2,
+    ...(config.fetch === undefined ? {} : { fetch: config.fetch }),
   });
 }
 

@@ -11,7 +11,7 @@ import {
 } from '@ensemble/protocol';
 import type { z } from 'zod';
 
-/** Variables available to `${VAR}` expansion; the app passes `process.env`, tests pass a literal. */
+/** Variables available to `${VAR}` expansion; an app passes its environment, tests pass a literal. */
 export type McpConfigEnv = Readonly<Record<string, string | undefined>>;
 
 export interface ParseMcpConfigOptions {

@@ -37,3 +37,15 @@ export { AgentCardSummary, AgentSkillSummary } from './agent-card.js';
 export { ApprovalAnswer, ApprovalAnswerData, ApprovalRequest, ApprovalRequestData } from './a2a-approval.js';
 export { ChatCompletionChunk, ChatCompletionResponse, ModelList } from './openai-responses.js';
 export { HealthReport, ReadinessCheckResult, ReadinessReport } from './health.js';
+export {
+  PLANNER_PROMPT_SECTIONS,
+  PLANNING_SKILL_ID,
+  PLAN_ARTIFACT_NAME,
+  PlanningConversationTurn,
+  PlanningNodeOutcome,
+  PlanningRequest,
+  PlanningRequestData,
+  PlanningResult,
+  ReplanRequest,
+} from './planning.js';
+export { OrchestratorCommand, OrchestratorMetadataKey, OrchestratorRpcError, ReplanSignal, ReplanSignalData } from './orchestrator.js';

@@ -1,4 +1,6 @@
+import { executionPlan } from './execution-plan.js';
 import { routingClassifier } from './routing-classifier.js';
+import { toolUse } from './tool-use.js';
 import type { SimBehaviour } from './types.js';
 
 export { fallbackBehaviours, plainAnswer } from './fallbacks.js';
@@ -12,4 +14,6 @@ export type { SimBehaviour } from './types.js';
  */
 export const defaultBehaviours: readonly SimBehaviour[] = [
   routingClassifier,
+  executionPlan,
+  toolUse,
 ];

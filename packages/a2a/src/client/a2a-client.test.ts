@@ -16,7 +16,7 @@ const services: AgentService[] = [];
 
 beforeEach(() => resetAgentBreakers());
 afterEach(async () => {
-  await Promise.all(services.splice(0).map((service) => service.stop(500)));
+  await Promise.all(services.splice(0).map((service) => service.stop(100)));
 });
 
 const CARD = { name: 'client-test-agent', description: 'for client tests', skills: [{ id: 'echo', name: 'Echo', description: 'echo' }] };

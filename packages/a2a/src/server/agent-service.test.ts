@@ -129,7 +129,8 @@ describe('createAgentService: card and transports', () => {
     expect(artifacts[2]?.data).toEqual([{ length: 5 }]);
     expect(events[2]).toMatchObject({ kind: 'status', text: 'thinking' });
 
-    const task = await client.getTask(events[0]!.kind === 'task' ? events[0].task.id : '');
+    const opening = events[0];
+    const task = await client.getTask(opening?.kind === 'task' ? opening.task.id : '');
     expect(task.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
     expect(partsText(task.artifacts[0]?.parts).replace('\n', '')).toBe('you said: hello');
   });
@@ -151,6 +152,22 @@ describe('createAgentService: card and transports', () => {
     const missing = await fetch(`${url}/a2a/rest/tasks/nope`, { headers: { 'A2A-Version': '1.0' } });
     expect(missing.status).toBe(404);
     expect(await missing.json()).toMatchObject({ error: { code: 404, status: 'NOT_FOUND' } });
+
+    const listed = await fetch(`${url}/a2a/rest/tasks?pageSize=1`, { headers: { 'A2A-Version': '1.0' } });
+    expect(((await listed.json()) as { tasks: unknown[]; totalSize: number }).tasks).toHaveLength(1);
+    const badPage = await fetch(`${url}/a2a/rest/tasks?pageSize=500`, { headers: { 'A2A-Version': '1.0' } });
+    expect(badPage.status).toBe(400);
+
+    // A tenant in the path scopes the task: visible under that tenant only.
+    const tenantSend = await fetch(`${url}/a2a/rest/acme/message:send`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/a2a+json', 'A2A-Version': '1.0' },
+      body: JSON.stringify({ message: { messageId: 'm-tenant', role: 'ROLE_USER', parts: [{ text: 'tenant' }] } }),
+    });
+    const tenantTask = ((await tenantSend.json()) as { task: { id: string } }).task;
+    expect((await fetch(`${url}/a2a/rest/acme/tasks/${tenantTask.id}`, { headers: { 'A2A-Version': '1.0' } })).status).toBe(200);
+    expect((await fetch(`${url}/a2a/rest/tasks/${tenantTask.id}`, { headers: { 'A2A-Version': '1.0' } })).status).toBe(404);
+    expect((await fetch(`${url}/a2a/rest/nowhere/at/all`, { headers: { 'A2A-Version': '1.0' } })).status).toBe(404);
 
     const restOnly = { ...service.card!, supportedInterfaces: service.card!.supportedInterfaces.filter((entry) => entry.protocolBinding === 'HTTP+JSON') };
     const client = await createA2AClient({ card: restOnly, retry: false });
@@ -230,7 +247,8 @@ describe('createAgentService: task outcomes', () => {
     }
     expect(events.at(-1)).toMatchObject({ kind: 'status', state: TaskState.TASK_STATE_CANCELED, text: 'Canceled at the caller’s request.' });
     expect(seen.aborted).toBe(true);
-    const taskId = events[0]!.kind === 'task' ? events[0].task.id : '';
+    const opening = events[0];
+    const taskId = opening?.kind === 'task' ? opening.task.id : '';
     await expect(client.cancelTask(taskId)).resolves.toMatchObject({ status: { state: TaskState.TASK_STATE_CANCELED } });
     await expect(client.getTask('unknown-task')).rejects.toMatchObject({ kind: 'task_not_found' });
   });

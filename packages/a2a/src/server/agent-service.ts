@@ -64,6 +64,8 @@ export interface AgentService {
 
 /** Final states written after shutdown cancellation are awaited this long before the server closes. */
 const SETTLE_TIMEOUT_MS = 2_000;
+/** Time given to open responses to finish once every run is over, before connections are cut. */
+const FLUSH_MS = 500;
 
 /**
  * Wraps the task store to learn when given tasks have been saved in a final state, so shutdown can
@@ -186,7 +188,10 @@ export function createAgentService(options: AgentServiceOptions): AgentService {
         logger.warn({ task_ids: canceled }, 'canceled running tasks at shutdown');
         await store.settled(canceled, SETTLE_TIMEOUT_MS);
       }
-      const left = Math.max(SETTLE_TIMEOUT_MS, graceMs - (performance.now() - started));
+      // With our executor, every run is over here: the responses still open only have their last bytes
+      // to write (or belong to callers that went away), so a short window is enough. A raw SDK executor
+      // gives no such signal, so it gets what is left of the grace period.
+      const left = kit === undefined ? Math.max(SETTLE_TIMEOUT_MS, graceMs - (performance.now() - started)) : FLUSH_MS;
       if (running !== undefined) {
         // Connections that carried a stream stay open (keep-alive) once it ends; close them as they go
         // idle so the server closes when the last response is done rather than at the deadline.

@@ -25,7 +25,7 @@ describe('DAG run persisted in RedisSessionStore', () => {
     const session = await store.create({ owner: 'alice', request: sampleRequest, dag: plan });
     const persist = (nodeId: string, result: Parameters<typeof store.putNodeResult>[3]) => store.putNodeResult(session.id, 'alice', nodeId, result);
 
-    // First orchestrator: `fetch` finishes, `slow` is mid-flight when the process dies.
+    // First orchestrator: `fetch` finishes, and the process dies right after storing it, mid-`slow`.
     const crash = new AbortController();
     const firstCalls: string[] = [];
     const first = await store.withLock(session.id, 'alice', (lease) =>
@@ -33,13 +33,13 @@ describe('DAG run persisted in RedisSessionStore', () => {
         plan,
         request: 'compare',
         signal: AbortSignal.any([crash.signal, lease.lost]),
-        persist,
+        persist: async (nodeId, result) => {
+          await persist(nodeId, result);
+          if (nodeId === 'fetch' && result.status === 'completed') crash.abort();
+        },
         runNode: async (request: NodeRunRequest) => {
           firstCalls.push(request.node.id);
           if (request.node.id === 'fetch') return { kind: 'completed', output: 'fetched' };
-          // Dies once `fetch` is safely stored.
-          const stored = await store.get(session.id, 'alice');
-          if (stored.nodes['fetch']?.status === 'completed') crash.abort();
           return new Promise(() => undefined);
         },
       }),

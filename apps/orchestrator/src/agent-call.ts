@@ -1,0 +1,138 @@
+import { TaskState } from '@a2a-js/sdk';
+import { type A2AStreamEvent, partsData, partsText, readApprovalRequest, taskStateName } from '@ensemble/a2a';
+import { readReasoningEvent } from '@ensemble/openai-a2a';
+import { type ApprovalRequest, ApprovalRequestData, OrchestratorMetadataKey, type ReasoningEvent, ReplanSignal, ReplanSignalData } from '@ensemble/protocol';
+
+/**
+ * What one A2A agent call produced, read from its stream event by event. Pure (no I/O), so the rules
+ * for turning an agent's events into a node's output, progress and signals are unit-tested on their own.
+ */
+
+/** Progress worth showing the client: an agent's status text or its own reasoning event. */
+export interface AgentProgress {
+  type: ReasoningEvent['type'];
+  message: string;
+  metadata?: Record<string, unknown>;
+}
+
+/** How the call ended, once a final or interrupted state was seen. */
+export type AgentCallEnd =
+  | { kind: 'completed' }
+  | { kind: 'failed' | 'rejected' | 'canceled'; reason: string }
+  | { kind: 'approval_required'; question: string; request: ApprovalRequest | undefined };
+
+/** Data parts that are control signals for the orchestrator, not results. */
+function isSignal(data: Record<string, unknown>): boolean {
+  return ReplanSignalData.safeParse(data).success;
+}
+
+function readReplan(metadata: Readonly<Record<string, unknown>> | undefined, data: readonly Record<string, unknown>[]): ReplanSignal | undefined {
+  const fromMetadata = ReplanSignal.safeParse(metadata?.[OrchestratorMetadataKey.replan]);
+  if (fromMetadata.success) return fromMetadata.data;
+  for (const item of data) {
+    const parsed = ReplanSignalData.safeParse(item);
+    if (parsed.success) return parsed.data.replan;
+  }
+  return undefined;
+}
+
+/** Collects one agent call's stream. Feed every event to `add`; read the results afterwards. */
+export class AgentCallCollector {
+  taskId: string | undefined;
+  end: AgentCallEnd | undefined;
+  replan: ReplanSignal | undefined;
+  /** Text per artifact, in the order the artifacts first appeared. */
+  readonly #texts = new Map<string, string>();
+  /** Result data per artifact (signals excluded). */
+  readonly #data = new Map<string, Record<string, unknown>[]>();
+
+  /** Records the event; returns progress to forward, if it carries any. */
+  add(event: A2AStreamEvent): AgentProgress | undefined {
+    switch (event.kind) {
+      case 'message':
+        // A plain message answer (no task): the whole reply.
+        this.#texts.set(`message:${event.message.messageId}`, event.text);
+        this.end = { kind: 'completed' };
+        return undefined;
+      case 'task': {
+        this.taskId = event.task.id;
+        // A task snapshot (first event, or a re-attach) repeats artifacts in full.
+        for (const artifact of event.task.artifacts) this.#setArtifact(artifact.artifactId, partsText(artifact.parts), partsData(artifact.parts), false);
+        return this.#status(event.state, undefined, undefined, event.task);
+      }
+      case 'artifact': {
+        this.taskId ??= event.taskId;
+        this.replan = readReplan(event.event.metadata ?? event.artifact.metadata, event.data) ?? this.replan;
+        this.#setArtifact(event.artifact.artifactId, event.text, event.data, event.append);
+        return undefined;
+      }
+      case 'status': {
+        this.taskId ??= event.taskId;
+        this.replan = readReplan(event.event.metadata ?? event.message?.metadata, event.data) ?? this.replan;
+        return this.#status(event.state, event, event.text, undefined);
+      }
+    }
+  }
+
+  /** The node output: the text artifacts (blank line between them), then result data as JSON. */
+  output(): string {
+    const parts = [...this.#texts.values()].filter((text) => text.trim() !== '');
+    const data = [...this.#data.values()].flat();
+    if (data.length > 0) parts.push(JSON.stringify(data.length === 1 ? data[0] : data));
+    return parts.join('\n\n');
+  }
+
+  /** Structured results the agent published (signals excluded). */
+  data(): Record<string, unknown>[] {
+    return [...this.#data.values()].flat();
+  }
+
+  #setArtifact(id: string, text: string, data: readonly Record<string, unknown>[], append: boolean): void {
+    this.#texts.set(id, append ? (this.#texts.get(id) ?? '') + text : text);
+    const results = data.filter((item) => !isSignal(item));
+    if (results.length > 0) this.#data.set(id, append ? [...(this.#data.get(id) ?? []), ...results] : results);
+  }
+
+  #status(
+    state: TaskState,
+    event: Extract<A2AStreamEvent, { kind: 'status' }> | undefined,
+    text: string | undefined,
+    task: Extract<A2AStreamEvent, { kind: 'task' }>['task'] | undefined,
+  ): AgentProgress | undefined {
+    const message = text ?? '';
+    switch (state) {
+      case TaskState.TASK_STATE_COMPLETED:
+        // Some agents answer in the final status message rather than in an artifact.
+        if (message !== '' && this.#texts.size === 0) this.#texts.set('status', message);
+        this.end = { kind: 'completed' };
+        return undefined;
+      case TaskState.TASK_STATE_FAILED:
+      case TaskState.TASK_STATE_REJECTED:
+      case TaskState.TASK_STATE_CANCELED: {
+        const kind = state === TaskState.TASK_STATE_FAILED ? 'failed' : state === TaskState.TASK_STATE_REJECTED ? 'rejected' : 'canceled';
+        this.end = { kind, reason: message === '' ? `task ${taskStateName(state)}` : message };
+        return undefined;
+      }
+      case TaskState.TASK_STATE_AUTH_REQUIRED:
+      case TaskState.TASK_STATE_INPUT_REQUIRED: {
+        const request = event === undefined ? (task === undefined ? undefined : readApprovalRequest(task)) : approvalRequestOf(event.data);
+        this.end = { kind: 'approval_required', question: message === '' ? (request?.summary ?? 'The agent needs a decision to continue.') : message, request };
+        return undefined;
+      }
+      default: {
+        if (event === undefined) return undefined;
+        const explicit = readReasoningEvent(event.event.metadata) ?? readReasoningEvent(event.message?.metadata);
+        if (explicit !== undefined) return { type: explicit.type, message: explicit.message ?? message, ...(explicit.metadata === undefined ? {} : { metadata: explicit.metadata }) };
+        return message === '' ? undefined : { type: 'status', message };
+      }
+    }
+  }
+}
+
+function approvalRequestOf(data: readonly Record<string, unknown>[]): ApprovalRequest | undefined {
+  for (const item of data) {
+    const parsed = ApprovalRequestData.safeParse(item);
+    if (parsed.success) return parsed.data.approvalRequest;
+  }
+  return undefined;
+}
