@@ -34,6 +34,33 @@ describe('createHttpApp', () => {
     expect(lines.find((line) => line['msg'] === 'request')).toMatchObject({ status: 200, request_id: 'req-123' });
   });
 
+  it('ends the access log line (and the server span) when a streamed response ends, not when it starts', async () => {
+    const { logger, lines } = collectingLogger();
+    const app = createHttpApp({ logger });
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    app.get('/events', () => {
+      const body = new ReadableStream<Uint8Array>({
+        async start(controller) {
+          controller.enqueue(new TextEncoder().encode('data: one\n\n'));
+          await released;
+          controller.enqueue(new TextEncoder().encode('data: two\n\n'));
+          controller.close();
+        },
+      });
+      return new Response(body, { headers: { 'content-type': 'text/event-stream' } });
+    });
+    const response = await app.request('/events');
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    await reader.read();
+    expect(lines.some((line) => line['msg'] === 'request')).toBe(false);
+    release();
+    let text = '';
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += new TextDecoder().decode(chunk.value);
+    expect(text).toContain('two');
+    expect(lines.find((line) => line['msg'] === 'request')).toMatchObject({ status: 200, streamed: true });
+  });
+
   it('replaces an unsafe request id with a generated one', async () => {
     const app = createHttpApp({ logger: collectingLogger().logger });
     app.get('/x', (c) => c.text('ok'));

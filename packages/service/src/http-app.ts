@@ -65,17 +65,65 @@ export function createHttpApp(options: HttpAppOptions): Hono<ServiceEnv> {
     await context.with(trace.setSpan(parentContext, span), () =>
       withLogContext({ request_id: requestId }, async () => {
         c.set('logger', options.logger);
-        try {
-          await next();
-        } finally {
+        const finish = (streamed: boolean) => {
           const status = c.res.status;
           span.setAttribute('http.response.status_code', status);
           if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
           span.end();
-          const line = { method: c.req.method, path: c.req.path, status, duration_ms: roundMs(performance.now() - started) };
+          const line = { method: c.req.method, path: c.req.path, status, duration_ms: roundMs(performance.now() - started), ...(streamed ? { streamed } : {}) };
           if (quietPaths.has(c.req.path)) options.logger.debug(line, 'request');
           else options.logger.info(line, 'request');
+        };
+        try {
+          await next();
+        } catch (error) {
+          finish(false);
+          throw error;
         }
+        // Check the content type before touching `body`: reading `body` turns @hono/node-server's
+        // lightweight Response into a real one, which changes how the server writes it.
+        const body = isEventStream(c.res) ? c.res.body : null;
+        if (body === null) {
+          finish(false);
+          return;
+        }
+        // A streamed response outlives the handler: the span and the access-log line end with the stream
+        // (completed, failed or cancelled by the client), so their duration is the stream's.
+        let finished = false;
+        const finishOnce = () => {
+          if (!finished) {
+            finished = true;
+            finish(true);
+          }
+        };
+        const watched = body.pipeThrough(
+          new TransformStream<Uint8Array, Uint8Array>({
+            transform: (chunk, controller) => controller.enqueue(chunk),
+            flush: finishOnce,
+          }),
+        );
+        c.res = new Response(
+          new ReadableStream<Uint8Array>({
+            async pull(controller) {
+              const reader = readerOf(watched);
+              try {
+                const { done, value } = await reader.read();
+                if (done) {
+                  finishOnce();
+                  controller.close();
+                } else controller.enqueue(value);
+              } catch (error) {
+                finishOnce();
+                controller.error(error);
+              }
+            },
+            cancel(reason) {
+              finishOnce();
+              return watched.cancel(reason);
+            },
+          }),
+          c.res,
+        );
       }),
     );
   });
@@ -104,6 +152,20 @@ export function createHttpApp(options: HttpAppOptions): Hono<ServiceEnv> {
     return errorResponse(c, ensembleError);
   });
   return app;
+}
+
+function isEventStream(response: Response): boolean {
+  return response.headers.get('content-type')?.startsWith('text/event-stream') === true;
+}
+
+const readers = new WeakMap<ReadableStream<Uint8Array>, ReadableStreamDefaultReader<Uint8Array>>();
+function readerOf(stream: ReadableStream<Uint8Array>): ReadableStreamDefaultReader<Uint8Array> {
+  let reader = readers.get(stream);
+  if (reader === undefined) {
+    reader = stream.getReader();
+    readers.set(stream, reader);
+  }
+  return reader;
 }
 
 function roundMs(ms: number): number {
