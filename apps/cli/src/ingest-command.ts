@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { type IngestProgress, type IngestSummary, ingestPaths } from '@ensemble/ingest';
 import cliProgress from 'cli-progress';
 
-import type { OpenedStore } from './open-store.js';
+import type { OpenedVectorStore as OpenedStore } from '@ensemble/vectors/open';
 
 export interface IngestCommandOptions {
   paths: string[];

@@ -32,7 +32,8 @@ async function ensemble(args: string[], env: Record<string, string>): Promise<Re
   }
 }
 
-describe('ensemble CLI', () => {
+// Each test runs the real bin, which opens PGlite (6-15 s on a busy 2-core machine) once or twice.
+describe('ensemble CLI', { timeout: 180_000 }, () => {
   let dir: string;
   let env: Record<string, string>;
   beforeAll(async () => {

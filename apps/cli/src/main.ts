@@ -5,7 +5,7 @@ import { EnsembleError } from '@ensemble/protocol';
 
 import { CliConfig } from './config.js';
 import { type Output, runIngest } from './ingest-command.js';
-import { openStore } from './open-store.js';
+import { openVectorStore } from '@ensemble/vectors/open';
 import { runSearch } from './search-command.js';
 import { USAGE } from './usage.js';
 
@@ -46,7 +46,7 @@ async function main(argv: string[]): Promise<void> {
   // Usage errors first: opening the store can take seconds (PGlite) and would hide a typo behind a wait.
   if (command !== 'stats' && positionals.length === 0) throw new UsageError(command === 'ingest' ? 'ingest needs at least one path, directory or glob.' : 'search needs a query.');
   const config = loadConfig(CliConfig, process.env);
-  const opened = await openStore(config, (line) => output.err(`${line}\n`));
+  const opened = await openVectorStore(config, { log: (line) => output.err(`${line}\n`) });
   try {
     switch (command) {
       case 'ingest':

@@ -1,7 +1,7 @@
 import { type SearchMode, searchChunks } from '@ensemble/vectors';
 
 import type { Output } from './ingest-command.js';
-import type { OpenedStore } from './open-store.js';
+import type { OpenedVectorStore as OpenedStore } from '@ensemble/vectors/open';
 
 export async function runSearch(opened: OpenedStore, options: { query: string; k: number; mode: SearchMode; json: boolean }, output: Output): Promise<void> {
   await opened.store.setup();

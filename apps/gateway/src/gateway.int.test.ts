@@ -14,6 +14,7 @@ import { testRedis } from '../../../test/support/redis.js';
 import { createSimLlmApp } from '../../sim-llm/src/app.js';
 import { type GatewayDeps, createGatewayApp } from './app.js';
 import { redisReadiness, upstreamReadiness } from './readiness.js';
+import { createUpstreamFetch } from './upstream-fetch.js';
 
 /**
  * The gateway over real HTTP, in front of sim-llm (the project's OpenAI-compatible test double), with
@@ -36,14 +37,22 @@ const logger = createLogger({
   }),
 });
 const redis = testRedis();
+// The transport main.ts uses, so these tests cover it (aborts, connection errors, trace headers).
+const upstreamFetch = createUpstreamFetch();
 let simUrl: string;
 let gatewayUrl: string;
 let client: OpenAI;
 
 async function startGateway(overrides: Partial<GatewayDeps> & { upstreamUrl?: string; classifierTimeoutMs?: number; router?: RouterOptions } = {}) {
   const upstreamTimeoutMs = overrides.upstreamTimeoutMs ?? 5_000;
-  const upstream = createLlmClient({ baseURL: overrides.upstreamUrl ?? `${simUrl}/v1`, apiKey: UPSTREAM_KEY, timeoutMs: upstreamTimeoutMs, maxRetries: 0 });
-  const classifierClient = createLlmClient({ baseURL: `${simUrl}/v1`, apiKey: UPSTREAM_KEY, maxRetries: 0 });
+  const upstream = createLlmClient({
+    baseURL: overrides.upstreamUrl ?? `${simUrl}/v1`,
+    apiKey: UPSTREAM_KEY,
+    timeoutMs: upstreamTimeoutMs,
+    maxRetries: 0,
+    fetch: upstreamFetch.fetch,
+  });
+  const classifierClient = createLlmClient({ baseURL: `${simUrl}/v1`, apiKey: UPSTREAM_KEY, maxRetries: 0, fetch: upstreamFetch.fetch });
   const router = createRouter({
     classifier: new LlmRoutingClassifier({ client: classifierClient, model: 'gpt-4o-mini', temperature: 0 }),
     classifierTimeoutMs: overrides.classifierTimeoutMs ?? 5_000,
@@ -78,6 +87,7 @@ afterEach(() => {
 
 afterAll(async () => {
   await Promise.all(servers.map((server) => server.close(1_000)));
+  upstreamFetch.close();
   await redis.cleanup();
 });
 
@@ -121,7 +131,12 @@ describe('simple path (passthrough)', () => {
 
   it('streams chunk by chunk as the upstream produces them, ending with [DONE]', async () => {
     sim.state.scripts.add({ match: { contains: 'count slowly' }, reply: { content: 'one two three four', tokensPerSecond: 50 } });
-    const stream = await client.chat.completions.create({ ...question('count slowly'), stream: true, stream_options: { include_usage: true } }, passthrough);
+    const { data: stream, response } = await client.chat.completions
+      .create({ ...question('count slowly'), stream: true, stream_options: { include_usage: true } }, { headers: { ...passthrough.headers, 'X-Session-ID': 'stream-1' } })
+      .withResponse();
+    expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    expect(response.headers.get('x-routing-decision')).toBe('passthrough; source=header; reason="X-Routing-Mode: passthrough"');
+    expect(response.headers.get('x-session-id')).toBe('stream-1');
     const pieces: string[] = [];
     let upstreamFinishedAtFirstChunk: boolean | undefined;
     let usage: unknown;

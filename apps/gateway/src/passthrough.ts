@@ -35,7 +35,6 @@ export interface PassthroughDeps {
 
 const tracer = getTracer('ensemble-gateway');
 const encoder = new TextEncoder();
-const DONE_FRAME = encoder.encode('data: [DONE]\n\n');
 const SSE_HEADERS = { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no' };
 
 /**
@@ -93,8 +92,9 @@ interface RelayContext {
 }
 
 /**
- * The SSE body: pulls one upstream event per read (so a slow client slows the upstream read instead of
- * buffering), writes `data: <chunk>` for each, and `data: [DONE]` once the upstream finished. Failures
+ * The SSE body: reads upstream events only when the client connection can take more (a slow client slows
+ * the upstream read instead of growing a buffer), writes `data: <chunk>` for each as soon as it is here,
+ * and `data: [DONE]` once the upstream finished. Failures
  * after the 200 went out cannot change the status any more: they become a final `data: {"error": ...}`
  * event, which the `openai` SDKs raise as an `APIError`, and the stream ends without `[DONE]`.
  */
@@ -127,44 +127,45 @@ function sseRelay(stream: Stream<ChatCompletionChunk>, relay: RelayContext): Rea
     });
   };
 
+  // A `next()` that lost the race against the event loop turn below; the following pull awaits it.
+  let pending: Promise<IteratorResult<ChatCompletionChunk>> | undefined;
+
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
+        let frames = '';
         try {
-          const next = await iterator.next();
-          if (finished) return;
-          if (next.done !== true) {
+          let next = await (pending ?? iterator.next());
+          pending = undefined;
+          // Every event the upstream has already delivered goes out in this one write: one syscall for
+          // a burst instead of one per event. Nothing waits for data that has not arrived yet: the
+          // batch ends at the first event that is not ready within the current event-loop turn.
+          while (next.done !== true && !finished) {
             observer.observe(next.value);
-            controller.enqueue(encoder.encode(`data: ${JSON.stringify(next.value)}\n\n`));
-            return;
+            frames += `data: ${JSON.stringify(next.value)}\n\n`;
+            const following = iterator.next();
+            const ready = await Promise.race([following, nextTurn()]);
+            if (ready === NOT_READY) {
+              pending = following;
+              // Keep a rejection of the parked promise from being reported as unhandled.
+              following.catch(() => undefined);
+              break;
+            }
+            next = ready;
           }
-          // The SDK ends its iterator quietly when the call was aborted: that is the client leaving.
-          if (relay.signal.aborted) {
-            finish('cancelled');
-            controller.close();
-            return;
-          }
-          const truncation = observer.truncation();
-          if (truncation !== undefined) {
-            const failure = describeUpstreamFailure(new Error(truncation), { timeoutMs: relay.timeoutMs });
-            controller.enqueue(errorFrame(failure));
-            finish(failure);
-          } else {
-            controller.enqueue(DONE_FRAME);
-            finish('completed');
-          }
-          controller.close();
+          if (finished) return;
+          if (next.done === true) frames += endOfStream();
         } catch (error) {
           if (finished) return;
           const failure = describeUpstreamFailure(error, { timeoutMs: relay.timeoutMs });
-          if (failure.clientGone) {
-            finish('cancelled');
-          } else {
-            controller.enqueue(errorFrame(failure));
+          if (failure.clientGone) finish('cancelled');
+          else {
+            frames += errorFrame(failure);
             finish(failure);
           }
-          controller.close();
         }
+        if (frames !== '') controller.enqueue(encoder.encode(frames));
+        if (finished) controller.close();
       },
       cancel() {
         // The client went away (the server cancels the body): stop reading and abort the upstream call.
@@ -172,9 +173,32 @@ function sseRelay(stream: Stream<ChatCompletionChunk>, relay: RelayContext): Rea
         stream.controller.abort();
       },
     },
-    // No read-ahead: an upstream event is read only when the client connection can take it.
+    // Pull-driven: upstream events are read as the response consumer asks for more, not ahead of it.
     { highWaterMark: 0 },
   );
+
+  /** The tail after the upstream's last event: `[DONE]`, or an error event if the stream was cut short. */
+  function endOfStream(): string {
+    // The SDK ends its iterator quietly when the call was aborted: that is the client leaving.
+    if (relay.signal.aborted) {
+      finish('cancelled');
+      return '';
+    }
+    const truncation = observer.truncation();
+    if (truncation === undefined) {
+      finish('completed');
+      return 'data: [DONE]\n\n';
+    }
+    const failure = describeUpstreamFailure(new Error(truncation), { timeoutMs: relay.timeoutMs });
+    finish(failure);
+    return errorFrame(failure);
+  }
+}
+
+const NOT_READY = Symbol('not ready');
+/** Resolves after the current event-loop turn (I/O callbacks included): "is the next event here yet?" */
+function nextTurn(): Promise<typeof NOT_READY> {
+  return new Promise((resolve) => setImmediate(resolve, NOT_READY));
 }
 
 /** Watches relayed chunks for the span (text, usage, time to first token) and for truncated streams. */
@@ -212,8 +236,8 @@ class StreamObserver {
   }
 }
 
-function errorFrame(failure: UpstreamFailure): Uint8Array {
-  return encoder.encode(`data: ${JSON.stringify(failure.body)}\n\n`);
+function errorFrame(failure: UpstreamFailure): string {
+  return `data: ${JSON.stringify(failure.body)}\n\n`;
 }
 
 function endWithFailure(span: Span, failure: UpstreamFailure): void {

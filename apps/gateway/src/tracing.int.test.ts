@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createSimLlmApp } from '../../sim-llm/src/app.js';
 import { createGatewayApp } from './app.js';
+import { createUpstreamFetch } from './upstream-fetch.js';
 
 /**
  * One trace across processes: the gateway's request span, its LLM span with OpenInference attributes,
@@ -17,6 +18,7 @@ let telemetry: Telemetry;
 const servers: RunningServer[] = [];
 const sim = createSimLlmApp();
 let client: OpenAI;
+const upstreamFetch = createUpstreamFetch();
 
 /** Never asked here: every request below is routed by a header or a rule. */
 const unusedClassifier: RoutingClassifier = {
@@ -30,7 +32,7 @@ beforeAll(async () => {
   servers.push(simServer);
   const app = createGatewayApp({
     logger,
-    upstream: createLlmClient({ baseURL: `${simServer.url}/v1`, maxRetries: 0 }),
+    upstream: createLlmClient({ baseURL: `${simServer.url}/v1`, maxRetries: 0, fetch: upstreamFetch.fetch }),
     upstreamTimeoutMs: 5_000,
     router: createRouter({ classifier: unusedClassifier, classifierTimeoutMs: 1_000 }),
     apiTokens: [],
@@ -42,6 +44,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(servers.map((server) => server.close(1_000)));
+  upstreamFetch.close();
   await telemetry.shutdown();
 });
 

@@ -40,7 +40,8 @@ export function createUpstreamFetch(options: { maxSockets?: number } = {}): Upst
     if (signal?.aborted === true) return Promise.reject(abortError());
 
     const headers: Record<string, string> = {};
-    new Headers(init.headers).forEach((value, name) => {
+    // The SDK passes a `Headers`; anything else fetch accepts is normalised through one.
+    (init.headers instanceof Headers ? init.headers : new Headers(init.headers)).forEach((value, name) => {
       headers[name] = value;
     });
     injectTraceContext(headers);

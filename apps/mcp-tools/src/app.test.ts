@@ -12,6 +12,11 @@ import { type McpToolsAppDeps, createMcpToolsApp } from './app.js';
 import { EnsembleError, ErrorCode } from '@ensemble/protocol';
 import type { KnowledgeBase, KnowledgeBaseSearchOptions } from './tools/knowledge-base.js';
 import { UnconfiguredKnowledgeBase } from './tools/knowledge-base.js';
+import { VectorKnowledgeBase } from './tools/vector-knowledge-base.js';
+import { InMemoryVectorStore, LexicalEmbedder } from '@ensemble/vectors';
+import { ingestPaths } from '@ensemble/ingest';
+
+import { REPO_ROOT } from '../../../test/support/processes.js';
 
 const logger = createLogger({ service: 'mcp-tools-test', level: 'silent' });
 const FIXED_NOW = new Date('2025-03-14T15:09:26Z');
@@ -459,5 +464,43 @@ describe('web_search', () => {
     const result = await call(await connect(down), 'web_search', { query: 'x' });
     expect(result.isError).toBe(true);
     expect(textOf(result)).toMatch(/Web search \(SearXNG\) \(127\.0\.0\.1:\d+\) is unreachable/);
+  });
+});
+
+describe('knowledge_base_search over the vector store', () => {
+  it('answers from ingested documents with titles, sources and scores, best first', async () => {
+    const embedder = new LexicalEmbedder();
+    const store = new InMemoryVectorStore(embedder);
+    await store.setup();
+    const summary = await ingestPaths(['data/sample-corpus/**/*.md'], { store, embedder }, { cwd: REPO_ROOT });
+    expect(summary.skipped).toEqual([]);
+    let closed = false;
+    const knowledgeBase = new VectorKnowledgeBase(async () => ({ store, embedder, close: async () => void (closed = true) }));
+    const client = await connect(await startTools({ knowledgeBase }));
+
+    const result = await call(client, 'knowledge_base_search', { query: 'Which vector index does pgvector use for approximate nearest neighbour search?', top_k: 3 });
+    expect(result.isError).not.toBe(true);
+    const hits = (result.structuredContent as { results: Array<{ title: string; source: string; snippet: string; score: number }> }).results;
+    expect(hits.length).toBeGreaterThan(0);
+    expect(hits.length).toBeLessThanOrEqual(3);
+    expect(hits[0]!.source).toMatch(/pgvector/i);
+    expect(hits[0]!.snippet.toLowerCase()).toContain('hnsw');
+    expect(hits.map((hit) => hit.score)).toEqual([...hits.map((hit) => hit.score)].sort((a, b) => b - a));
+    await knowledgeBase.close();
+    expect(closed).toBe(true);
+  });
+
+  it('reports a database that cannot be opened as a tool error, and retries on the next search', async () => {
+    let attempts = 0;
+    const knowledgeBase = new VectorKnowledgeBase(async () => {
+      attempts += 1;
+      throw new EnsembleError(ErrorCode.Unavailable, 'database is down');
+    });
+    const client = await connect(await startTools({ knowledgeBase }));
+    const first = await call(client, 'knowledge_base_search', { query: 'anything' });
+    expect(first.isError).toBe(true);
+    expect(textOf(first)).toContain('database is down');
+    await call(client, 'knowledge_base_search', { query: 'anything' });
+    expect(attempts).toBe(2);
   });
 });

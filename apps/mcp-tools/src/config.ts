@@ -1,10 +1,13 @@
 import { env } from '@ensemble/config';
+import { VectorStoreSettings } from '@ensemble/vectors/open';
 import { z } from 'zod';
 
 import { WEB_SEARCH_PROVIDERS } from './tools/web-search.js';
 
 export const McpToolsConfig = z
   .object({
+    // The knowledge base is searched only when a database is named (DATABASE_URL or EMBEDDED_PG_URL).
+    ...VectorStoreSettings.shape,
     MCP_TOOLS_HOST: env.host(),
     MCP_TOOLS_PORT: env.port(8010),
     /** Bearer tokens accepted on /mcp; empty = no auth (bind to loopback then). */

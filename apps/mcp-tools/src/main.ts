@@ -6,7 +6,10 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { createMcpToolsApp } from './app.js';
 import { McpToolsConfig } from './config.js';
 import { type McpToolsDeps, createMcpToolsServer } from './server.js';
-import { UnconfiguredKnowledgeBase } from './tools/knowledge-base.js';
+import { openVectorStore } from '@ensemble/vectors/open';
+
+import { type KnowledgeBase, UnconfiguredKnowledgeBase } from './tools/knowledge-base.js';
+import { VectorKnowledgeBase } from './tools/vector-knowledge-base.js';
 
 const SERVICE = 'mcp-tools';
 const stdio = process.argv.includes('--stdio');
@@ -24,10 +27,13 @@ try {
 const logger = createLogger({ service: SERVICE, level: config.LOG_LEVEL, ...(stdio ? { destination: process.stderr } : {}) });
 const telemetry = startTelemetry({ serviceName: SERVICE, otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
 
+const knowledgeBaseConfigured = config.DATABASE_URL !== undefined || config.EMBEDDED_PG_URL !== undefined;
+const knowledgeBase: KnowledgeBase & { close?(): Promise<void> } = knowledgeBaseConfigured
+  ? new VectorKnowledgeBase(() => openVectorStore(config, { log: (line) => logger.info(line) }))
+  : new UnconfiguredKnowledgeBase();
 const deps: McpToolsDeps = {
   logger,
-  // Replaced by the vector store adapter once @ensemble/vectors is wired in.
-  knowledgeBase: new UnconfiguredKnowledgeBase(),
+  knowledgeBase,
   weather: {
     timeoutMs: config.MCP_TOOLS_HTTP_TIMEOUT_MS,
     ...(config.WEATHER_API_URL === undefined ? {} : { forecastUrl: config.WEATHER_API_URL }),
@@ -41,7 +47,7 @@ const deps: McpToolsDeps = {
   },
 };
 logger.info(
-  { weather: deps.weather.forecastUrl !== undefined, web_search: deps.webSearch.provider ?? null, knowledge_base: false },
+  { weather: deps.weather.forecastUrl !== undefined, web_search: deps.webSearch.provider ?? null, knowledge_base: knowledgeBaseConfigured },
   'tool backends',
 );
 
@@ -57,6 +63,7 @@ async function runHttp(toolDeps: McpToolsDeps, log: Logger): Promise<void> {
   log.info({ endpoint: `${server.url}/mcp`, auth: config.MCP_AUTH_TOKENS.length > 0 }, 'MCP endpoint ready');
   onShutdownSignal(log, async () => {
     await server.close();
+    await knowledgeBase.close?.();
     await telemetry.shutdown();
   });
 }

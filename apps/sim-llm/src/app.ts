@@ -1,6 +1,6 @@
 import { setImmediate as nextTurn, setTimeout as delay } from 'node:timers/promises';
 
-import { ChatCompletionRequest, EnsembleError, ErrorCode } from '@ensemble/protocol';
+import { ChatCompletionRequest, EmbeddingRequest, EnsembleError, ErrorCode } from '@ensemble/protocol';
 import { type ServiceEnv, createHttpApp, readJsonBody } from '@ensemble/service';
 import { type Logger, createLogger } from '@ensemble/telemetry';
 import type { Context, Hono } from 'hono';
@@ -9,6 +9,7 @@ import { z } from 'zod';
 
 import { type SimBehaviour, defaultBehaviours } from './behaviours/index.js';
 import { DONE_EVENT, completionBody, planReply, streamEvents } from './completion.js';
+import { createEmbeddings } from './embeddings.js';
 import { type RecordedRequest, type RequestLog, WaitTimeoutError } from './request-log.js';
 import { resolveReply } from './resolve-reply.js';
 import { ScriptInput, type SimError, SimDefaults, SimReply } from './sim-reply.js';
@@ -73,6 +74,19 @@ export function createSimLlmApp(options: SimLlmOptions = {}): { app: Hono<Servic
     const record = state.requests.start(c.req.path, recordedHeaders(c), body);
     try {
       return await chatCompletion(c, body, record, { state, behaviours });
+    } catch (error) {
+      state.requests.finish(record, { status: error instanceof EnsembleError ? error.status : 500 });
+      throw error;
+    }
+  });
+
+  app.post('/v1/embeddings', async (c) => {
+    const body = await readJsonBody(c, EmbeddingRequest);
+    const record = state.requests.start(c.req.path, recordedHeaders(c), body);
+    try {
+      const response = createEmbeddings(body);
+      state.requests.finish(record, { status: 200 });
+      return c.json(response);
     } catch (error) {
       state.requests.finish(record, { status: error instanceof EnsembleError ? error.status : 500 });
       throw error;

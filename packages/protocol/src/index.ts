@@ -49,3 +49,19 @@ export {
   ReplanRequest,
 } from './planning.js';
 export { OrchestratorCommand, OrchestratorMetadataKey, OrchestratorRpcError, ReplanSignal, ReplanSignalData } from './orchestrator.js';
+export { EmbeddingObject, EmbeddingRequest, EmbeddingResponse } from './openai-embeddings.js';
+export {
+  DOCUMENT_RETRIEVAL_SKILL_ID,
+  IngestDocument,
+  IngestDocumentResult,
+  IngestRequest,
+  IngestResponse,
+  RAG_PROMPT_SECTIONS,
+  RAG_SOURCES_ARTIFACT_NAME,
+  RagSource,
+  RagSourcesResult,
+  RetrievalFilter,
+  RetrievalRequest,
+  RetrievalRequestData,
+  SourceLocation,
+} from './rag.js';

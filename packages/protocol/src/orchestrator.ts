@@ -12,6 +12,11 @@ export const OrchestratorMetadataKey = {
    * that authenticated with one of the orchestrator's `AGENT_AUTH_TOKENS`; sessions are owned by it.
    */
   principal: 'ensemble.principal',
+  /**
+   * On a request message: `true` when the caller continues a session (its `contextId`). An unknown
+   * session is then refused (`sessionNotFound`) instead of starting a new one.
+   */
+  resume: 'ensemble.resume',
   /** On an agent's status update, artifact or artifact update: `{ reason }`, asks for re-planning. */
   replan: 'ensemble.replan',
   /** On a reasoning event's metadata: the A2A task id of the agent call behind a node. */
@@ -45,5 +50,7 @@ export const OrchestratorRpcError = {
   sessionNotFound: -32041,
   /** The message is not valid for the session's state, e.g. no approval is pending (HTTP 400). */
   invalidSessionRequest: -32042,
+  /** Session storage (Redis) is failing; retry later (HTTP 503). */
+  unavailable: -32043,
 } as const;
 export type OrchestratorRpcError = (typeof OrchestratorRpcError)[keyof typeof OrchestratorRpcError];

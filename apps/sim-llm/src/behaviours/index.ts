@@ -1,4 +1,5 @@
 import { executionPlan } from './execution-plan.js';
+import { ragAnswer } from './rag-answer.js';
 import { routingClassifier } from './routing-classifier.js';
 import { toolUse } from './tool-use.js';
 import type { SimBehaviour } from './types.js';
@@ -15,5 +16,6 @@ export type { SimBehaviour } from './types.js';
 export const defaultBehaviours: readonly SimBehaviour[] = [
   routingClassifier,
   executionPlan,
+  ragAnswer,
   toolUse,
 ];

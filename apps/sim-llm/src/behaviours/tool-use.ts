@@ -178,6 +178,8 @@ function readableResult(content: string): string | undefined {
   }
   if (typeof parsed !== 'object' || parsed === null) return String(parsed);
   const record = parsed as Record<string, unknown>;
+  // The calculator's `result` is formatted (large numbers in exponent form); a plain number reads better.
+  if (typeof record['expression'] === 'string' && typeof record['value'] === 'number') return `${record['expression']} = ${record['value']}`;
   for (const key of ['formatted', 'readable', 'result', 'value']) {
     const value = record[key];
     if (typeof value === 'string' || typeof value === 'number') {

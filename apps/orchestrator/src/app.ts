@@ -1,0 +1,62 @@
+import { type AgentService, type TaskStore, createAgentService } from '@ensemble/a2a';
+import type { Logger } from '@ensemble/telemetry';
+
+import type { AgentClients, AgentDirectory } from './agents.js';
+import type { CancelRelay } from './cancel-relay.js';
+import { Orchestrator } from './orchestrator.js';
+import type { ResultStore } from './results.js';
+import { OrchestratorTaskStore } from './task-store.js';
+import type { WorkflowDeps } from './workflow.js';
+
+export const ORCHESTRATOR_AGENT_NAME = 'orchestrator';
+
+export interface OrchestratorAppDeps extends Omit<WorkflowDeps, 'results' | 'directory' | 'clients'> {
+  directory: AgentDirectory;
+  clients: AgentClients;
+  results: ResultStore;
+  /** Where the orchestrator's own A2A tasks live (Redis in deployments, so approvals survive restarts). */
+  taskStore: TaskStore;
+  relay: CancelRelay | undefined;
+  logger: Logger;
+  authTokens: readonly string[];
+  publicUrl: string | undefined;
+  leaseMs: number;
+  resumeScanMs: number;
+  maxBackgroundResumes: number;
+  shutdownGraceMs: number;
+}
+
+export interface OrchestratorApp {
+  service: AgentService;
+  orchestrator: Orchestrator;
+}
+
+/** The orchestrator as an A2A service (wiring only; the logic is in `Orchestrator` and `runWorkflow`). */
+export function createOrchestratorApp(deps: OrchestratorAppDeps): OrchestratorApp {
+  const taskStore = new OrchestratorTaskStore(deps.taskStore);
+  const orchestrator = new Orchestrator({ ...deps, taskStore, agentName: ORCHESTRATOR_AGENT_NAME });
+  const service = createAgentService({
+    card: {
+      name: ORCHESTRATOR_AGENT_NAME,
+      description:
+        'Plans a complex request as a DAG of agent calls (through the planning agent), runs it with parallel branches, retries, fallbacks, re-planning and human approval, keeps the workflow durable in Redis, and streams progress and a synthesised answer.',
+      skills: [
+        {
+          id: 'multi-agent-orchestration',
+          name: 'Multi-agent orchestration',
+          description:
+            'Answers a complex, multi-part request by coordinating several specialised agents: plans the work, executes independent parts in parallel, and writes one answer from their results. Continue a session by sending its id as contextId.',
+          tags: ['orchestration', 'planning', 'multi-agent', 'workflow'],
+          examples: ['Compare the weather in Paris and Rome and suggest where to go this weekend', 'Research the topic, summarise the sources and draft a report'],
+        },
+      ],
+    },
+    executor: orchestrator.executor,
+    taskStore,
+    logger: deps.logger,
+    auth: { tokens: deps.authTokens },
+    publicUrl: deps.publicUrl,
+    shutdownGraceMs: deps.shutdownGraceMs,
+  });
+  return { service, orchestrator };
+}

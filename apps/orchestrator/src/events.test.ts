@@ -1,0 +1,50 @@
+import type { DagEvent } from '@ensemble/protocol';
+import { describe, expect, it } from 'vitest';
+
+import { dagEventToProgress, excerpt, progressMetadata } from './events.js';
+import { plan, planNode } from './testing/harness.js';
+
+const context = {
+  plan: plan(planNode('fetch', 'web', 'get {{request}}', { description: 'Fetch the page' }), { ...planNode('sum', 'x', 'y'), agent: null, skill: 'summarize' }),
+  agentOf: (node: string) => (node === 'sum' ? 'summarizer' : undefined),
+};
+const at = '2025-01-01T00:00:00.000Z';
+
+describe('dagEventToProgress', () => {
+  it('describes a node start with its description, attempt and input', () => {
+    const event: DagEvent = { type: 'node_started', sequence: 3, at, node: 'fetch', agent: 'web', attempt: 1, input: 'get weather' };
+    expect(dagEventToProgress(event, context)).toEqual({ type: 'node_started', node: 'fetch', agent: 'web', message: 'Fetch the page', metadata: { attempt: 1, input: 'get weather' } });
+  });
+
+  it('names the agent the registry picked for a skill-only node', () => {
+    const event: DagEvent = { type: 'node_completed', sequence: 4, at, node: 'sum', agent: null, output: 'short' };
+    expect(dagEventToProgress(event, context)).toMatchObject({ type: 'node_completed', agent: 'summarizer', message: 'short', metadata: { output_chars: 5 } });
+  });
+
+  it('shows a fallback as a retry with the agents involved', () => {
+    const event: DagEvent = { type: 'node_fallback', sequence: 5, at, node: 'fetch', from: 'web', to: 'backup', error: { code: 'upstream_error', message: 'boom' } };
+    expect(dagEventToProgress(event, context)).toMatchObject({ type: 'node_retrying', agent: 'backup', metadata: { fallback: true, from: 'web', to: 'backup' } });
+  });
+
+  it('maps revisions, approvals and skips, and hides workflow-level endings', () => {
+    const replanned: DagEvent = { type: 'replanned', sequence: 6, at, after: 'fetch', revision: { reason: 'more', skipNodes: ['sum'], addNodes: [planNode('new', 'web', 'z')], updateNodes: [] } };
+    expect(dagEventToProgress(replanned, context)).toEqual({ type: 'replanned', message: 'more', metadata: { after: 'fetch', added: ['new'], updated: [], skipped: ['sum'] } });
+    const waiting: DagEvent = { type: 'node_waiting_approval', sequence: 7, at, node: 'fetch', agent: 'web', context: { question: 'Delete it?' } };
+    expect(dagEventToProgress(waiting, context)).toMatchObject({ type: 'approval_required', message: 'Delete it?' });
+    expect(dagEventToProgress({ type: 'node_skipped', sequence: 8, at, node: 'sum', reason: 'condition not met' }, context)).toMatchObject({ type: 'node_skipped', message: 'condition not met' });
+    expect(dagEventToProgress({ type: 'workflow_completed', sequence: 9, at, failedNodes: [] }, context)).toBeUndefined();
+    expect(dagEventToProgress({ type: 'workflow_started', sequence: 1, at, nodes: 2, resumed: false }, context)).toBeUndefined();
+  });
+});
+
+describe('progress metadata', () => {
+  it('carries the event under the keys the gateway reads', () => {
+    const event = { type: 'node_started' as const, agent: 'web', node: 'fetch', sequence: 2 };
+    expect(progressMetadata(event)).toEqual({ 'ensemble.reasoningEvent': event, 'ensemble.agent': 'web', 'ensemble.node': 'fetch' });
+  });
+
+  it('cuts long text for excerpts', () => {
+    expect(excerpt('a  b\n c')).toBe('a b c');
+    expect(excerpt('x'.repeat(500))).toHaveLength(280);
+  });
+});

@@ -1,0 +1,133 @@
+import { EnsembleMetadataKey } from '@ensemble/openai-a2a';
+import type { DagEvent, ExecutionPlan, ReasoningEvent } from '@ensemble/protocol';
+
+/**
+ * Progress of a workflow as the client sees it. Pure mapping from engine events to `ReasoningEvent`s,
+ * and the A2A metadata that carries them (keys from `@ensemble/openai-a2a`, which the gateway reads).
+ */
+
+/** A reasoning event before the stream numbers it. */
+export type ProgressEvent = Omit<ReasoningEvent, 'sequence'>;
+
+/** Where a workflow's output goes: a client's A2A stream, or nowhere (background resume). */
+export interface ProgressSink {
+  progress(event: ProgressEvent): void;
+  /** A piece of the final answer. */
+  answer(text: string): void;
+}
+
+export const silentSink: ProgressSink = { progress: () => undefined, answer: () => undefined };
+
+/** Longest node output or input quoted in an event; the full text is in the session. */
+const EXCERPT_CHARS = 280;
+
+export function excerpt(text: string, max = EXCERPT_CHARS): string {
+  const collapsed = text.replace(/\s+/g, ' ').trim();
+  return collapsed.length <= max ? collapsed : `${collapsed.slice(0, max - 1)}…`;
+}
+
+/** The plan as shown in `plan_ready`: small enough for a UI, enough to draw the graph. */
+export function planSummary(plan: ExecutionPlan): Record<string, unknown> {
+  return {
+    goal: plan.goal,
+    rationale: plan.rationale,
+    nodes: plan.nodes.map((node) => ({ id: node.id, agent: node.agent, skill: node.skill, depends_on: node.dependsOn, description: node.description })),
+  };
+}
+
+export interface EventMappingContext {
+  plan: ExecutionPlan;
+  /** The agent that will run (or ran) a node, for events that do not name one (skill-only nodes). */
+  agentOf(nodeId: string): string | undefined;
+}
+
+function withAgent(agent: string | null | undefined, context: EventMappingContext, node: string): { agent?: string } {
+  const name = agent ?? context.agentOf(node);
+  return name === undefined ? {} : { agent: name };
+}
+
+/**
+ * The client-facing event for an engine event, or `undefined` for the ones the stream does not show
+ * (`workflow_*`: the task's own final state says how the run ended).
+ */
+export function dagEventToProgress(event: DagEvent, context: EventMappingContext): ProgressEvent | undefined {
+  switch (event.type) {
+    case 'node_started': {
+      const description = context.plan.nodes.find((node) => node.id === event.node)?.description ?? '';
+      return {
+        type: 'node_started',
+        node: event.node,
+        ...withAgent(event.agent, context, event.node),
+        message: event.attempt > 1 ? `Attempt ${event.attempt}: ${description || event.node}` : description || `Started ${event.node}`,
+        metadata: { attempt: event.attempt, input: excerpt(event.input) },
+      };
+    }
+    case 'node_retrying':
+      return {
+        type: 'node_retrying',
+        node: event.node,
+        ...withAgent(event.agent, context, event.node),
+        message: `Retrying in ${event.delayMs} ms after: ${event.error.message}`,
+        metadata: { attempt: event.attempt, delay_ms: event.delayMs, error: event.error },
+      };
+    case 'node_fallback':
+      return {
+        type: 'node_retrying',
+        node: event.node,
+        agent: event.to,
+        message: `Falling back to agent "${event.to}" after: ${event.error.message}`,
+        metadata: { fallback: true, from: event.from, to: event.to, error: event.error },
+      };
+    case 'node_completed':
+      return {
+        type: 'node_completed',
+        node: event.node,
+        ...withAgent(event.agent, context, event.node),
+        message: excerpt(event.output),
+        metadata: { output_chars: event.output.length },
+      };
+    case 'node_failed':
+      return { type: 'node_failed', node: event.node, ...withAgent(event.agent, context, event.node), message: event.error.message, metadata: { error: event.error } };
+    case 'node_skipped':
+      return { type: 'node_skipped', node: event.node, message: event.reason };
+    case 'node_waiting_approval':
+      return {
+        type: 'approval_required',
+        node: event.node,
+        ...withAgent(event.agent, context, event.node),
+        message: typeof event.context['question'] === 'string' ? event.context['question'] : 'Waiting for approval',
+        metadata: event.context,
+      };
+    case 'node_cancelled':
+      return { type: 'status', node: event.node, ...withAgent(event.agent, context, event.node), message: 'Cancelled', metadata: { state: 'canceled' } };
+    case 'replanned':
+      return {
+        type: 'replanned',
+        message: event.revision.reason,
+        metadata: {
+          after: event.after,
+          added: event.revision.addNodes.map((node) => node.id),
+          updated: event.revision.updateNodes.map((node) => node.id),
+          skipped: event.revision.skipNodes,
+        },
+      };
+    case 'revision_rejected':
+      return { type: 'status', message: `Plan revision rejected (${event.reason}); continuing with the current plan`, metadata: { after: event.after, problems: event.problems } };
+    case 'workflow_started':
+      return event.resumed ? { type: 'status', message: 'Resuming the workflow from its saved state', metadata: { nodes: event.nodes } } : undefined;
+    case 'workflow_completed':
+    case 'workflow_failed':
+    case 'workflow_paused':
+    case 'workflow_cancelled':
+      return undefined;
+  }
+}
+
+/** A2A metadata carrying a reasoning event with its attribution (what the gateway's translator reads). */
+export function progressMetadata(event: ReasoningEvent): Record<string, unknown> {
+  return {
+    [EnsembleMetadataKey.reasoningEvent]: event,
+    ...(event.agent === undefined ? {} : { [EnsembleMetadataKey.agent]: event.agent }),
+    ...(event.node === undefined ? {} : { [EnsembleMetadataKey.node]: event.node }),
+  };
+}

@@ -1,0 +1,58 @@
+import { AgentRegistry } from '@ensemble/a2a';
+import { RedisAgentCardCache, RedisTaskStore } from '@ensemble/a2a/redis';
+import { loadConfig } from '@ensemble/config';
+import { createLlmClient } from '@ensemble/llm';
+import { onShutdownSignal } from '@ensemble/service';
+import { RedisSessionStore } from '@ensemble/sessions/redis';
+import { createLogger, startTelemetry } from '@ensemble/telemetry';
+import { Redis } from 'ioredis';
+
+import { AgentClients } from './agents.js';
+import { ORCHESTRATOR_AGENT_NAME, createOrchestratorApp } from './app.js';
+import { CancelRelay } from './cancel-relay.js';
+import { OrchestratorConfig } from './config.js';
+import { RedisResultStore } from './results.js';
+
+const config = loadConfig(OrchestratorConfig, process.env);
+const telemetry = startTelemetry({ serviceName: ORCHESTRATOR_AGENT_NAME, otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
+const logger = createLogger({ service: ORCHESTRATOR_AGENT_NAME, level: config.LOG_LEVEL });
+
+const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
+redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+const keyPrefix = config.REDIS_KEY_PREFIX;
+
+const registry = new AgentRegistry({ agentUrls: config.AGENT_URLS, cache: new RedisAgentCardCache(redis, { keyPrefix }), logger });
+await registry.start();
+
+const { service, orchestrator } = createOrchestratorApp({
+  store: new RedisSessionStore(redis, { keyPrefix, ttlMs: config.SESSION_TTL_SECONDS * 1000 }),
+  results: new RedisResultStore(redis, { keyPrefix, ttlSeconds: config.ORCHESTRATOR_RESULT_TTL_SECONDS }),
+  taskStore: new RedisTaskStore(redis, { keyPrefix, ttlSeconds: config.A2A_TASK_TTL_SECONDS }),
+  relay: new CancelRelay(redis, { keyPrefix, logger }),
+  directory: registry,
+  clients: new AgentClients({ token: config.AGENT_CLIENT_TOKEN, logger }),
+  llm: createLlmClient({ baseURL: config.OPENAI_BASE_URL, apiKey: config.OPENAI_API_KEY }),
+  model: config.ORCHESTRATOR_MODEL,
+  maxConcurrency: config.ORCHESTRATOR_MAX_CONCURRENCY,
+  plannerTimeoutMs: 120_000,
+  logger,
+  authTokens: config.AGENT_AUTH_TOKENS,
+  publicUrl: config.ORCHESTRATOR_PUBLIC_URL,
+  leaseMs: config.SESSION_LEASE_MS,
+  resumeScanMs: config.ORCHESTRATOR_RESUME_SCAN_MS,
+  maxBackgroundResumes: config.ORCHESTRATOR_MAX_BACKGROUND_RESUMES,
+  shutdownGraceMs: config.A2A_SHUTDOWN_GRACE_MS,
+});
+
+await orchestrator.start();
+await service.start({ host: config.ORCHESTRATOR_HOST, port: config.ORCHESTRATOR_PORT });
+logger.info({ agents: config.AGENT_URLS.length, model: config.ORCHESTRATOR_MODEL, resume_scan_ms: config.ORCHESTRATOR_RESUME_SCAN_MS }, 'orchestrator ready');
+
+onShutdownSignal(logger, async () => {
+  // Workflows first: they are interrupted (not cancelled) and their leases released for another instance.
+  await orchestrator.stop();
+  await service.stop();
+  await registry.stop();
+  redis.disconnect();
+  await telemetry.shutdown();
+});

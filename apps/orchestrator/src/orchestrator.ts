@@ -1,0 +1,475 @@
+import { randomUUID } from 'node:crypto';
+
+import { type Message, type Task, TaskState } from '@a2a-js/sdk';
+import { JsonRpcUnsupportedOperationError } from '@a2a-js/sdk/errors';
+import { AgentEvent, type ExecutionEventBus, RequestContext } from '@a2a-js/sdk/server';
+import { type AgentContext, type AgentInput, KitExecutor, partsData, readApprovalAnswer } from '@ensemble/a2a';
+import { readChatConversation } from '@ensemble/openai-a2a';
+import {
+  type ApprovalDecision,
+  EnsembleError,
+  ErrorCode,
+  OrchestratorCommand,
+  OrchestratorMetadataKey,
+  OrchestratorRpcError,
+  type Session,
+} from '@ensemble/protocol';
+import type { SessionLease } from '@ensemble/sessions';
+import { withLogContext } from '@ensemble/telemetry';
+
+import { resolveAgent } from './agents.js';
+import type { CancelRelay } from './cancel-relay.js';
+import { type ProgressEvent, type ProgressSink, progressMetadata, silentSink } from './events.js';
+import type { FinishedWorkflow } from './results.js';
+import type { OrchestratorTaskStore } from './task-store.js';
+import { type WaitingNode, type WorkflowDeps, type WorkflowOutcome, runWorkflow, waitingNodes } from './workflow.js';
+
+export interface OrchestratorOptions extends WorkflowDeps {
+  taskStore: OrchestratorTaskStore;
+  /** Relays cancels to the orchestrator running a session; `undefined` = single process. */
+  relay: CancelRelay | undefined;
+  /** Name in the Agent Card, spans and logs. */
+  agentName: string;
+  leaseMs: number;
+  /** Period of the resumable-session scan; 0 disables it. */
+  resumeScanMs: number;
+  maxBackgroundResumes: number;
+}
+
+/** Task metadata key recording which session (and owner) a task works on, for cancels that arrive elsewhere. */
+const SESSION_METADATA_KEY = 'ensemble.session';
+/** A session touched more recently than this is not resumed by the scan (it may be being created). */
+const RESUME_MIN_IDLE_MS = 1_000;
+
+/** What an admitted request will do; decided before the task's first event. */
+type Turn =
+  | { kind: 'run'; session: Session; lease: SessionLease; owner: string }
+  | { kind: 'replay'; finished: FinishedWorkflow }
+  | { kind: 'cancelled'; sessionId: string; how: 'cancelled' | 'relayed' };
+
+interface LocalRun {
+  controller: AbortController;
+  done: Promise<unknown>;
+  background: boolean;
+}
+
+/** A JSON-RPC error the gateway maps to an HTTP status (`OrchestratorRpcError`). */
+class SessionRefusal extends JsonRpcUnsupportedOperationError {
+  override readonly reason: string;
+
+  constructor(code: OrchestratorRpcError, reason: string, message: string, metadata: Record<string, string>) {
+    super({ message, envelopeCode: code, metadata });
+    this.reason = reason;
+  }
+}
+
+const HTTP_STATUS: Record<OrchestratorRpcError, string> = {
+  [OrchestratorRpcError.sessionBusy]: '409',
+  [OrchestratorRpcError.sessionNotFound]: '404',
+  [OrchestratorRpcError.invalidSessionRequest]: '400',
+  [OrchestratorRpcError.unavailable]: '503',
+};
+
+function refusal(code: OrchestratorRpcError, reason: string, message: string, sessionId: string): SessionRefusal {
+  return new SessionRefusal(code, reason, message, { http_status: HTTP_STATUS[code], code: reason.toLowerCase(), session_id: sessionId });
+}
+
+/** The refusal for an error met while admitting a request; `undefined` when it is not a refusal. */
+function toRefusal(error: unknown, sessionId: string): SessionRefusal | undefined {
+  if (error instanceof SessionRefusal) return error;
+  if (EnsembleError.is(error, ErrorCode.Conflict)) return refusal(OrchestratorRpcError.sessionBusy, 'SESSION_BUSY', `Session ${sessionId} is busy: another request is working on it`, sessionId);
+  if (EnsembleError.is(error, ErrorCode.Unavailable)) return refusal(OrchestratorRpcError.unavailable, 'UNAVAILABLE', 'Session storage is unavailable; retry later', sessionId);
+  if (EnsembleError.is(error, ErrorCode.InvalidRequest)) return refusal(OrchestratorRpcError.invalidSessionRequest, 'INVALID_SESSION_REQUEST', error.message, sessionId);
+  return undefined;
+}
+
+function readCommand(message: Message): OrchestratorCommand | undefined {
+  for (const data of partsData(message.parts)) {
+    const parsed = OrchestratorCommand.safeParse(data);
+    if (parsed.success) return parsed.data;
+  }
+  return undefined;
+}
+
+/**
+ * The session owner: the end user's principal the gateway forwards, but only from a caller that
+ * authenticated with one of our tokens (anyone else could claim any identity); else the caller itself.
+ */
+function ownerOf(context: RequestContext): string {
+  const user = context.context.user;
+  const caller = user?.isAuthenticated === true && user.userName !== '' ? user.userName : 'anonymous';
+  const claimed: unknown = context.userMessage.metadata?.[OrchestratorMetadataKey.principal];
+  return caller !== 'anonymous' && typeof claimed === 'string' && claimed !== '' ? claimed : caller;
+}
+
+/** The same request with `contextId` = the new session's id, so every event of the task carries it. */
+function inSession(context: RequestContext, sessionId: string): RequestContext {
+  const message = { ...context.userMessage, contextId: sessionId };
+  return new RequestContext({ ...context.request, message }, context.taskId, sessionId, context.context, context.task, context.referenceTasks);
+}
+
+/**
+ * The client's view of a workflow: `working` status updates carrying numbered reasoning events, and
+ * the answer as one streamed artifact. The last answer piece is held back so it can be marked final.
+ */
+class TaskSink implements ProgressSink {
+  #sequence = 0;
+  #pending: string | undefined;
+
+  constructor(
+    private readonly ctx: AgentContext,
+    private readonly session: { id: string; owner: string },
+  ) {}
+
+  progress(event: ProgressEvent): void {
+    this.#sequence += 1;
+    const metadata = progressMetadata({ ...event, sequence: this.#sequence });
+    if (this.#sequence === 1) metadata[SESSION_METADATA_KEY] = this.session;
+    this.ctx.publish(
+      AgentEvent.statusUpdate({
+        taskId: this.ctx.taskId,
+        contextId: this.ctx.contextId,
+        status: { state: TaskState.TASK_STATE_WORKING, message: undefined, timestamp: new Date().toISOString() },
+        metadata,
+      }),
+    );
+  }
+
+  answer(text: string): void {
+    if (this.#pending !== undefined) this.ctx.artifactChunk(this.#pending, { name: 'answer' });
+    this.#pending = text;
+  }
+
+  flush(): void {
+    if (this.#pending !== undefined) this.ctx.artifactChunk(this.#pending, { name: 'answer', lastChunk: true });
+    this.#pending = undefined;
+  }
+}
+
+/**
+ * The orchestrator: admits A2A requests onto sessions (create, continue, replay, cancel), runs their
+ * workflows under the session lease, resumes orphaned sessions in the background, and relays cancels.
+ */
+export class Orchestrator {
+  readonly executor: KitExecutor;
+  readonly #options: OrchestratorOptions;
+  readonly #turns = new Map<string, Turn>();
+  readonly #runs = new Map<string, LocalRun>();
+  #scanTimer: NodeJS.Timeout | undefined;
+  #scanning: Promise<number> | undefined;
+  #stopping = false;
+
+  constructor(options: OrchestratorOptions) {
+    this.#options = options;
+    const executor = new KitExecutor((input, ctx) => this.#run(input, ctx), { agentName: options.agentName, logger: options.logger });
+    // Admission happens before the kit publishes the task: it decides the session (and so the task's
+    // contextId) and refuses busy or unknown sessions as JSON-RPC errors. The kit's executor keeps
+    // tracking runs, so graceful shutdown and `CancelTask` work as for any kit agent.
+    const kitExecute = executor.execute;
+    executor.execute = async (context: RequestContext, bus: ExecutionEventBus) => {
+      let turn: Turn;
+      try {
+        turn = await this.#admit(context);
+      } catch (error) {
+        const refused = toRefusal(error, context.contextId);
+        if (refused === undefined) throw error;
+        options.logger.info({ code: refused.reason, context_id: context.contextId, task_id: context.taskId }, 'request refused');
+        options.taskStore.refuse(context.taskId, refused);
+        bus.publish(AgentEvent.task({ id: context.taskId, contextId: context.contextId, status: { state: TaskState.TASK_STATE_SUBMITTED, message: undefined, timestamp: new Date().toISOString() }, artifacts: [], history: [], metadata: {} }));
+        return;
+      }
+      this.#turns.set(context.taskId, turn);
+      try {
+        await kitExecute(turn.kind === 'run' ? inSession(context, turn.session.id) : context, bus);
+      } finally {
+        this.#turns.delete(context.taskId);
+        if (turn.kind === 'run') await turn.lease.release().catch((error: unknown) => options.logger.warn({ err: error }, 'lease release failed'));
+      }
+    };
+    this.executor = executor;
+    options.taskStore.watchCancels(
+      (taskId) => this.#turns.has(taskId),
+      (task) => void this.#onForeignCancel(task),
+    );
+  }
+
+  /** Starts the resume scan and the cancel relay. */
+  async start(): Promise<void> {
+    await this.#options.relay?.start((sessionId) => this.#runs.get(sessionId)?.controller.abort(new EnsembleError(ErrorCode.Cancelled, 'Cancelled at the caller’s request')));
+    if (this.#options.resumeScanMs > 0) {
+      this.#scanTimer = setInterval(() => void this.scanOnce(), this.#options.resumeScanMs);
+      this.#scanTimer.unref();
+    }
+  }
+
+  /** Sessions running in this process right now. */
+  get runningSessions(): string[] {
+    return [...this.#runs.keys()];
+  }
+
+  /**
+   * Stops without cancelling anyone's work: running workflows are interrupted (their sessions stay
+   * `active`), leases are released so another orchestrator resumes them at once.
+   */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    clearInterval(this.#scanTimer);
+    await this.#scanning;
+    const shutdown = new EnsembleError(ErrorCode.Unavailable, 'The orchestrator is shutting down');
+    for (const run of this.#runs.values()) run.controller.abort(shutdown);
+    await Promise.allSettled([...this.#runs.values()].map((run) => run.done));
+    await this.#options.relay?.stop();
+  }
+
+  /**
+   * One pass of the resume scan: `active` sessions whose lease expired (their orchestrator died) are
+   * resumed in the background, up to `maxBackgroundResumes` at a time. Resolves with how many started.
+   */
+  scanOnce(): Promise<number> {
+    this.#scanning ??= this.#scan().finally(() => {
+      this.#scanning = undefined;
+    });
+    return this.#scanning;
+  }
+
+  /** Cancels a session wherever it runs. */
+  async cancelSession(sessionId: string, owner: string): Promise<'cancelled' | 'relayed'> {
+    const { store, logger } = this.#options;
+    const local = this.#runs.get(sessionId);
+    if (local !== undefined) {
+      local.controller.abort(new EnsembleError(ErrorCode.Cancelled, 'Cancelled at the caller’s request'));
+      await local.done;
+      return 'cancelled';
+    }
+    let lease: SessionLease;
+    try {
+      lease = await store.acquireLease(sessionId, owner, { ttlMs: this.#options.leaseMs });
+    } catch (error) {
+      if (!EnsembleError.is(error, ErrorCode.Conflict) || this.#options.relay === undefined) throw error;
+      await this.#options.relay.publish(sessionId);
+      return 'relayed';
+    }
+    try {
+      // Nobody runs it (paused for approval, or orphaned): end its agents' tasks and the session here.
+      const session = await store.get(sessionId, owner);
+      await Promise.allSettled(
+        Object.values(session.nodes)
+          .filter((result) => (result.status === 'waiting_approval' || result.status === 'running') && result.taskId !== null && result.agent !== null)
+          .map(async (result) => {
+            const client = await this.#options.clients.for(resolveAgent(this.#options.directory, result.agent, null));
+            await client.cancelTask(result.taskId ?? '', { timeoutMs: 5_000 });
+          }),
+      );
+      await this.#options.results.put({ sessionId, owner, status: 'cancelled', answer: null, error: null, finishedAt: new Date().toISOString() });
+      await store.finish(sessionId, owner, { status: 'cancelled' });
+      logger.info({ session_id: sessionId }, 'session cancelled');
+      return 'cancelled';
+    } finally {
+      await lease.release();
+    }
+  }
+
+  async #admit(context: RequestContext): Promise<Turn> {
+    const { store, results, leaseMs } = this.#options;
+    const message = context.userMessage;
+    const owner = ownerOf(context);
+    const contextId = context.contextId;
+    if (this.#stopping) throw refusal(OrchestratorRpcError.unavailable, 'UNAVAILABLE', 'The orchestrator is shutting down; retry on another instance', contextId);
+
+    if (readCommand(message)?.command === 'cancel') {
+      try {
+        return { kind: 'cancelled', sessionId: contextId, how: await this.cancelSession(contextId, owner) };
+      } catch (error) {
+        if (EnsembleError.is(error, ErrorCode.NotFound)) throw refusal(OrchestratorRpcError.sessionNotFound, 'SESSION_NOT_FOUND', error.message, contextId);
+        throw error;
+      }
+    }
+
+    let session: Session | undefined;
+    let gone: EnsembleError | undefined;
+    try {
+      session = await store.get(contextId, owner);
+    } catch (error) {
+      if (!EnsembleError.is(error, ErrorCode.NotFound)) throw error;
+      gone = error;
+    }
+
+    if (session === undefined) {
+      const finished = await results.get(contextId, owner);
+      if (finished !== undefined) return { kind: 'replay', finished };
+      // The SDK fills an empty contextId with a fresh UUID, so "unknown" may just mean "new": only a
+      // caller that says it resumes (or answers a task of ours), or a finished session, is refused.
+      if (gone?.wireCode === 'session_finished' || message.metadata?.[OrchestratorMetadataKey.resume] === true || context.task !== undefined) {
+        throw refusal(OrchestratorRpcError.sessionNotFound, 'SESSION_NOT_FOUND', gone?.message ?? `Session ${contextId} not found`, contextId);
+      }
+      const conversation = readChatConversation(message);
+      if (conversation.messages.length === 0) throw new EnsembleError(ErrorCode.InvalidRequest, 'The request has no text to work on');
+      const model = typeof conversation.options['model'] === 'string' ? conversation.options['model'] : null;
+      const created = await store.create({ owner, request: { messages: conversation.messages, model } });
+      // Taken at once, so the resume scan never mistakes a session being set up for an orphan.
+      const lease = await store.acquireLease(created.id, owner, { ttlMs: leaseMs, autoRenew: true });
+      this.#options.logger.info({ session_id: created.id }, 'session created');
+      return { kind: 'run', session: created, lease, owner };
+    }
+
+    if (this.#runs.has(session.id)) throw toRefusal(new EnsembleError(ErrorCode.Conflict, 'busy'), session.id) ?? new Error('unreachable');
+    const lease = await store.acquireLease(session.id, owner, { ttlMs: leaseMs, autoRenew: true });
+    try {
+      // Re-read under the lease: the previous holder may have written since.
+      return { kind: 'run', session: await store.get(session.id, owner), lease, owner };
+    } catch (error) {
+      await lease.release();
+      throw error;
+    }
+  }
+
+  /** The kit's `run` for every admitted request. */
+  async #run(_input: AgentInput, ctx: AgentContext): Promise<undefined> {
+    const turn = this.#turns.get(ctx.taskId);
+    if (turn === undefined) throw new EnsembleError(ErrorCode.Internal, 'Request was not admitted');
+    switch (turn.kind) {
+      case 'cancelled':
+        ctx.artifactChunk(turn.how === 'cancelled' ? `Session ${turn.sessionId} was cancelled.` : `Cancellation of session ${turn.sessionId} was sent to the orchestrator running it.`, {
+          name: 'answer',
+          lastChunk: true,
+        });
+        return undefined;
+      case 'replay':
+        return this.#replay(turn.finished, ctx);
+      case 'run':
+        return withLogContext({ session_id: turn.session.id }, () => this.#runTurn(turn, ctx));
+    }
+  }
+
+  #replay(finished: FinishedWorkflow, ctx: AgentContext): undefined {
+    switch (finished.status) {
+      case 'completed':
+        ctx.artifactChunk(finished.answer ?? '', { name: 'answer', lastChunk: true });
+        return undefined;
+      case 'failed':
+        ctx.fail(finished.error?.message ?? 'The workflow failed', ErrorCode.UpstreamError);
+        break;
+      case 'cancelled':
+        ctx.fail(`Session ${finished.sessionId} was cancelled`, ErrorCode.Cancelled);
+    }
+    return undefined;
+  }
+
+  async #runTurn(turn: Extract<Turn, { kind: 'run' }>, ctx: AgentContext): Promise<undefined> {
+    const { session, lease, owner } = turn;
+    const sink = new TaskSink(ctx, { id: session.id, owner });
+    let approvals: Record<string, ApprovalDecision> | undefined;
+    if (session.status === 'waiting_approval') {
+      const waiting = waitingNodes(session.nodes);
+      const answer = readApprovalAnswer(ctx.message);
+      // Not a decision: ask again (the task goes back to auth-required and this run ends).
+      if (answer === undefined) await this.#askApproval(ctx, session.id, waiting);
+      else approvals = Object.fromEntries(waiting.map((node) => [node.node, { approved: answer.decision === 'approve', comment: answer.comment ?? null, decidedBy: owner }]));
+    }
+    const controller = new AbortController();
+    const outcome = await this.#track(session.id, controller, false, () =>
+      runWorkflow(this.#options, { session, lease, sink, signal: AbortSignal.any([ctx.signal, controller.signal]), ...(approvals === undefined ? {} : { approvals }) }),
+    );
+    return this.#settle(outcome, ctx, sink, session.id);
+  }
+
+  async #settle(outcome: WorkflowOutcome, ctx: AgentContext, sink: TaskSink, sessionId: string): Promise<undefined> {
+    switch (outcome.kind) {
+      case 'completed':
+        sink.flush();
+        return undefined;
+      case 'failed':
+        ctx.fail(outcome.message, ErrorCode.UpstreamError);
+        break;
+      case 'paused':
+        await this.#askApproval(ctx, sessionId, outcome.waiting);
+        break;
+      case 'cancelled':
+        // Cancelled through this task (`CancelTask`): the kit has already published CANCELED.
+        if (!ctx.signal.aborted) ctx.fail(`Session ${sessionId} was cancelled`, ErrorCode.Cancelled);
+        break;
+      case 'interrupted':
+        ctx.fail(outcome.reason, ErrorCode.Unavailable);
+    }
+    return undefined;
+  }
+
+  /** Puts the task in auth-required saying what needs approval; ends the run (the kit unwinds it). */
+  async #askApproval(ctx: AgentContext, sessionId: string, waiting: WaitingNode[]): Promise<void> {
+    const summary = waiting.map((node) => `Node "${node.node}"${node.agent === null ? '' : ` (agent "${node.agent}")`} asks: ${node.question}`).join(' ');
+    await ctx.requireApproval({
+      // A fresh key: every pause is its own question, answered by the next message on the session.
+      key: `approval-${randomUUID()}`,
+      summary: summary === '' ? 'The workflow waits for an approval.' : summary,
+      details: { session_id: sessionId, nodes: waiting },
+    });
+  }
+
+  /** Registers a run of `sessionId` in this process for cancels, the scan and shutdown. */
+  async #track<T>(sessionId: string, controller: AbortController, background: boolean, work: () => Promise<T>): Promise<T> {
+    const done = work();
+    this.#runs.set(sessionId, { controller, done, background });
+    try {
+      return await done;
+    } finally {
+      this.#runs.delete(sessionId);
+    }
+  }
+
+  async #scan(): Promise<number> {
+    const { store, logger } = this.#options;
+    const free = this.#options.maxBackgroundResumes - [...this.#runs.values()].filter((run) => run.background).length;
+    if (free <= 0 || this.#stopping) return 0;
+    let candidates;
+    try {
+      candidates = await store.listResumable({ limit: free, minIdleMs: RESUME_MIN_IDLE_MS });
+    } catch (error) {
+      logger.warn({ err: error }, 'resume scan failed');
+      return 0;
+    }
+    let started = 0;
+    for (const record of candidates) {
+      if (this.#runs.has(record.id) || this.#stopping) continue;
+      let lease: SessionLease;
+      try {
+        lease = await store.acquireLease(record.id, record.owner, { ttlMs: this.#options.leaseMs, autoRenew: true });
+      } catch {
+        continue; // another orchestrator got there first
+      }
+      started += 1;
+      void this.#resumeInBackground(record.id, record.owner, lease);
+    }
+    return started;
+  }
+
+  async #resumeInBackground(sessionId: string, owner: string, lease: SessionLease): Promise<void> {
+    const { store, logger } = this.#options;
+    const controller = new AbortController();
+    try {
+      const session = await store.get(sessionId, owner);
+      logger.info({ session_id: sessionId }, 'resuming orphaned session');
+      const outcome = await withLogContext({ session_id: sessionId }, () =>
+        this.#track(sessionId, controller, true, () => runWorkflow(this.#options, { session, lease, sink: silentSink, signal: controller.signal })),
+      );
+      logger.info({ session_id: sessionId, outcome: outcome.kind }, 'background resume ended');
+    } catch (error) {
+      logger.error({ err: error, session_id: sessionId }, 'background resume failed');
+    } finally {
+      await lease.release().catch(() => undefined);
+    }
+  }
+
+  /** `CancelTask` for one of our tasks that this process does not run: cancel the session behind it. */
+  async #onForeignCancel(task: Task): Promise<void> {
+    const session: unknown = task.metadata?.[SESSION_METADATA_KEY];
+    if (typeof session !== 'object' || session === null) return;
+    const { id, owner } = session as { id?: unknown; owner?: unknown };
+    if (typeof id !== 'string' || typeof owner !== 'string') return;
+    try {
+      await this.cancelSession(id, owner);
+    } catch (error) {
+      // Already finished or gone: nothing left to cancel.
+      this.#options.logger.info({ session_id: id, err: error }, 'cancel of a task run elsewhere found no session');
+    }
+  }
+}

@@ -1,0 +1,79 @@
+import { fromOpenAIError, type createLlmClient } from '@ensemble/llm';
+import type { ExecutionPlan, NodeResult } from '@ensemble/protocol';
+import { SpanKind, inSpan, llmRequestAttributes, llmResponseAttributes } from '@ensemble/telemetry';
+
+type LlmClient = ReturnType<typeof createLlmClient>;
+type ChatMessages = Parameters<LlmClient['chat']['completions']['create']>[0]['messages'];
+
+/** Longest node output quoted to the synthesis model; longer ones are cut with a note. */
+const MAX_OUTPUT_CHARS = 8_000;
+
+const SYSTEM_PROMPT = [
+  'You are the final step of a multi-agent workflow. Several agents worked on parts of the user request;',
+  'their results follow. Write the answer to the user from those results: complete, direct, well organised.',
+  'Do not describe the workflow itself. If a step failed or was skipped and that leaves a gap, say so briefly.',
+].join(' ');
+
+/** The results block of the prompt (and the degraded answer when the LLM cannot be reached). */
+export function formatResults(plan: ExecutionPlan, results: Readonly<Record<string, NodeResult>>): string {
+  return plan.nodes
+    .map((node) => {
+      const result = results[node.id];
+      const who = result?.agent ?? node.agent ?? node.skill ?? 'agent';
+      const header = `### ${node.id} (${who}): ${node.description}`;
+      switch (result?.status) {
+        case 'completed': {
+          const output = result.output ?? '';
+          return `${header}\n${output.length > MAX_OUTPUT_CHARS ? `${output.slice(0, MAX_OUTPUT_CHARS)}\n[... ${output.length - MAX_OUTPUT_CHARS} more characters]` : output}`;
+        }
+        case 'failed':
+          return `${header}\n[failed: ${result.error?.message ?? 'unknown error'}]`;
+        case 'skipped':
+          return `${header}\n[skipped: ${result.skipReason ?? 'not needed'}]`;
+        default:
+          return `${header}\n[${result?.status ?? 'not run'}]`;
+      }
+    })
+    .join('\n\n');
+}
+
+export function synthesisMessages(request: string, plan: ExecutionPlan, results: Readonly<Record<string, NodeResult>>): ChatMessages {
+  return [
+    { role: 'system', content: SYSTEM_PROMPT },
+    { role: 'user', content: `User request:\n${request}\n\nGoal: ${plan.goal}\n\nAgent results:\n\n${formatResults(plan, results)}` },
+  ];
+}
+
+export interface SynthesisRequest {
+  model: string;
+  request: string;
+  plan: ExecutionPlan;
+  results: Readonly<Record<string, NodeResult>>;
+  signal: AbortSignal;
+  /** Each piece of the answer as the model streams it. */
+  onToken(text: string): void;
+}
+
+/** The final answer, streamed token by token (OpenAI SDK streaming); returns the whole text. */
+export async function synthesize(llm: LlmClient, request: SynthesisRequest): Promise<string> {
+  const messages = synthesisMessages(request.request, request.plan, request.results);
+  return inSpan('llm.synthesis', { kind: SpanKind.CLIENT, attributes: llmRequestAttributes({ model: request.model, messages }) }, async (span) => {
+    let answer = '';
+    try {
+      const stream = await llm.chat.completions.create({ model: request.model, messages, stream: true, stream_options: { include_usage: true } }, { signal: request.signal });
+      let usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number } | undefined;
+      for await (const chunk of stream) {
+        const text = chunk.choices[0]?.delta.content;
+        if (typeof text === 'string' && text !== '') {
+          answer += text;
+          request.onToken(text);
+        }
+        if (chunk.usage != null) usage = chunk.usage;
+      }
+      span.setAttributes(llmResponseAttributes({ content: answer, usage }));
+      return answer;
+    } catch (error) {
+      throw fromOpenAIError(error, 'Final synthesis');
+    }
+  });
+}

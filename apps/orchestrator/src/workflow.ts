@@ -1,0 +1,230 @@
+import { runDag } from '@ensemble/dag';
+import type { createLlmClient } from '@ensemble/llm';
+import {
+  type ApprovalDecision,
+  type ChatMessage,
+  EnsembleError,
+  ErrorCode,
+  type ExecutionPlan,
+  type NodeError,
+  type NodeResult,
+  type ReplanSignal,
+  type Session,
+  messageText,
+} from '@ensemble/protocol';
+import type { SessionLease, SessionStore } from '@ensemble/sessions';
+import type { Logger } from '@ensemble/telemetry';
+
+import { type AgentClients, type AgentDirectory, catalogOf } from './agents.js';
+import { type ProgressSink, dagEventToProgress, planSummary } from './events.js';
+import { createNodeRunner } from './node-runner.js';
+import { revisionFromPlan } from './plan-revision.js';
+import { planningConversation, replanResults, requestPlan } from './planner.js';
+import type { ResultStore } from './results.js';
+import { formatResults, synthesize } from './synthesis.js';
+
+export interface WorkflowDeps {
+  store: SessionStore;
+  results: ResultStore;
+  directory: AgentDirectory;
+  clients: AgentClients;
+  llm: ReturnType<typeof createLlmClient>;
+  model: string;
+  maxConcurrency: number;
+  plannerTimeoutMs: number;
+  logger: Logger;
+}
+
+/** A node paused for a human decision, as stored in the session's `approvalContext.nodes`. */
+export interface WaitingNode {
+  node: string;
+  agent: string | null;
+  agentTaskId: string | null;
+  question: string;
+}
+
+export type WorkflowOutcome =
+  | { kind: 'completed'; answer: string }
+  | { kind: 'failed'; message: string; code: string }
+  | { kind: 'paused'; waiting: WaitingNode[] }
+  | { kind: 'cancelled' }
+  /** Stopped without finishing the session (shutdown, lost lease, storage down): it stays resumable. */
+  | { kind: 'interrupted'; reason: string };
+
+export interface WorkflowRun {
+  session: Session;
+  lease: SessionLease;
+  sink: ProgressSink;
+  /**
+   * Aborts the run. Reason `cancelled` (EnsembleError) means the user cancelled: the session is finished
+   * as cancelled. Any other reason (shutdown) leaves the session resumable.
+   */
+  signal: AbortSignal;
+  /** Decisions for nodes waiting for approval. */
+  approvals?: Readonly<Record<string, ApprovalDecision>>;
+}
+
+/** The user's request: the last user turn of the stored conversation. */
+export function requestText(messages: readonly ChatMessage[]): string {
+  for (let index = messages.length - 1; index >= 0; index -= 1) {
+    const message = messages[index];
+    if (message?.role === 'user') return messageText(message.content);
+  }
+  return messageText(messages.at(-1)?.content);
+}
+
+/** "Node "x" (agent "y") failed: why" for every node that failed on its own (not because of another). */
+export function describeFailures(plan: ExecutionPlan, results: Readonly<Record<string, NodeResult>>): string {
+  const own = plan.nodes.filter((node) => results[node.id]?.status === 'failed' && results[node.id]?.error?.code !== 'dependency_failed');
+  if (own.length === 0) return 'The workflow failed';
+  return own
+    .map((node) => {
+      const result = results[node.id];
+      const agent = result?.agent ?? node.agent;
+      return `Node "${node.id}"${agent === null || agent === undefined ? '' : ` (agent "${agent}")`} failed: ${result?.error?.message ?? 'unknown error'}`;
+    })
+    .join('; ');
+}
+
+export function waitingNodes(results: Readonly<Record<string, NodeResult>>): WaitingNode[] {
+  return Object.entries(results)
+    .filter(([, result]) => result.status === 'waiting_approval')
+    .map(([node, result]) => ({
+      node,
+      agent: result.agent,
+      agentTaskId: result.taskId,
+      question: typeof result.approvalContext?.['question'] === 'string' ? result.approvalContext['question'] : 'The agent asks for approval to continue.',
+    }));
+}
+
+function isUserCancel(signal: AbortSignal): boolean {
+  return signal.aborted && EnsembleError.is(signal.reason, ErrorCode.Cancelled);
+}
+
+/**
+ * Runs (or resumes) one session's workflow to its end, a pause, or an interruption: plan if there is no
+ * plan yet, execute the DAG (saving every node result), revise the plan when an agent asks, synthesise
+ * the answer, and finish the session. The caller holds the session's lease for the whole call.
+ */
+export async function runWorkflow(deps: WorkflowDeps, run: WorkflowRun): Promise<WorkflowOutcome> {
+  const { session, lease, sink } = run;
+  const { id, owner } = session;
+  const logger = deps.logger.child({ session_id: id });
+  const signal = AbortSignal.any([run.signal, lease.lost]);
+  const request = requestText(session.request.messages);
+  const planner = { directory: deps.directory, clients: deps.clients, sink, sessionId: id, timeoutMs: deps.plannerTimeoutMs };
+
+  const finish = async (outcome: Exclude<WorkflowOutcome, { kind: 'paused' | 'interrupted' }>): Promise<WorkflowOutcome> => {
+    const status = outcome.kind;
+    const error: NodeError | null = outcome.kind === 'failed' ? { code: outcome.code, message: outcome.message } : null;
+    try {
+      // The answer first: a client that sees the session gone can then always find how it ended.
+      await deps.results.put({ sessionId: id, owner, status, answer: outcome.kind === 'completed' ? outcome.answer : null, error, finishedAt: new Date().toISOString() });
+      await deps.store.finish(id, owner, { status, errorType: error?.code ?? null, errorMessage: error?.message ?? null });
+    } catch (caught) {
+      logger.error({ err: caught, status }, 'could not record the finished session');
+    }
+    logger.info({ status }, 'workflow finished');
+    return outcome;
+  };
+
+  const stopped = async (): Promise<WorkflowOutcome> => {
+    if (lease.lost.aborted) return { kind: 'interrupted', reason: 'Another orchestrator took over this session (its lease was lost)' };
+    if (isUserCancel(run.signal)) return finish({ kind: 'cancelled' });
+    return { kind: 'interrupted', reason: 'The orchestrator is shutting down; the session will resume on another instance' };
+  };
+
+  try {
+    if (session.status === 'waiting_approval' && run.approvals !== undefined) {
+      await deps.store.update(id, owner, { status: 'active', approvalContext: null });
+    }
+    let plan = session.dag;
+    if (plan === null) {
+      sink.progress({ type: 'planning', message: 'Planning the work' });
+      const planned = await requestPlan(planner, { request, conversation: planningConversation(session.request.messages) }, signal);
+      plan = planned.plan;
+      await deps.store.update(id, owner, { dag: plan });
+    }
+    sink.progress({ type: 'plan_ready', message: plan.goal, metadata: { plan: planSummary(plan), session_id: id } });
+
+    let currentPlan = plan;
+    const replans = new Map<string, ReplanSignal>();
+    const agentOf = (nodeId: string): string | undefined => {
+      const node = currentPlan.nodes.find((candidate) => candidate.id === nodeId);
+      if (node === undefined) return undefined;
+      return node.agent ?? (node.skill === null ? undefined : (deps.directory.resolveSkill(node.skill)?.agent.name ?? undefined));
+    };
+    const result = await runDag({
+      plan,
+      request,
+      state: session.nodes,
+      ...(run.approvals === undefined ? {} : { approvals: run.approvals }),
+      maxConcurrency: deps.maxConcurrency,
+      signal,
+      catalog: catalogOf(deps.directory),
+      runNode: createNodeRunner({
+        directory: deps.directory,
+        clients: deps.clients,
+        sessionId: id,
+        sink,
+        logger,
+        onReplan: (nodeId, replan) => replans.set(nodeId, replan),
+      }),
+      persist: (nodeId, nodeResult) => deps.store.putNodeResult(id, owner, nodeId, nodeResult),
+      persistPlan: async (next) => {
+        currentPlan = next;
+        await deps.store.update(id, owner, { dag: next });
+      },
+      onEvent: (event) => {
+        const progress = dagEventToProgress(event, { plan: currentPlan, agentOf });
+        if (progress !== undefined) sink.progress(progress);
+      },
+      revise: async (snapshot, completed) => {
+        const replan = replans.get(completed);
+        if (replan === undefined) return null;
+        replans.delete(completed);
+        logger.info({ node: completed, reason: replan.reason }, 're-planning');
+        const planned = await requestPlan(planner, { request, replan: { plan: snapshot.plan, results: replanResults(snapshot.plan, snapshot.results), reason: replan.reason } }, signal);
+        return planned.revision ?? revisionFromPlan(snapshot.plan, planned.plan, snapshot.results, replan.reason);
+      },
+    });
+
+    switch (result.status) {
+      case 'cancelled':
+        return await stopped();
+      case 'failed':
+        return await finish({ kind: 'failed', message: describeFailures(result.plan, result.results), code: 'node_failed' });
+      case 'paused': {
+        const waiting = waitingNodes(result.results);
+        await deps.store.update(id, owner, { status: 'waiting_approval', approvalContext: { nodes: waiting }, currentNodes: [] });
+        logger.info({ nodes: waiting.map((node) => node.node) }, 'workflow waiting for approval');
+        return { kind: 'paused', waiting };
+      }
+      case 'completed': {
+        sink.progress({ type: 'synthesis', message: 'Writing the final answer' });
+        let answer: string;
+        try {
+          answer = await synthesize(deps.llm, { model: deps.model, request, plan: result.plan, results: result.results, signal, onToken: (text) => sink.answer(text) });
+        } catch (error) {
+          if (signal.aborted) return await stopped();
+          // The agents' work is done and saved: degrade to their results rather than lose them.
+          logger.warn({ err: error }, 'final synthesis failed; answering with the raw results');
+          sink.progress({ type: 'error', message: `The final synthesis failed (${error instanceof Error ? error.message : 'unknown error'}); showing the agents' results instead` });
+          answer = formatResults(result.plan, result.results);
+          sink.answer(answer);
+        }
+        return await finish({ kind: 'completed', answer });
+      }
+    }
+  } catch (error) {
+    if (signal.aborted) return stopped();
+    if (EnsembleError.is(error, ErrorCode.Unavailable)) {
+      logger.error({ err: error }, 'session storage failing; workflow interrupted');
+      return { kind: 'interrupted', reason: 'Session storage is unavailable; the session will resume when it recovers' };
+    }
+    const message = error instanceof EnsembleError ? error.message : 'The workflow failed unexpectedly';
+    if (!(error instanceof EnsembleError)) logger.error({ err: error }, 'workflow threw');
+    return finish({ kind: 'failed', message, code: error instanceof EnsembleError ? (error.wireCode ?? error.code) : ErrorCode.Internal });
+  }
+}
+

@@ -1,0 +1,58 @@
+import { env } from '@ensemble/config';
+import { z } from 'zod';
+
+/** Every variable the RAG agent reads (the README's configuration table lists them with these defaults). */
+export const RagAgentConfig = z.object({
+  RAG_AGENT_HOST: env.host(),
+  RAG_AGENT_PORT: env.port(8004),
+  /** URL announced in the Agent Card when it differs from the bound address (behind a proxy). */
+  RAG_AGENT_PUBLIC_URL: env.optionalUrl(),
+
+  // Where the knowledge base lives: the same variables, with the same defaults, as `npx ensemble ingest`,
+  // so the CLI and the agent always read and write one store.
+  /** A PostgreSQL server with pgvector. When set, the embedded database is not used. */
+  DATABASE_URL: env.optionalString(),
+  /** A running embedded server (`apps/embedded-postgres`); the launcher passes its URL. */
+  EMBEDDED_PG_URL: env.optionalString(),
+  /** The embedded database's data directory: used through the server holding it, or opened in-process. */
+  EMBEDDED_PG_DATA_DIR: env.string('.data/pglite'),
+  VECTOR_STORE_SCHEMA: env.string('ensemble'),
+  VECTOR_HNSW_M: env.int(16, 2),
+  VECTOR_HNSW_EF_CONSTRUCTION: env.int(64, 4),
+  VECTOR_HNSW_EF_SEARCH: env.int(100, 1),
+  /** `lexical` (offline, default) or a model served at EMBEDDING_BASE_URL. */
+  EMBEDDING_MODEL: env.string('lexical'),
+  EMBEDDING_DIMENSION: z.coerce.number().int().min(1).max(16_000).optional(),
+  /** OpenAI-compatible base URL for embeddings; defaults to OPENAI_BASE_URL. */
+  EMBEDDING_BASE_URL: env.optionalUrl(),
+
+  OPENAI_BASE_URL: env.string('https://api.openai.com/v1'),
+  OPENAI_API_KEY: env.optionalString(),
+  /** The model that writes the cited answer (and rewrites queries). */
+  RAG_MODEL: env.string('gpt-4o-mini'),
+  /** Chunks retrieved per question, before the relevance threshold and the context budget. */
+  RAG_TOP_K: env.int(6, 1),
+  /** Minimum cosine similarity between question and chunk for the chunk to count as relevant. */
+  RAG_MIN_SCORE: z.coerce.number().min(-1).max(1).default(0.2),
+  /** Token budget (cl100k) for the sources put in the prompt. */
+  RAG_CONTEXT_TOKENS: env.int(3000, 50),
+  /** Ask the model for a standalone search query first (helps follow-up questions; costs one call). */
+  RAG_QUERY_REWRITE: env.boolean(false),
+  /** Budget of one model call (the whole streamed answer). */
+  RAG_LLM_TIMEOUT_MS: env.int(60_000, 1),
+  /** Paths, directories or globs ingested at start-up, idempotently (unchanged files cost one lookup). */
+  RAG_SEED_PATHS: env.list(),
+  /** Largest request body (A2A calls and `POST /v1/ingest` uploads). */
+  RAG_MAX_BODY_BYTES: env.int(16 * 1024 * 1024, 1024),
+
+  /** Bearer tokens accepted on the A2A endpoints and `/v1/ingest`; empty = no auth. */
+  AGENT_AUTH_TOKENS: env.list(),
+  RAG_TASK_STORE: z.enum(['redis', 'memory']).default('redis'),
+  REDIS_URL: env.string('redis://127.0.0.1:6379'),
+  REDIS_KEY_PREFIX: env.string('ensemble:'),
+  A2A_TASK_TTL_SECONDS: env.int(86_400, 1),
+  A2A_SHUTDOWN_GRACE_MS: env.int(10_000),
+  LOG_LEVEL: env.logLevel(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: env.optionalUrl(),
+});
+export type RagAgentConfig = z.infer<typeof RagAgentConfig>;

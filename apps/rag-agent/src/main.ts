@@ -1,0 +1,87 @@
+import { RedisTaskStore } from '@ensemble/a2a/redis';
+import { loadConfig } from '@ensemble/config';
+import { createLlmClient } from '@ensemble/llm';
+import { EnsembleError } from '@ensemble/protocol';
+import { onShutdownSignal } from '@ensemble/service';
+import { createLogger, startTelemetry } from '@ensemble/telemetry';
+import { LEXICAL_MODEL } from '@ensemble/vectors';
+import { resolveDatabase } from '@ensemble/vectors/embedded';
+import { createEmbedder } from '@ensemble/vectors/openai';
+import { PgVectorStore } from '@ensemble/vectors/pg';
+import { Redis } from 'ioredis';
+
+import { createRagAgentApp } from './app.js';
+import { RagAgentConfig } from './config.js';
+import { AGENT_NAME } from './events.js';
+import { seedKnowledgeBase } from './seed.js';
+
+const config = loadConfig(RagAgentConfig, process.env);
+const telemetry = startTelemetry({ serviceName: AGENT_NAME, otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
+const logger = createLogger({ service: AGENT_NAME, level: config.LOG_LEVEL });
+
+try {
+  const embedder = await createEmbedder({
+    model: config.EMBEDDING_MODEL,
+    dimension: config.EMBEDDING_DIMENSION,
+    baseURL: config.EMBEDDING_BASE_URL ?? config.OPENAI_BASE_URL,
+    apiKey: config.OPENAI_API_KEY,
+  });
+  const database = await resolveDatabase({
+    databaseUrl: config.DATABASE_URL,
+    embeddedUrl: config.EMBEDDED_PG_URL,
+    dataDir: config.EMBEDDED_PG_DATA_DIR,
+    maxConnections: 8,
+  });
+  logger.info({ mode: database.mode, embedding_model: embedder.model, dimension: embedder.dimension }, 'knowledge base database resolved');
+  const store = PgVectorStore.fromUrl(database.url, {
+    space: embedder,
+    schema: config.VECTOR_STORE_SCHEMA,
+    hnsw: { m: config.VECTOR_HNSW_M, efConstruction: config.VECTOR_HNSW_EF_CONSTRUCTION, efSearch: config.VECTOR_HNSW_EF_SEARCH },
+    maxConnections: 4,
+    onPoolError: (error) => logger.warn({ err: error }, 'database connection error'),
+  });
+  await store.setup();
+  // Before listening: whoever waits for the `listening` line (the launcher, tests) finds the seed searchable.
+  await seedKnowledgeBase({ store, embedder, logger }, config.RAG_SEED_PATHS, process.cwd());
+
+  const redis = config.RAG_TASK_STORE === 'redis' ? new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 }) : undefined;
+  redis?.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+  const taskStore = redis === undefined ? undefined : new RedisTaskStore(redis, { keyPrefix: config.REDIS_KEY_PREFIX, ttlSeconds: config.A2A_TASK_TTL_SECONDS });
+
+  const service = createRagAgentApp({
+    store,
+    embedder,
+    llm: createLlmClient({ baseURL: config.OPENAI_BASE_URL, apiKey: config.OPENAI_API_KEY, timeoutMs: config.RAG_LLM_TIMEOUT_MS }),
+    settings: {
+      model: config.RAG_MODEL,
+      topK: config.RAG_TOP_K,
+      minScore: config.RAG_MIN_SCORE,
+      contextTokens: config.RAG_CONTEXT_TOKENS,
+      queryRewrite: config.RAG_QUERY_REWRITE,
+      requireTextMatch: embedder.model === LEXICAL_MODEL,
+    },
+    logger,
+    taskStore,
+    authTokens: config.AGENT_AUTH_TOKENS,
+    publicUrl: config.RAG_AGENT_PUBLIC_URL,
+    shutdownGraceMs: config.A2A_SHUTDOWN_GRACE_MS,
+    maxBodyBytes: config.RAG_MAX_BODY_BYTES,
+  });
+  await service.start({ host: config.RAG_AGENT_HOST, port: config.RAG_AGENT_PORT });
+  const stats = await store.stats();
+  logger.info({ documents: stats.documents, chunks: stats.chunks, model: config.RAG_MODEL, task_store: config.RAG_TASK_STORE }, 'rag agent ready');
+
+  onShutdownSignal(logger, async () => {
+    await service.stop();
+    await store.close();
+    await database.close();
+    await redis?.quit();
+    await telemetry.shutdown();
+  });
+} catch (error) {
+  // Start-up failures (an embedding space mismatch, an unreachable database) are configuration problems:
+  // say which, without a stack trace, and exit non-zero so the supervisor shows it.
+  logger.fatal({ err: error, code: EnsembleError.is(error) ? error.code : undefined }, EnsembleError.is(error) ? error.message : 'rag agent failed to start');
+  await telemetry.shutdown();
+  process.exit(1);
+}

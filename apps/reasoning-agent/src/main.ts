@@ -1,0 +1,55 @@
+import { RedisTaskStore } from '@ensemble/a2a/redis';
+import { loadConfig } from '@ensemble/config';
+import { createLlmClient } from '@ensemble/llm';
+import { createMcpToolbox, loadMcpServersConfig } from '@ensemble/mcp';
+import { onShutdownSignal } from '@ensemble/service';
+import { createLogger, startTelemetry } from '@ensemble/telemetry';
+import { Redis } from 'ioredis';
+
+import { REASONING_AGENT_NAME, createReasoningAgentApp } from './app.js';
+import { ReasoningAgentConfig } from './config.js';
+
+const config = loadConfig(ReasoningAgentConfig, process.env);
+const telemetry = startTelemetry({ serviceName: REASONING_AGENT_NAME, otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
+const logger = createLogger({ service: REASONING_AGENT_NAME, level: config.LOG_LEVEL });
+
+const mcpConfig = await loadMcpServersConfig(config.MCP_CONFIG_FILE, { env: process.env });
+// Servers that are down are reported (GET /tools, logs) and skipped; the agent still answers without them.
+const toolbox = await createMcpToolbox(mcpConfig, {
+  logger,
+  clientInfo: { name: REASONING_AGENT_NAME, version: '0.1.0' },
+  ...(config.REASONING_MCP_SERVERS.length === 0 ? {} : { servers: config.REASONING_MCP_SERVERS }),
+});
+
+const llm = createLlmClient({ baseURL: config.OPENAI_BASE_URL, apiKey: config.OPENAI_API_KEY, timeoutMs: config.REASONING_LLM_TIMEOUT_MS });
+
+const redis = config.REASONING_TASK_STORE === 'redis' ? new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 }) : undefined;
+redis?.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+const taskStore = redis === undefined ? undefined : new RedisTaskStore(redis, { keyPrefix: config.REDIS_KEY_PREFIX, ttlSeconds: config.A2A_TASK_TTL_SECONDS });
+
+const service = createReasoningAgentApp({
+  llm,
+  toolbox,
+  model: config.REASONING_MODEL,
+  maxSteps: config.REASONING_MAX_STEPS,
+  llmTimeoutMs: config.REASONING_LLM_TIMEOUT_MS,
+  ...(config.REASONING_TOOL_TIMEOUT_MS === undefined ? {} : { toolTimeoutMs: config.REASONING_TOOL_TIMEOUT_MS }),
+  logger,
+  taskStore,
+  authTokens: config.AGENT_AUTH_TOKENS,
+  publicUrl: config.REASONING_AGENT_PUBLIC_URL,
+  shutdownGraceMs: config.A2A_SHUTDOWN_GRACE_MS,
+});
+
+await service.start({ host: config.REASONING_AGENT_HOST, port: config.REASONING_AGENT_PORT });
+logger.info(
+  { model: config.REASONING_MODEL, max_steps: config.REASONING_MAX_STEPS, tools: toolbox.tools().length, mcp_servers: toolbox.status().map((server) => `${server.name}:${server.state}`), store: config.REASONING_TASK_STORE },
+  'reasoning agent ready',
+);
+
+onShutdownSignal(logger, async () => {
+  await service.stop();
+  await toolbox.close();
+  await redis?.quit();
+  await telemetry.shutdown();
+});

@@ -1,0 +1,95 @@
+import { RAG_PROMPT_SECTIONS } from '@ensemble/protocol';
+import { type RunningServer, serveHttp } from '@ensemble/service';
+import { createLogger } from '@ensemble/telemetry';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+
+import { createSimLlmApp } from '../app.js';
+import { parseSources } from './rag-answer.js';
+
+const silent = createLogger({ service: 'sim-llm-test', level: 'silent' });
+const { app, state } = createSimLlmApp({ logger: silent });
+let server: RunningServer;
+let client: OpenAI;
+
+beforeAll(async () => {
+  server = await serveHttp(app, { host: '127.0.0.1', port: 0, logger: silent, service: 'sim-llm' });
+  client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'sk-test', maxRetries: 0 });
+});
+afterAll(async () => {
+  await server.close(1000);
+});
+beforeEach(() => state.reset());
+
+const SOURCES_PROMPT = [
+  'Answer only from the numbered sources and cite them as [n].',
+  '',
+  RAG_PROMPT_SECTIONS.sources,
+  '[1] Vector search with pgvector (docs/pgvector.md)',
+  'pgvector adds a vector column type to PostgreSQL. An HNSW index builds a layered graph of the vectors.',
+  '',
+  '[2] The A2A protocol (docs/a2a.md)',
+  'A2A lets agents call each other over HTTP. Every agent publishes an Agent Card describing its skills.',
+].join('\n');
+
+describe('rag-answer behaviour', () => {
+  it('answers from the sources that match the question, citing them', async () => {
+    const completion = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [
+        { role: 'system', content: SOURCES_PROMPT },
+        { role: 'user', content: 'What does every agent publish to describe its skills?' },
+      ],
+    });
+    const answer = completion.choices[0]!.message.content!;
+    expect(answer).toBe('[sim-llm] According to the sources: Every agent publishes an Agent Card describing its skills [2].');
+    expect(state.requests.list()[0]!.replySource).toBe('behaviour:rag-answer');
+  });
+
+  it('cites several sources when several match, and streams the same answer', async () => {
+    const messages = [
+      { role: 'system' as const, content: SOURCES_PROMPT },
+      { role: 'user' as const, content: 'How do HNSW indexes and agent cards work?' },
+    ];
+    const completion = await client.chat.completions.create({ model: 'gpt-4o-mini', messages });
+    const answer = completion.choices[0]!.message.content!;
+    expect(answer).toContain('[1]');
+    expect(answer).toContain('[2]');
+    expect(answer).toContain('An HNSW index builds a layered graph of the vectors [1].');
+
+    const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', messages, stream: true });
+    let streamed = '';
+    let chunks = 0;
+    for await (const chunk of stream) {
+      streamed += chunk.choices[0]?.delta.content ?? '';
+      chunks += 1;
+    }
+    expect(streamed).toBe(answer);
+    expect(chunks).toBeGreaterThan(3);
+  });
+
+  it('says nothing relevant was found when the prompt has no sources', async () => {
+    const completion = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [
+        { role: 'system', content: `Answer from the knowledge base.\n${RAG_PROMPT_SECTIONS.noSources}` },
+        { role: 'user', content: 'Who won the 1998 world cup?' },
+      ],
+    });
+    expect(completion.choices[0]!.message.content).toBe(
+      '[sim-llm] I found nothing relevant in the knowledge base to answer "Who won the 1998 world cup?", so I cannot answer it from the sources.',
+    );
+  });
+
+  it('leaves other prompts to the other behaviours', async () => {
+    await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'system', content: 'See [1] below.' }, { role: 'user', content: 'hello' }] });
+    expect(state.requests.list()[0]!.replySource).toBe('fallback:plain-answer');
+  });
+
+  it('parses numbered source blocks up to the next marker', () => {
+    expect(parseSources('\n[1] A (a.md)\nfirst line\nsecond line\n\n[12] B (b.md)\nlast\n')).toEqual([
+      { index: 1, heading: 'A (a.md)', text: 'first line\nsecond line' },
+      { index: 12, heading: 'B (b.md)', text: 'last' },
+    ]);
+  });
+});

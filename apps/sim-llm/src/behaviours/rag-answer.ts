@@ -1,0 +1,122 @@
+import { RAG_PROMPT_SECTIONS, messageText } from '@ensemble/protocol';
+
+import type { SimRequest } from '../sim-request.js';
+import type { SimBehaviour } from './types.js';
+
+/**
+ * Stands in for the RAG agent's answering model. The agent puts numbered sources in its system message
+ * (layout: `RAG_PROMPT_SECTIONS` in `@ensemble/protocol`); this behaviour answers from them the way a
+ * grounded model should, and deterministically:
+ *
+ * - it picks the (at most two) sources sharing the most content words with the question, and from each
+ *   the sentence sharing the most, quoting it with the source's citation marker (`... [2].`);
+ * - when no source shares a word with the question it quotes the first sentence of source [1];
+ * - when the system message says no sources were found, it says nothing relevant was found, and never
+ *   makes anything up.
+ */
+export const ragAnswer: SimBehaviour = {
+  name: 'rag-answer',
+  matches: (request) => request.responseFormat === 'text' && typeof request.toolChoice !== 'object' && request.toolChoice !== 'required' && ragPrompt(request) !== undefined,
+  reply: (request) => {
+    const prompt = ragPrompt(request);
+    const question = request.lastUserText.replace(/\s+/g, ' ').trim();
+    if (prompt === undefined || prompt.sources.length === 0) {
+      return { content: `[sim-llm] I found nothing relevant in the knowledge base to answer "${excerpt(question)}", so I cannot answer it from the sources.` };
+    }
+    return { content: answerFromSources(question, prompt.sources) };
+  },
+};
+
+export interface PromptSource {
+  index: number;
+  heading: string;
+  text: string;
+}
+
+/** The sources of a RAG prompt (empty when it says none were found), or `undefined` for other prompts. */
+export function ragPrompt(request: SimRequest): { sources: PromptSource[] } | undefined {
+  for (const message of request.body.messages) {
+    if (message.role !== 'system' && message.role !== 'developer') continue;
+    const text = messageText(message.content);
+    const header = text.indexOf(RAG_PROMPT_SECTIONS.sources);
+    if (header !== -1) {
+      const sources = parseSources(text.slice(header + RAG_PROMPT_SECTIONS.sources.length));
+      if (sources.length > 0) return { sources };
+    }
+    if (text.includes(RAG_PROMPT_SECTIONS.noSources)) return { sources: [] };
+  }
+  return undefined;
+}
+
+/** Blocks opened by a `[n] heading` line; each runs to the next such line. */
+export function parseSources(text: string): PromptSource[] {
+  const sources: PromptSource[] = [];
+  let current: PromptSource | undefined;
+  const body: string[] = [];
+  const close = () => {
+    if (current !== undefined) sources.push({ ...current, text: body.join('\n').trim() });
+    body.length = 0;
+  };
+  for (const line of text.split('\n')) {
+    const opening = /^\[(\d+)\]\s+(.*)$/.exec(line);
+    if (opening !== null) {
+      close();
+      current = { index: Number(opening[1]), heading: (opening[2] ?? '').trim(), text: '' };
+    } else if (current !== undefined) {
+      body.push(line);
+    }
+  }
+  close();
+  return sources;
+}
+
+/** The grounded answer: the best sentence of the best one or two sources, each with its citation. */
+export function answerFromSources(question: string, sources: readonly PromptSource[]): string {
+  const asked = new Set(stems(question));
+  const overlap = (text: string) => stems(text).reduce((sum, word) => sum + (asked.has(word) ? 1 : 0), 0);
+  const ranked = sources
+    .map((source, order) => ({ source, order, score: overlap(`${source.heading} ${source.text}`) }))
+    .sort((a, b) => b.score - a.score || a.order - b.order);
+  const relevant = ranked.filter((entry) => entry.score > 0).slice(0, 2);
+  const chosen = relevant.length > 0 ? relevant : ranked.slice(0, 1);
+  const quotes = chosen.map(({ source }) => {
+    const sentences = splitSentences(source.text);
+    let best = sentences[0] ?? source.heading;
+    let bestScore = -1;
+    for (const sentence of sentences) {
+      const score = overlap(sentence);
+      if (score > bestScore) [best, bestScore] = [sentence, score];
+    }
+    return `${best.replace(/[.!?:;,\s]+$/, '')} [${source.index}].`;
+  });
+  return `[sim-llm] According to the sources: ${quotes.join(' ')}`;
+}
+
+function splitSentences(text: string): string[] {
+  return text
+    .replace(/\s+/g, ' ')
+    .split(/(?<=[.!?])\s+(?=[A-Z0-9`"(])/)
+    .map((sentence) => sentence.replace(/^[-*#>\s]+/, '').trim())
+    .filter((sentence) => sentence.length > 0);
+}
+
+const STOPWORDS = new Set(
+  (
+    'the and for are was were been being that this these those with from into about what which who whom when where why how does did ' +
+    'can could would should will shall may might must not nor any all each both more most other some such only own same than too very ' +
+    'its our you your they them their his her him she has have had use used using also just there here then'
+  ).split(' '),
+);
+
+/** Lower-cased content words cut to five characters: a crude stemmer (index / indexes). */
+function stems(text: string): string[] {
+  return text
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter((word) => word.length >= 3 && !STOPWORDS.has(word))
+    .map((word) => (word.length > 5 ? word.slice(0, 5) : word));
+}
+
+function excerpt(text: string, max = 160): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
