@@ -16,6 +16,7 @@ import { VectorKnowledgeBase } from './tools/vector-knowledge-base.js';
 import { InMemoryVectorStore, LexicalEmbedder } from '@ensemble/vectors';
 import { ingestPaths } from '@ensemble/ingest';
 
+import { freePort } from '../../../test/support/ports.js';
 import { REPO_ROOT } from '../../../test/support/processes.js';
 
 const logger = createLogger({ service: 'mcp-tools-test', level: 'silent' });
@@ -53,15 +54,6 @@ async function startFakeApi(handlers: Record<string, (url: URL) => { status?: nu
         server.close(() => resolve());
       }),
   };
-}
-
-/** A port that was free a moment ago and has nothing listening: connections are refused. */
-async function closedPortUrl(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return `http://127.0.0.1:${port}`;
 }
 
 const servers: RunningServer[] = [];
@@ -374,7 +366,7 @@ describe('weather against an Open-Meteo-compatible API', () => {
         [`${api.url}/bad`, /answered HTTP 400: Latitude must be in range/],
         [`${api.url}/shape`, /unexpected shape/],
         [`${api.url}/slow`, /did not answer within 300 ms/],
-        [await closedPortUrl(), /is unreachable/],
+        [`http://127.0.0.1:${await freePort()}`, /is unreachable/],
       ];
       for (const [forecastUrl, expected] of cases) {
         const tools = await startTools({ weather: { forecastUrl, timeoutMs: 300 } });
@@ -460,7 +452,7 @@ describe('web_search', () => {
     } finally {
       await api.close();
     }
-    const down = await startTools({ webSearch: { provider: 'searxng', apiUrl: await closedPortUrl(), timeoutMs: 2_000 } });
+    const down = await startTools({ webSearch: { provider: 'searxng', apiUrl: `http://127.0.0.1:${await freePort()}`, timeoutMs: 2_000 } });
     const result = await call(await connect(down), 'web_search', { query: 'x' });
     expect(result.isError).toBe(true);
     expect(textOf(result)).toMatch(/Web search \(SearXNG\) \(127\.0\.0\.1:\d+\) is unreachable/);

@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter, once } from 'node:events';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 
 import { EnsembleError, ErrorCode, type McpServersConfig } from '@ensemble/protocol';
 import { type RunningServer, serveHttp } from '@ensemble/service';
@@ -10,6 +8,8 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+
+import { freePort } from '../../../test/support/ports.js';
 
 import { type McpToolbox, type McpToolboxOptions, createMcpToolbox } from './toolbox.js';
 
@@ -85,14 +85,6 @@ async function startFixture(tools: string[], port = 0): Promise<Fixture> {
       await running.close(100);
     },
   };
-}
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
 }
 
 const fixtures: Fixture[] = [];

@@ -1,4 +1,4 @@
-import { createServer } from 'node:net';
+import { freePort } from '../../../../test/support/ports.js';
 
 import { TaskState } from '@a2a-js/sdk';
 import { createLogger } from '@ensemble/telemetry';
@@ -29,18 +29,6 @@ async function startAgent(run: AgentRun, port = 0): Promise<{ url: string; servi
 }
 
 const echo: AgentRun = async (input) => `echo: ${input.text}`;
-
-/** A free port with nothing listening on it (connections are refused). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /** A `fetch` that fails the first `failures` calls with a network error of the given code, then passes through. */
 function flakyFetch(failures: number, code: string) {
