@@ -53,7 +53,6 @@ const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 
 
 interface Timed {
   event: ReasoningEvent;
-  at: number;
 }
 
 const redis = testRedis();
@@ -65,10 +64,10 @@ try {
     startMockAgent({ name: 'worker', delayMs: NODE_MS, reply: 'ok {{input}}' }),
   ]);
   const orchestrator = await startOrchestrator('orchestrator', {
-    agentUrls: [planner.url, worker!.url],
+    agentUrls: [planner.url, worker.url],
     redisUrl: redis.url,
     prefix: redis.prefix,
-    llmUrl: llm!.url,
+    llmUrl: llm.url,
     token: TOKEN,
     extra: { ORCHESTRATOR_MAX_CONCURRENCY: '16', ORCHESTRATOR_RESUME_SCAN_MS: '0' },
   });
@@ -81,7 +80,7 @@ try {
     const turn: TurnTranscript = await client.send({ text: `[${tag}] benchmark` }, (transcript, event) => {
       const last = transcript.events.at(-1);
       if (event.kind !== 'status' || last === undefined || timed.at(-1)?.event === last) return;
-      timed.push({ event: last, at: performance.now() });
+      timed.push({ event: last });
       if (last.type === 'synthesis' && bytes === undefined) {
         const key = `${redis.prefix}session:${transcript.sessionId!}`;
         bytes = Promise.all([redis.redis.memory('USAGE', key), redis.redis.memory('USAGE', `${key}:nodes`)]).then(([session, nodes]) => ({ session: session ?? 0, nodes: nodes ?? 0 }));
@@ -93,7 +92,11 @@ try {
     const durations: number[] = [];
     let first = Number.POSITIVE_INFINITY;
     let last = 0;
-    for (const { event, at } of timed) {
+    for (const { event } of timed) {
+      // The orchestrator's own event times (ms resolution): what the engine did, not when the stream
+      // delivered it.
+      const at = Date.parse(String(event.metadata?.['at']));
+      if (Number.isNaN(at)) continue;
       if (event.type === 'node_started' && event.node !== undefined) {
         starts.set(event.node, at);
         first = Math.min(first, at);

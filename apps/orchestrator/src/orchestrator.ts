@@ -312,7 +312,7 @@ export class Orchestrator {
       return { kind: 'run', session: created, lease, owner };
     }
 
-    if (this.#runs.has(session.id)) throw toRefusal(new EnsembleError(ErrorCode.Conflict, 'busy'), session.id) ?? new Error('unreachable');
+    if (this.#runs.has(session.id)) throw refusal(OrchestratorRpcError.sessionBusy, 'SESSION_BUSY', `Session ${session.id} is busy: another request is working on it`, session.id);
     const lease = await store.acquireLease(session.id, owner, { ttlMs: leaseMs, autoRenew: true });
     try {
       // Re-read under the lease: the previous holder may have written since.

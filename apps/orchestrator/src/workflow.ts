@@ -177,7 +177,8 @@ export async function runWorkflow(deps: WorkflowDeps, run: WorkflowRun): Promise
       },
       onEvent: (event) => {
         const progress = dagEventToProgress(event, { plan: currentPlan, agentOf });
-        if (progress !== undefined) sink.progress(progress);
+        // The engine's own timestamp: when it happened, not when the client got to read it.
+        if (progress !== undefined) sink.progress({ ...progress, metadata: { ...progress.metadata, at: event.at } });
       },
       revise: async (snapshot, completed) => {
         const replan = replans.get(completed);

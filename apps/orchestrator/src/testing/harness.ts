@@ -83,7 +83,7 @@ export async function startScriptedPlanner(): Promise<ScriptedPlanner> {
       requests.push(request);
       const tag = /^\[([\w-]+)\]/.exec(request.request)?.[1] ?? '';
       const script = scripts.get(tag);
-      if (script === undefined) ctx.fail(`no script for "${tag}"`);
+      if (script === undefined) return ctx.fail(`no script for "${tag}"`);
       let result: PlanningResult;
       if (request.replan === undefined) {
         result = { plan: script.plan, revision: null, attempts: 1 };
