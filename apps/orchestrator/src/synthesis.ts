@@ -12,6 +12,8 @@ const SYSTEM_PROMPT = [
   'You are the final step of a multi-agent workflow. Several agents worked on parts of the user request;',
   'their results follow. Write the answer to the user from those results: complete, direct, well organised.',
   'Do not describe the workflow itself. If a step failed or was skipped and that leaves a gap, say so briefly.',
+  'When a result cites sources as [1], [2], keep those citations on the claims they support and end with the',
+  'list of the sources you cited (number, title, location); never invent a source.',
 ].join(' ');
 
 /** The results block of the prompt (and the degraded answer when the LLM cannot be reached). */

@@ -1,4 +1,5 @@
 import { env } from '@ensemble/config';
+import { VectorStoreSettings } from '@ensemble/vectors/open';
 import { z } from 'zod';
 
 /** Every variable the RAG agent reads (the README's configuration table lists them with these defaults). */
@@ -8,26 +9,9 @@ export const RagAgentConfig = z.object({
   /** URL announced in the Agent Card when it differs from the bound address (behind a proxy). */
   RAG_AGENT_PUBLIC_URL: env.optionalUrl(),
 
-  // Where the knowledge base lives: the same variables, with the same defaults, as `npx ensemble ingest`,
-  // so the CLI and the agent always read and write one store.
-  /** A PostgreSQL server with pgvector. When set, the embedded database is not used. */
-  DATABASE_URL: env.optionalString(),
-  /** A running embedded server (`apps/embedded-postgres`); the launcher passes its URL. */
-  EMBEDDED_PG_URL: env.optionalString(),
-  /** The embedded database's data directory: used through the server holding it, or opened in-process. */
-  EMBEDDED_PG_DATA_DIR: env.string('.data/pglite'),
-  VECTOR_STORE_SCHEMA: env.string('ensemble'),
-  VECTOR_HNSW_M: env.int(16, 2),
-  VECTOR_HNSW_EF_CONSTRUCTION: env.int(64, 4),
-  VECTOR_HNSW_EF_SEARCH: env.int(100, 1),
-  /** `lexical` (offline, default) or a model served at EMBEDDING_BASE_URL. */
-  EMBEDDING_MODEL: env.string('lexical'),
-  EMBEDDING_DIMENSION: z.coerce.number().int().min(1).max(16_000).optional(),
-  /** OpenAI-compatible base URL for embeddings; defaults to OPENAI_BASE_URL. */
-  EMBEDDING_BASE_URL: env.optionalUrl(),
-
-  OPENAI_BASE_URL: env.string('https://api.openai.com/v1'),
-  OPENAI_API_KEY: env.optionalString(),
+  // Where the knowledge base lives: the same variables, with the same defaults, as `npx ensemble ingest`
+  // and the MCP knowledge-base tool, so they all read and write one store.
+  ...VectorStoreSettings.shape,
   /** The model that writes the cited answer (and rewrites queries). */
   RAG_MODEL: env.string('gpt-4o-mini'),
   /** Chunks retrieved per question, before the relevance threshold and the context budget. */

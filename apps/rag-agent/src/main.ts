@@ -5,9 +5,7 @@ import { EnsembleError } from '@ensemble/protocol';
 import { onShutdownSignal } from '@ensemble/service';
 import { createLogger, startTelemetry } from '@ensemble/telemetry';
 import { LEXICAL_MODEL } from '@ensemble/vectors';
-import { resolveDatabase } from '@ensemble/vectors/embedded';
-import { createEmbedder } from '@ensemble/vectors/openai';
-import { PgVectorStore } from '@ensemble/vectors/pg';
+import { type OpenedVectorStore, openVectorStore } from '@ensemble/vectors/open';
 import { Redis } from 'ioredis';
 
 import { createRagAgentApp } from './app.js';
@@ -19,27 +17,18 @@ const config = loadConfig(RagAgentConfig, process.env);
 const telemetry = startTelemetry({ serviceName: AGENT_NAME, otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
 const logger = createLogger({ service: AGENT_NAME, level: config.LOG_LEVEL });
 
+// Opened resources, closed again if start-up fails half-way (an in-process PGlite must be closed cleanly).
+let opened: OpenedVectorStore | undefined;
+
 try {
-  const embedder = await createEmbedder({
-    model: config.EMBEDDING_MODEL,
-    dimension: config.EMBEDDING_DIMENSION,
-    baseURL: config.EMBEDDING_BASE_URL ?? config.OPENAI_BASE_URL,
-    apiKey: config.OPENAI_API_KEY,
-  });
-  const database = await resolveDatabase({
-    databaseUrl: config.DATABASE_URL,
-    embeddedUrl: config.EMBEDDED_PG_URL,
-    dataDir: config.EMBEDDED_PG_DATA_DIR,
-    maxConnections: 8,
-  });
-  logger.info({ mode: database.mode, embedding_model: embedder.model, dimension: embedder.dimension }, 'knowledge base database resolved');
-  const store = PgVectorStore.fromUrl(database.url, {
-    space: embedder,
-    schema: config.VECTOR_STORE_SCHEMA,
-    hnsw: { m: config.VECTOR_HNSW_M, efConstruction: config.VECTOR_HNSW_EF_CONSTRUCTION, efSearch: config.VECTOR_HNSW_EF_SEARCH },
+  opened = await openVectorStore(config, {
+    log: (line) => logger.info(line),
     maxConnections: 4,
+    embeddedMaxConnections: 8,
     onPoolError: (error) => logger.warn({ err: error }, 'database connection error'),
   });
+  const { store, embedder } = opened;
+  logger.info({ mode: opened.database.mode, embedding_model: embedder.model, dimension: embedder.dimension }, 'knowledge base database resolved');
   await store.setup();
   // Before listening: whoever waits for the `listening` line (the launcher, tests) finds the seed searchable.
   await seedKnowledgeBase({ store, embedder, logger }, config.RAG_SEED_PATHS, process.cwd());
@@ -71,10 +60,10 @@ try {
   const stats = await store.stats();
   logger.info({ documents: stats.documents, chunks: stats.chunks, model: config.RAG_MODEL, task_store: config.RAG_TASK_STORE }, 'rag agent ready');
 
+  const openedStore = opened;
   onShutdownSignal(logger, async () => {
     await service.stop();
-    await store.close();
-    await database.close();
+    await openedStore.close();
     await redis?.quit();
     await telemetry.shutdown();
   });
@@ -82,6 +71,7 @@ try {
   // Start-up failures (an embedding space mismatch, an unreachable database) are configuration problems:
   // say which, without a stack trace, and exit non-zero so the supervisor shows it.
   logger.fatal({ err: error, code: EnsembleError.is(error) ? error.code : undefined }, EnsembleError.is(error) ? error.message : 'rag agent failed to start');
+  await opened?.close().catch(() => undefined);
   await telemetry.shutdown();
   process.exit(1);
 }

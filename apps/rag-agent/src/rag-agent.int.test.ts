@@ -1,9 +1,9 @@
 import { fileURLToPath } from 'node:url';
 
-import { TaskState } from '@a2a-js/sdk';
+import { type Message, TaskState } from '@a2a-js/sdk';
 import { type A2AClient, type A2AStreamEvent, type AgentService, createA2AClient } from '@ensemble/a2a';
 import { createLlmClient } from '@ensemble/llm';
-import { EnsembleMetadataKey } from '@ensemble/openai-a2a';
+import { EnsembleMetadataKey, chatRequestToA2AMessage } from '@ensemble/openai-a2a';
 import { IngestResponse, RAG_PROMPT_SECTIONS, RAG_SOURCES_ARTIFACT_NAME, ReasoningEvent, RagSourcesResult } from '@ensemble/protocol';
 import { type RunningServer, serveHttp } from '@ensemble/service';
 import { createLogger } from '@ensemble/telemetry';
@@ -75,9 +75,10 @@ interface Collected {
   final: Extract<A2AStreamEvent, { kind: 'status' }> | undefined;
 }
 
-async function ask(client: A2AClient, text: string, data?: Record<string, unknown>): Promise<Collected> {
+async function ask(client: A2AClient, text: string | Message, data?: Record<string, unknown>): Promise<Collected> {
   const collected: Collected = { events: [], answer: '', textChunks: 0, sources: undefined, progress: [], final: undefined };
-  for await (const event of client.stream({ text, ...(data === undefined ? {} : { data }) })) {
+  const message = typeof text === 'string' ? { text, ...(data === undefined ? {} : { data }) } : text;
+  for await (const event of client.stream(message)) {
     collected.events.push(event);
     if (event.kind === 'artifact') {
       if (event.artifact.name === RAG_SOURCES_ARTIFACT_NAME) collected.sources = RagSourcesResult.parse(event.data[0]);
@@ -160,10 +161,21 @@ describe('answering from the knowledge base', () => {
     expect(result.final?.text).not.toMatch(/\n\s+at /);
   });
 
-  it('rewrites the question into a search query when enabled', async () => {
+  it('rewrites a follow-up into a standalone search query from the forwarded conversation, when enabled', async () => {
     const rewriting = await startAgent({ queryRewrite: true });
     sim.state.scripts.add({ match: { schemaName: 'rag_query_rewrite' }, reply: { json: { query: 'HNSW index parameters ef_search' } } });
-    const result = await ask(rewriting.client, 'and how do I tune that one?');
+    const conversation = chatRequestToA2AMessage({
+      model: 'ensemble',
+      messages: [
+        { role: 'user', content: 'Tell me about HNSW indexes.' },
+        { role: 'assistant', content: 'HNSW is an approximate nearest-neighbour index.' },
+        { role: 'user', content: 'and how do I tune that one?' },
+      ],
+    });
+    const result = await ask(rewriting.client, conversation);
+    const rewrite = chatRequests()[0]?.body as { messages: { role: string; content: string }[] };
+    expect(rewrite.messages[0]!.content).toContain('Earlier conversation:\nuser: Tell me about HNSW indexes.\nassistant: HNSW is an approximate nearest-neighbour index.');
+    expect(rewrite.messages[1]).toEqual({ role: 'user', content: 'and how do I tune that one?' });
     expect(phases(result.progress)).toEqual(['rewriting', 'retrieving', 'retrieved', 'answering', 'answered']);
     expect(result.sources?.query).toBe('HNSW index parameters ef_search');
     expect(result.sources?.sources[0]?.documentId).toBe(`${CORPUS}/pgvector-and-hnsw.md`);
@@ -188,7 +200,7 @@ describe('answering from the knowledge base', () => {
 });
 
 describe('POST /v1/ingest', () => {
-  const post = (body: BodyInit, headers: Record<string, string> = { 'content-type': 'application/json' }, token: string | null = TOKEN) =>
+  const post = (body: string | FormData, headers: Record<string, string> = { 'content-type': 'application/json' }, token: string | null = TOKEN) =>
     fetch(`${agent.url}/v1/ingest`, { method: 'POST', body, headers: { ...headers, ...(token === null ? {} : { authorization: `Bearer ${token}` }) } });
 
   it('ingests good documents, reports and skips bad ones, and the new knowledge is searchable at once', async () => {

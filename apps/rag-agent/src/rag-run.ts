@@ -2,7 +2,8 @@ import { Role } from '@a2a-js/sdk';
 import { type AgentContext, type AgentInput, type AgentRun, partsText } from '@ensemble/a2a';
 import { countTokens } from '@ensemble/ingest';
 import { type createLlmClient, fromOpenAIError, structuredCompletion } from '@ensemble/llm';
-import { EnsembleError, ErrorCode, RAG_SOURCES_ARTIFACT_NAME, type RagSourcesResult, type RetrievalRequest, RetrievalRequestData, type TokenUsage } from '@ensemble/protocol';
+import { readChatConversation } from '@ensemble/openai-a2a';
+import { EnsembleError, ErrorCode, RAG_SOURCES_ARTIFACT_NAME, messageText, type RagSourcesResult, type RetrievalRequest, RetrievalRequestData, type TokenUsage } from '@ensemble/protocol';
 import { SpanKind, getTracer, inSpan, llmRequestAttributes, llmResponseAttributes, recordError } from '@ensemble/telemetry';
 import { type Embedder, type SearchHit, type VectorStore, searchChunks } from '@ensemble/vectors';
 import { z } from 'zod';
@@ -191,10 +192,17 @@ async function retrieve(
  * failed rewrite is not worth failing the question for: the original question is searched instead.
  */
 async function rewriteQuery(deps: RagDeps, question: string, input: AgentInput, ctx: AgentContext): Promise<string> {
-  const turns = input.history
-    .slice(-REWRITE_HISTORY_TURNS)
-    .map((message) => ({ role: message.role === Role.ROLE_USER ? 'user' : 'assistant', text: partsText(message.parts).replace(/\s+/g, ' ').trim() }))
+  // Earlier turns: an OpenAI conversation forwarded with the message (as Ensemble's gateway attaches it),
+  // then this task's own history.
+  const forwarded = readChatConversation(input.message)
+    .messages.slice(0, -1)
+    .filter((message) => message.role === 'user' || message.role === 'assistant')
+    .map((message) => ({ role: message.role, text: messageText(message.content) }));
+  const own = input.history.map((message) => ({ role: message.role === Role.ROLE_USER ? 'user' : 'assistant', text: partsText(message.parts) }));
+  const turns = [...forwarded, ...own]
+    .map((turn) => ({ role: turn.role, text: turn.text.replace(/\s+/g, ' ').trim() }))
     .filter((turn) => turn.text !== '' && turn.text !== question)
+    .slice(-REWRITE_HISTORY_TURNS)
     .map((turn) => `${turn.role}: ${turn.text}`);
   try {
     const rewrite = await structuredCompletion(deps.llm, {

@@ -33,6 +33,16 @@ export const VectorStoreSettings = z.object({
 });
 export type VectorStoreSettings = z.infer<typeof VectorStoreSettings>;
 
+export interface OpenVectorStoreOptions {
+  log?: (line: string) => void;
+  /** Connections of this process's pool (default 2). */
+  maxConnections?: number;
+  /** Connections accepted by an embedded server this process starts itself (default 4). */
+  embeddedMaxConnections?: number;
+  /** Errors of idle pooled connections (a restarted database); without it they are ignored. */
+  onPoolError?: (error: Error) => void;
+}
+
 export interface OpenedVectorStore {
   store: PgVectorStore;
   embedder: Embedder;
@@ -46,7 +56,7 @@ export interface OpenedVectorStore {
  */
 export async function openVectorStore(
   settings: VectorStoreSettings,
-  options: { log?: (line: string) => void; maxConnections?: number } = {},
+  options: OpenVectorStoreOptions = {},
 ): Promise<OpenedVectorStore> {
   const embedder = await createEmbedder({
     model: settings.EMBEDDING_MODEL,
@@ -58,6 +68,7 @@ export async function openVectorStore(
     databaseUrl: settings.DATABASE_URL,
     embeddedUrl: settings.EMBEDDED_PG_URL,
     dataDir: settings.EMBEDDED_PG_DATA_DIR,
+    ...(options.embeddedMaxConnections === undefined ? {} : { maxConnections: options.embeddedMaxConnections }),
   });
   if (database.mode === 'in-process') options.log?.(`No embedded server holds ${settings.EMBEDDED_PG_DATA_DIR}: opened it in this process.`);
   else if (database.mode === 'embedded-server') options.log?.(`Using the embedded server at ${database.url}.`);
@@ -66,6 +77,7 @@ export async function openVectorStore(
     schema: settings.VECTOR_STORE_SCHEMA,
     hnsw: { m: settings.VECTOR_HNSW_M, efConstruction: settings.VECTOR_HNSW_EF_CONSTRUCTION, efSearch: settings.VECTOR_HNSW_EF_SEARCH },
     maxConnections: options.maxConnections ?? 2,
+    ...(options.onPoolError === undefined ? {} : { onPoolError: options.onPoolError }),
   });
   return {
     store,

@@ -1,2 +1,2 @@
 export { VectorStoreSettings, openVectorStore } from './open-store.js';
-export type { OpenedVectorStore } from './open-store.js';
+export type { OpenVectorStoreOptions, OpenedVectorStore } from './open-store.js';

@@ -1,5 +1,5 @@
 import { executionPlan } from './execution-plan.js';
-import { ragAnswer } from './rag-answer.js';
+import { citedSynthesis, ragAnswer } from './rag-answer.js';
 import { routingClassifier } from './routing-classifier.js';
 import { toolUse } from './tool-use.js';
 import type { SimBehaviour } from './types.js';
@@ -17,5 +17,6 @@ export const defaultBehaviours: readonly SimBehaviour[] = [
   routingClassifier,
   executionPlan,
   ragAnswer,
+  citedSynthesis,
   toolUse,
 ];

@@ -93,3 +93,40 @@ describe('rag-answer behaviour', () => {
     ]);
   });
 });
+
+describe('cited-synthesis behaviour', () => {
+  const ragOutput = [
+    '[sim-llm] According to the sources: An HNSW index builds a layered graph of the vectors [1]. Agents publish an Agent Card [2].',
+    '',
+    JSON.stringify({
+      query: 'q',
+      found: true,
+      sources: [
+        { index: 1, documentId: 'a.md', chunkId: 'a.md#0', chunk: 0, title: 'Vector search', source: 'docs/a.md', score: 0.4, location: { headingPath: [] }, excerpt: 'x', cited: true },
+        { index: 2, documentId: 'b.md', chunkId: 'b.md#0', chunk: 0, title: 'A2A', source: 'docs/b.md', score: 0.3, location: { headingPath: [] }, excerpt: 'y', cited: true },
+        { index: 3, documentId: 'c.md', chunkId: 'c.md#0', chunk: 0, title: 'Unused', source: 'docs/c.md', score: 0.2, location: { headingPath: [] }, excerpt: 'z', cited: false },
+      ],
+    }),
+  ].join('\n');
+
+  it('carries the cited sentences and the cited sources into an answer written from agent results', async () => {
+    const completion = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [
+        { role: 'system', content: 'Write the final answer from the agents’ results.' },
+        { role: 'user', content: `User request:\nExplain HNSW and agent cards\n\nAgent results:\n\n### lookup (rag-agent): Look it up\n${ragOutput}` },
+      ],
+    });
+    expect(completion.choices[0]!.message.content).toBe(
+      '[sim-llm] From the knowledge base: An HNSW index builds a layered graph of the vectors [1]. Agents publish an Agent Card [2].\n\n' +
+        'Sources:\n[1] Vector search (docs/a.md)\n[2] A2A (docs/b.md)',
+    );
+    expect(state.requests.list()[0]!.replySource).toBe('behaviour:cited-synthesis');
+  });
+
+  it('ignores results where nothing was found or cited', async () => {
+    const nothing = JSON.stringify({ query: 'q', found: false, sources: [] });
+    await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `Agent results:\n${nothing}` }] });
+    expect(state.requests.list()[0]!.replySource).toBe('fallback:plain-answer');
+  });
+});

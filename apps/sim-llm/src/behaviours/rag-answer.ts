@@ -1,4 +1,4 @@
-import { RAG_PROMPT_SECTIONS, messageText } from '@ensemble/protocol';
+import { RAG_PROMPT_SECTIONS, RagSourcesResult, messageText } from '@ensemble/protocol';
 
 import type { SimRequest } from '../sim-request.js';
 import type { SimBehaviour } from './types.js';
@@ -26,6 +26,69 @@ export const ragAnswer: SimBehaviour = {
     return { content: answerFromSources(question, prompt.sources) };
   },
 };
+
+/**
+ * Stands in for a model that writes a final answer from other agents' results (the orchestrator's
+ * synthesis): when the prompt carries a RAG agent's sources result (`RagSourcesResult` JSON, as the RAG
+ * agent's data artifact appears in a node's output) with cited sources, the answer keeps the cited
+ * sentences as written and lists the cited sources, as a model told to preserve citations would. Other
+ * prompts fall through. Citation numbers are carried over unchanged: with several RAG results in one
+ * prompt they may repeat.
+ */
+export const citedSynthesis: SimBehaviour = {
+  name: 'cited-synthesis',
+  matches: (request) =>
+    request.responseFormat === 'text' &&
+    request.toolChoice !== 'required' &&
+    typeof request.toolChoice !== 'object' &&
+    ragPrompt(request) === undefined &&
+    citedResults(request).results.length > 0,
+  reply: (request) => {
+    const { results, text } = citedResults(request);
+    const sentences = [...new Set([...text.matchAll(/[^.!?\n:]*?\S\s?(?:\[\d+\])+[.!?]/g)].map((match) => match[0].trim()))];
+    const sources = results.flatMap((result) => result.sources.filter((source) => source.cited));
+    const listing = sources.map((source) => `[${source.index}] ${source.title} (${source.source})`).join('\n');
+    const body = sentences.length > 0 ? sentences.join(' ') : 'The knowledge base answered the request; see the sources below.';
+    return { content: `[sim-llm] From the knowledge base: ${body}\n\nSources:\n${listing}` };
+  },
+};
+
+/** Every RAG sources result with at least one cited source found in the request's messages, and their text. */
+function citedResults(request: SimRequest): { results: RagSourcesResult[]; text: string } {
+  const text = request.body.messages.map((message) => messageText(message.content)).join('\n');
+  const results: RagSourcesResult[] = [];
+  for (const match of text.matchAll(/\{"query":/g)) {
+    const value = readJsonObject(text, match.index);
+    const parsed = RagSourcesResult.safeParse(value);
+    if (parsed.success && parsed.data.found && parsed.data.sources.some((source) => source.cited)) results.push(parsed.data);
+  }
+  return { results, text };
+}
+
+/** The JSON object starting at `start` (balanced scan, strings respected), or undefined. */
+function readJsonObject(text: string, start: number): unknown {
+  let depth = 0;
+  let inString = false;
+  for (let index = start; index < text.length; index += 1) {
+    const char = text[index];
+    if (inString) {
+      if (char === '\\') index += 1;
+      else if (char === '"') inString = false;
+    } else if (char === '"') inString = true;
+    else if (char === '{' || char === '[') depth += 1;
+    else if (char === '}' || char === ']') {
+      depth -= 1;
+      if (depth === 0) {
+        try {
+          return JSON.parse(text.slice(start, index + 1)) as unknown;
+        } catch {
+          return undefined;
+        }
+      }
+    }
+  }
+  return undefined;
+}
 
 export interface PromptSource {
   index: number;
