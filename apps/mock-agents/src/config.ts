@@ -1,3 +1,4 @@
+import { AgentServiceSettings } from '@ensemble/a2a';
 import { env } from '@ensemble/config';
 import { AgentSkillSummary, EnsembleError, ErrorCode } from '@ensemble/protocol';
 import { z } from 'zod';
@@ -60,13 +61,7 @@ export const MockAgentsEnv = z.object({
   /** URL announced in the Agent Card when it differs from the bound address. */
   MOCK_AGENT_PUBLIC_URL: env.optionalUrl(),
   MOCK_AGENT_TASK_STORE: z.enum(['redis', 'memory']).default('redis'),
-  AGENT_AUTH_TOKENS: env.list(),
-  REDIS_URL: env.string('redis://127.0.0.1:6379'),
-  REDIS_KEY_PREFIX: env.string('ensemble:'),
-  A2A_TASK_TTL_SECONDS: env.int(86_400, 1),
-  A2A_SHUTDOWN_GRACE_MS: env.int(10_000),
-  LOG_LEVEL: env.logLevel(),
-  OTEL_EXPORTER_OTLP_ENDPOINT: env.optionalUrl(),
+  ...AgentServiceSettings.shape,
 });
 export type MockAgentsEnv = z.infer<typeof MockAgentsEnv>;
 

@@ -1,3 +1,4 @@
+import { AgentServiceSettings } from '@ensemble/a2a';
 import { env } from '@ensemble/config';
 import { z } from 'zod';
 
@@ -7,10 +8,8 @@ export const OrchestratorConfig = z.object({
   ORCHESTRATOR_PORT: env.port(8001),
   ORCHESTRATOR_PUBLIC_URL: env.optionalUrl(),
   AGENT_URLS: env.list(),
-  AGENT_AUTH_TOKENS: env.list(),
+  ...AgentServiceSettings.shape,
   AGENT_CLIENT_TOKEN: env.optionalString(),
-  REDIS_URL: env.string('redis://127.0.0.1:6379'),
-  REDIS_KEY_PREFIX: env.string('ensemble:'),
   OPENAI_BASE_URL: env.optionalUrl(),
   OPENAI_API_KEY: env.optionalString(),
   ORCHESTRATOR_MODEL: env.string('gpt-4o-mini'),
@@ -20,9 +19,5 @@ export const OrchestratorConfig = z.object({
   SESSION_LEASE_MS: env.int(30_000, 300),
   ORCHESTRATOR_RESUME_SCAN_MS: env.int(10_000),
   ORCHESTRATOR_RESULT_TTL_SECONDS: env.int(3_600, 1),
-  A2A_TASK_TTL_SECONDS: env.int(86_400, 1),
-  A2A_SHUTDOWN_GRACE_MS: env.int(10_000),
-  LOG_LEVEL: env.logLevel(),
-  OTEL_EXPORTER_OTLP_ENDPOINT: env.optionalUrl(),
 });
 export type OrchestratorConfig = z.infer<typeof OrchestratorConfig>;

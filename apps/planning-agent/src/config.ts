@@ -1,3 +1,4 @@
+import { AgentServiceSettings } from '@ensemble/a2a';
 import { env } from '@ensemble/config';
 import { z } from 'zod';
 
@@ -9,18 +10,11 @@ export const PlanningAgentEnv = z.object({
   PLANNING_AGENT_PUBLIC_URL: env.optionalUrl(),
   /** Base URLs of the agents plans may use (the planner and orchestrator may be listed: they are left out). */
   AGENT_URLS: env.list(),
-  /** Bearer tokens accepted on the A2A endpoints; empty: no auth. */
-  AGENT_AUTH_TOKENS: env.list(),
-  REDIS_URL: env.string('redis://127.0.0.1:6379'),
-  REDIS_KEY_PREFIX: env.string('ensemble:'),
-  A2A_TASK_TTL_SECONDS: env.int(86_400, 1),
-  A2A_SHUTDOWN_GRACE_MS: env.int(10_000),
+  ...AgentServiceSettings.shape,
   OPENAI_BASE_URL: env.optionalUrl(),
   OPENAI_API_KEY: env.optionalString(),
   PLANNER_MODEL: env.string('gpt-4o-mini'),
   PLANNER_TEMPERATURE: z.coerce.number().min(0).max(2).default(0),
   PLANNER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
-  LOG_LEVEL: env.logLevel(),
-  OTEL_EXPORTER_OTLP_ENDPOINT: env.optionalUrl(),
 });
 export type PlanningAgentEnv = z.infer<typeof PlanningAgentEnv>;

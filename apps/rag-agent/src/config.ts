@@ -1,3 +1,4 @@
+import { AgentServiceSettings } from '@ensemble/a2a';
 import { env } from '@ensemble/config';
 import { VectorStoreSettings } from '@ensemble/vectors/open';
 import { z } from 'zod';
@@ -29,14 +30,7 @@ export const RagAgentConfig = z.object({
   /** Largest request body (A2A calls and `POST /v1/ingest` uploads). */
   RAG_MAX_BODY_BYTES: env.int(16 * 1024 * 1024, 1024),
 
-  /** Bearer tokens accepted on the A2A endpoints and `/v1/ingest`; empty = no auth. */
-  AGENT_AUTH_TOKENS: env.list(),
+  ...AgentServiceSettings.shape,
   RAG_TASK_STORE: z.enum(['redis', 'memory']).default('redis'),
-  REDIS_URL: env.string('redis://127.0.0.1:6379'),
-  REDIS_KEY_PREFIX: env.string('ensemble:'),
-  A2A_TASK_TTL_SECONDS: env.int(86_400, 1),
-  A2A_SHUTDOWN_GRACE_MS: env.int(10_000),
-  LOG_LEVEL: env.logLevel(),
-  OTEL_EXPORTER_OTLP_ENDPOINT: env.optionalUrl(),
 });
 export type RagAgentConfig = z.infer<typeof RagAgentConfig>;

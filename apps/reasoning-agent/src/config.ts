@@ -1,3 +1,4 @@
+import { AgentServiceSettings } from '@ensemble/a2a';
 import { env } from '@ensemble/config';
 import { z } from 'zod';
 
@@ -20,15 +21,8 @@ export const ReasoningAgentConfig = z.object({
   REASONING_LLM_TIMEOUT_MS: env.int(120_000, 1),
   OPENAI_BASE_URL: env.string('https://api.openai.com/v1'),
   OPENAI_API_KEY: env.optionalString(),
-  /** Bearer tokens accepted on the A2A endpoints; empty = no auth. */
-  AGENT_AUTH_TOKENS: env.list(),
+  ...AgentServiceSettings.shape,
   /** `redis` keeps tasks (and approvals waiting for an answer) across restarts and replicas. */
   REASONING_TASK_STORE: z.enum(['redis', 'memory']).default('redis'),
-  REDIS_URL: env.string('redis://127.0.0.1:6379'),
-  REDIS_KEY_PREFIX: env.string('ensemble:'),
-  A2A_TASK_TTL_SECONDS: env.int(86_400, 1),
-  A2A_SHUTDOWN_GRACE_MS: env.int(10_000),
-  LOG_LEVEL: env.logLevel(),
-  OTEL_EXPORTER_OTLP_ENDPOINT: env.optionalUrl(),
 });
 export type ReasoningAgentConfig = z.infer<typeof ReasoningAgentConfig>;
