@@ -14,7 +14,6 @@ import { type ServiceEnv, bearerAuth, readJsonBody } from '@ensemble/service';
 import type { Embedder, VectorStore } from '@ensemble/vectors';
 import type { Context, Hono } from 'hono';
 
-import { withTitles } from './title-store.js';
 
 export const INGEST_PATH = '/v1/ingest';
 
@@ -27,7 +26,7 @@ export interface IngestRouteDeps {
 
 /** A document read from the request, ready for `ingest()`, or the reason it cannot be. */
 type Prepared =
-  | { index: number; source: IngestSource; title: string | undefined }
+  | { index: number; source: IngestSource }
   | { index: number; id: string | undefined; skipped: string };
 
 const CONTENT_TYPES: Record<string, DocumentFormat> = {
@@ -54,7 +53,6 @@ export function mountIngestRoute(app: Hono<ServiceEnv>, deps: IngestRouteDeps): 
 
     const results: IngestDocumentResult[] = [];
     const ready: { index: number; source: IngestSource }[] = [];
-    const titles = new Map<string, string>();
     const seen = new Set<string>();
     for (const item of prepared) {
       if ('skipped' in item) {
@@ -64,14 +62,13 @@ export function mountIngestRoute(app: Hono<ServiceEnv>, deps: IngestRouteDeps): 
       } else {
         seen.add(item.source.id);
         ready.push(item);
-        if (item.title !== undefined) titles.set(item.source.id, item.title);
       }
     }
 
     const byId = new Map(ready.map((item) => [item.source.id, item.index]));
     const summary = await ingest(
       ready.map((item) => item.source),
-      { store: withTitles(deps.store, titles), embedder: deps.embedder },
+      { store: deps.store, embedder: deps.embedder },
       {
         signal: c.req.raw.signal,
         onProgress: (progress) => {
@@ -136,10 +133,10 @@ function fromJson(request: IngestRequest): Prepared[] {
     if (typeof format !== 'string') return { index, id, skipped: format.reason };
     return {
       index,
-      title: document.title,
       source: {
         id,
         source: document.source ?? id,
+        ...(document.title === undefined ? {} : { title: document.title }),
         format,
         ...(document.metadata === undefined ? {} : { metadata: document.metadata }),
         read: async () => bytes,
@@ -175,7 +172,6 @@ async function fromMultipart(c: Context): Promise<Prepared[]> {
     if (typeof format !== 'string') return { index, id, skipped: format.reason };
     return {
       index,
-      title: undefined,
       source: { id, source: id, format, ...(metadata === undefined ? {} : { metadata }), read: async () => new Uint8Array(await file.arrayBuffer()) },
     };
   });

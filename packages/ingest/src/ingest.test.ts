@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { InMemoryVectorStore, LexicalEmbedder, searchChunks } from '@ensemble/vectors';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { type IngestProgress, ingestPaths } from './ingest.js';
+import { type IngestProgress, ingest, ingestPaths } from './ingest.js';
 import { minimalPdf } from './testing/minimal-pdf.js';
 
 describe('ingestPaths', () => {
@@ -57,5 +57,27 @@ describe('ingestPaths', () => {
     // Other chunking settings are another version of every document.
     const rechunked = await ingestPaths(['docs/a2a.md'], { store, embedder }, { cwd: root, chunking: { maxTokens: 200 } });
     expect(rechunked).toMatchObject({ updated: 1 });
+  });
+});
+
+describe('ingest with a given title', () => {
+  it('stores the given title instead of the parsed one, and a new title alone re-writes the document', async () => {
+    const embedder = new LexicalEmbedder({ dimension: 64 });
+    const store = new InMemoryVectorStore(embedder);
+    await store.setup();
+    const bytes = new TextEncoder().encode('# Parsed heading\n\nBackups are kept for thirty days.\n');
+    const source = (title?: string) => ({ id: 'notes/backup.md', ...(title === undefined ? {} : { title }), read: async () => bytes });
+
+    const first = await ingest([source('Backup policy')], { store, embedder }, {});
+    expect(first).toMatchObject({ added: 1 });
+    expect((await searchChunks({ store, embedder }, 'backups thirty days'))[0]).toMatchObject({ title: 'Backup policy' });
+
+    expect(await ingest([source('Backup policy')], { store, embedder }, {})).toMatchObject({ unchanged: 1, nothingChanged: true });
+
+    expect(await ingest([source('Backup retention policy')], { store, embedder }, {})).toMatchObject({ updated: 1 });
+    expect((await searchChunks({ store, embedder }, 'backups thirty days'))[0]).toMatchObject({ title: 'Backup retention policy' });
+
+    expect(await ingest([source()], { store, embedder }, {})).toMatchObject({ updated: 1 });
+    expect((await searchChunks({ store, embedder }, 'backups thirty days'))[0]).toMatchObject({ title: 'Parsed heading' });
   });
 });

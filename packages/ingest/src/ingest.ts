@@ -20,6 +20,8 @@ export interface IngestSource {
   format?: DocumentFormat;
   /** Extra document metadata stored with every chunk (for filters). */
   metadata?: Readonly<Record<string, unknown>>;
+  /** Overrides the title found in the content (first heading, `<title>`, file name). */
+  title?: string;
   read(): Promise<Uint8Array>;
 }
 
@@ -138,7 +140,8 @@ export async function ingest(sources: readonly IngestSource[], deps: IngestDeps,
       skip(source.id, `cannot read: ${describe(error)}`);
       continue;
     }
-    const contentHash = createHash('sha256').update(settingsKey).update('\0').update(bytes).digest('hex');
+    // A given title is part of what was ingested: changing it alone re-writes the document.
+    const contentHash = createHash('sha256').update(settingsKey).update('\0').update(source.title ?? '').update('\0').update(bytes).digest('hex');
     const existing = stored.get(source.id);
     if (existing?.contentHash === contentHash) {
       summary.unchanged += 1;
@@ -152,7 +155,7 @@ export async function ingest(sources: readonly IngestSource[], deps: IngestDeps,
     try {
       const document = await loadDocument(bytes, source.id, format);
       chunks = chunkDocument(document, chunking);
-      title = document.title;
+      title = source.title ?? document.title;
     } catch (error) {
       skip(source.id, describe(error));
       continue;
