@@ -1,4 +1,5 @@
-import { ChatCompletionRequest, type HealthReport, type RoutingDecision } from '@ensemble/protocol';
+import { type AgentRegistry, agentsRoute } from '@ensemble/a2a';
+import { ChatCompletionRequest, EnsembleError, ErrorCode, type HealthReport, type RoutingDecision } from '@ensemble/protocol';
 import { ROUTING_DECISION_HEADER, type Router, formatRoutingDecisionHeader } from '@ensemble/routing';
 import { type ServiceEnv, bearerAuth, createHttpApp, readJsonBody } from '@ensemble/service';
 import { type Logger, trace } from '@ensemble/telemetry';
@@ -10,6 +11,7 @@ import { type OrchestrationHandler, UnavailableOrchestration } from './orchestra
 import { failed, relayChatCompletion } from './passthrough.js';
 import { type ReadinessCheck, runReadinessChecks } from './readiness.js';
 import { sessionHeader } from './session-header.js';
+import { type SessionsApiDeps, mountSessionsApi } from './sessions-api.js';
 import { describeUpstreamFailure } from './upstream-errors.js';
 
 export interface GatewayDeps {
@@ -19,8 +21,12 @@ export interface GatewayDeps {
   /** Its timeout, for error messages. */
   upstreamTimeoutMs: number;
   router: Router;
-  /** The complex path; defaults to a 501 until the orchestrator client exists. */
+  /** The complex path (`A2AOrchestration` in deployments); without it, orchestrated requests get a 501. */
   orchestration?: OrchestrationHandler;
+  /** `/v1/sessions` routes; without them those routes answer 501. */
+  sessions?: SessionsApiDeps;
+  /** Discovered agents for `GET /v1/agents` (the gateway's own `AgentRegistry` over `AGENT_URLS`). */
+  agents?: Pick<AgentRegistry, 'list'>;
   /** What `/ready` verifies (upstream, Redis); none means always ready. */
   readinessChecks?: readonly ReadinessCheck[];
   readinessTimeoutMs?: number;
@@ -62,6 +68,19 @@ export function createGatewayApp(deps: GatewayDeps): Hono<ServiceEnv> {
       return failed(c, undefined, describeUpstreamFailure(error, { timeoutMs: deps.upstreamTimeoutMs }), c.var.logger);
     }
   });
+
+  // `list()` reads the registry's in-memory state, so this route never waits on an agent.
+  app.get('/v1/agents', agentsRoute(deps.agents ?? { list: () => [] }));
+
+  if (deps.sessions === undefined) {
+    const unavailable = () => {
+      throw new EnsembleError(ErrorCode.NotImplemented, 'Sessions are not available on this gateway (no orchestrator is configured)', { wireCode: 'sessions_unavailable' });
+    };
+    app.all('/v1/sessions', unavailable);
+    app.all('/v1/sessions/*', unavailable);
+  } else {
+    mountSessionsApi(app, deps.sessions);
+  }
 
   app.post('/v1/chat/completions', async (c) => {
     const request = await readJsonBody(c, ChatCompletionRequest);

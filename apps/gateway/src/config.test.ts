@@ -14,7 +14,19 @@ describe('GatewayConfig', () => {
       ROUTING_CLASSIFIER_MODEL: 'gpt-4o-mini',
       ROUTING_CLASSIFIER_TEMPERATURE: 0,
       ROUTING_CLASSIFIER_TIMEOUT_MS: 3_000,
+      REDIS_KEY_PREFIX: 'ensemble:',
+      ORCHESTRATOR_URL: 'http://127.0.0.1:8001',
+      ORCHESTRATOR_TIMEOUT_MS: 600_000,
+      AGENT_URLS: [],
+      AGENT_REFRESH_INTERVAL_MS: 30_000,
     });
+    expect(loadConfig(GatewayConfig, {}).AGENT_CLIENT_TOKEN).toBeUndefined();
+  });
+
+  it('reads the orchestrator and discovery settings', () => {
+    const config = loadConfig(GatewayConfig, { ORCHESTRATOR_URL: 'http://orch:9000', AGENT_URLS: 'http://a:1, http://b:2', AGENT_CLIENT_TOKEN: 'internal' });
+    expect(config).toMatchObject({ ORCHESTRATOR_URL: 'http://orch:9000', AGENT_URLS: ['http://a:1', 'http://b:2'], AGENT_CLIENT_TOKEN: 'internal' });
+    expect(() => loadConfig(GatewayConfig, { ORCHESTRATOR_URL: 'not a url' })).toThrow(/ORCHESTRATOR_URL/);
   });
 
   it('names every bad variable', () => {

@@ -12,6 +12,18 @@ export const GatewayConfig = z.object({
   /** Time allowed for the upstream to start answering (headers), per passthrough call. */
   UPSTREAM_TIMEOUT_MS: env.int(600_000, 1),
   REDIS_URL: env.string('redis://127.0.0.1:6379'),
+  /** Put before every Redis key (sessions are read under it, so it must match the orchestrator's). */
+  REDIS_KEY_PREFIX: env.string('ensemble:'),
+  /** The orchestrator's base URL (A2A); complex requests, session cancels and re-attaches go there. */
+  ORCHESTRATOR_URL: env.url().default('http://127.0.0.1:8001'),
+  /** Bearer token presented to the orchestrator: one of its `AGENT_AUTH_TOKENS`, so it trusts our principal. */
+  AGENT_CLIENT_TOKEN: env.optionalString(),
+  /** Longest quiet gap in the orchestrator's stream (one slow agent step) before the gateway stops reading. */
+  ORCHESTRATOR_TIMEOUT_MS: env.int(600_000, 1),
+  /** Agent base URLs shown by `GET /v1/agents` (discovered from their Agent Cards). */
+  AGENT_URLS: env.list(),
+  /** How often every agent's card and health are checked for `GET /v1/agents`. */
+  AGENT_REFRESH_INTERVAL_MS: env.int(30_000, 100),
   MAX_BODY_BYTES: env.int(10 * 1024 * 1024, 1),
   ROUTING_CLASSIFIER_MODEL: env.string('gpt-4o-mini'),
   ROUTING_CLASSIFIER_TEMPERATURE: z.coerce.number().min(0).max(2).default(0),

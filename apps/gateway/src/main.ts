@@ -1,13 +1,18 @@
+import { AgentRegistry } from '@ensemble/a2a';
+import { RedisAgentCardCache } from '@ensemble/a2a/redis';
 import { loadConfig } from '@ensemble/config';
 import { createLlmClient } from '@ensemble/llm';
 import { LlmRoutingClassifier, createRouter } from '@ensemble/routing';
 import { onShutdownSignal, serveHttp } from '@ensemble/service';
+import { RedisSessionStore } from '@ensemble/sessions/redis';
 import { createLogger, startTelemetry } from '@ensemble/telemetry';
 import { Redis } from 'ioredis';
 
 import { createGatewayApp } from './app.js';
 import { GatewayConfig, resolveBindHost } from './config.js';
+import { A2AOrchestration } from './orchestrator-client.js';
 import { redisReadiness, upstreamReadiness } from './readiness.js';
+import { RedisSessionTaskIndex } from './session-tasks.js';
 import { createUpstreamFetch } from './upstream-fetch.js';
 
 const config = loadConfig(GatewayConfig, process.env);
@@ -45,11 +50,33 @@ const router = createRouter({
   onClassifierError: (error) => logger.warn({ err: error, code: error.code }, 'routing classifier failed; falling back to passthrough'),
 });
 
-// Only `/ready` uses Redis for now (sessions arrive later). No offline queue: a PING while disconnected
-// must fail at once instead of waiting for a reconnect that may never come.
+// The readiness probe's own client, without an offline queue: a PING while disconnected must fail at once
+// instead of waiting for a reconnect that may never come.
 const redis = new Redis(config.REDIS_URL, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
 redis.on('error', (error: Error) => logger.debug({ err: error }, 'redis connection error'));
 redis.connect().catch((error: unknown) => logger.warn({ err: error }, 'redis not reachable at start-up; /ready will report it'));
+// Data (session reads, agent cards, session-task hints): commands wait briefly for a reconnect, and the
+// session store retries on top before answering 503.
+const data = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
+data.on('error', (error: Error) => logger.debug({ err: error }, 'redis connection error'));
+const keyPrefix = config.REDIS_KEY_PREFIX;
+
+const orchestration = new A2AOrchestration({
+  url: config.ORCHESTRATOR_URL,
+  token: config.AGENT_CLIENT_TOKEN,
+  timeoutMs: config.ORCHESTRATOR_TIMEOUT_MS,
+  logger,
+  sessionTasks: new RedisSessionTaskIndex(data, { keyPrefix }),
+});
+const sessions = new RedisSessionStore(data, { keyPrefix });
+const registry = new AgentRegistry({
+  agentUrls: config.AGENT_URLS,
+  cache: new RedisAgentCardCache(data, { keyPrefix }),
+  refreshIntervalMs: config.AGENT_REFRESH_INTERVAL_MS,
+  logger,
+});
+// Not awaited: the first check of every agent must not delay serving; until it ends agents show `unknown`.
+void registry.start();
 
 const bind = resolveBindHost(config.GATEWAY_HOST, config.API_TOKENS);
 if (bind.warning !== undefined) logger.warn({ host: bind.host }, bind.warning);
@@ -59,6 +86,9 @@ const app = createGatewayApp({
   upstream,
   upstreamTimeoutMs: config.UPSTREAM_TIMEOUT_MS,
   router,
+  orchestration,
+  sessions: { store: sessions, cancel: (id, principal) => orchestration.cancelSession(id, principal) },
+  agents: registry,
   readinessChecks: [upstreamReadiness(upstream), redisReadiness(redis)],
   apiTokens: config.API_TOKENS,
   maxBodyBytes: config.MAX_BODY_BYTES,
@@ -68,6 +98,8 @@ const server = await serveHttp(app, { host: bind.host, port: config.GATEWAY_PORT
 onShutdownSignal(logger, async () => {
   await server.close();
   upstreamFetch.close();
+  await registry.stop();
   redis.disconnect();
+  data.disconnect();
   await telemetry.shutdown();
 });

@@ -8,6 +8,9 @@ import {
   ReadinessReport,
   RoutingDecision,
   RoutingMode,
+  SessionCancelResult,
+  SessionList,
+  SessionView,
 } from '@ensemble/protocol';
 import { z } from 'zod';
 
@@ -37,6 +40,35 @@ const upstreamErrors = {
   '504': errorResponse('The upstream LLM did not answer within UPSTREAM_TIMEOUT_MS.'),
 };
 
+/** `GET /v1/agents` (`agentList` of `@ensemble/a2a`); the card itself is the A2A v1.0 Agent Card JSON. */
+const AGENT_LIST_SCHEMA: JsonObject = {
+  type: 'object',
+  required: ['object', 'data'],
+  properties: {
+    object: { const: 'list' },
+    data: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['object', 'name', 'url', 'status', 'available', 'skills'],
+        properties: {
+          object: { const: 'agent' },
+          name: { type: ['string', 'null'] },
+          url: { type: 'string' },
+          endpoint: { type: ['string', 'null'] },
+          status: { type: 'string', enum: ['unknown', 'available', 'unavailable'] },
+          available: { type: 'boolean' },
+          last_checked: { type: ['string', 'null'], format: 'date-time' },
+          last_error: { type: ['string', 'null'] },
+          description: { type: ['string', 'null'] },
+          skills: { type: 'array', items: { type: 'object' } },
+          card: { description: 'The A2A v1.0 Agent Card, or null before one was fetched.' },
+        },
+      },
+    },
+  },
+};
+
 const header = (description: string, valueSchema: JsonObject = { type: 'string' }) => ({ description, schema: valueSchema });
 
 /**
@@ -63,7 +95,15 @@ export function buildOpenApiDocument(options: { version: string; authRequired: b
           parameters: [
             { name: 'X-Routing-Mode', in: 'header', required: false, ...header('Force a path, or `auto` to let rules and the classifier decide.', schema(RoutingMode)) },
             { name: 'X-Skip-Orchestration', in: 'header', required: false, ...header('`true` forces the direct path.', { type: 'string', enum: ['true', 'false'] }) },
-            { name: 'X-Session-ID', in: 'header', required: false, ...header('Session to continue; echoed back.', { type: 'string', pattern: '^[\\w.:-]{1,128}$' }) },
+            {
+              name: 'X-Session-ID',
+              in: 'header',
+              required: false,
+              ...header('Session to continue (re-attach to its running workflow, answer its approval, or get its finished answer).', {
+                type: 'string',
+                pattern: '^[\\w.:-]{1,128}$',
+              }),
+            },
             { name: 'X-Request-ID', in: 'header', required: false, ...header('Correlation id; generated when absent, echoed back, sent upstream.') },
           ],
           requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/ChatCompletionRequest' } } } },
@@ -73,7 +113,7 @@ export function buildOpenApiDocument(options: { version: string; authRequired: b
               headers: {
                 'X-Routing-Decision': header('Which path answered and why.'),
                 'X-Request-ID': header('Correlation id of this request.'),
-                'X-Session-ID': header('The session id sent by the client, if any.'),
+                'X-Session-ID': header('On orchestrated requests, the workflow session (new or continued), sent before the first byte; otherwise the one the client sent.'),
               },
               content: {
                 'application/json': { schema: { $ref: '#/components/schemas/ChatCompletion' } },
@@ -82,7 +122,55 @@ export function buildOpenApiDocument(options: { version: string; authRequired: b
             },
             ...commonErrors,
             ...upstreamErrors,
-            '501': errorResponse('Routed to orchestration, which is not available yet (`code: orchestration_unavailable`).'),
+            '404': errorResponse('`X-Session-ID` names no session of this caller (`session_not_found`), or one that finished and was deleted (`session_finished`).'),
+            '409': errorResponse('Another request is working on that session (`session_busy`); re-send once it is done to get its result.'),
+            '501': errorResponse('Routed to orchestration on a gateway without an orchestrator (`code: orchestration_unavailable`).'),
+          },
+        },
+      },
+      '/v1/sessions': {
+        get: {
+          operationId: 'listSessions',
+          summary: "The caller's own workflow sessions that are still stored (running or waiting for approval), newest first.",
+          parameters: [{ name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } }],
+          responses: {
+            '200': { description: 'Sessions (without per-node progress).', content: { 'application/json': { schema: { $ref: '#/components/schemas/SessionList' } } } },
+            '400': commonErrors['400'],
+            '401': commonErrors['401'],
+            '503': errorResponse('Session storage (Redis) is unavailable.'),
+          },
+        },
+      },
+      '/v1/sessions/{id}': {
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        get: {
+          operationId: 'getSession',
+          summary: 'One session: its plan and where every node stands.',
+          responses: {
+            '200': { description: 'The session.', content: { 'application/json': { schema: { $ref: '#/components/schemas/Session' } } } },
+            '401': commonErrors['401'],
+            '404': errorResponse("Unknown, expired or another caller's session (`session_not_found`), or finished and deleted (`session_finished`, with how it ended)."),
+            '503': errorResponse('Session storage (Redis) is unavailable.'),
+          },
+        },
+        delete: {
+          operationId: 'cancelSession',
+          summary: "Cancels the session's workflow wherever it runs: running agent tasks are cancelled and the session is deleted.",
+          responses: {
+            '200': { description: 'Cancelled.', content: { 'application/json': { schema: { $ref: '#/components/schemas/SessionCancelResult' } } } },
+            '401': commonErrors['401'],
+            '404': errorResponse("Unknown, finished or another caller's session."),
+            '503': errorResponse('The orchestrator is unreachable.'),
+          },
+        },
+      },
+      '/v1/agents': {
+        get: {
+          operationId: 'listAgents',
+          summary: 'The agents configured in AGENT_URLS, as discovered from their Agent Cards, with their availability.',
+          responses: {
+            '200': { description: 'Agents.', content: { 'application/json': { schema: AGENT_LIST_SCHEMA } } },
+            '401': commonErrors['401'],
           },
         },
       },
@@ -129,6 +217,9 @@ export function buildOpenApiDocument(options: { version: string; authRequired: b
         ModelList: schema(ModelList),
         RoutingDecision: schema(RoutingDecision),
         ReadinessReport: schema(ReadinessReport),
+        Session: schema(SessionView),
+        SessionList: schema(SessionList),
+        SessionCancelResult: schema(SessionCancelResult),
         Error: schema(OpenAIErrorBodySchema),
       },
     },

@@ -11,6 +11,10 @@ export const LauncherConfig = z.object({
   LAUNCHER_LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
   /** Where embedded state lives (local Redis, PGlite data). */
   ENSEMBLE_DATA_DIR: env.string('.data'),
+  /** First port of the mock agents (one process per preset); 0 = any free port for each. */
+  MOCK_AGENTS_BASE_PORT: env.port(8201),
+  /** Tokens the agents accept; the first is also what the orchestrator and gateway present. Empty: a fresh random one for the orchestrator. */
+  AGENT_AUTH_TOKENS: env.list(),
   /** How long a service may take to report healthy before the launch is abandoned. */
   LAUNCHER_START_TIMEOUT_MS: env.int(60_000, 1_000),
 });

@@ -1,3 +1,7 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
 import type { LauncherConfig } from './config.js';
 import type { ServiceSpec } from './supervisor.js';
 
@@ -31,11 +35,54 @@ function requireUrl(context: LaunchContext, name: string): string {
   return url;
 }
 
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** Whether an app exists in this checkout (agents are added over time; their mocks stand in until then). */
+export function appExists(entry: string): boolean {
+  return existsSync(`${REPO_ROOT}${entry}`);
+}
+
+/**
+ * The mock agents `make up` runs, with their slot after `MOCK_AGENTS_BASE_PORT` (the same slots
+ * `apps/mock-agents` uses on its own: reasoning 0, rag 1, search 2, analysis 3).
+ */
+const MOCK_SLOTS = { reasoning: 0, rag: 1, search: 2, analysis: 3 } as const;
+type MockPreset = keyof typeof MOCK_SLOTS;
+
+export interface PlanOptions {
+  /** Whether an app's entry file exists; tests replace it. */
+  exists?: (entry: string) => boolean;
+  /** The internal agent token when none is configured; a fresh random one by default. */
+  internalToken?: string;
+}
+
 /**
  * The system `make up` runs, in dependency order. Every service is its own process; URLs flow from the
  * services that bound them to the services that call them, so ports can be changed (or set to 0) freely.
+ *
+ * | wave | services                                                                             |
+ * |------|--------------------------------------------------------------------------------------|
+ * | 0    | sim-llm (no LLM configured), embedded-postgres (no `DATABASE_URL`)                    |
+ * | 1    | mcp-tools, mock agents (search, analysis; reasoning/rag only when the real app is absent) |
+ * | 2    | reasoning-agent (uses mcp-tools), rag-agent (uses the database)                       |
+ * | 3    | planning-agent (discovers the worker agents)                                          |
+ * | 4    | orchestrator (planner and workers)                                                    |
+ * | 5    | gateway (orchestrator, and every agent for `GET /v1/agents`)                          |
+ *
+ * The orchestrator trusts the end user's identity only from callers presenting one of its tokens, so
+ * the gateway and the orchestrator share an internal token: the first of `AGENT_AUTH_TOKENS`, or a
+ * random one for this launch.
  */
-export function planServices(config: LauncherConfig): PlannedService[] {
+export function planServices(config: LauncherConfig, options: PlanOptions = {}): PlannedService[] {
+  const exists = options.exists ?? appExists;
+  const internalToken = config.AGENT_AUTH_TOKENS[0] ?? options.internalToken ?? randomBytes(24).toString('hex');
+  const agentTokens = config.AGENT_AUTH_TOKENS.length > 0 ? config.AGENT_AUTH_TOKENS.join(',') : internalToken;
+  const shared = (context: LaunchContext) => ({ REDIS_URL: context.config.REDIS_URL });
+  const pgDataDir = `${config.ENSEMBLE_DATA_DIR}/pglite`;
+  // Where the knowledge base lives: the configured PostgreSQL, or the embedded server started here.
+  const database = (context: LaunchContext): Record<string, string> =>
+    context.config.DATABASE_URL !== undefined ? { DATABASE_URL: context.config.DATABASE_URL } : { EMBEDDED_PG_URL: requireUrl(context, 'embedded-postgres'), EMBEDDED_PG_DATA_DIR: pgDataDir };
+
   const services: PlannedService[] = [];
   if (usesSimLlm(config)) {
     services.push({
@@ -44,14 +91,107 @@ export function planServices(config: LauncherConfig): PlannedService[] {
       spec: () => ({ entry: 'apps/sim-llm/src/main.ts', portVariable: 'SIM_LLM_PORT', healthPath: '/health', env: {} }),
     });
   }
+  if (config.DATABASE_URL === undefined) {
+    services.push({
+      name: 'embedded-postgres',
+      wave: 0,
+      // Not HTTP: its `listening` line (with the postgres:// URL) is the readiness signal.
+      spec: () => ({ entry: 'apps/embedded-postgres/src/main.ts', portVariable: 'EMBEDDED_PG_PORT', healthPath: null, env: { EMBEDDED_PG_DATA_DIR: pgDataDir } }),
+    });
+  }
+  services.push({
+    name: 'mcp-tools',
+    wave: 1,
+    spec: (context) => ({ entry: 'apps/mcp-tools/src/main.ts', portVariable: 'MCP_TOOLS_PORT', healthPath: '/health', env: { ...database(context) } }),
+  });
+
+  const realReasoning = exists('apps/reasoning-agent/src/main.ts');
+  const realRag = exists('apps/rag-agent/src/main.ts');
+  const mocks: MockPreset[] = ['search', 'analysis', ...(realReasoning ? [] : ['reasoning' as const]), ...(realRag ? [] : ['rag' as const])];
+  for (const preset of mocks) {
+    services.push({
+      name: `mock-${preset}`,
+      wave: 1,
+      spec: (context) => ({
+        entry: 'apps/mock-agents/src/main.ts',
+        portVariable: 'MOCK_AGENT_PORT',
+        healthPath: '/health',
+        env: {
+          ...shared(context),
+          MOCK_AGENT_PRESET: preset,
+          MOCK_AGENT_PORT: context.config.MOCK_AGENTS_BASE_PORT === 0 ? '0' : String(context.config.MOCK_AGENTS_BASE_PORT + MOCK_SLOTS[preset]),
+        },
+      }),
+    });
+  }
+  if (realReasoning) {
+    services.push({
+      name: 'reasoning-agent',
+      wave: 2,
+      spec: (context) => ({
+        entry: 'apps/reasoning-agent/src/main.ts',
+        portVariable: 'REASONING_AGENT_PORT',
+        healthPath: '/health',
+        // The MCP config file reaches the tool server through `${MCP_TOOLS_PORT}`: the port it really bound.
+        env: { ...shared(context), OPENAI_BASE_URL: llmBaseUrl(context), MCP_TOOLS_PORT: new URL(requireUrl(context, 'mcp-tools')).port },
+      }),
+    });
+  }
+  if (realRag) {
+    services.push({
+      name: 'rag-agent',
+      wave: 2,
+      spec: (context) => ({
+        entry: 'apps/rag-agent/src/main.ts',
+        portVariable: 'RAG_AGENT_PORT',
+        healthPath: '/health',
+        env: { ...shared(context), ...database(context), OPENAI_BASE_URL: llmBaseUrl(context) },
+      }),
+    });
+  }
+
+  const workerNames = [...mocks.map((preset) => `mock-${preset}`), ...(realReasoning ? ['reasoning-agent'] : []), ...(realRag ? ['rag-agent'] : [])];
+  const workerUrls = (context: LaunchContext) => workerNames.map((name) => requireUrl(context, name));
+  services.push({
+    name: 'planning-agent',
+    wave: 3,
+    spec: (context) => ({
+      entry: 'apps/planning-agent/src/main.ts',
+      portVariable: 'PLANNING_AGENT_PORT',
+      healthPath: '/health',
+      env: { ...shared(context), OPENAI_BASE_URL: llmBaseUrl(context), AGENT_URLS: workerUrls(context).join(',') },
+    }),
+  });
+  services.push({
+    name: 'orchestrator',
+    wave: 4,
+    spec: (context) => ({
+      entry: 'apps/orchestrator/src/main.ts',
+      portVariable: 'ORCHESTRATOR_PORT',
+      healthPath: '/health',
+      env: {
+        ...shared(context),
+        OPENAI_BASE_URL: llmBaseUrl(context),
+        AGENT_URLS: [requireUrl(context, 'planning-agent'), ...workerUrls(context)].join(','),
+        AGENT_AUTH_TOKENS: agentTokens,
+        AGENT_CLIENT_TOKEN: internalToken,
+      },
+    }),
+  });
   services.push({
     name: 'gateway',
-    wave: 3,
+    wave: 5,
     spec: (context) => ({
       entry: 'apps/gateway/src/main.ts',
       portVariable: 'GATEWAY_PORT',
       healthPath: '/health',
-      env: { OPENAI_BASE_URL: llmBaseUrl(context), REDIS_URL: context.config.REDIS_URL },
+      env: {
+        ...shared(context),
+        OPENAI_BASE_URL: llmBaseUrl(context),
+        ORCHESTRATOR_URL: requireUrl(context, 'orchestrator'),
+        AGENT_CLIENT_TOKEN: internalToken,
+        AGENT_URLS: [requireUrl(context, 'orchestrator'), requireUrl(context, 'planning-agent'), ...workerUrls(context)].join(','),
+      },
     }),
   });
   return services;

@@ -1,0 +1,409 @@
+import { randomUUID } from 'node:crypto';
+
+import { type A2AClient, type A2AStreamEvent, createA2AClient, partsText } from '@ensemble/a2a';
+import { type ChunkTranslator, type ChunkTranslatorOptions, aggregateCompletion, chatRequestToA2AMessage, createChunkTranslator } from '@ensemble/openai-a2a';
+import {
+  EnsembleError,
+  ErrorCode,
+  type OpenAIErrorBody,
+  OrchestratorMetadataKey,
+  type ReasoningEvent,
+  type SessionCancelResult,
+  toOpenAIErrorBody,
+} from '@ensemble/protocol';
+import { type Logger, currentLogContext, trace, withLogContext } from '@ensemble/telemetry';
+
+import type { OrchestrationHandler, OrchestrationRequest } from './orchestration.js';
+import { isSessionBusy, orchestratorFailure } from './orchestrator-errors.js';
+import { SESSION_ID_HEADER } from './session-header.js';
+import type { SessionTaskIndex } from './session-tasks.js';
+
+export interface A2AOrchestrationOptions {
+  /** The orchestrator's base URL (`ORCHESTRATOR_URL`); its Agent Card says where its endpoints are. */
+  url: string;
+  /** Bearer token the orchestrator accepts (one of its `AGENT_AUTH_TOKENS`): it then trusts our principal. */
+  token: string | undefined;
+  /** Longest quiet gap in the orchestrator's stream, and the wait for its first event. */
+  timeoutMs: number;
+  /** Budget of a session cancel (the orchestrator waits for the agents' tasks to stop). */
+  cancelTimeoutMs?: number;
+  logger: Logger;
+  sessionTasks: SessionTaskIndex;
+  fetch?: typeof fetch;
+}
+
+/** A conversation turn with the orchestrator whose first event (and so the session id) is known. */
+interface OpenTurn {
+  sessionId: string;
+  taskId: string | undefined;
+  /** Events already read: the first one; on a re-attach also the first live one. */
+  head: A2AStreamEvent[];
+  rest: AsyncGenerator<A2AStreamEvent, void, undefined>;
+  reattached: boolean;
+  /** Marks this request as the session's reader while it reads (see `SessionTaskIndex.attach`). */
+  hold: ReaderHold;
+}
+
+/** How long a reader mark lasts without renewal: what a crashed gateway blocks re-attaching for. */
+const READER_TTL_MS = 30_000;
+
+/** This request's mark as the client reading a session's stream, renewed until released. */
+class ReaderHold {
+  readonly #reader = randomUUID();
+  #timer: NodeJS.Timeout | undefined;
+  #released = false;
+
+  constructor(
+    private readonly index: SessionTaskIndex,
+    private readonly sessionId: string,
+    private readonly logger: Logger,
+  ) {}
+
+  /** `exclusive`: only if no other client reads the session (a re-attach). */
+  async acquire(exclusive: boolean): Promise<boolean> {
+    let held: boolean;
+    try {
+      held = await this.index.attach(this.sessionId, this.#reader, { ttlMs: READER_TTL_MS, exclusive });
+    } catch (error) {
+      // Without the mark a re-attach could double up with a live reader, so it is refused; the request
+      // the orchestrator admitted goes on regardless.
+      this.logger.warn({ err: error, session_id: this.sessionId }, 'could not mark the session’s reader');
+      return !exclusive;
+    }
+    if (held) {
+      this.#timer = setInterval(() => {
+        this.index.attach(this.sessionId, this.#reader, { ttlMs: READER_TTL_MS, exclusive: false }).catch((error: unknown) => {
+          this.logger.warn({ err: error, session_id: this.sessionId }, 'could not renew the session’s reader mark');
+        });
+      }, READER_TTL_MS / 3);
+      this.#timer.unref();
+    }
+    return held;
+  }
+
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    clearInterval(this.#timer);
+    this.index.detach(this.sessionId, this.#reader).catch((error: unknown) => {
+      this.logger.warn({ err: error, session_id: this.sessionId }, 'could not clear the session’s reader mark');
+    });
+  }
+}
+
+const encoder = new TextEncoder();
+const SSE_HEADERS = { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no' };
+/** Events with no `ensemble.agent` are the orchestrator's own. */
+const ORCHESTRATOR_AGENT = 'orchestrator';
+
+/**
+ * The complex path: the conversation goes to the orchestrator over A2A (`SendStreamingMessage`, context
+ * id = the session id when the client continues one), and its stream comes back as OpenAI chunks
+ * (`delta.content` for the answer, `reasoning_event` for progress) or one aggregated `chat.completion`.
+ *
+ * Sessions outlive connections. A client that disconnects only stops the gateway reading: the
+ * orchestrator task is never cancelled, so the workflow runs on. Re-sending with `X-Session-ID` then
+ * re-attaches to the live task (through the task id recorded in `sessionTasks`), or gets the finished
+ * workflow's answer replayed by the orchestrator. Explicit cancellation is `cancelSession`.
+ */
+export class A2AOrchestration implements OrchestrationHandler {
+  readonly #options: A2AOrchestrationOptions;
+  #client: Promise<A2AClient> | undefined;
+
+  constructor(options: A2AOrchestrationOptions) {
+    this.#options = options;
+  }
+
+  async handle(input: OrchestrationRequest): Promise<Response> {
+    const reader = new AbortController();
+    const onClientGone = () => reader.abort(input.signal.reason);
+    input.signal.addEventListener('abort', onClientGone, { once: true });
+    const release = () => input.signal.removeEventListener('abort', onClientGone);
+
+    let turn: OpenTurn;
+    try {
+      turn = await this.#open(input, reader);
+    } catch (error) {
+      release();
+      throw orchestratorFailure(error, input.sessionId);
+    }
+    const { logger } = this.#options;
+    trace.getActiveSpan()?.setAttributes({
+      'session.id': turn.sessionId,
+      'ensemble.orchestrator.task_id': turn.taskId ?? '',
+      'ensemble.orchestration.reattached': turn.reattached,
+    });
+    if (!turn.reattached) {
+      await turn.hold.acquire(false);
+      // A hint for re-attaching later; failing to store it must not fail the request.
+      if (turn.taskId !== undefined) {
+        await this.#options.sessionTasks.remember(turn.sessionId, input.principal, turn.taskId).catch((error: unknown) => {
+          logger.warn({ err: error, session_id: turn.sessionId }, 'could not record the session’s task for re-attaching');
+        });
+      }
+    }
+    withLogContext({ session_id: turn.sessionId }, () =>
+      logger.info({ task_id: turn.taskId, reattached: turn.reattached, stream: input.request.stream === true }, 'orchestration started'),
+    );
+
+    const translation: ChunkTranslatorOptions = {
+      id: `chatcmpl-${randomUUID()}`,
+      model: input.request.model,
+      created: Math.floor(Date.now() / 1000),
+      agent: ORCHESTRATOR_AGENT,
+    };
+    const headers = { [SESSION_ID_HEADER]: turn.sessionId };
+    if (input.request.stream === true) {
+      const translator = createChunkTranslator({ ...translation, includeUsage: input.request.stream_options?.include_usage === true });
+      const body = this.#sse(turn, translator, reader, release);
+      return new Response(body, { status: 200, headers: { ...SSE_HEADERS, ...headers } });
+    }
+    try {
+      return await this.#aggregate(turn, translation, reader, headers);
+    } finally {
+      release();
+      turn.hold.release();
+    }
+  }
+
+  /**
+   * Cancels a session wherever it runs: a `{ command: 'cancel' }` message on its context. The
+   * orchestrator aborts the running nodes, cancels their agents' tasks and deletes the session.
+   */
+  async cancelSession(sessionId: string, principal: string): Promise<SessionCancelResult> {
+    let reply;
+    try {
+      const client = await this.#connect();
+      reply = await client.send(
+        { data: { command: 'cancel' }, contextId: sessionId, metadata: { [OrchestratorMetadataKey.principal]: principal } },
+        { timeoutMs: this.#options.cancelTimeoutMs ?? 30_000 },
+      );
+    } catch (error) {
+      throw orchestratorFailure(error, sessionId);
+    }
+    const text = 'messageId' in reply ? partsText(reply.parts) : reply.artifacts.map((artifact) => partsText(artifact.parts)).join('');
+    this.#options.logger.info({ session_id: sessionId }, 'session cancelled at the client’s request');
+    return { object: 'session.cancelled', id: sessionId, cancelled: true, message: text === '' ? `Session ${sessionId} was cancelled.` : text };
+  }
+
+  /** One client for the process; a failed card fetch is retried on the next request. */
+  #connect(): Promise<A2AClient> {
+    this.#client ??= createA2AClient({
+      url: this.#options.url,
+      token: this.#options.token,
+      timeoutMs: this.#options.timeoutMs,
+      // Only what cannot have reached the orchestrator is repeated (see `retryableBeforeTask`).
+      retry: { maxAttempts: 2, initialDelayMs: 100 },
+      logger: this.#options.logger,
+      ...(this.#options.fetch === undefined ? {} : { fetch: this.#options.fetch }),
+    }).catch((error: unknown) => {
+      this.#client = undefined;
+      throw error;
+    });
+    return this.#client;
+  }
+
+  /** Sends the conversation and reads the first event; a busy session the client continues is re-attached to. */
+  async #open(input: OrchestrationRequest, reader: AbortController): Promise<OpenTurn> {
+    const client = await this.#connect();
+    const metadata: Record<string, unknown> = { [OrchestratorMetadataKey.principal]: input.principal };
+    // Continuing a session: an unknown id must be a 404, not silently a new session.
+    if (input.sessionId !== undefined) metadata[OrchestratorMetadataKey.resume] = true;
+    const message = chatRequestToA2AMessage(input.request, { ...(input.sessionId === undefined ? {} : { sessionId: input.sessionId }), metadata });
+    const stream = client.stream(message, { signal: reader.signal, timeoutMs: this.#options.timeoutMs });
+    try {
+      const first = await stream.next();
+      if (first.done === true) throw new EnsembleError(ErrorCode.UpstreamError, 'The orchestrator closed the stream without starting a task', { wireCode: 'orchestrator_error' });
+      const ids = identify(first.value, input.sessionId);
+      return { ...ids, head: [first.value], rest: stream, reattached: false, hold: new ReaderHold(this.#options.sessionTasks, ids.sessionId, this.#options.logger) };
+    } catch (error) {
+      await stream.return().catch(() => undefined);
+      if (input.sessionId !== undefined && isSessionBusy(error)) {
+        const attached = await this.#reattach(client, input.sessionId, input.principal, reader);
+        if (attached !== undefined) return attached;
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Joins the live stream of the task working on a busy session (one whose client went away). Only
+   * possible on the orchestrator process running that task: elsewhere (a resumed session) the
+   * subscription ends after the stored snapshot, and the caller keeps its 409.
+   */
+  async #reattach(client: A2AClient, sessionId: string, principal: string, reader: AbortController): Promise<OpenTurn | undefined> {
+    const { logger } = this.#options;
+    const taskId = await this.#options.sessionTasks.lookup(sessionId, principal).catch((error: unknown) => {
+      logger.warn({ err: error, session_id: sessionId }, 'could not look up the session’s task');
+      return undefined;
+    });
+    if (taskId === undefined) return undefined;
+    // Another client reading the session right now: this is a concurrent request, not a re-attach.
+    const hold = new ReaderHold(this.#options.sessionTasks, sessionId, logger);
+    if (!(await hold.acquire(true))) return undefined;
+    const stream = client.subscribe(taskId, { signal: reader.signal, timeoutMs: this.#options.timeoutMs });
+    let attached = false;
+    try {
+      const snapshot = await stream.next();
+      if (snapshot.done === true) return undefined;
+      const head = [snapshot.value];
+      if (!snapshot.value.final) {
+        // The snapshot comes from storage; only a live event proves the task still streams here.
+        const live = await stream.next();
+        if (live.done === true) return undefined;
+        head.push(live.value);
+      }
+      logger.info({ session_id: sessionId, task_id: taskId }, 're-attached to the running workflow');
+      attached = true;
+      return { sessionId, taskId, head, rest: stream, reattached: true, hold };
+    } catch (error) {
+      logger.info({ err: error, session_id: sessionId, task_id: taskId }, 'could not re-attach to the session’s task');
+      return undefined;
+    } finally {
+      if (!attached) {
+        hold.release();
+        await stream.return().catch(() => undefined);
+      }
+    }
+  }
+
+  /**
+   * The SSE body. Pull-driven: the orchestrator's stream is read only as fast as the client takes
+   * chunks. It ends with `data: [DONE]`, or with an `error` event (which OpenAI SDKs raise) when the
+   * workflow failed or the link to the orchestrator broke. A client that goes away only stops the
+   * reading: the workflow goes on.
+   */
+  #sse(turn: OpenTurn, translator: ChunkTranslator, reader: AbortController, release: () => void): ReadableStream<Uint8Array> {
+    const { logger } = this.#options;
+    const logContext = { ...currentLogContext(), session_id: turn.sessionId };
+    const head = [...turn.head];
+    const numbered = renumbering();
+    let done = false;
+    const end = (outcome: string, extra: Record<string, unknown> = {}) => {
+      done = true;
+      release();
+      turn.hold.release();
+      withLogContext(logContext, () => logger.info({ outcome, task_id: turn.taskId, state: translator.result.state, ...extra }, 'orchestration stream ended'));
+      // Stop reading; closing our side of the A2A stream never cancels the orchestrator's task.
+      turn.rest.return().catch(() => undefined);
+    };
+
+    return new ReadableStream<Uint8Array>(
+      {
+        pull: async (controller) => {
+          let frames = '';
+          try {
+            const event = head.shift() ?? (await turn.rest.next()).value;
+            if (event === undefined) {
+              if (translator.finished) {
+                frames += tail(translator);
+                end(translator.result.error === undefined ? 'completed' : 'failed');
+              } else {
+                frames += errorFrame(disconnected(turn.sessionId, undefined));
+                end('orchestrator_disconnected');
+              }
+            } else {
+              for (const chunk of translator.translate(event)) frames += `data: ${JSON.stringify(numbered(chunk))}\n\n`;
+              if (translator.finished) {
+                frames += tail(translator);
+                end(translator.result.error === undefined ? 'completed' : 'failed');
+              }
+            }
+          } catch (error) {
+            if (done) return;
+            if (reader.signal.aborted) {
+              end('client_disconnected');
+            } else {
+              frames += errorFrame(disconnected(turn.sessionId, error));
+              end('orchestrator_disconnected', { err: error });
+            }
+          }
+          if (frames !== '') controller.enqueue(encoder.encode(frames));
+          if (done) controller.close();
+        },
+        cancel: () => {
+          if (done) return;
+          reader.abort(new EnsembleError(ErrorCode.Cancelled, 'client disconnected'));
+          end('client_disconnected', { note: 'the workflow continues in the orchestrator; resume with X-Session-ID' });
+        },
+      },
+      { highWaterMark: 0 },
+    );
+  }
+
+  /** Non-streaming: the whole turn folded into one `chat.completion` (or the error it ended with). */
+  async #aggregate(turn: OpenTurn, options: ChunkTranslatorOptions, reader: AbortController, headers: Record<string, string>): Promise<Response> {
+    const events = [...turn.head];
+    try {
+      for await (const event of turn.rest) events.push(event);
+    } catch (error) {
+      if (reader.signal.aborted) {
+        this.#options.logger.info({ session_id: turn.sessionId }, 'client disconnected; the workflow continues in the orchestrator');
+        return json(toOpenAIErrorBody(new EnsembleError(ErrorCode.Cancelled, 'The client closed the request.', { wireCode: 'client_closed_request' })), 499, headers);
+      }
+      const failure = disconnected(turn.sessionId, error);
+      this.#options.logger.warn({ err: error, session_id: turn.sessionId }, 'orchestrator stream broke');
+      return json(toOpenAIErrorBody(failure), failure.status, headers);
+    }
+    const { completion, error } = aggregateCompletion(events, options);
+    const numbered = renumbering();
+    completion.reasoning_events = completion.reasoning_events.map((event) => numbered({ reasoning_event: event }).reasoning_event ?? event);
+    if (error === undefined) return json(completion, 200, headers);
+    const failure = error.wireCode === 'stream_incomplete' ? disconnected(turn.sessionId, error) : error;
+    this.#options.logger.info({ session_id: turn.sessionId, code: failure.wireCode ?? failure.code }, 'workflow did not complete');
+    return json(toOpenAIErrorBody(failure), failure.status, headers);
+  }
+}
+
+/** The session and task a stream belongs to, from its first event. */
+function identify(event: A2AStreamEvent, requested: string | undefined): { sessionId: string; taskId: string | undefined } {
+  switch (event.kind) {
+    case 'task':
+      return { sessionId: event.task.contextId || (requested ?? ''), taskId: event.task.id };
+    case 'message':
+      return { sessionId: event.message.contextId || (requested ?? ''), taskId: event.message.taskId || undefined };
+    case 'status':
+    case 'artifact':
+      return { sessionId: event.contextId || (requested ?? ''), taskId: event.taskId };
+  }
+}
+
+/**
+ * Numbers the reasoning events of one response 1, 2, 3... in the order the client gets them. The
+ * translator numbers the events it derives from bare task states on its own counter, which can repeat
+ * the orchestrator's numbers; the client is promised strictly increasing numbers within a response.
+ */
+function renumbering(): <T extends { reasoning_event?: ReasoningEvent }>(chunk: T) => T {
+  let sequence = 0;
+  return (chunk) => {
+    if (chunk.reasoning_event === undefined) return chunk;
+    sequence += 1;
+    return { ...chunk, reasoning_event: { ...chunk.reasoning_event, sequence } };
+  };
+}
+
+/** The end of a finished turn: the usage chunk (when asked for), then `[DONE]` unless it failed. */
+function tail(translator: ChunkTranslator): string {
+  let frames = '';
+  for (const chunk of translator.finish()) frames += `data: ${JSON.stringify(chunk)}\n\n`;
+  if (translator.result.error === undefined) frames += 'data: [DONE]\n\n';
+  return frames;
+}
+
+/** The link to the orchestrator broke mid-turn; the workflow itself is durable and can be resumed. */
+function disconnected(sessionId: string, cause: unknown): EnsembleError {
+  return new EnsembleError(
+    ErrorCode.UpstreamUnavailable,
+    `The connection to the orchestrator was lost before the workflow finished. The workflow is kept: re-send the request with ${SESSION_ID_HEADER}: ${sessionId} to resume it or get its result.`,
+    { cause, wireCode: 'orchestrator_disconnected', details: { session_id: sessionId } },
+  );
+}
+
+function errorFrame(error: EnsembleError): string {
+  const body: OpenAIErrorBody = toOpenAIErrorBody(error);
+  return `data: ${JSON.stringify(body)}\n\n`;
+}
+
+function json(body: unknown, status: number, headers: Record<string, string>): Response {
+  return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json', ...headers } });
+}

@@ -1,0 +1,159 @@
+import type { EnsembleChatCompletionChunk } from '@ensemble/openai-a2a';
+import type { ExecutionPlan, ReasoningEvent } from '@ensemble/protocol';
+import OpenAI from 'openai';
+
+import { type MockAgentSpec, startMockAgent, startOrchestrator } from '../../../apps/orchestrator/src/testing/harness.js';
+import { type ServiceProcess, startService } from '../../support/processes.js';
+import { testRedis } from '../../support/redis.js';
+
+/**
+ * The whole complex path as real processes, every one on port 0 with this file's own Redis key prefix:
+ * sim-llm (the LLM), mock agents, the real planning agent (its plans pinned through sim-llm scripts),
+ * the orchestrator and the gateway. Each e2e file starts one stack in `beforeAll` and stops it in
+ * `afterAll` (`stack.stop()`, plus `stopAllServices()` as a safety net).
+ */
+
+export const AGENT_TOKEN = 'e2e-internal-agent-token';
+export const API_TOKEN = 'sk-e2e-client';
+/** A second caller: it must never see the first one's sessions. */
+export const OTHER_API_TOKEN = 'sk-e2e-other-client';
+
+/** Forces the complex path, so no test depends on the classifier's judgement. */
+export const ORCHESTRATE = { 'X-Routing-Mode': 'orchestration' } as const;
+
+export interface StackOptions {
+  /** Mock agents by behaviour (`apps/mock-agents`, one process each). */
+  agents: MockAgentSpec[];
+  /** Extra orchestrator environment (lease length, resume scan period, ...). */
+  orchestratorEnv?: Record<string, string>;
+}
+
+export interface Stack {
+  redis: ReturnType<typeof testRedis>;
+  sim: ServiceProcess;
+  agents: Record<string, ServiceProcess>;
+  planner: ServiceProcess;
+  orchestrator: ServiceProcess;
+  gateway: ServiceProcess;
+  /** An `openai` SDK client for the gateway, authenticated, without retries. */
+  openai: OpenAI;
+  /** Makes the planner answer `plan` for requests containing `tag` (a sim-llm script on `execution_plan`). */
+  pinPlan(tag: string, plan: ExecutionPlan, options?: { times?: number; contains?: string }): Promise<void>;
+  /** Starts a new orchestrator on the same port (its URL is in the gateway's configuration). */
+  restartOrchestrator(): Promise<ServiceProcess>;
+  /** `fetch` against the gateway with the client's bearer token (or another caller's). */
+  request(path: string, init?: RequestInit, token?: string): Promise<Response>;
+  stop(): Promise<void>;
+}
+
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const redis = testRedis();
+  const shared = { REDIS_URL: redis.url, REDIS_KEY_PREFIX: redis.prefix, LOG_LEVEL: 'info' };
+  const [sim, ...mocks] = await Promise.all([
+    startService({ name: 'sim-llm', entry: 'apps/sim-llm/src/main.ts', env: { SIM_LLM_PORT: '0' } }),
+    ...options.agents.map((spec) => startMockAgent(spec)),
+  ]);
+  const llm = { OPENAI_BASE_URL: `${sim.url}/v1`, OPENAI_API_KEY: 'e2e' };
+  const agents = Object.fromEntries(mocks.map((mock) => [mock.name.replace(/^mock-/, ''), mock]));
+  const agentUrls = mocks.map((mock) => mock.url);
+
+  const planner = await startService({
+    name: 'planning-agent',
+    entry: 'apps/planning-agent/src/main.ts',
+    env: { ...shared, ...llm, PLANNING_AGENT_PORT: '0', AGENT_URLS: agentUrls.join(','), AGENT_AUTH_TOKENS: AGENT_TOKEN },
+  });
+  const orchestratorEnv = {
+    agentUrls: [planner.url, ...agentUrls],
+    redisUrl: redis.url,
+    prefix: redis.prefix,
+    llmUrl: sim.url,
+    token: AGENT_TOKEN,
+    extra: { AGENT_CLIENT_TOKEN: AGENT_TOKEN, ORCHESTRATOR_RESUME_SCAN_MS: '0', ...options.orchestratorEnv },
+  };
+  let orchestrator = await startOrchestrator('orchestrator', orchestratorEnv);
+  const gateway = await startService({
+    name: 'gateway',
+    entry: 'apps/gateway/src/main.ts',
+    env: {
+      ...shared,
+      ...llm,
+      GATEWAY_PORT: '0',
+      API_TOKENS: `${API_TOKEN},${OTHER_API_TOKEN}`,
+      ORCHESTRATOR_URL: orchestrator.url,
+      AGENT_CLIENT_TOKEN: AGENT_TOKEN,
+      AGENT_URLS: [planner.url, ...agentUrls].join(','),
+      AGENT_REFRESH_INTERVAL_MS: '200',
+    },
+  });
+
+  const stack: Stack = {
+    redis,
+    sim,
+    agents,
+    planner,
+    get orchestrator() {
+      return orchestrator;
+    },
+    gateway,
+    openai: new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: API_TOKEN, maxRetries: 0, timeout: 60_000 }),
+    async pinPlan(tag, plan, pin = {}) {
+      const response = await fetch(`${sim.url}/_sim/scripts`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ match: { schemaName: 'execution_plan', contains: pin.contains ?? tag }, reply: { json: plan }, ...(pin.times === undefined ? {} : { times: pin.times }) }),
+      });
+      if (response.status !== 201) throw new Error(`sim-llm refused the script: ${response.status} ${await response.text()}`);
+    },
+    async restartOrchestrator() {
+      const port = new URL(orchestrator.url).port;
+      orchestrator = await startOrchestrator('orchestrator', { ...orchestratorEnv, extra: { ...orchestratorEnv.extra, ORCHESTRATOR_PORT: port } });
+      return orchestrator;
+    },
+    request(path, init = {}, token = API_TOKEN) {
+      const headers = new Headers(init.headers);
+      headers.set('authorization', `Bearer ${token}`);
+      return fetch(`${gateway.url}${path}`, { ...init, headers });
+    },
+    async stop() {
+      await Promise.allSettled([gateway, orchestrator, planner, ...mocks, sim].map((service) => service.stop()));
+      await redis.cleanup();
+    },
+  };
+  return stack;
+}
+
+/** What one streamed completion came to, as the `openai` SDK parsed it. */
+export interface StreamTranscript {
+  chunks: EnsembleChatCompletionChunk[];
+  content: string;
+  events: ReasoningEvent[];
+  finishReason: string | null | undefined;
+}
+
+/** Reads an SDK stream to the end; `onChunk` sees every chunk as it arrives (to act mid-stream). */
+export async function readStream(stream: AsyncIterable<OpenAI.Chat.Completions.ChatCompletionChunk>, onChunk?: (chunk: EnsembleChatCompletionChunk, transcript: StreamTranscript) => void): Promise<StreamTranscript> {
+  const transcript: StreamTranscript = { chunks: [], content: '', events: [], finishReason: undefined };
+  for await (const raw of stream) {
+    const chunk = raw as EnsembleChatCompletionChunk;
+    transcript.chunks.push(chunk);
+    transcript.content += chunk.choices[0]?.delta.content ?? '';
+    if (chunk.reasoning_event !== undefined) transcript.events.push(chunk.reasoning_event);
+    const reason = chunk.choices[0]?.finish_reason;
+    if (reason !== undefined && reason !== null) transcript.finishReason = reason;
+    onChunk?.(chunk, transcript);
+  }
+  return transcript;
+}
+
+export function ofType(events: readonly ReasoningEvent[], type: ReasoningEvent['type'], node?: string): ReasoningEvent[] {
+  return events.filter((event) => event.type === type && (node === undefined || event.node === node));
+}
+
+export function indexOf(events: readonly ReasoningEvent[], type: ReasoningEvent['type'], node: string): number {
+  return events.findIndex((event) => event.type === type && event.node === node);
+}
+
+/** A one-message chat request for the complex path. */
+export function ask(text: string, extra: Record<string, unknown> = {}) {
+  return { model: 'ensemble', messages: [{ role: 'user' as const, content: text }], ...extra };
+}
