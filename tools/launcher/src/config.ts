@@ -15,6 +15,8 @@ export const LauncherConfig = z.object({
   MOCK_AGENTS_BASE_PORT: env.port(8201),
   /** Tokens the agents accept; the first is also what the orchestrator and gateway present. Empty: a fresh random one for the orchestrator. */
   AGENT_AUTH_TOKENS: env.list(),
+  /** What the RAG agent ingests (idempotently) at start-up, so the demo has something to answer from. */
+  RAG_SEED_PATHS: env.string('data/sample-corpus'),
   /** How long a service may take to report healthy before the launch is abandoned. */
   LAUNCHER_START_TIMEOUT_MS: env.int(60_000, 1_000),
 });

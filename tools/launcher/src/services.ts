@@ -1,6 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 
 import type { LauncherConfig } from './config.js';
 import type { ServiceSpec } from './supervisor.js';
@@ -35,23 +33,14 @@ function requireUrl(context: LaunchContext, name: string): string {
   return url;
 }
 
-const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-
-/** Whether an app exists in this checkout (agents are added over time; their mocks stand in until then). */
-export function appExists(entry: string): boolean {
-  return existsSync(`${REPO_ROOT}${entry}`);
-}
-
 /**
- * The mock agents `make up` runs, with their slot after `MOCK_AGENTS_BASE_PORT` (the same slots
- * `apps/mock-agents` uses on its own: reasoning 0, rag 1, search 2, analysis 3).
+ * The mock agents `make up` runs beside the real ones (web search and data analysis have no real agent
+ * yet), with their slot after `MOCK_AGENTS_BASE_PORT` (the slots `apps/mock-agents` uses on its own).
  */
-const MOCK_SLOTS = { reasoning: 0, rag: 1, search: 2, analysis: 3 } as const;
+const MOCK_SLOTS = { search: 2, analysis: 3 } as const;
 type MockPreset = keyof typeof MOCK_SLOTS;
 
 export interface PlanOptions {
-  /** Whether an app's entry file exists; tests replace it. */
-  exists?: (entry: string) => boolean;
   /** The internal agent token when none is configured; a fresh random one by default. */
   internalToken?: string;
 }
@@ -63,8 +52,8 @@ export interface PlanOptions {
  * | wave | services                                                                             |
  * |------|--------------------------------------------------------------------------------------|
  * | 0    | sim-llm (no LLM configured), embedded-postgres (no `DATABASE_URL`)                    |
- * | 1    | mcp-tools, mock agents (search, analysis; reasoning/rag only when the real app is absent) |
- * | 2    | reasoning-agent (uses mcp-tools), rag-agent (uses the database)                       |
+ * | 1    | mcp-tools, mock agents (search, analysis)                                             |
+ * | 2    | reasoning-agent (uses mcp-tools), rag-agent (uses the database; seeds the sample corpus) |
  * | 3    | planning-agent (discovers the worker agents)                                          |
  * | 4    | orchestrator (planner and workers)                                                    |
  * | 5    | gateway (orchestrator, and every agent for `GET /v1/agents`)                          |
@@ -74,7 +63,6 @@ export interface PlanOptions {
  * random one for this launch.
  */
 export function planServices(config: LauncherConfig, options: PlanOptions = {}): PlannedService[] {
-  const exists = options.exists ?? appExists;
   const internalToken = config.AGENT_AUTH_TOKENS[0] ?? options.internalToken ?? randomBytes(24).toString('hex');
   const agentTokens = config.AGENT_AUTH_TOKENS.length > 0 ? config.AGENT_AUTH_TOKENS.join(',') : internalToken;
   const shared = (context: LaunchContext) => ({ REDIS_URL: context.config.REDIS_URL });
@@ -105,9 +93,7 @@ export function planServices(config: LauncherConfig, options: PlanOptions = {}):
     spec: (context) => ({ entry: 'apps/mcp-tools/src/main.ts', portVariable: 'MCP_TOOLS_PORT', healthPath: '/health', env: { ...database(context) } }),
   });
 
-  const realReasoning = exists('apps/reasoning-agent/src/main.ts');
-  const realRag = exists('apps/rag-agent/src/main.ts');
-  const mocks: MockPreset[] = ['search', 'analysis', ...(realReasoning ? [] : ['reasoning' as const]), ...(realRag ? [] : ['rag' as const])];
+  const mocks: MockPreset[] = ['search', 'analysis'];
   for (const preset of mocks) {
     services.push({
       name: `mock-${preset}`,
@@ -124,33 +110,29 @@ export function planServices(config: LauncherConfig, options: PlanOptions = {}):
       }),
     });
   }
-  if (realReasoning) {
-    services.push({
-      name: 'reasoning-agent',
-      wave: 2,
-      spec: (context) => ({
-        entry: 'apps/reasoning-agent/src/main.ts',
-        portVariable: 'REASONING_AGENT_PORT',
-        healthPath: '/health',
-        // The MCP config file reaches the tool server through `${MCP_TOOLS_PORT}`: the port it really bound.
-        env: { ...shared(context), OPENAI_BASE_URL: llmBaseUrl(context), MCP_TOOLS_PORT: new URL(requireUrl(context, 'mcp-tools')).port },
-      }),
-    });
-  }
-  if (realRag) {
-    services.push({
-      name: 'rag-agent',
-      wave: 2,
-      spec: (context) => ({
-        entry: 'apps/rag-agent/src/main.ts',
-        portVariable: 'RAG_AGENT_PORT',
-        healthPath: '/health',
-        env: { ...shared(context), ...database(context), OPENAI_BASE_URL: llmBaseUrl(context) },
-      }),
-    });
-  }
+  services.push({
+    name: 'reasoning-agent',
+    wave: 2,
+    spec: (context) => ({
+      entry: 'apps/reasoning-agent/src/main.ts',
+      portVariable: 'REASONING_AGENT_PORT',
+      healthPath: '/health',
+      // The MCP config file reaches the tool server through `${MCP_TOOLS_PORT}`: the port it really bound.
+      env: { ...shared(context), OPENAI_BASE_URL: llmBaseUrl(context), MCP_TOOLS_PORT: new URL(requireUrl(context, 'mcp-tools')).port },
+    }),
+  });
+  services.push({
+    name: 'rag-agent',
+    wave: 2,
+    spec: (context) => ({
+      entry: 'apps/rag-agent/src/main.ts',
+      portVariable: 'RAG_AGENT_PORT',
+      healthPath: '/health',
+      env: { ...shared(context), ...database(context), OPENAI_BASE_URL: llmBaseUrl(context), RAG_SEED_PATHS: context.config.RAG_SEED_PATHS },
+    }),
+  });
 
-  const workerNames = [...mocks.map((preset) => `mock-${preset}`), ...(realReasoning ? ['reasoning-agent'] : []), ...(realRag ? ['rag-agent'] : [])];
+  const workerNames = [...mocks.map((preset) => `mock-${preset}`), 'reasoning-agent', 'rag-agent'];
   const workerUrls = (context: LaunchContext) => workerNames.map((name) => requireUrl(context, name));
   services.push({
     name: 'planning-agent',

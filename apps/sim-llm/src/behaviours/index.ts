@@ -2,6 +2,7 @@ import { executionPlan } from './execution-plan.js';
 import { citedSynthesis, ragAnswer } from './rag-answer.js';
 import { routingClassifier } from './routing-classifier.js';
 import { toolUse } from './tool-use.js';
+import { workflowSynthesis } from './workflow-synthesis.js';
 import type { SimBehaviour } from './types.js';
 
 export { fallbackBehaviours, plainAnswer } from './fallbacks.js';
@@ -18,5 +19,6 @@ export const defaultBehaviours: readonly SimBehaviour[] = [
   executionPlan,
   ragAnswer,
   citedSynthesis,
+  workflowSynthesis,
   toolUse,
 ];

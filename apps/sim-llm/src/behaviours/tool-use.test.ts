@@ -119,3 +119,9 @@ describe('tool-use behaviour: replies', () => {
     ]);
   });
 });
+
+describe('arithmeticExpressions on a quoted request', () => {
+  it('asks for each distinct expression once, however often the prompt repeats it', () => {
+    expect(arithmeticExpressions('Compute 1234 * 5678. Context: the user asked "compute 1234 * 5678" and 2 + 3.')).toEqual(['1234 * 5678', '2 + 3']);
+  });
+});

@@ -62,14 +62,16 @@ const ARITHMETIC = /[(\d][\d\s.()]*(?:[-+*/×÷^][\s(]*\d[\d\s.()]*)+/g;
 
 /** Arithmetic expressions in the text, normalised for the calculator ("×" → "*", "÷" → "/"). */
 export function arithmeticExpressions(text: string): string[] {
-  const found: string[] = [];
+  // A prompt often quotes the request more than once (an orchestrated node's input repeats it): one call each.
+  const found = new Set<string>();
   for (const match of text.matchAll(ARITHMETIC)) {
-    const expression = balanced(match[0].replace(/×/g, '*').replace(/÷/g, '/').replace(/\s+/g, ' ').trim());
+    // A sentence's full stop after the last number is not a decimal point.
+    const expression = balanced(match[0].replace(/×/g, '*').replace(/÷/g, '/').replace(/\s+/g, ' ').trim().replace(/[.,;:]+$/, ''));
     // A date ("2025-03-14") or a range is not arithmetic.
     if (/^\d{4}-\d{2}-\d{2}/.test(expression) || !/\d\s*[-+*/^]\s*[(\d]/.test(expression)) continue;
-    found.push(expression);
+    found.add(expression);
   }
-  return found;
+  return [...found];
 }
 
 /** Trims unmatched parentheses at the edges (a sentence's own brackets around the expression). */
