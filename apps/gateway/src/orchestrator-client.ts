@@ -12,10 +12,10 @@ import {
   toOpenAIErrorBody,
 } from '@ensemble/protocol';
 import { type Logger, currentLogContext, trace, withLogContext } from '@ensemble/telemetry';
+import { SESSION_ID_HEADER } from '@ensemble/routing';
 
 import type { OrchestrationHandler, OrchestrationRequest } from './orchestration.js';
 import { isSessionBusy, orchestratorFailure } from './orchestrator-errors.js';
-import { SESSION_ID_HEADER } from './session-header.js';
 import type { SessionTaskIndex } from './session-tasks.js';
 
 export interface A2AOrchestrationOptions {

@@ -1,7 +1,7 @@
 import { type A2AClientError, isA2AClientError } from '@ensemble/a2a';
 import { EnsembleError, ErrorCode, OrchestratorRpcError } from '@ensemble/protocol';
+import { SESSION_ID_HEADER } from '@ensemble/routing';
 
-import { SESSION_ID_HEADER } from './session-header.js';
 
 /**
  * What the client is told when a call to the orchestrator fails before the response started. The

@@ -1,9 +1,9 @@
 import { EnsembleError, ErrorCode } from '@ensemble/protocol';
+import { SESSION_ID_HEADER } from '@ensemble/routing';
 import type { ServiceEnv } from '@ensemble/service';
 import { trace, withLogContext } from '@ensemble/telemetry';
 import type { MiddlewareHandler } from 'hono';
 
-export const SESSION_ID_HEADER = 'X-Session-ID';
 /** Session ids are opaque to the gateway but must be safe in logs, headers and Redis keys. */
 export const SESSION_ID_PATTERN = /^[\w.:-]{1,128}$/;
 

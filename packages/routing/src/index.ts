@@ -6,6 +6,7 @@ export { createRouter } from './router.js';
 export type { RouteInput, Router, RouterOptions, RoutingCacheOptions } from './router.js';
 export {
   ROUTING_MODE_HEADER,
+  SESSION_ID_HEADER,
   SKIP_ORCHESTRATION_HEADER,
   clientControlledFeature,
   decideByRules,

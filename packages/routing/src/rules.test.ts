@@ -60,6 +60,20 @@ describe('decideByRules', () => {
     expect(decideByRules(withTools, headers({ 'X-Skip-Orchestration': '1' }))).toMatchObject({ source: 'header' });
   });
 
+  it('sends a turn on a named session to the orchestrator, unless the client opts out or drives the model', () => {
+    // "approve" alone reads as a simple question to a classifier; on a session it answers a paused workflow.
+    const approve: ChatCompletionRequest = { ...plain, messages: [{ role: 'user', content: 'approve' }] };
+    expect(decideByRules(approve, headers({ 'X-Session-ID': 'abc-123' }))).toEqual({
+      path: 'orchestration',
+      source: 'header',
+      reason: 'X-Session-ID names a workflow session',
+    });
+    expect(decideByRules(plain, headers({ 'X-Session-ID': 'abc', 'X-Routing-Mode': 'auto' }))).toMatchObject({ path: 'orchestration' });
+    expect(decideByRules(plain, headers({ 'X-Session-ID': '  ' }))).toBeUndefined();
+    expect(decideByRules(plain, headers({ 'X-Session-ID': 'abc', 'X-Skip-Orchestration': 'true' }))).toMatchObject({ path: 'passthrough' });
+    expect(decideByRules(withTools, headers({ 'X-Session-ID': 'abc' }))).toMatchObject({ path: 'passthrough', source: 'rule' });
+  });
+
   it('rejects contradictory instructions with a 400 naming the conflict', () => {
     const skipConflict = rejection(() => decideByRules(plain, headers({ 'X-Routing-Mode': 'orchestration', 'X-Skip-Orchestration': 'yes' })));
     expect(skipConflict.code).toBe(ErrorCode.InvalidRequest);

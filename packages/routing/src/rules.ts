@@ -11,6 +11,8 @@ export type HeaderLookup = (name: string) => string | undefined;
 
 export const ROUTING_MODE_HEADER = 'X-Routing-Mode';
 export const SKIP_ORCHESTRATION_HEADER = 'X-Skip-Orchestration';
+/** Names an orchestration session: a follow-up (resume, re-attach, approval answer) on a workflow. */
+export const SESSION_ID_HEADER = 'X-Session-ID';
 
 const TRUE_VALUES = new Set(['true', '1', 'yes', 'on']);
 const FALSE_VALUES = new Set(['false', '0', 'no', 'off']);
@@ -27,7 +29,11 @@ const FALSE_VALUES = new Set(['false', '0', 'no', 'off']);
  *    tool calls to the client nor guarantees the client's JSON schema, so no honest answer exists.
  * 3. An explicit opt-out (`X-Skip-Orchestration: true`, `X-Routing-Mode: passthrough`) wins.
  * 4. `tools` / `functions` / a JSON `response_format` mean the client drives the model itself: passthrough.
- * 5. `X-Routing-Mode: orchestration` forces the orchestrator; `auto` (or nothing) asks the classifier.
+ * 5. `X-Routing-Mode: orchestration` forces the orchestrator.
+ * 6. `X-Session-ID` names a workflow, so the turn belongs to it (a resume, or an approval answer like
+ *    "approve" that a classifier would call a simple question); explicit opt-outs above still win, and
+ *    the id is then only echoed.
+ * 7. Otherwise (`auto` or nothing) the classifier decides.
  */
 export function decideByRules(request: ChatCompletionRequest, header: HeaderLookup): RoutingDecision | undefined {
   const mode = parseRoutingMode(header(ROUTING_MODE_HEADER));
@@ -54,6 +60,10 @@ export function decideByRules(request: ChatCompletionRequest, header: HeaderLook
   }
   if (mode === 'orchestration') {
     return { path: 'orchestration', source: 'header', reason: `${ROUTING_MODE_HEADER}: orchestration` };
+  }
+  const sessionId = header(SESSION_ID_HEADER);
+  if (sessionId !== undefined && sessionId.trim() !== '') {
+    return { path: 'orchestration', source: 'header', reason: `${SESSION_ID_HEADER} names a workflow session` };
   }
   return undefined;
 }
