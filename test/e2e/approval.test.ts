@@ -127,7 +127,7 @@ async function expectWaitingSession(sessionId: string, release: string): Promise
   expect(body.nodes['build']).toMatchObject({ status: 'completed', output: `builder(build ${release})` });
   expect(body.nodes['deploy']).toMatchObject({ status: 'waiting_approval', agent: 'deployer' });
   expect(body.nodes['announce']).toBeUndefined();
-  expect(body.approval).toMatchObject({
+  expect(body.approval).toEqual({
     nodes: [{ node: 'deploy', agent: 'deployer', question: expect.stringContaining(`Deploy release ${release} to production`) as string }],
   });
 }

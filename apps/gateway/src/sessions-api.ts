@@ -1,4 +1,4 @@
-import { EnsembleError, ErrorCode, type Session, type SessionCancelResult, type SessionRecord, type SessionView } from '@ensemble/protocol';
+import { EnsembleError, ErrorCode, type Session, SessionApprovalView, type SessionCancelResult, type SessionRecord, type SessionView } from '@ensemble/protocol';
 import type { ServiceEnv } from '@ensemble/service';
 import type { SessionStore } from '@ensemble/sessions';
 import type { Hono } from 'hono';
@@ -76,7 +76,18 @@ export function toSessionView(session: Session | SessionRecord): SessionView {
         },
       ]),
     ),
-    approval: session.approvalContext,
+    approval: approvalView(session.approvalContext),
     error: session.errorType === null && session.errorMessage === null ? null : { type: session.errorType, message: session.errorMessage },
   };
+}
+
+/**
+ * The stored approval context reduced to what a client may see: each paused node, its agent and its
+ * question. Anything else the orchestrator keeps there (agent task ids) stays internal.
+ */
+function approvalView(context: Session['approvalContext']): SessionView['approval'] {
+  if (context === null) return null;
+  const parsed = SessionApprovalView.safeParse(context);
+  if (!parsed.success) return { nodes: [] };
+  return { nodes: parsed.data.nodes.map(({ node, agent, question }) => ({ node, agent, question })) };
 }

@@ -65,4 +65,4 @@ export {
   RetrievalRequestData,
   SourceLocation,
 } from './rag.js';
-export { SessionCancelResult, SessionList, SessionNodeView, SessionPlanNodeView, SessionView } from './session-api.js';
+export { SessionApprovalView, SessionCancelResult, SessionList, SessionNodeView, SessionPlanNodeView, SessionView } from './session-api.js';

@@ -33,6 +33,11 @@ export const SessionNodeView = z.object({
 });
 export type SessionNodeView = z.infer<typeof SessionNodeView>;
 
+/** A paused workflow's pending decisions, as clients see them (agent task ids stay internal). */
+export const SessionApprovalView = z.object({
+  nodes: z.array(z.object({ node: z.string(), agent: z.string().nullable(), question: z.string() })),
+});
+
 export const SessionView = z.object({
   object: z.literal('session'),
   id: z.string(),
@@ -48,11 +53,13 @@ export const SessionView = z.object({
   current_nodes: z.array(z.string()),
   /** Per-node progress; `{}` in listings (read one session for it). */
   nodes: z.record(z.string(), SessionNodeView),
-  /** What the session waits for while `status` is `waiting_approval`. */
-  approval: z.record(z.string(), z.unknown()).nullable(),
+  /** What the session waits for while `status` is `waiting_approval`: each paused node and its question. */
+  approval: SessionApprovalView.nullable(),
   error: z.object({ type: z.string().nullable(), message: z.string().nullable() }).nullable(),
 });
 export type SessionView = z.infer<typeof SessionView>;
+
+export type SessionApprovalView = z.infer<typeof SessionApprovalView>;
 
 export const SessionList = z.object({
   object: z.literal('list'),
