@@ -26,8 +26,13 @@ describe('buildAgentCard', () => {
     expect(json['securitySchemes']).toEqual({ bearer: { httpAuthSecurityScheme: { description: expect.any(String) as string, scheme: 'Bearer' } } });
     expect(json['securityRequirements']).toEqual([{ schemes: { bearer: {} } }]);
     const legacy = toLegacyAgentCardJson(buildAgentCard(spec, { baseUrl: 'http://h', bearerAuth: true, legacyCompat: true }));
-    expect(legacy['securitySchemes']).toEqual({ bearer: { type: 'http', scheme: 'bearer', description: expect.any(String) as string } });
+    // v0.3 members and the v1.0 oneof member side by side: each reader finds its own shape.
+    expect(legacy['securitySchemes']).toEqual({
+      bearer: { type: 'http', scheme: 'bearer', description: expect.any(String) as string, httpAuthSecurityScheme: { description: expect.any(String) as string, scheme: 'Bearer' } },
+    });
     expect(legacy['security']).toEqual([{ bearer: [] }]);
+    expect(legacy['securityRequirements']).toEqual([{ schemes: { bearer: {} } }]);
+    expect(legacy['additionalInterfaces']).toEqual([{ url: 'http://h/a2a/jsonrpc', transport: 'JSONRPC' }]);
   });
 });
 

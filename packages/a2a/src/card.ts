@@ -107,8 +107,14 @@ export function agentCardToJson(card: AgentCard): Record<string, unknown> {
 
 /**
  * The v0.3 wire form, served to callers that send no `A2A-Version` header or ask for 0.3 (as the
- * SDK's own card handler does). v0.3 clients read `url`/`preferredTransport`; the v1.0
- * `supportedInterfaces` ride along so a v1.0 reader of the same document still finds every endpoint.
+ * SDK's own card handler does). v0.3 clients read `url`/`preferredTransport`; the v1.0 fields that do
+ * not clash with v0.3 ones (`supportedInterfaces`, `securityRequirements`, and the v1.0 member of each
+ * security scheme) ride along, so a v1.0 reader that fetched the card without the header (the TCK
+ * does) still finds every endpoint and how to authenticate.
+ *
+ * `additionalInterfaces` repeats the primary `url`/`preferredTransport` pair, as the v0.3 spec asks
+ * (§5.6.2: it SHOULD list every supported interface, the primary one included); v0.3 clients and the
+ * v0.3 TCK build their transport list from it.
  */
 export function toLegacyAgentCardJson(card: AgentCard): Record<string, unknown> {
   const legacyInterfaces = card.supportedInterfaces.filter((entry) => entry.protocolVersion.startsWith('0.'));
@@ -116,13 +122,15 @@ export function toLegacyAgentCardJson(card: AgentCard): Record<string, unknown> 
   if (primary === undefined) {
     throw new EnsembleError(ErrorCode.InvalidRequest, 'This agent declares no v0.3 interface', { wireCode: 'version_not_supported' });
   }
+  const v1 = agentCardToJson(card);
+  const v1Schemes = (v1['securitySchemes'] ?? {}) as Record<string, Record<string, unknown>>;
   const securitySchemes: Record<string, unknown> = {};
   for (const [name, scheme] of Object.entries(card.securitySchemes)) {
     if (scheme.scheme?.$case === 'httpAuthSecurityScheme') {
-      securitySchemes[name] = { type: 'http', scheme: scheme.scheme.value.scheme.toLowerCase(), description: scheme.scheme.value.description };
+      const { scheme: httpScheme, description } = scheme.scheme.value;
+      securitySchemes[name] = { type: 'http', scheme: httpScheme.toLowerCase(), description, ...v1Schemes[name] };
     }
   }
-  const v1 = agentCardToJson(card);
   return {
     name: card.name,
     description: card.description,
@@ -130,7 +138,7 @@ export function toLegacyAgentCardJson(card: AgentCard): Record<string, unknown> 
     url: primary.url,
     preferredTransport: primary.protocolBinding,
     protocolVersion: primary.protocolVersion,
-    additionalInterfaces: legacyInterfaces.slice(1).map((entry) => ({ url: entry.url, transport: entry.protocolBinding })),
+    additionalInterfaces: legacyInterfaces.map((entry) => ({ url: entry.url, transport: entry.protocolBinding })),
     capabilities: { streaming: card.capabilities?.streaming ?? false, pushNotifications: card.capabilities?.pushNotifications ?? false },
     defaultInputModes: card.defaultInputModes,
     defaultOutputModes: card.defaultOutputModes,
@@ -143,7 +151,11 @@ export function toLegacyAgentCardJson(card: AgentCard): Record<string, unknown> 
     })),
     ...(card.provider === undefined ? {} : { provider: { organization: card.provider.organization, url: card.provider.url } }),
     ...(Object.keys(securitySchemes).length > 0
-      ? { securitySchemes, security: card.securityRequirements.map((requirement) => Object.fromEntries(Object.keys(requirement.schemes).map((key) => [key, []]))) }
+      ? {
+          securitySchemes,
+          security: card.securityRequirements.map((requirement) => Object.fromEntries(Object.keys(requirement.schemes).map((key) => [key, []]))),
+          securityRequirements: v1['securityRequirements'],
+        }
       : {}),
     supportedInterfaces: v1['supportedInterfaces'],
   };
@@ -158,6 +170,15 @@ export function parseAgentCard(raw: unknown): AgentCard {
     throw new EnsembleError(ErrorCode.UpstreamError, 'Agent card is not a JSON object');
   }
   const card = isLegacyAgentCard(raw) ? parseLegacyAgentCard(raw) : AgentCard.fromJSON(raw);
+  // A v0.3 card lists its primary interface twice (as `url` and, as its spec asks, in
+  // `additionalInterfaces`): keep one entry per endpoint, in order.
+  const seen = new Set<string>();
+  card.supportedInterfaces = card.supportedInterfaces.filter((entry) => {
+    const key = `${entry.protocolBinding} ${entry.protocolVersion} ${entry.url} ${entry.tenant}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
   if (card.name === '' || card.supportedInterfaces.length === 0) {
     throw new EnsembleError(ErrorCode.UpstreamError, 'Agent card has no name or no endpoint (supportedInterfaces)');
   }

@@ -35,6 +35,9 @@ export type {
 } from './server/executor.js';
 export { createAgentService } from './server/agent-service.js';
 export type { AgentService, AgentServiceOptions } from './server/agent-service.js';
+export type { ChunkCoalescingOptions } from './server/chunk-coalescer.js';
+export { WriteBehindTaskStore } from './server/write-behind-task-store.js';
+export type { WriteBehindOptions } from './server/write-behind-task-store.js';
 export { InMemoryTaskStore } from '@a2a-js/sdk/server';
 export type { TaskStore } from '@a2a-js/sdk/server';
 export { A2AClientError, isA2AClientError } from './client/errors.js';

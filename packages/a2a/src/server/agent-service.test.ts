@@ -104,6 +104,7 @@ describe('createAgentService: card and transports', () => {
 
     const legacy = (await (await fetch(`${url}/.well-known/agent-card.json`)).json()) as Record<string, unknown>;
     expect(legacy).toMatchObject({ url: `${url}/a2a/jsonrpc`, preferredTransport: 'JSONRPC', protocolVersion: '0.3', name: 'test-agent' });
+    expect(legacy['additionalInterfaces']).toEqual([{ url: `${url}/a2a/jsonrpc`, transport: 'JSONRPC' }]);
     expect(legacy['supportedInterfaces']).toEqual(card.supportedInterfaces);
   });
 
@@ -185,7 +186,7 @@ describe('createAgentService: card and transports', () => {
     const method = await rpc(url, { jsonrpc: '2.0', id: 7, method: 'NoSuchMethod', params: {} });
     expect(await method.json()).toMatchObject({ id: 7, error: { code: -32601 } });
     const envelope = await rpc(url, { id: 8, method: 'SendMessage' });
-    expect(((await envelope.json()) as { error: { code: number } }).error.code).toBe(-32602);
+    expect(await envelope.json()).toMatchObject({ id: 8, error: { code: -32600 } });
     const notFound = await rpc(url, { jsonrpc: '2.0', id: 9, method: 'GetTask', params: { id: 'missing' } });
     expect(await notFound.json()).toMatchObject({ id: 9, error: { code: -32001 } });
     const version = await rpc(url, { jsonrpc: '2.0', id: 10, method: 'GetTask', params: { id: 'x' } }, { 'A2A-Version': '9.9' });
@@ -205,7 +206,10 @@ describe('createAgentService: card and transports', () => {
     const body = (await response.json()) as { result: { kind: string; status: { state: string }; artifacts: { parts: { kind: string; text?: string }[] }[] } };
     expect(body.result.kind).toBe('task');
     expect(body.result.status.state).toBe('completed');
-    expect(body.result.artifacts[0]?.parts[0]).toEqual({ kind: 'text', text: 'you said: ' });
+    expect(body.result.artifacts[0]?.parts).toEqual([
+      { kind: 'text', text: 'you said: ' },
+      { kind: 'text', text: 'old client' },
+    ]);
   });
 });
 
@@ -249,7 +253,8 @@ describe('createAgentService: task outcomes', () => {
     expect(seen.aborted).toBe(true);
     const opening = events[0];
     const taskId = opening?.kind === 'task' ? opening.task.id : '';
-    await expect(client.cancelTask(taskId)).resolves.toMatchObject({ status: { state: TaskState.TASK_STATE_CANCELED } });
+    // Canceling it again is refused like any other final state (A2A §3.1.5), not silently accepted.
+    await expect(client.cancelTask(taskId)).rejects.toMatchObject({ kind: 'task_not_cancelable', rpcCode: -32002 });
     await expect(client.getTask('unknown-task')).rejects.toMatchObject({ kind: 'task_not_found' });
   });
 });

@@ -1,4 +1,6 @@
-import type { AgentCard, ListTasksRequest, ListTasksResponse, Task } from '@a2a-js/sdk';
+import { createHash } from 'node:crypto';
+
+import type { AgentCard, CancelTaskRequest, ListTasksRequest, ListTasksResponse, Task } from '@a2a-js/sdk';
 import { A2A_VERSION_HEADER, TaskState } from '@a2a-js/sdk';
 import {
   type AgentExecutor,
@@ -8,13 +10,16 @@ import {
   type ServerCallContext,
   type TaskStore,
 } from '@a2a-js/sdk/server';
+import { TaskNotCancelableError } from '@a2a-js/sdk/errors';
 import { EnsembleError, ErrorCode } from '@ensemble/protocol';
 import { type RunningServer, type ServiceEnv, bearerAuth, createHttpApp, serveHttp } from '@ensemble/service';
 import type { Logger } from '@ensemble/telemetry';
-import type { Hono, MiddlewareHandler } from 'hono';
+import type { Context, Hono, MiddlewareHandler } from 'hono';
 
 import { AGENT_CARD_PATH, type AgentCardSpec, JSONRPC_PATH, REST_PATH, agentCardToJson, buildAgentCard, toLegacyAgentCardJson } from '../card.js';
 import { isTerminalState } from '../parts.js';
+import type { ChunkCoalescingOptions } from './chunk-coalescer.js';
+import { type WriteBehindOptions, WriteBehindTaskStore } from './write-behind-task-store.js';
 import { type AgentDefinition, type AgentRun, KitExecutor, createAgentExecutor } from './executor.js';
 import { mountJsonRpc, mountRest } from './transports.js';
 
@@ -42,6 +47,18 @@ export interface AgentServiceOptions {
   shutdownGraceMs?: number;
   /** Largest accepted request body. Default 4 MiB. */
   maxBodyBytes?: number;
+  /**
+   * Batching of streamed text (`yield`, `ctx.artifactChunk`) into fewer artifact events. Off by default:
+   * clients get every piece as it comes, and the store writes those events cause are batched by
+   * `storeWriteBehind` instead.
+   */
+  chunkCoalescing?: ChunkCoalescingOptions;
+  /**
+   * Batching of the task-store writes of artifact-only updates (the SDK saves the whole task for every
+   * streamed chunk). Applies to a given `taskStore`; status changes are always written at once. Default
+   * 50 ms; `false` writes every save through.
+   */
+  storeWriteBehind?: Omit<WriteBehindOptions, 'logger'> | false;
 }
 
 export interface AgentService {
@@ -102,6 +119,26 @@ class SettlingTaskStore implements TaskStore {
   }
 }
 
+/**
+ * The SDK's request handler with the one behaviour the spec words differently: `CancelTask` on a task
+ * that is already canceled is a TaskNotCancelableError (-32002 / 409) like any other final state (A2A
+ * §3.1.5, TCK CORE-CANCEL-002), where the SDK returns the task as if the cancel had worked.
+ */
+class KitRequestHandler extends DefaultRequestHandler {
+  constructor(
+    private readonly tasks: TaskStore,
+    ...args: ConstructorParameters<typeof DefaultRequestHandler>
+  ) {
+    super(...args);
+  }
+
+  override async cancelTask(params: CancelTaskRequest, context: ServerCallContext): Promise<Task> {
+    const task = params.id === '' ? undefined : await this.tasks.load(params.id, context);
+    if (task?.status?.state === TaskState.TASK_STATE_CANCELED) throw new TaskNotCancelableError(`Task ${params.id} is already canceled.`);
+    return super.cancelTask(params, context);
+  }
+}
+
 function isSdkExecutor(value: AgentServiceOptions['executor']): value is AgentExecutor {
   return typeof value === 'object' && 'execute' in value && 'cancelTask' in value;
 }
@@ -115,22 +152,33 @@ export function createAgentService(options: AgentServiceOptions): AgentService {
   const { logger } = options;
   const legacyCompat = options.legacyCompat ?? true;
   const tokens = options.auth?.tokens ?? [];
-  const store = new SettlingTaskStore(options.taskStore ?? new InMemoryTaskStore());
-  const executor = isSdkExecutor(options.executor) ? options.executor : createAgentExecutor(options.executor, { agentName: options.card.name, logger });
+  // A durable store (Redis) gets its streaming writes batched; the default in-memory one needs no help.
+  const writeBehind =
+    options.taskStore === undefined || options.storeWriteBehind === false ? undefined : new WriteBehindTaskStore(options.taskStore, { ...options.storeWriteBehind, logger });
+  const store = new SettlingTaskStore(writeBehind ?? options.taskStore ?? new InMemoryTaskStore());
+  const executor = isSdkExecutor(options.executor)
+    ? options.executor
+    : createAgentExecutor(options.executor, { agentName: options.card.name, logger, chunkCoalescing: options.chunkCoalescing });
   const kit = executor instanceof KitExecutor ? executor : undefined;
 
   let card: AgentCard | undefined;
+  /** The card as served, serialized once, with its ETag (a hash of these bytes). */
+  let cardBodies: { v1: CardDocument; legacy: CardDocument | undefined } | undefined;
   let handler: DefaultRequestHandler | undefined;
   let running: RunningServer | undefined;
   let draining = false;
 
   const useUrl = (baseUrl: string) => {
     card = buildAgentCard(options.card, { baseUrl, bearerAuth: tokens.length > 0, legacyCompat });
-    handler = new DefaultRequestHandler(card, store, executor, new DefaultExecutionEventBusManager(), undefined, undefined, undefined, undefined, {
+    handler = new KitRequestHandler(store, card, store, executor, new DefaultExecutionEventBusManager(), undefined, undefined, undefined, undefined, {
       // Our executors return when a task needs approval and resume from the store on the answer (on any
       // replica), so an auth-required task keeps no in-process bus; streams end there, as clients expect.
       keepBusAliveStates: [TaskState.TASK_STATE_INPUT_REQUIRED],
+      // A part whose media type the card does not list is refused (ContentTypeNotSupportedError, -32005 /
+      // 415) instead of reaching an agent that would silently ignore it. Parts without one pass.
+      validateInputModes: true,
     });
+    cardBodies = { v1: cardDocument(agentCardToJson(card)), legacy: legacyCompat ? cardDocument(toLegacyAgentCardJson(card)) : undefined };
   };
   if (options.publicUrl !== undefined) useUrl(options.publicUrl);
 
@@ -141,14 +189,12 @@ export function createAgentService(options: AgentServiceOptions): AgentService {
   );
 
   app.get(AGENT_CARD_PATH, (c) => {
-    if (card === undefined) throw new EnsembleError(ErrorCode.Unavailable, 'Agent service is not started');
+    if (cardBodies === undefined) throw new EnsembleError(ErrorCode.Unavailable, 'Agent service is not started');
     const requested = c.req.header(A2A_VERSION_HEADER) || '0.3';
-    c.header('Vary', A2A_VERSION_HEADER);
-    c.header('Cache-Control', 'public, max-age=300');
     // Same negotiation as the SDK's card handler: no header (or 0.x) gets the v0.3 card, which also
-    // embeds the v1.0 interfaces.
-    if (legacyCompat && /^0\./.test(requested)) return c.json(toLegacyAgentCardJson(card));
-    return c.json(agentCardToJson(card));
+    // embeds the v1.0 interfaces (so a v1.0 reader that sends no header still finds every endpoint).
+    const body = legacyCompat && cardBodies.legacy !== undefined && /^0\./.test(requested) ? cardBodies.legacy : cardBodies.v1;
+    return cardResponse(c, body);
   });
 
   if (tokens.length > 0) {
@@ -188,6 +234,9 @@ export function createAgentService(options: AgentServiceOptions): AgentService {
         logger.warn({ task_ids: canceled }, 'canceled running tasks at shutdown');
         await store.settled(canceled, SETTLE_TIMEOUT_MS);
       }
+      // Final states are written through; this writes any streamed text still batched (tasks left
+      // waiting for approval keep their full artifacts for the replica that resumes them).
+      await writeBehind?.flush();
       // With our executor, every run is over here: the responses still open only have their last bytes
       // to write (or belong to callers that went away), so a short window is enough. A raw SDK executor
       // gives no such signal, so it gets what is left of the grace period.
@@ -207,6 +256,29 @@ export function createAgentService(options: AgentServiceOptions): AgentService {
       logger.info({ duration_ms: Math.round(performance.now() - started) }, 'stopped');
     },
   };
+}
+
+interface CardDocument {
+  body: string;
+  etag: string;
+}
+
+function cardDocument(json: Record<string, unknown>): CardDocument {
+  const body = JSON.stringify(json);
+  return { body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` };
+}
+
+/**
+ * Serves a card document with the caching headers the spec recommends (§8.6): `Cache-Control` with a
+ * max-age, a strong `ETag` over the exact bytes, and `304 Not Modified` for a matching `If-None-Match`.
+ */
+function cardResponse(c: Context<ServiceEnv>, { body, etag }: CardDocument): Response {
+  c.header('Vary', A2A_VERSION_HEADER);
+  c.header('Cache-Control', 'public, max-age=300');
+  c.header('ETag', etag);
+  const match = c.req.header('If-None-Match');
+  if (match !== undefined && match.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag || tag.trim() === '*')) return c.body(null, 304);
+  return c.body(body, 200, { 'Content-Type': 'application/json' });
 }
 
 /** Bearer auth whose refusal is written in the endpoint's own error format (JSON-RPC or HTTP+JSON). */

@@ -7,6 +7,7 @@ import { type Logger, type Span, agentSpanAttributes, inSpan, recordError, withL
 
 import { readApprovalAnswer, readApprovalRequest } from '../approval.js';
 import { agentMessage, dataPart, partsData, partsText, taskStateName, textPart } from '../parts.js';
+import { ChunkCoalescer, type ChunkCoalescingOptions } from './chunk-coalescer.js';
 
 /** Task metadata key under which answered approvals are kept (so a resumed run can replay past them). */
 export const APPROVALS_METADATA_KEY = 'ensemble.approvals';
@@ -58,7 +59,11 @@ export interface AgentContext {
   readonly user: string;
   /** Progress for people watching: a `working` status update with a text (and optional data) part. */
   status(text: string, data?: Record<string, unknown>): void;
-  /** Streams a piece of the text answer (appended to one artifact). */
+  /**
+   * Streams a piece of the text answer (appended to one artifact). Pieces for this run's own text
+   * artifact (no `artifactId`) are always published before any later event, so order is kept; with
+   * `chunkCoalescing` set they are batched within its interval.
+   */
   artifactChunk(text: string, options?: ArtifactOptions): void;
   /** Publishes a structured result as its own artifact with one data part. */
   dataArtifact(data: Record<string, unknown>, options?: ArtifactOptions): void;
@@ -96,6 +101,8 @@ export interface KitExecutorOptions {
   /** Agent name for spans and logs. */
   agentName: string;
   logger: Logger;
+  /** Optional batching of streamed text into fewer artifact events (off by default). */
+  chunkCoalescing?: ChunkCoalescingOptions;
 }
 
 /** Thrown inside `run` to end it with a chosen state; never escapes the executor. */
@@ -204,7 +211,12 @@ class TaskRun {
   private closed = false;
   private textArtifactId: string | undefined;
   private textChunks = 0;
-  private pendingChunk: string | undefined;
+  /**
+   * The latest piece yielded by `run`, held back so the last one can be marked `lastChunk` without an
+   * empty closing event; earlier pieces wait in `coalescer`.
+   */
+  private heldChunk: string | undefined;
+  private readonly coalescer: ChunkCoalescer;
   private approvals: Record<string, ApprovalAnswer> = {};
   private readonly started = performance.now();
 
@@ -215,6 +227,7 @@ class TaskRun {
   ) {
     this.taskId = requestContext.taskId;
     this.contextId = requestContext.contextId;
+    this.coalescer = new ChunkCoalescer((text, last, name) => this.publishOwnText(text, last, name), options.chunkCoalescing);
   }
 
   cancel(reason: string): void {
@@ -283,21 +296,21 @@ class TaskRun {
       if (this.closed) return;
       if (typeof result === 'string') this.pushChunk(result);
       else if (result?.text !== undefined) this.pushChunk(result.text);
-      this.flushChunk(true);
+      this.flushText(true);
       if (typeof result === 'object' && result.data !== undefined) this.publishData(result.data, {});
       this.finish(TaskState.TASK_STATE_COMPLETED);
     } catch (error) {
       if (this.closed) return;
       if (error instanceof RunStop) {
         if (error.state === 'suspended') return;
-        this.flushChunk(true);
+        this.flushText(true);
         this.finish(error.state, error.message, error.state === TaskState.TASK_STATE_FAILED ? error.code : undefined);
         return;
       }
       recordError(span, error);
       const known = EnsembleError.is(error);
       if (!known) this.options.logger.error({ err: error }, 'agent run threw');
-      this.flushChunk(true);
+      this.flushText(true);
       // Unexpected errors keep their details in the log; the caller gets a message without internals.
       this.finish(
         TaskState.TASK_STATE_FAILED,
@@ -319,16 +332,22 @@ class TaskRun {
       tenant: rc.context.tenant,
       user: rc.context.user?.userName || 'anonymous',
       status: (text, data) => this.emitStatus(TaskState.TASK_STATE_WORKING, agentMessage({ text, data, taskId: this.taskId, contextId: this.contextId })),
-      artifactChunk: (text, options) => {
-        this.flushChunk(false);
-        this.publishText(text, options ?? {});
+      artifactChunk: (text, options = {}) => {
+        if (this.closed) return;
+        if (options.artifactId !== undefined) {
+          // Another artifact: published as given, after everything produced before it.
+          this.flushText(false);
+          this.publishOtherText(text, { ...options, artifactId: options.artifactId });
+          return;
+        }
+        this.releaseHeld(false);
+        this.coalescer.add(text, { name: options.name, last: options.lastChunk === true });
       },
       dataArtifact: (data, options) => this.publishData(data, options ?? {}),
       requireApproval: (request) => {
         const key = request.key ?? 'approval';
         const answered = this.approvals[key];
         if (answered !== undefined) return Promise.resolve(answered);
-        this.flushChunk(false);
         this.askForApproval({ key, summary: request.summary, details: request.details });
         throw new RunStop('suspended', 'waiting for approval');
       },
@@ -359,31 +378,51 @@ class TaskRun {
     return Object.keys(this.approvals).length === 0 ? undefined : { [APPROVALS_METADATA_KEY]: this.approvals };
   }
 
-  /** Holds back one chunk so the last one can be marked `lastChunk` without an empty closing event. */
+  /** A piece yielded by `run`: the previous one moves to the coalescer, this one is held back. */
   private pushChunk(text: string): void {
+    if (this.closed || text === '') return;
+    this.releaseHeld(false);
+    this.heldChunk = text;
+  }
+
+  private releaseHeld(last: boolean): void {
+    if (this.heldChunk === undefined) return;
+    const text = this.heldChunk;
+    this.heldChunk = undefined;
+    this.coalescer.add(text, { last });
+  }
+
+  /** Publishes every piece of text produced so far (before any other event, and at the end with `last`). */
+  private flushText(last: boolean): void {
+    this.releaseHeld(last);
+    this.coalescer.flush(last);
+  }
+
+  /** One event of this run's own text artifact: the first creates it, later ones append. */
+  private publishOwnText(text: string, last: boolean, name: string | undefined): void {
     if (this.closed) return;
-    this.flushChunk(false);
-    this.pendingChunk = text;
+    const artifactId = (this.textArtifactId ??= randomUUID());
+    const append = this.textChunks > 0;
+    this.textChunks += 1;
+    this.bus.publish(
+      AgentEvent.artifactUpdate({
+        taskId: this.taskId,
+        contextId: this.contextId,
+        artifact: { artifactId, name: name ?? 'response', description: '', parts: [textPart(text)], metadata: undefined, extensions: [] },
+        append,
+        lastChunk: last,
+        metadata: undefined,
+      }),
+    );
   }
 
-  private flushChunk(last: boolean): void {
-    if (this.pendingChunk === undefined) return;
-    const text = this.pendingChunk;
-    this.pendingChunk = undefined;
-    this.publishText(text, { lastChunk: last });
-  }
-
-  private publishText(text: string, options: ArtifactOptions): void {
-    const ownArtifact = options.artifactId === undefined;
-    const artifactId = options.artifactId ?? (this.textArtifactId ??= randomUUID());
-    const append = ownArtifact && this.textChunks > 0;
-    if (ownArtifact) this.textChunks += 1;
+  private publishOtherText(text: string, options: ArtifactOptions & { artifactId: string }): void {
     this.emit(
       AgentEvent.artifactUpdate({
         taskId: this.taskId,
         contextId: this.contextId,
-        artifact: { artifactId, name: options.name ?? 'response', description: '', parts: [textPart(text)], metadata: undefined, extensions: [] },
-        append,
+        artifact: { artifactId: options.artifactId, name: options.name ?? 'response', description: '', parts: [textPart(text)], metadata: undefined, extensions: [] },
+        append: false,
         lastChunk: options.lastChunk ?? false,
         metadata: undefined,
       }),
@@ -414,9 +453,10 @@ class TaskRun {
     );
   }
 
-  /** Publishes the final state once; the message (if any) says why. */
+  /** Publishes the final state once (after the text produced so far); the message (if any) says why. */
   private finish(state: TaskState, reason?: string, code?: ErrorCode): void {
     if (this.closed) return;
+    this.flushText(true);
     const message =
       reason === undefined
         ? undefined
@@ -428,13 +468,17 @@ class TaskRun {
           });
     this.emitStatus(state, message);
     this.closed = true;
+    this.coalescer.dispose();
     const line = { state: taskStateName(state), duration_ms: this.elapsed(), ...(reason === undefined ? {} : { reason }) };
     if (state === TaskState.TASK_STATE_COMPLETED) this.options.logger.info(line, 'task finished');
     else this.options.logger.warn(line, 'task finished');
   }
 
+  /** Every event but this run's own text goes through here: buffered text is published first, in order. */
   private emit(event: AgentExecutionEvent): void {
-    if (!this.closed) this.bus.publish(event);
+    if (this.closed) return;
+    this.flushText(false);
+    this.bus.publish(event);
   }
 
   private elapsed(): number {

@@ -18,11 +18,12 @@ import {
 import { LEGACY_HTTP_EXTENSION_HEADER } from '@a2a-js/sdk/compat/v0_3';
 import { LegacyJsonRpcTransportHandler } from '@a2a-js/sdk/compat/v0_3/server';
 import {
+  A2AError,
   A2A_ERROR_CODE,
   ContentTypeNotSupportedError,
   PushNotificationNotSupportedError,
   RequestMalformedError,
-  restStatusFor,
+  restStatusFor as sdkRestStatusFor,
   toRestErrorBody,
 } from '@a2a-js/sdk/errors';
 import {
@@ -102,6 +103,45 @@ function jsonRpcError(id: JsonRpcId, code: number, message: string): Record<stri
 }
 
 /**
+ * What makes `body` not a JSON-RPC 2.0 request object (§4), or `undefined` when it is one. Checked
+ * before the SDK sees the request: its v1.0 handler answers these with -32602 (invalid params), where
+ * JSON-RPC and the A2A TCK require -32600 (invalid request).
+ */
+export function invalidJsonRpcEnvelope(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    return Array.isArray(body) ? 'batch requests are not supported' : 'the request must be a JSON object';
+  }
+  const request = body as Record<string, unknown>;
+  if (request['jsonrpc'] !== '2.0') return '"jsonrpc" must be exactly "2.0"';
+  if (typeof request['method'] !== 'string' || request['method'] === '') return '"method" must be a non-empty string';
+  const id = request['id'];
+  if (id !== undefined && id !== null && typeof id !== 'string' && !(typeof id === 'number' && Number.isInteger(id))) {
+    return '"id" must be a string, an integer or null';
+  }
+  return undefined;
+}
+
+const HISTORY_LENGTH_METHODS = new Set(['GetTask', 'tasks/get', 'ListTasks']);
+const SEND_METHODS = new Set(['SendMessage', 'SendStreamingMessage', 'message/send', 'message/stream']);
+
+/**
+ * Parameter checks the SDK leaves out: a negative (or fractional) `historyLength` is refused with -32602
+ * rather than read as "everything".
+ */
+export function invalidJsonRpcParams(method: string, params: unknown): string | undefined {
+  if (typeof params !== 'object' || params === null) return undefined;
+  const record = params as Record<string, unknown>;
+  let historyLength: unknown;
+  if (HISTORY_LENGTH_METHODS.has(method)) historyLength = record['historyLength'];
+  else if (SEND_METHODS.has(method)) {
+    const configuration = record['configuration'];
+    historyLength = typeof configuration === 'object' && configuration !== null ? (configuration as Record<string, unknown>)['historyLength'] : undefined;
+  }
+  if (historyLength === undefined || historyLength === null) return undefined;
+  return typeof historyLength === 'number' && Number.isInteger(historyLength) && historyLength >= 0 ? undefined : 'historyLength must be a non-negative integer';
+}
+
+/**
  * Writes an async iterator as Server-Sent Events, one `data:` line per item, inside the request's
  * context. When the client hangs up, the iterator is still drained to its end without writing: the
  * SDK persists a task's events only while someone consumes them, and the task must keep being stored
@@ -155,19 +195,27 @@ export function mountJsonRpc(app: Hono<ServiceEnv>, path: string, deps: Transpor
       useLegacy ? LegacyJsonRpcTransportHandler.mapToLegacyJSONRPCError(error) : JsonRpcTransportHandler.mapToJSONRPCError(error);
 
     const contentType = mediaType(c.req.header('content-type'));
-    if (contentType !== undefined && contentType !== 'application/json') {
-      const error = new ContentTypeNotSupportedError(`Unsupported Content-Type "${contentType}"; expected application/json.`);
-      return c.json({ jsonrpc: '2.0', id: null, error: mapError(error) });
-    }
     let body: unknown;
+    let parsed = true;
     try {
       body = JSON.parse(await c.req.text());
     } catch {
-      return c.json(jsonRpcError(null, A2A_ERROR_CODE.PARSE_ERROR, 'Invalid JSON payload.'));
+      parsed = false;
     }
+    if (contentType !== undefined && contentType !== 'application/json') {
+      const error = new ContentTypeNotSupportedError(`Unsupported Content-Type "${contentType}"; expected application/json.`);
+      return c.json({ jsonrpc: '2.0', id: rpcEnvelopeId(body), error: mapError(error) });
+    }
+    if (!parsed) return c.json(jsonRpcError(null, A2A_ERROR_CODE.PARSE_ERROR, 'Invalid JSON payload.'));
     const id = rpcEnvelopeId(body);
-    const method = rpcMethod(body);
-    if (deps.isDraining() && method !== undefined && NEW_TASK_METHODS.has(method)) {
+    const envelopeProblem = invalidJsonRpcEnvelope(body);
+    if (envelopeProblem !== undefined) return c.json(jsonRpcError(id, A2A_ERROR_CODE.INVALID_REQUEST, `Invalid Request: ${envelopeProblem}.`));
+    const method = rpcMethod(body) ?? '';
+    const paramsProblem = invalidJsonRpcParams(method, (body as Record<string, unknown>)['params']);
+    if (paramsProblem !== undefined) {
+      return c.json({ jsonrpc: '2.0', id, error: mapError(new RequestMalformedError(`Invalid params: ${paramsProblem}.`)) });
+    }
+    if (deps.isDraining() && NEW_TASK_METHODS.has(method)) {
       c.header('Retry-After', '1');
       return c.json(jsonRpcError(id, A2A_ERROR_CODE.INTERNAL_ERROR, 'Agent is shutting down and accepts no new tasks; retry on another replica.'), 503);
     }
@@ -236,6 +284,19 @@ export function matchRestRoute(method: string, subPath: string): RestRoute | und
   if (verb === 'cancel' && method === 'POST') return { tenant, action: 'cancel', taskId };
   if (verb === 'subscribe' && (method === 'POST' || method === 'GET')) return { tenant, action: 'subscribe', taskId };
   return undefined;
+}
+
+/**
+ * HTTP status of an A2A error on the HTTP+JSON binding. The spec's mapping table (§5.4) gives
+ * TaskNotCancelableError 409 and ContentTypeNotSupportedError 415, where the SDK answers 400 for both;
+ * the A2A TCK checks the spec's codes. Everything else follows the SDK.
+ */
+export function restStatusFor(error: unknown): number {
+  if (error instanceof A2AError) {
+    if (error.name === 'TaskNotCancelableError') return 409;
+    if (error.name === 'ContentTypeNotSupportedError') return 415;
+  }
+  return sdkRestStatusFor(error);
 }
 
 function restError(c: Context, error: unknown, logger: Logger): Response {
