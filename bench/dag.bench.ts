@@ -4,16 +4,26 @@
  * process; a scripted planner returns the plan, so no LLM planning is measured. Reports, per size:
  *
  * - DAG wall time (first node start -> last node end, from the orchestrator's own events) against the
- *   critical path (layers x 100 ms): efficiency = critical path / wall time (target >= 0.95);
+ *   critical path (layers x 100 ms): efficiency = critical path / wall time (target >= 0.95), as the
+ *   median over the runs with the [worst - best] spread (the machine is shared: read the spread);
+ * - the floor: the same DAG run without an orchestrator, by a bare A2A client calling the same mock
+ *   agent layer by layer (every node of a layer at once), in the same rounds as the orchestrated runs.
+ *   Its efficiency is the best any orchestrator can reach with this A2A stack on this machine, and
+ *   "orchestration ms/layer" is what the orchestrator adds to it (median over rounds of the wall-time
+ *   difference, divided by the layer count);
  * - per-node overhead: each node's start -> completion minus the agent's 100 ms (A2A call, persistence,
- *   events), p50 and p99;
+ *   events), p50 and p99, with the bare A2A call's own overhead beside it;
  * - end-to-end time of the request (session, planning call, DAG, synthesis);
  * - Redis bytes per node: `MEMORY USAGE` of the session record and node hash, taken while the answer is
- *   being written (all nodes saved, session not yet deleted), divided by the node count.
+ *   being written (all nodes saved, session not yet deleted), divided by the node count;
+ * - with BENCH_DAG_REDIS_MONITOR=1, Redis traffic per node: commands the orchestrator sends on this run's
+ *   keys and their argument bytes, over the whole workflow, divided by the node count (read with
+ *   MONITOR, which slows a shared Redis down for everyone: opt-in).
  *
- * Env: BENCH_DAG_RUNS (default 3 per size; the median is reported).
+ * Env: BENCH_DAG_RUNS (default 5 per size), BENCH_DAG_REDIS_MONITOR (default off).
  */
 import { TaskState } from '@a2a-js/sdk';
+import { createA2AClient, userMessage } from '@ensemble/a2a';
 import type { ReasoningEvent } from '@ensemble/protocol';
 
 import {
@@ -28,7 +38,8 @@ import {
 import { startService, stopAllServices } from '../test/support/processes.js';
 import { testRedis } from '../test/support/redis.js';
 
-const runs = Number(process.env['BENCH_DAG_RUNS'] ?? 3);
+const runs = Number(process.env['BENCH_DAG_RUNS'] ?? 5);
+const monitorRedis = process.env['BENCH_DAG_REDIS_MONITOR'] === '1';
 const NODE_MS = 100;
 const TOKEN = 'bench-token';
 const SIZES = [
@@ -36,11 +47,17 @@ const SIZES = [
   { nodes: 50, layers: 10 },
 ];
 
+/** Node ids of one layer. */
+const layerIds = (width: number, layer: number) => Array.from({ length: width }, (_, index) => `n${layer}-${index}`);
+
 /** `layers` layers of `nodes / layers` nodes; every node depends on the whole previous layer. */
 function layeredPlan(nodes: number, layers: number) {
   const width = nodes / layers;
-  const ids = (layer: number) => Array.from({ length: width }, (_, index) => `n${layer}-${index}`);
-  return plan(...Array.from({ length: layers }, (_, layer) => ids(layer).map((id) => planNode(id, 'worker', `work ${id}`, { dependsOn: layer === 0 ? [] : ids(layer - 1) }))).flat());
+  return plan(
+    ...Array.from({ length: layers }, (_, layer) =>
+      layerIds(width, layer).map((id) => planNode(id, 'worker', `work ${id}`, { dependsOn: layer === 0 ? [] : layerIds(width, layer - 1) })),
+    ).flat(),
+  );
 }
 
 function percentile(values: number[], p: number): number {
@@ -51,12 +68,31 @@ function percentile(values: number[], p: number): number {
 const median = (values: number[]) => percentile(values, 50);
 const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
 
-interface Timed {
-  event: ReasoningEvent;
+/** "median [worst-best]" of efficiencies for the given wall times. */
+function efficiency(critical: number, walls: number[]): string {
+  return `${round(critical / median(walls), 3)} [${round(critical / Math.max(...walls), 3)}-${round(critical / Math.min(...walls), 3)}]`;
+}
+
+interface RunResult {
+  total: number;
+  dag: number;
+  overheads: number[];
+  completed: number;
+  bytes: { session: number; nodes: number } | undefined;
+  traffic: { commands: number; bytes: number } | undefined;
 }
 
 const redis = testRedis();
 const planner = await startScriptedPlanner();
+/** Commands (and argument bytes) sent on this run's keys, from MONITOR; script-internal commands excluded. */
+const traffic = { commands: 0, bytes: 0 };
+const monitor = monitorRedis ? await redis.redis.monitor() : undefined;
+monitor?.on('monitor', (_time: string, args: string[], source: string) => {
+  // Our own MEMORY USAGE probes are not the orchestrator's traffic.
+  if (source === 'lua' || args[0]?.toLowerCase() === 'memory' || !args.some((arg) => arg.startsWith(redis.prefix))) return;
+  traffic.commands += 1;
+  traffic.bytes += args.reduce((sum, arg) => sum + Buffer.byteLength(arg), 0);
+});
 try {
   const [llm, worker] = await Promise.all([
     // A slow first token keeps the session in Redis long enough to be measured before it is deleted.
@@ -72,15 +108,17 @@ try {
     extra: { ORCHESTRATOR_MAX_CONCURRENCY: '16', ORCHESTRATOR_RESUME_SCAN_MS: '0' },
   });
   const client = await orchestratorClient(orchestrator.url, TOKEN);
+  const bare = await createA2AClient({ url: worker.url, timeoutMs: 30_000, retry: false });
 
-  const runOnce = async (tag: string) => {
-    const timed: Timed[] = [];
+  const runOnce = async (tag: string): Promise<RunResult> => {
+    const timed: ReasoningEvent[] = [];
     let bytes: Promise<{ session: number; nodes: number }> | undefined;
+    const trafficBefore = { ...traffic };
     const started = performance.now();
     const turn: TurnTranscript = await client.send({ text: `[${tag}] benchmark` }, (transcript, event) => {
       const last = transcript.events.at(-1);
-      if (event.kind !== 'status' || last === undefined || timed.at(-1)?.event === last) return;
-      timed.push({ event: last });
+      if (event.kind !== 'status' || last === undefined || timed.at(-1) === last) return;
+      timed.push(last);
       if (last.type === 'synthesis' && bytes === undefined) {
         const key = `${redis.prefix}session:${transcript.sessionId!}`;
         bytes = Promise.all([redis.redis.memory('USAGE', key), redis.redis.memory('USAGE', `${key}:nodes`)]).then(([session, nodes]) => ({ session: session ?? 0, nodes: nodes ?? 0 }));
@@ -88,11 +126,13 @@ try {
     });
     const total = performance.now() - started;
     if (turn.finalState !== TaskState.TASK_STATE_COMPLETED) throw new Error(`run ${tag} ended in state ${turn.finalState}: ${turn.finalText}`);
+    // MONITOR lines arrive on their own connection; a ping on the monitored server orders us after them.
+    if (monitor !== undefined) await redis.redis.ping();
     const starts = new Map<string, number>();
     const durations: number[] = [];
     let first = Number.POSITIVE_INFINITY;
     let last = 0;
-    for (const { event } of timed) {
+    for (const event of timed) {
       // The orchestrator's own event times (ms resolution): what the engine did, not when the stream
       // delivered it.
       const at = Date.parse(String(event.metadata?.['at']));
@@ -106,39 +146,86 @@ try {
         last = Math.max(last, at);
       }
     }
-    return { total, dag: last - first, overheads: durations.map((duration) => duration - NODE_MS), completed: durations.length, bytes: await bytes };
+    return {
+      total,
+      dag: last - first,
+      overheads: durations.map((duration) => duration - NODE_MS),
+      completed: durations.length,
+      bytes: await bytes,
+      traffic: monitor === undefined ? undefined : { commands: traffic.commands - trafficBefore.commands, bytes: traffic.bytes - trafficBefore.bytes },
+    };
+  };
+
+  /** The same layered DAG without an orchestrator: every node of a layer at once, layer after layer. */
+  const runBare = async (nodes: number, layers: number): Promise<{ dag: number; overheads: number[] }> => {
+    const overheads: number[] = [];
+    const started = performance.now();
+    for (let layer = 0; layer < layers; layer += 1) {
+      await Promise.all(
+        layerIds(nodes / layers, layer).map(async (id) => {
+          const callStarted = performance.now();
+          let state: TaskState | undefined;
+          for await (const event of bare.stream(userMessage({ text: `work ${id}`, contextId: crypto.randomUUID() }))) {
+            if (event.kind === 'status' || event.kind === 'task') state = event.state;
+          }
+          if (state !== TaskState.TASK_STATE_COMPLETED) throw new Error(`bare call ${id} ended in state ${state}`);
+          overheads.push(performance.now() - callStarted - NODE_MS);
+        }),
+      );
+    }
+    return { dag: performance.now() - started, overheads };
   };
 
   planner.scripts.set('warmup', { plan: layeredPlan(10, 5) });
   await runOnce('warmup');
+  await runBare(10, 5);
 
   const rows: Record<string, unknown>[] = [];
   for (const size of SIZES) {
     const tag = `dag${size.nodes}`;
     planner.scripts.set(tag, { plan: layeredPlan(size.nodes, size.layers) });
-    const results = [];
-    for (let run = 0; run < runs; run += 1) results.push(await runOnce(tag));
-    const critical = size.layers * NODE_MS;
-    const dag = median(results.map((result) => result.dag));
-    const overheads = results.flatMap((result) => result.overheads);
-    const bytes = results.find((result) => result.bytes !== undefined)?.bytes;
+    const results: RunResult[] = [];
+    const bares: { dag: number; overheads: number[] }[] = [];
+    // Interleaved, so both see the same machine load.
+    for (let run = 0; run < runs; run += 1) {
+      results.push(await runOnce(tag));
+      bares.push(await runBare(size.nodes, size.layers));
+    }
     if (results.some((result) => result.completed !== size.nodes)) throw new Error(`not every node completed in ${tag}`);
+    const critical = size.layers * NODE_MS;
+    const walls = results.map((result) => result.dag);
+    const bareWalls = bares.map((result) => result.dag);
+    const overheads = results.flatMap((result) => result.overheads);
+    const bareOverheads = bares.flatMap((result) => result.overheads);
+    const bytes = results.find((result) => result.bytes !== undefined)?.bytes;
+    const traffics = results.flatMap((result) => (result.traffic === undefined ? [] : [result.traffic]));
     rows.push({
       nodes: size.nodes,
       layers: size.layers,
       'critical path ms': critical,
-      'DAG wall ms': round(dag),
-      efficiency: round(critical / dag, 3),
-      'node overhead p50 ms': round(percentile(overheads, 50)),
-      'node overhead p99 ms': round(percentile(overheads, 99)),
+      'DAG wall ms': round(median(walls)),
+      efficiency: efficiency(critical, walls),
+      'bare A2A efficiency': efficiency(critical, bareWalls),
+      'orchestration ms/layer': round(median(results.map((result, index) => result.dag - (bares[index]?.dag ?? Number.NaN))) / size.layers),
+      'node overhead p50/p99 ms': `${round(percentile(overheads, 50))} / ${round(percentile(overheads, 99))}`,
+      'bare A2A call p50/p99 ms': `${round(percentile(bareOverheads, 50))} / ${round(percentile(bareOverheads, 99))}`,
       'end-to-end ms': round(median(results.map((result) => result.total))),
       'session bytes/node': bytes === undefined ? 'n/a' : round((bytes.session + bytes.nodes) / size.nodes),
       'node hash bytes/node': bytes === undefined ? 'n/a' : round(bytes.nodes / size.nodes),
+      ...(traffics.length === 0
+        ? {}
+        : {
+            'redis cmds/node': round(median(traffics.map((entry) => entry.commands)) / size.nodes),
+            'redis bytes sent/node': round(median(traffics.map((entry) => entry.bytes)) / size.nodes),
+          }),
     });
   }
-  console.log(`\nDAG orchestration benchmark (${runs} runs per size, median; mock agents ${NODE_MS} ms per node, critical path = layers x ${NODE_MS} ms)`);
+  console.log(
+    `\nDAG orchestration benchmark (${runs} runs per size; median [worst-best]; mock agent ${NODE_MS} ms per node; critical path = layers x ${NODE_MS} ms; bare A2A = same DAG and agent, no orchestrator)`,
+  );
   console.table(rows);
 } finally {
+  monitor?.disconnect();
   await stopAllServices();
   await planner.stop();
   await redis.cleanup();

@@ -33,7 +33,7 @@ export interface OrchestratorApp {
 
 /** The orchestrator as an A2A service (wiring only; the logic is in `Orchestrator` and `runWorkflow`). */
 export function createOrchestratorApp(deps: OrchestratorAppDeps): OrchestratorApp {
-  const taskStore = new OrchestratorTaskStore(deps.taskStore);
+  const taskStore = new OrchestratorTaskStore(deps.taskStore, { logger: deps.logger });
   const orchestrator = new Orchestrator({ ...deps, taskStore, agentName: ORCHESTRATOR_AGENT_NAME });
   const service = createAgentService({
     card: {

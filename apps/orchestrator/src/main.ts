@@ -19,13 +19,17 @@ const logger = createLogger({ service: ORCHESTRATOR_AGENT_NAME, level: config.LO
 
 const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
 redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+// Sessions get their own connection: a node's result is written on the workflow's critical path and
+// must not queue behind the task store's and the registry's traffic (a connection answers in order).
+const sessionRedis = redis.duplicate();
+sessionRedis.on('error', (error) => logger.warn({ err: error }, 'redis connection error (sessions)'));
 const keyPrefix = config.REDIS_KEY_PREFIX;
 
 const registry = new AgentRegistry({ agentUrls: config.AGENT_URLS, cache: new RedisAgentCardCache(redis, { keyPrefix }), logger });
 await registry.start();
 
 const { service, orchestrator } = createOrchestratorApp({
-  store: new RedisSessionStore(redis, { keyPrefix, ttlMs: config.SESSION_TTL_SECONDS * 1000 }),
+  store: new RedisSessionStore(sessionRedis, { keyPrefix, ttlMs: config.SESSION_TTL_SECONDS * 1000 }),
   results: new RedisResultStore(redis, { keyPrefix, ttlSeconds: config.ORCHESTRATOR_RESULT_TTL_SECONDS }),
   taskStore: new RedisTaskStore(redis, { keyPrefix, ttlSeconds: config.A2A_TASK_TTL_SECONDS }),
   relay: new CancelRelay(redis, { keyPrefix, logger }),
@@ -54,5 +58,6 @@ onShutdownSignal(logger, async () => {
   await service.stop();
   await registry.stop();
   redis.disconnect();
+  sessionRedis.disconnect();
   await telemetry.shutdown();
 });

@@ -9,7 +9,7 @@ import type { ProgressSink } from './events.js';
 
 export interface NodeRunnerDeps {
   directory: AgentDirectory;
-  clients: AgentClients;
+  clients: Pick<AgentClients, 'for'>;
   /** Session id: the A2A `contextId` of every agent call of the workflow. */
   sessionId: string;
   sink: ProgressSink;
@@ -43,12 +43,32 @@ export function createNodeRunner(deps: NodeRunnerDeps): NodeRunner {
           })
         : userMessage({ text: request.input, contextId: deps.sessionId, metadata: { 'ensemble.node': node.id } });
 
+    if (request.signal.aborted) throw attemptAborted(node.id);
     const collector = new AgentCallCollector();
-    const cancelAgentTask = () => cancelQuietly(client, collector.taskId, deps.logger);
+    // The agent's task id comes with its first event. An abort before it arrives keeps reading until it
+    // does (at most CANCEL_TIMEOUT_MS), so the task can be canceled: cutting the stream at once would
+    // leave the agent working for nobody.
+    const stream = new AbortController();
+    let cancelPending = false;
+    let giveUp: NodeJS.Timeout | undefined;
+    const cancelAgentTask = () => {
+      if (collector.taskId !== undefined) {
+        cancelQuietly(client, collector.taskId, deps.logger);
+        stream.abort(request.signal.reason);
+        return;
+      }
+      cancelPending = true;
+      giveUp = setTimeout(() => stream.abort(request.signal.reason), CANCEL_TIMEOUT_MS);
+    };
     request.signal.addEventListener('abort', cancelAgentTask, { once: true });
     try {
-      for await (const event of client.stream(message, { signal: request.signal, timeoutMs: node.timeoutMs })) {
+      for await (const event of client.stream(message, { signal: stream.signal, timeoutMs: node.timeoutMs })) {
         const progress = collector.add(event);
+        if (cancelPending) {
+          if (collector.taskId === undefined) continue;
+          cancelQuietly(client, collector.taskId, deps.logger);
+          break;
+        }
         if (progress !== undefined) {
           deps.sink.progress({
             ...progress,
@@ -60,7 +80,10 @@ export function createNodeRunner(deps: NodeRunnerDeps): NodeRunner {
       }
     } finally {
       request.signal.removeEventListener('abort', cancelAgentTask);
+      clearTimeout(giveUp);
     }
+    // The engine has settled an aborted attempt already; what follows would only describe a cut stream.
+    if (request.signal.aborted) throw attemptAborted(node.id);
 
     const end = collector.end;
     const taskId = collector.taskId ?? null;
@@ -93,8 +116,11 @@ export function createNodeRunner(deps: NodeRunnerDeps): NodeRunner {
   };
 }
 
-function cancelQuietly(client: A2AClient, taskId: string | undefined, logger: Logger): void {
-  if (taskId === undefined) return;
+function attemptAborted(nodeId: string): EnsembleError {
+  return new EnsembleError(ErrorCode.Cancelled, `Attempt of node "${nodeId}" was aborted`);
+}
+
+function cancelQuietly(client: A2AClient, taskId: string, logger: Logger): void {
   client.cancelTask(taskId, { timeoutMs: CANCEL_TIMEOUT_MS }).then(
     () => logger.info({ agent: client.agent, agent_task_id: taskId }, 'canceled agent task'),
     // Already final, or the agent is gone: either way nothing is left running for us.

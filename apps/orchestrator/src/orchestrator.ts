@@ -183,6 +183,7 @@ export class Orchestrator {
         await kitExecute(turn.kind === 'run' ? inSession(context, turn.session.id) : context, bus);
       } finally {
         this.#turns.delete(context.taskId);
+        options.taskStore.release(context.taskId);
         if (turn.kind === 'run') await turn.lease.release().catch((error: unknown) => options.logger.warn({ err: error }, 'lease release failed'));
       }
     };
@@ -218,6 +219,7 @@ export class Orchestrator {
     const shutdown = new EnsembleError(ErrorCode.Unavailable, 'The orchestrator is shutting down');
     for (const run of this.#runs.values()) run.controller.abort(shutdown);
     await Promise.allSettled([...this.#runs.values()].map((run) => run.done));
+    await this.#options.taskStore.flush();
     await this.#options.relay?.stop();
   }
 

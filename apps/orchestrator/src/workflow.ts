@@ -18,6 +18,7 @@ import type { Logger } from '@ensemble/telemetry';
 import { type AgentClients, type AgentDirectory, catalogOf } from './agents.js';
 import { type ProgressSink, dagEventToProgress, planSummary } from './events.js';
 import { createNodeRunner } from './node-runner.js';
+import { NodeResultWriter } from './node-writes.js';
 import { revisionFromPlan } from './plan-revision.js';
 import { planningConversation, replanResults, requestPlan } from './planner.js';
 import type { ResultStore } from './results.js';
@@ -154,6 +155,8 @@ export async function runWorkflow(deps: WorkflowDeps, run: WorkflowRun): Promise
       if (node === undefined) return undefined;
       return node.agent ?? (node.skill === null ? undefined : (deps.directory.resolveSkill(node.skill)?.agent.name ?? undefined));
     };
+    // A node's result is stored before its dependents start; its `running` record is written behind.
+    const writes = new NodeResultWriter((nodeId, nodeResult) => deps.store.putNodeResult(id, owner, nodeId, nodeResult));
     const result = await runDag({
       plan,
       request,
@@ -170,7 +173,7 @@ export async function runWorkflow(deps: WorkflowDeps, run: WorkflowRun): Promise
         logger,
         onReplan: (nodeId, replan) => replans.set(nodeId, replan),
       }),
-      persist: (nodeId, nodeResult) => deps.store.putNodeResult(id, owner, nodeId, nodeResult),
+      persist: writes.persist,
       persistPlan: async (next) => {
         currentPlan = next;
         await deps.store.update(id, owner, { dag: next });
@@ -188,8 +191,12 @@ export async function runWorkflow(deps: WorkflowDeps, run: WorkflowRun): Promise
         const planned = await requestPlan(planner, { request, replan: { plan: snapshot.plan, results: replanResults(snapshot.plan, snapshot.results), reason: replan.reason } }, signal);
         return planned.revision ?? revisionFromPlan(snapshot.plan, planned.plan, snapshot.results, replan.reason);
       },
+    }).catch(async (error: unknown) => {
+      // Nothing of this run may land after the session is finished below.
+      await writes.drain().catch(() => undefined);
+      throw error;
     });
-
+    await writes.drain();
     switch (result.status) {
       case 'cancelled':
         return await stopped();
