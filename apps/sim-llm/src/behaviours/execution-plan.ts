@@ -3,6 +3,7 @@ import { z } from 'zod';
 
 import type { SimRequest } from '../sim-request.js';
 import type { SimBehaviour } from './types.js';
+import { readEmbeddedJson } from './embedded-json.js';
 
 /**
  * Stands in for the planning agent's LLM (structured output named `execution_plan`). It reads the agent
@@ -260,7 +261,7 @@ function readSection(texts: readonly string[], header: string): unknown {
     const text = texts[index] ?? '';
     const at = text.lastIndexOf(header);
     if (at === -1) continue;
-    const value = readJsonValue(text, at + header.length);
+    const value = readEmbeddedJson(text, at + header.length);
     if (value !== undefined) return value;
   }
   return undefined;
@@ -278,33 +279,6 @@ function readLine(texts: readonly string[], header: string): string {
   return '';
 }
 
-/** Parses the first JSON object or array starting at or after `from` (balanced scan, strings respected). */
-function readJsonValue(text: string, from: number): unknown {
-  const start = text.slice(from).search(/[[{]/);
-  if (start === -1) return undefined;
-  const begin = from + start;
-  let depth = 0;
-  let inString = false;
-  for (let index = begin; index < text.length; index += 1) {
-    const char = text[index];
-    if (inString) {
-      if (char === '\\') index += 1;
-      else if (char === '"') inString = false;
-    } else if (char === '"') inString = true;
-    else if (char === '{' || char === '[') depth += 1;
-    else if (char === '}' || char === ']') {
-      depth -= 1;
-      if (depth === 0) {
-        try {
-          return JSON.parse(text.slice(begin, index + 1)) as unknown;
-        } catch {
-          return undefined;
-        }
-      }
-    }
-  }
-  return undefined;
-}
 
 function firstUserText(request: SimRequest): string {
   const first = request.body.messages.find((message) => message.role === 'user');

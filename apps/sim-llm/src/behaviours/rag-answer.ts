@@ -2,6 +2,7 @@ import { RAG_PROMPT_SECTIONS, RagSourcesResult, messageText } from '@ensemble/pr
 
 import type { SimRequest } from '../sim-request.js';
 import type { SimBehaviour } from './types.js';
+import { readEmbeddedJson } from './embedded-json.js';
 
 /**
  * Stands in for the RAG agent's answering model. The agent puts numbered sources in its system message
@@ -58,37 +59,13 @@ function citedResults(request: SimRequest): { results: RagSourcesResult[]; text:
   const text = request.body.messages.map((message) => messageText(message.content)).join('\n');
   const results: RagSourcesResult[] = [];
   for (const match of text.matchAll(/\{"query":/g)) {
-    const value = readJsonObject(text, match.index);
+    const value = readEmbeddedJson(text, match.index);
     const parsed = RagSourcesResult.safeParse(value);
     if (parsed.success && parsed.data.found && parsed.data.sources.some((source) => source.cited)) results.push(parsed.data);
   }
   return { results, text };
 }
 
-/** The JSON object starting at `start` (balanced scan, strings respected), or undefined. */
-function readJsonObject(text: string, start: number): unknown {
-  let depth = 0;
-  let inString = false;
-  for (let index = start; index < text.length; index += 1) {
-    const char = text[index];
-    if (inString) {
-      if (char === '\\') index += 1;
-      else if (char === '"') inString = false;
-    } else if (char === '"') inString = true;
-    else if (char === '{' || char === '[') depth += 1;
-    else if (char === '}' || char === ']') {
-      depth -= 1;
-      if (depth === 0) {
-        try {
-          return JSON.parse(text.slice(start, index + 1)) as unknown;
-        } catch {
-          return undefined;
-        }
-      }
-    }
-  }
-  return undefined;
-}
 
 export interface PromptSource {
   index: number;
