@@ -198,11 +198,13 @@ describe('approval through the gateway (streaming)', () => {
       [...request, { role: 'assistant', content: paused.transcript.content }, { role: 'user', content: 'reject: not during the freeze' }],
       paused.sessionId,
     );
-    // A failed workflow is an error chunk, which the SDK raises, naming the node and the human's reason.
+    // The user's own "no" is not an agent fault: an error chunk the SDK raises with code
+    // approval_rejected (not agent_failed), naming the node and the human's reason.
     expect(rejected.error).toBeInstanceOf(APIError);
     const error = rejected.error as APIError;
-    expect(error.message).toMatch(/Node "deploy" \(agent "deployer"\) failed: Approval rejected: not during the freeze/);
-    expect(error.code).toBe('agent_failed');
+    expect(error.message).toBe('Node "deploy" (agent "deployer") did not proceed: Approval rejected: not during the freeze');
+    expect(error.code).toBe('approval_rejected');
+    expect(error.type).toBe('permission_error');
 
     // The progress before it says which node failed and why, with the engine's code.
     const { events } = rejected.transcript;
@@ -214,7 +216,7 @@ describe('approval through the gateway (streaming)', () => {
     expect(ofType(events, 'node_started', 'announce')).toHaveLength(0);
     expect(ofType(events, 'node_started', 'build')).toHaveLength(0);
     expect(ofType(events, 'synthesis')).toHaveLength(0);
-    expect(events.at(-1)?.type).toBe('error');
+    expect(events.at(-1)).toMatchObject({ type: 'error', metadata: { state: 'rejected', code: 'approval_rejected' } });
 
     // The agent got the rejection on its paused task and ended that task, without doing the work.
     await stack.agents['deployer']!.waitForLine((line) => line['msg'] === 'task finished' && line['task_id'] === agentTaskId);
@@ -280,7 +282,7 @@ describe('approval through the gateway (non-streaming)', () => {
     expect([...tasksSince(stack.agents['deployer']!, deployerMark)]).toEqual([agentTaskId]);
   });
 
-  it('answers a rejection with an OpenAI error object naming the node and the reason', async () => {
+  it('answers a rejection with a 403 approval_rejected error object naming the node and the reason', async () => {
     await stack.pinPlan('[ship-block-reject]', releasePlan('3.0'));
     const request: ChatCompletionMessageParam[] = [{ role: 'user', content: '[ship-block-reject] build and ship release 3.0' }];
     const first = await stack.openai.chat.completions.create({ model: 'ensemble', messages: request }, { headers: ORCHESTRATE }).withResponse();
@@ -292,9 +294,11 @@ describe('approval through the gateway (non-streaming)', () => {
       .catch((error: unknown) => error);
     expect(outcome).toBeInstanceOf(APIError);
     const error = outcome as APIError;
-    expect(error.status).toBe(502);
-    expect(error.code).toBe('agent_failed');
-    expect(error.message).toMatch(/Node "deploy" \(agent "deployer"\) failed: Approval rejected: wrong build/);
+    // The approver said no: a client error about authorisation (403), not a bad gateway (502).
+    expect(error.status).toBe(403);
+    expect(error.code).toBe('approval_rejected');
+    expect(error.type).toBe('permission_error');
+    expect(error.message).toMatch(/Node "deploy" \(agent "deployer"\) did not proceed: Approval rejected: wrong build$/);
     expect(JSON.stringify(error.error)).not.toMatch(/\bat .*\.ts:\d+/);
     await stack.agents['deployer']!.waitForLine((line) => line['msg'] === 'task finished' && line['task_id'] === agentTaskId && line['state'] === 'rejected');
     expect((await sessionView(sessionId)).body.error?.code).toBe('session_finished');

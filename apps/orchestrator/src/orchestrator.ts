@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 
 import { type Message, type Task, TaskState } from '@a2a-js/sdk';
-import { JsonRpcUnsupportedOperationError } from '@a2a-js/sdk/errors';
+import { JsonRpcRequestMalformedError, JsonRpcUnsupportedOperationError } from '@a2a-js/sdk/errors';
 import { AgentEvent, type ExecutionEventBus, RequestContext } from '@a2a-js/sdk/server';
-import { type AgentContext, type AgentInput, KitExecutor, partsData, readApprovalAnswer } from '@ensemble/a2a';
+import { type AgentContext, type AgentInput, KitExecutor, clientContextId, partsData, readApprovalAnswer } from '@ensemble/a2a';
+import { APPROVAL_REJECTED } from '@ensemble/dag';
 import { readChatConversation } from '@ensemble/openai-a2a';
 import {
   type ApprovalDecision,
@@ -74,9 +75,26 @@ function refusal(code: OrchestratorRpcError, reason: string, message: string, se
   return new SessionRefusal(code, reason, message, { http_status: HTTP_STATUS[code], code: reason.toLowerCase(), session_id: sessionId });
 }
 
+/**
+ * A new workflow on a `contextId` the client chose: invalid params (-32602; 400 over HTTP+JSON). The
+ * spec lets a server keep a client's new contextId or refuse the request, never replace it (TCK
+ * CORE-MULTI-002a). Session ids are made by the session store, which cannot take a chosen one, so the
+ * orchestrator refuses; the message says how to start a workflow instead.
+ */
+class ContextIdRefusal extends JsonRpcRequestMalformedError {
+  override readonly reason = 'CONTEXT_ID_NOT_ACCEPTED';
+
+  constructor(contextId: string) {
+    super({
+      message: `Invalid params: message.contextId "${contextId}" is not a session of this orchestrator. To start a new workflow, send no contextId (the orchestrator assigns the session id and returns it as the task's contextId); to continue one, send the contextId of a session you own.`,
+      metadata: { http_status: '400', code: 'context_id_not_accepted', context_id: contextId },
+    });
+  }
+}
+
 /** The refusal for an error met while admitting a request; `undefined` when it is not a refusal. */
-function toRefusal(error: unknown, sessionId: string): SessionRefusal | undefined {
-  if (error instanceof SessionRefusal) return error;
+function toRefusal(error: unknown, sessionId: string): SessionRefusal | ContextIdRefusal | undefined {
+  if (error instanceof SessionRefusal || error instanceof ContextIdRefusal) return error;
   if (EnsembleError.is(error, ErrorCode.Conflict)) return refusal(OrchestratorRpcError.sessionBusy, 'SESSION_BUSY', `Session ${sessionId} is busy: another request is working on it`, sessionId);
   if (EnsembleError.is(error, ErrorCode.Unavailable)) return refusal(OrchestratorRpcError.unavailable, 'UNAVAILABLE', 'Session storage is unavailable; retry later', sessionId);
   if (EnsembleError.is(error, ErrorCode.InvalidRequest)) return refusal(OrchestratorRpcError.invalidSessionRequest, 'INVALID_SESSION_REQUEST', error.message, sessionId);
@@ -299,11 +317,15 @@ export class Orchestrator {
     if (session === undefined) {
       const finished = await results.get(contextId, owner);
       if (finished !== undefined) return { kind: 'replay', finished };
-      // The SDK fills an empty contextId with a fresh UUID, so "unknown" may just mean "new": only a
-      // caller that says it resumes (or answers a task of ours), or a finished session, is refused.
+      // The SDK fills an empty contextId with a fresh UUID before we see it, so "unknown" may just mean
+      // "new" (`clientContextId` says whether the client sent one): a caller that says it resumes (or
+      // answers a task of ours), or a finished session, is refused as not found.
       if (gone?.wireCode === 'session_finished' || message.metadata?.[OrchestratorMetadataKey.resume] === true || context.task !== undefined) {
         throw refusal(OrchestratorRpcError.sessionNotFound, 'SESSION_NOT_FOUND', gone?.message ?? `Session ${contextId} not found`, contextId);
       }
+      // The client named a context we do not have (unknown, expired, or another owner's: the store
+      // answers all three alike). Starting a session under another id would silently replace it.
+      if (clientContextId(context) !== undefined) throw new ContextIdRefusal(contextId);
       const conversation = readChatConversation(message);
       if (conversation.messages.length === 0) throw new EnsembleError(ErrorCode.InvalidRequest, 'The request has no text to work on');
       const model = typeof conversation.options['model'] === 'string' ? conversation.options['model'] : null;
@@ -349,6 +371,7 @@ export class Orchestrator {
         ctx.artifactChunk(finished.answer ?? '', { name: 'answer', lastChunk: true });
         return undefined;
       case 'failed':
+        if (finished.error?.code === APPROVAL_REJECTED) ctx.reject(finished.error.message, { error: { code: APPROVAL_REJECTED, message: finished.error.message } });
         ctx.fail(finished.error?.message ?? 'The workflow failed', ErrorCode.UpstreamError);
         break;
       case 'cancelled':
@@ -381,6 +404,9 @@ export class Orchestrator {
         sink.flush();
         return undefined;
       case 'failed':
+        // A user's rejection ends the task REJECTED (the workflow declines to go on without the
+        // approval it needed), with the code in a data part so callers can tell it from a fault.
+        if (outcome.code === APPROVAL_REJECTED) ctx.reject(outcome.message, { error: { code: APPROVAL_REJECTED, message: outcome.message, nodes: outcome.nodes ?? [] } });
         ctx.fail(outcome.message, ErrorCode.UpstreamError);
         break;
       case 'paused':

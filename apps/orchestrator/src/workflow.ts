@@ -1,4 +1,4 @@
-import { runDag } from '@ensemble/dag';
+import { APPROVAL_REJECTED, DEPENDENCY_FAILED, runDag } from '@ensemble/dag';
 import type { createLlmClient } from '@ensemble/llm';
 import {
   type ApprovalDecision,
@@ -46,7 +46,8 @@ export interface WaitingNode {
 
 export type WorkflowOutcome =
   | { kind: 'completed'; answer: string }
-  | { kind: 'failed'; message: string; code: string }
+  /** `code` is `approval_rejected` when every node that failed was stopped by a user's rejection. */
+  | { kind: 'failed'; message: string; code: string; nodes?: { node: string; agent: string | null }[] }
   | { kind: 'paused'; waiting: WaitingNode[] }
   | { kind: 'cancelled' }
   /** Stopped without finishing the session (shutdown, lost lease, storage down): it stays resumable. */
@@ -74,17 +75,31 @@ export function requestText(messages: readonly ChatMessage[]): string {
   return messageText(messages.at(-1)?.content);
 }
 
-/** "Node "x" (agent "y") failed: why" for every node that failed on its own (not because of another). */
+/**
+ * "Node "x" (agent "y") failed: why" for every node that failed on its own (not because of another);
+ * "did not proceed" instead of "failed" for a node whose approval the user rejected.
+ */
 export function describeFailures(plan: ExecutionPlan, results: Readonly<Record<string, NodeResult>>): string {
-  const own = plan.nodes.filter((node) => results[node.id]?.status === 'failed' && results[node.id]?.error?.code !== 'dependency_failed');
+  const own = plan.nodes.filter((node) => results[node.id]?.status === 'failed' && results[node.id]?.error?.code !== DEPENDENCY_FAILED);
   if (own.length === 0) return 'The workflow failed';
   return own
     .map((node) => {
       const result = results[node.id];
       const agent = result?.agent ?? node.agent;
-      return `Node "${node.id}"${agent === null || agent === undefined ? '' : ` (agent "${agent}")`} failed: ${result?.error?.message ?? 'unknown error'}`;
+      const what = result?.error?.code === APPROVAL_REJECTED ? 'did not proceed' : 'failed';
+      return `Node "${node.id}"${agent === null || agent === undefined ? '' : ` (agent "${agent}")`} ${what}: ${result?.error?.message ?? 'unknown error'}`;
     })
     .join('; ');
+}
+
+/**
+ * The nodes a user's rejection stopped, when that is the only reason the workflow failed (every node
+ * that failed on its own was rejected); `undefined` otherwise.
+ */
+export function rejectedNodes(plan: ExecutionPlan, results: Readonly<Record<string, NodeResult>>): { node: string; agent: string | null }[] | undefined {
+  const own = plan.nodes.filter((node) => results[node.id]?.status === 'failed' && results[node.id]?.error?.code !== DEPENDENCY_FAILED);
+  if (own.length === 0 || own.some((node) => results[node.id]?.error?.code !== APPROVAL_REJECTED)) return undefined;
+  return own.map((node) => ({ node: node.id, agent: results[node.id]?.agent ?? node.agent }));
 }
 
 export function waitingNodes(results: Readonly<Record<string, NodeResult>>): WaitingNode[] {
@@ -200,8 +215,12 @@ export async function runWorkflow(deps: WorkflowDeps, run: WorkflowRun): Promise
     switch (result.status) {
       case 'cancelled':
         return await stopped();
-      case 'failed':
+      case 'failed': {
+        const rejected = rejectedNodes(result.plan, result.results);
+        // The user said no: not a fault of any agent or of ours, and callers should be able to tell.
+        if (rejected !== undefined) return await finish({ kind: 'failed', message: describeFailures(result.plan, result.results), code: APPROVAL_REJECTED, nodes: rejected });
         return await finish({ kind: 'failed', message: describeFailures(result.plan, result.results), code: 'node_failed' });
+      }
       case 'paused': {
         const waiting = waitingNodes(result.results);
         await deps.store.update(id, owner, { status: 'waiting_approval', approvalContext: { nodes: waiting }, currentNodes: [] });

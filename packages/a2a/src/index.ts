@@ -33,7 +33,7 @@ export type {
   ArtifactOptions,
   KitExecutorOptions,
 } from './server/executor.js';
-export { createAgentService } from './server/agent-service.js';
+export { clientContextId, createAgentService } from './server/agent-service.js';
 export type { AgentService, AgentServiceOptions } from './server/agent-service.js';
 export type { ChunkCoalescingOptions } from './server/chunk-coalescer.js';
 export { WriteBehindTaskStore } from './server/write-behind-task-store.js';

@@ -1,5 +1,5 @@
 import { type DagEvent, EnsembleError, ErrorCode, type ExecutionPlan, type NodeResult, type PlanNode } from '@ensemble/protocol';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 import { type DagRunOptions, type NodeRunOutcome, type NodeRunRequest, runDag } from './engine.js';
 import { ManualClock } from './testing/manual-clock.js';
@@ -472,6 +472,71 @@ describe('runDag: dynamic revision', () => {
     expect(result.plan.nodes.map((n) => n.id)).toEqual(['a', 'b']);
     const rejection = h.events.find((event) => event.type === 'revision_rejected');
     expect(rejection).toMatchObject({ after: 'a', reason: 'redo a', problems: ['cannot skip "a" is completed'] });
+  });
+
+  it('copies the state for revise only when the reviser reads it', async () => {
+    const chain = plan(...Array.from({ length: 10 }, (_, index) => node(`n${index}`, index === 0 ? {} : { dependsOn: [`n${index - 1}`] })));
+    const clones = vi.spyOn(globalThis, 'structuredClone');
+    try {
+      await runDag(harness(echo).options(chain));
+      const withoutRevise = clones.mock.calls.length;
+      clones.mockClear();
+      const asked: string[] = [];
+      const result = await runDag(
+        harness(echo).options(chain, {
+          revise: async (_snapshot, completed) => {
+            asked.push(completed);
+            return null;
+          },
+        }),
+      );
+      expect(result.status).toBe('completed');
+      expect(asked).toHaveLength(10);
+      // Asked after every node, yet not one copy more than a run without a reviser.
+      expect(clones.mock.calls.length).toBe(withoutRevise);
+      clones.mockClear();
+      await runDag(
+        harness(echo).options(chain, {
+          revise: async (snapshot, completed) => {
+            if (completed === 'n3') expect([snapshot.results['n3']?.status, snapshot.results['n3']?.status, snapshot.plan.nodes.length, snapshot.plan.goal]).toEqual(['completed', 'completed', 10, 'test']);
+            return null;
+          },
+        }),
+      );
+      // Reading copies (once per field, however often it is read).
+      expect(clones.mock.calls.length).toBe(withoutRevise + 2);
+    } finally {
+      clones.mockRestore();
+    }
+  });
+
+  it('gives revise the state as it was when asked, even when read after other nodes have moved on', async () => {
+    const release = deferred();
+    const slowDone = deferred();
+    let seen: { slow: string | undefined; fast: string | undefined; nodes: number } | undefined;
+    const h = harness(async (request) => {
+      if (request.node.id === 'slow') await release.promise;
+      return echo(request);
+    });
+    const result = await runDag(
+      h.options(plan(node('fast'), node('slow'), node('after', { dependsOn: ['fast'] })), {
+        persist: async (nodeId, saved) => {
+          if (nodeId === 'slow' && saved.status === 'completed') slowDone.resolve();
+        },
+        revise: async (snapshot, completed) => {
+          if (completed !== 'fast') return null;
+          release.resolve();
+          await slowDone.promise;
+          seen = { slow: snapshot.results['slow']?.status, fast: snapshot.results['fast']?.status, nodes: snapshot.plan.nodes.length };
+          return { reason: 'one more', skipNodes: [], addNodes: [node('extra', { dependsOn: ['fast'] })], updateNodes: [] };
+        },
+      }),
+    );
+    expect(result.status).toBe('completed');
+    // "slow" completed before the snapshot was read, but was running when revise was asked.
+    expect(seen).toEqual({ slow: 'running', fast: 'completed', nodes: 3 });
+    expect(result.results['slow']?.status).toBe('completed');
+    expect(result.plan.nodes.map((n) => n.id)).toEqual(['fast', 'slow', 'after', 'extra']);
   });
 
   it('rejects a revision whose new plan does not validate (a cycle), naming the problem', async () => {

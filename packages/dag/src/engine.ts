@@ -53,7 +53,11 @@ export type NodeRunOutcome =
 /** Runs one attempt. Throwing means the attempt failed (retried per policy unless `isRetryable` says no). */
 export type NodeRunner = (request: NodeRunRequest) => Promise<NodeRunOutcome>;
 
-/** A read-only copy of a run's state, given to `revise`. */
+/**
+ * A read-only copy of a run's state at the moment `revise` was called, given to `revise`. `plan` and
+ * `results` are copied on first read (not when the snapshot is made), so a reviser that answers
+ * without looking costs nothing; what they return is the same whenever they are read.
+ */
 export interface DagSnapshot {
   request: string;
   plan: ExecutionPlan;
@@ -510,8 +514,31 @@ class DagRun {
     this.#abort.abort(error);
   }
 
+  /**
+   * The state as of now, copied only when the reviser reads it. `revise` runs after every completed
+   * node, and most answers are "no change" without looking at the state (the orchestrator only
+   * re-plans when an agent asked), so deep-copying the plan and every result each time was O(nodes) of
+   * work per node on the critical path. Capturing is cheap and exact: the plan and the result records
+   * are replaced, never mutated in place (`#record`, `#applyRevision`), so holding the current plan and
+   * the current record references freezes this moment; the deep copies are made from those references
+   * on first read, however late (after an `await`) that read comes.
+   */
   #snapshot(): DagSnapshot {
-    return { request: this.#options.request, plan: structuredClone(this.#plan), results: structuredClone(Object.fromEntries(this.#results)) };
+    const plan = this.#plan;
+    const records = [...this.#results];
+    let planCopy: ExecutionPlan | undefined;
+    let resultsCopy: Record<string, NodeResult> | undefined;
+    return {
+      request: this.#options.request,
+      get plan() {
+        planCopy ??= structuredClone(plan);
+        return planCopy;
+      },
+      get results() {
+        resultsCopy ??= structuredClone(Object.fromEntries(records));
+        return resultsCopy;
+      },
+    };
   }
 
   #result(id: string): NodeResult {

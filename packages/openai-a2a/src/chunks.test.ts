@@ -81,6 +81,36 @@ describe('createChunkTranslator: task states', () => {
     for (const event of summary.reasoning) expect(event.agent).toBe('orchestrator');
   });
 
+  it('a rejection that carries an error code is an OpenAI error with that code (403), not a refusal', () => {
+    const message: Message = {
+      ...agentMessage('Node "deploy" (agent "deployer") did not proceed: Approval rejected: not during the freeze'),
+      parts: [
+        textPart('Node "deploy" (agent "deployer") did not proceed: Approval rejected: not during the freeze'),
+        dataPart({ error: { code: 'approval_rejected', message: 'Approval rejected', nodes: [{ node: 'deploy', agent: 'deployer' }] } }),
+      ],
+    };
+    const rejected: StreamResponse = { payload: { $case: 'statusUpdate', value: { ...IDS, status: { state: TaskState.TASK_STATE_REJECTED, message, timestamp: undefined }, metadata: undefined } } };
+    const { translator, content, refusal, reasoning, finishReasons, errors } = run([task(TaskState.TASK_STATE_SUBMITTED), rejected]);
+    expect(refusal).toBe('');
+    expect(content).toBe('Error: Node "deploy" (agent "deployer") did not proceed: Approval rejected: not during the freeze');
+    expect(errors).toEqual([
+      { message: 'Node "deploy" (agent "deployer") did not proceed: Approval rejected: not during the freeze', type: 'permission_error', param: null, code: 'approval_rejected' },
+    ]);
+    expect(reasoning.at(-1)).toMatchObject({ type: 'error', metadata: { state: 'rejected', code: 'approval_rejected' } });
+    expect(finishReasons).toEqual(['stop']);
+    expect(translator.result.state).toBe('rejected');
+    expect(translator.result.error).toMatchObject({ status: 403, wireCode: 'approval_rejected', details: { task_id: 'task-1', context_id: 'ctx-1' } });
+  });
+
+  it('a rejection whose data part has no error code stays a refusal', () => {
+    const message: Message = { ...agentMessage('not my job'), parts: [textPart('not my job'), dataPart({ error: { message: 'no code' } })] };
+    const rejected: StreamResponse = { payload: { $case: 'statusUpdate', value: { ...IDS, status: { state: TaskState.TASK_STATE_REJECTED, message, timestamp: undefined }, metadata: undefined } } };
+    const { refusal, errors, translator } = run([rejected]);
+    expect(refusal).toBe('not my job');
+    expect(errors).toEqual([]);
+    expect(translator.result.error).toBeUndefined();
+  });
+
   it.each([
     { state: TaskState.TASK_STATE_INPUT_REQUIRED, text: 'The agent needs more input to continue.' },
     { state: TaskState.TASK_STATE_AUTH_REQUIRED, text: 'The agent needs your approval to continue.' },

@@ -145,6 +145,7 @@ const DEFAULT_TEXT: Partial<Record<TaskStateName, string>> = {
  * | input-required / auth-required       | content = what is asked, `reasoning_event: approval_required`       |
  * |                                      | (metadata `task_id`, `context_id`, `state`), `finish_reason: stop`  |
  * | rejected                             | `delta.refusal` = the agent's reason, `finish_reason: stop`         |
+ * | rejected with `{ error: { code } }`  | as failed, `error` {type permission_error, code = that code}, 403   |
  * | failed                               | content "Error: ...", `error` {type upstream_error, code            |
  * |                                      | agent_failed}, `reasoning_event: error`, `finish_reason: stop`      |
  * | canceled                             | same as failed with `error` {type cancelled_error, code             |
@@ -318,6 +319,14 @@ class DefaultChunkTranslator implements ChunkTranslator {
       }
       case TaskState.TASK_STATE_REJECTED: {
         const reason = text === '' ? (DEFAULT_TEXT.rejected ?? '') : text;
+        // A rejection that names its cause (`{ error: { code } }` in a data part, e.g. the orchestrator's
+        // `approval_rejected` after the user said no) is an outcome programs branch on: an OpenAI error
+        // with that code and 403 (the action was not authorised), not a refusal only a person reads.
+        const code = statusErrorCode(status?.message);
+        if (code !== undefined) {
+          const error = new EnsembleError(ErrorCode.Forbidden, reason, { wireCode: code, details: this.#errorDetails() });
+          return this.#fail(error, explicit === undefined ? undefined : attributed(explicit), stateName, eventMetadata, messageMetadata);
+        }
         const event = attributed(explicit ?? { type: 'status', message: reason, metadata: { state: stateName } });
         const chunks = [this.#reasoningChunk(event), this.#chunk({ refusal: reason }, null), this.#finishChunk('stop')];
         this.#finished = true;
@@ -440,6 +449,20 @@ class DefaultChunkTranslator implements ChunkTranslator {
   #envelope(): Pick<ChatCompletionChunk, 'id' | 'object' | 'created' | 'model'> {
     return { id: this.#options.id, object: 'chat.completion.chunk', created: this.#options.created, model: this.#options.model };
   }
+}
+
+/** `code` of an `{ error: { code } }` data part of a status message, if it has one. */
+function statusErrorCode(message: Message | undefined): string | undefined {
+  for (const part of message?.parts ?? []) {
+    if (part.content?.$case !== 'data') continue;
+    const error: unknown = isRecord(part.content.value) ? part.content.value['error'] : undefined;
+    if (isRecord(error) && typeof error['code'] === 'string' && error['code'] !== '') return error['code'];
+  }
+  return undefined;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function statusText(message: Message | undefined): string {

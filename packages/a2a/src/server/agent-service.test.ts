@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 
-import { TaskState } from '@a2a-js/sdk';
-import { InMemoryTaskStore, ServerCallContext } from '@a2a-js/sdk/server';
+import { Role, TaskState } from '@a2a-js/sdk';
+import { AgentEvent, type AgentExecutor, InMemoryTaskStore, ServerCallContext } from '@a2a-js/sdk/server';
 import { createLogger } from '@ensemble/telemetry';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -9,8 +9,8 @@ import { approvalMessage } from '../approval.js';
 import { type A2AClient, type A2AClientOptions, type A2AStreamEvent, createA2AClient } from '../client/a2a-client.js';
 import { A2AClientError } from '../client/errors.js';
 import { resetAgentBreakers } from '../client/resilience.js';
-import { partsData, partsText } from '../parts.js';
-import { type AgentService, type AgentServiceOptions, createAgentService } from './agent-service.js';
+import { partsData, partsText, textPart } from '../parts.js';
+import { type AgentService, type AgentServiceOptions, clientContextId, createAgentService } from './agent-service.js';
 import type { AgentRun } from './executor.js';
 
 const started: AgentService[] = [];
@@ -235,6 +235,37 @@ describe('createAgentService: task outcomes', () => {
     const client = await clientFor(url);
     await expect(client.send({ text: 'reject' })).rejects.toMatchObject({ kind: 'rejected', message: 'Agent "test-agent": not my job' });
     await expect(client.send({ text: 'fail' })).rejects.toMatchObject({ kind: 'task_failed', message: 'Agent "test-agent": upstream exploded' });
+  });
+
+  it('puts the data a run rejects with in the rejected status message', async () => {
+    const { url } = await startAgent(async (_input, ctx) => ctx.reject('the approver said no', { error: { code: 'approval_rejected', message: 'the approver said no' } }));
+    const error = await (await clientFor(url)).send({ text: 'deploy' }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ kind: 'rejected' });
+    const message = (error as A2AClientError).task?.status?.message;
+    expect(partsText(message?.parts ?? [])).toBe('the approver said no');
+    expect(partsData(message?.parts ?? [])).toEqual([{ error: { code: 'approval_rejected', message: 'the approver said no' } }]);
+  });
+
+  it('tells an executor the contextId the client sent, which the SDK replaces when empty', async () => {
+    const seen: { sent: string | undefined; context: string }[] = [];
+    const executor: AgentExecutor = {
+      execute: async (context, bus) => {
+        seen.push({ sent: clientContextId(context), context: context.contextId });
+        bus.publish(AgentEvent.message({ messageId: `reply-${seen.length}`, role: Role.ROLE_AGENT, parts: [textPart('ok')], contextId: context.contextId, taskId: '', metadata: {}, extensions: [], referenceTaskIds: [] }));
+        bus.finished();
+      },
+      cancelTask: async () => undefined,
+    };
+    const { url } = await startAgent(async () => undefined, { executor });
+    const send = (message: Record<string, unknown>, method = 'SendMessage') =>
+      rpc(url, { jsonrpc: '2.0', id: 1, method, params: { message: { messageId: `m-${seen.length}`, role: 'ROLE_USER', parts: [{ text: 'hi' }], ...message } } });
+    expect((await send({ contextId: 'client-chosen' })).status).toBe(200);
+    expect((await send({})).status).toBe(200);
+    expect(await (await send({ contextId: 'streamed' }, 'SendStreamingMessage')).text()).toContain('ok');
+    expect(seen[0]).toEqual({ sent: 'client-chosen', context: 'client-chosen' });
+    expect(seen[1]?.sent).toBeUndefined();
+    expect(seen[1]?.context).toMatch(/^[0-9a-f-]{36}$/);
+    expect(seen[2]).toEqual({ sent: 'streamed', context: 'streamed' });
   });
 
   it('cancels a running task: the run sees its signal aborted and the stream ends canceled', async () => {

@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 
-import type { AgentCard, CancelTaskRequest, ListTasksRequest, ListTasksResponse, Task } from '@a2a-js/sdk';
+import type { AgentCard, CancelTaskRequest, ListTasksRequest, ListTasksResponse, Message, SendMessageRequest, StreamResponse, Task } from '@a2a-js/sdk';
 import { A2A_VERSION_HEADER, TaskState } from '@a2a-js/sdk';
 import {
   type AgentExecutor,
   DefaultExecutionEventBusManager,
   DefaultRequestHandler,
   InMemoryTaskStore,
+  type RequestContext,
   type ServerCallContext,
   type TaskStore,
 } from '@a2a-js/sdk/server';
@@ -119,6 +120,24 @@ class SettlingTaskStore implements TaskStore {
   }
 }
 
+/** `ServerCallContext.state` key holding the message's `contextId` exactly as the client sent it. */
+const CLIENT_CONTEXT_ID_KEY = 'ensemble.clientContextId';
+
+/**
+ * The `contextId` the client put on its message, or `undefined` when it sent none. The SDK replaces an
+ * empty `contextId` with a fresh UUID before the executor runs (in `RequestContext.contextId` and in the
+ * message it hands over), so an executor cannot otherwise tell a client's own new context (which the
+ * spec says must be kept or refused, TCK CORE-MULTI-002a) from one the SDK made up.
+ */
+export function clientContextId(context: RequestContext): string | undefined {
+  const sent = context.context.state.get(CLIENT_CONTEXT_ID_KEY);
+  return typeof sent === 'string' && sent !== '' ? sent : undefined;
+}
+
+function rememberClientContextId(params: SendMessageRequest, context: ServerCallContext): void {
+  context.state.set(CLIENT_CONTEXT_ID_KEY, params.message?.contextId ?? '');
+}
+
 /**
  * The SDK's request handler with the one behaviour the spec words differently: `CancelTask` on a task
  * that is already canceled is a TaskNotCancelableError (-32002 / 409) like any other final state (A2A
@@ -130,6 +149,17 @@ class KitRequestHandler extends DefaultRequestHandler {
     ...args: ConstructorParameters<typeof DefaultRequestHandler>
   ) {
     super(...args);
+  }
+
+  // Both record the client's own `contextId` (see `clientContextId`) before the SDK fills it in.
+  override sendMessage(params: SendMessageRequest, context: ServerCallContext): Promise<Message | Task> {
+    rememberClientContextId(params, context);
+    return super.sendMessage(params, context);
+  }
+
+  override sendMessageStream(params: SendMessageRequest, context: ServerCallContext): AsyncGenerator<StreamResponse, void, undefined> {
+    rememberClientContextId(params, context);
+    return super.sendMessageStream(params, context);
   }
 
   override async cancelTask(params: CancelTaskRequest, context: ServerCallContext): Promise<Task> {

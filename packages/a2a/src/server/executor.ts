@@ -76,8 +76,11 @@ export interface AgentContext {
    * works on any replica and after a restart.
    */
   requireApproval(request: ApprovalOptions): Promise<ApprovalAnswer>;
-  /** Ends the task as `rejected` (the agent declines to do it), with a reason. */
-  reject(reason: string): never;
+  /**
+   * Ends the task as `rejected` (the agent declines to do it), with a reason; `data` (e.g.
+   * `{ error: { code } }` for callers that branch on why) goes in a data part of the status message.
+   */
+  reject(reason: string, data?: Record<string, unknown>): never;
   /** Ends the task as `failed`, with a reason the caller will see. */
   fail(reason: string, code?: ErrorCode): never;
   /** Escape hatch: publish a raw SDK event. */
@@ -111,6 +114,7 @@ class RunStop extends Error {
     readonly state: TaskState.TASK_STATE_FAILED | TaskState.TASK_STATE_REJECTED | 'suspended',
     message: string,
     readonly code: ErrorCode = ErrorCode.Internal,
+    readonly data?: Record<string, unknown>,
   ) {
     super(message);
   }
@@ -304,7 +308,7 @@ class TaskRun {
       if (error instanceof RunStop) {
         if (error.state === 'suspended') return;
         this.flushText(true);
-        this.finish(error.state, error.message, error.state === TaskState.TASK_STATE_FAILED ? error.code : undefined);
+        this.finish(error.state, error.message, error.state === TaskState.TASK_STATE_FAILED ? error.code : undefined, error.data);
         return;
       }
       recordError(span, error);
@@ -351,8 +355,8 @@ class TaskRun {
         this.askForApproval({ key, summary: request.summary, details: request.details });
         throw new RunStop('suspended', 'waiting for approval');
       },
-      reject: (reason) => {
-        throw new RunStop(TaskState.TASK_STATE_REJECTED, reason);
+      reject: (reason, data) => {
+        throw new RunStop(TaskState.TASK_STATE_REJECTED, reason, ErrorCode.Internal, data);
       },
       fail: (reason, code = ErrorCode.Internal) => {
         throw new RunStop(TaskState.TASK_STATE_FAILED, reason, code);
@@ -454,7 +458,7 @@ class TaskRun {
   }
 
   /** Publishes the final state once (after the text produced so far); the message (if any) says why. */
-  private finish(state: TaskState, reason?: string, code?: ErrorCode): void {
+  private finish(state: TaskState, reason?: string, code?: ErrorCode, data?: Record<string, unknown>): void {
     if (this.closed) return;
     this.flushText(true);
     const message =
@@ -464,7 +468,7 @@ class TaskRun {
             taskId: this.taskId,
             contextId: this.contextId,
             text: reason,
-            data: code === undefined ? undefined : { error: { code, message: reason } },
+            data: code === undefined ? data : { error: { code, message: reason } },
           });
     this.emitStatus(state, message);
     this.closed = true;
