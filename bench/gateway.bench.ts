@@ -7,6 +7,7 @@
  * Target (issue 2): at most +1 ms at p50 and +5 ms at p99 on loopback.
  * Knobs: BENCH_REQUESTS (per path and concurrency, default 2000), BENCH_WARMUP (default 500).
  */
+import { readFileSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 
 import { type ServiceProcess, startService, stopAllServices } from '../test/support/processes.js';
@@ -71,6 +72,20 @@ async function run(target: Target, payload: string, count: number, concurrency: 
   return { samples, rps: count / ((performance.now() - started) / 1000) };
 }
 
+/**
+ * CPU time (user + system, ms) a process has used so far, from `/proc` (Linux; NaN elsewhere). Wall-clock
+ * latency on a shared machine moves with everyone else's load; the gateway's CPU per request does not.
+ */
+function cpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    // utime + stime, in clock ticks of 10 ms (USER_HZ 100 on Linux).
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
@@ -84,6 +99,8 @@ interface Row {
   concurrency: number;
   direct: { samples: Sample[]; rps: number };
   gateway: { samples: Sample[]; rps: number };
+  /** Gateway process CPU per request through it (µs), and sim-llm's per direct request for comparison. */
+  cpu: { gatewayUs: number; simUs: number };
 }
 
 function report(row: Row): { addedP50: number; addedP99: number } {
@@ -95,6 +112,7 @@ function report(row: Row): { addedP50: number; addedP99: number } {
   console.log(`  direct   p50 ${ms(percentile(d, 50))}  p99 ${ms(percentile(d, 99))}  ${row.direct.rps.toFixed(0)} req/s`);
   console.log(`  gateway  p50 ${ms(percentile(g, 50))}  p99 ${ms(percentile(g, 99))}  ${row.gateway.rps.toFixed(0)} req/s`);
   console.log(`  added    p50 ${signedMs(addedP50)}  p99 ${signedMs(addedP99)}`);
+  console.log(`  CPU per request: gateway ${row.cpu.gatewayUs.toFixed(0)} µs (sim-llm ${row.cpu.simUs.toFixed(0)} µs)`);
   if (row.scenario.startsWith('streaming')) {
     const dt = row.direct.samples.map((sample) => sample.firstByteMs);
     const gt = row.gateway.samples.map((sample) => sample.firstByteMs);
@@ -131,15 +149,22 @@ async function main(): Promise<void> {
         await run(through, payload, WARMUP, concurrency);
         // Alternate halves so drift on a shared machine hits both paths alike.
         const half = Math.ceil(REQUESTS / 2);
+        const s0 = cpuMs(sim.pid);
         const d1 = await run(direct, payload, half, concurrency);
+        const s1 = cpuMs(sim.pid);
+        const g0 = cpuMs(gateway.pid);
         const g1 = await run(through, payload, half, concurrency);
         const g2 = await run(through, payload, REQUESTS - half, concurrency);
+        const gatewayCpu = cpuMs(gateway.pid) - g0;
+        const s2 = cpuMs(sim.pid);
         const d2 = await run(direct, payload, REQUESTS - half, concurrency);
+        const simCpu = s1 - s0 + (cpuMs(sim.pid) - s2);
         const row: Row = {
           scenario: stream ? 'streaming' : 'non-streaming',
           concurrency,
           direct: { samples: [...d1.samples, ...d2.samples], rps: (d1.rps + d2.rps) / 2 },
           gateway: { samples: [...g1.samples, ...g2.samples], rps: (g1.rps + g2.rps) / 2 },
+          cpu: { gatewayUs: (gatewayCpu / REQUESTS) * 1000, simUs: (simCpu / REQUESTS) * 1000 },
         };
         rows.push({ row, added: report(row) });
       }
@@ -150,7 +175,9 @@ async function main(): Promise<void> {
     console.log('\nTarget: gateway adds <= 1 ms at p50 and <= 5 ms at p99 (loopback).');
     for (const { row, added } of rows) {
       const verdict = added.addedP50 <= 1 && added.addedP99 <= 5 ? 'meets target' : 'MISSES target';
-      console.log(`  ${row.scenario.padEnd(14)} c=${String(row.concurrency).padEnd(3)} added p50 ${signedMs(added.addedP50)}, p99 ${signedMs(added.addedP99)}: ${verdict}`);
+      console.log(
+        `  ${row.scenario.padEnd(14)} c=${String(row.concurrency).padEnd(3)} added p50 ${signedMs(added.addedP50)}, p99 ${signedMs(added.addedP99)}: ${verdict} (gateway CPU ${row.cpu.gatewayUs.toFixed(0)} µs/request)`,
+      );
     }
   } finally {
     await stopAllServices();

@@ -1,5 +1,5 @@
 import type { ChatCompletionRequest } from '@ensemble/protocol';
-import type { ServiceEnv } from '@ensemble/service';
+import { type ServiceEnv, type SseEvent, SseDecoder } from '@ensemble/service';
 import {
   type Logger,
   type Span,
@@ -15,9 +15,9 @@ import {
 } from '@ensemble/telemetry';
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import type OpenAI from 'openai';
-import type { Stream } from 'openai/core/streaming';
+import OpenAI from 'openai';
 import type {
+  ChatCompletion,
   ChatCompletionChunk,
   ChatCompletionCreateParamsNonStreaming,
   ChatCompletionCreateParamsStreaming,
@@ -43,36 +43,57 @@ const SSE_HEADERS = { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache
  * Streams are relayed event by event as they arrive; a client disconnect aborts the upstream call.
  */
 export async function relayChatCompletion(c: Context<ServiceEnv>, request: ChatCompletionRequest, deps: PassthroughDeps): Promise<Response> {
-  const span = tracer.startSpan('llm.chat_completions', {
-    kind: SpanKind.CLIENT,
-    attributes: llmRequestAttributes({ model: request.model, messages: request.messages, invocationParameters: invocationParameters(request) }),
-  });
+  const span = tracer.startSpan('llm.chat_completions', { kind: SpanKind.CLIENT });
+  // Message bodies are serialised for the span only when it is recorded (an exporter is configured).
+  if (span.isRecording()) {
+    span.setAttributes(llmRequestAttributes({ model: request.model, messages: request.messages, invocationParameters: invocationParameters(request) }));
+  }
   const spanContext = trace.setSpan(context.active(), span);
   // The request id travels upstream so one id finds the exchange in both services' logs.
   const options = { signal: c.req.raw.signal, headers: { 'X-Request-ID': c.var.requestId } };
   const started = performance.now();
 
   if (request.stream === true) {
-    let upstream: { data: Stream<ChatCompletionChunk>; response: Response };
+    let upstream: Response;
     try {
-      upstream = await context.with(spanContext, () => deps.upstream.chat.completions.create(asStreamingParams(request), options).withResponse());
+      // The raw response: its bytes are relayed as they are (see `sseRelay`); the SDK still builds the
+      // request, applies its timeout to the wait for the headers, and turns an HTTP error into an `APIError`.
+      upstream = await context.with(spanContext, () => deps.upstream.chat.completions.create(asStreamingParams(request), options).asResponse());
     } catch (error) {
       return failed(c, span, describeUpstreamFailure(error, { timeoutMs: deps.upstreamTimeoutMs }), deps.logger);
     }
-    const headers: Record<string, string> = { ...SSE_HEADERS, ...upstreamRequestId(upstream.response) };
-    return c.body(sseRelay(upstream.data, { span, started, logger: deps.logger, signal: c.req.raw.signal, timeoutMs: deps.upstreamTimeoutMs }), 200, headers);
+    const headers: Record<string, string> = { ...SSE_HEADERS, ...upstreamRequestId(upstream) };
+    return c.body(sseRelay(upstream, { span, started, logger: deps.logger, signal: c.req.raw.signal, timeoutMs: deps.upstreamTimeoutMs }), 200, headers);
   }
 
   try {
-    const { data, response } = await context.with(spanContext, () => deps.upstream.chat.completions.create(asNonStreamingParams(request), options).withResponse());
-    const first = data.choices[0]?.message;
-    span.setAttributes(llmResponseAttributes({ content: first?.content ?? undefined, usage: data.usage }));
-    span.setAttribute('ensemble.upstream.duration_ms', roundMs(performance.now() - started));
+    const response = await context.with(spanContext, () => deps.upstream.chat.completions.create(asNonStreamingParams(request), options).asResponse());
+    // Parsed once, for the span and to refuse a body that is not JSON; the client gets the upstream's own text.
+    const text = await response.text();
+    const data = parseCompletion(text);
+    if (span.isRecording()) {
+      const first = data.choices?.[0]?.message;
+      span.setAttributes(llmResponseAttributes({ content: first?.content ?? undefined, usage: data.usage }));
+      span.setAttribute('ensemble.upstream.duration_ms', roundMs(performance.now() - started));
+    }
     span.end();
-    return c.json(data, 200, upstreamRequestId(response));
+    return c.body(text, 200, { 'Content-Type': 'application/json', ...upstreamRequestId(response) });
   } catch (error) {
     return failed(c, span, describeUpstreamFailure(error, { timeoutMs: deps.upstreamTimeoutMs }), deps.logger);
   }
+}
+
+/** The fields of a completion the span reads, all optional: the upstream's answer is relayed, not judged. */
+interface CompletionSummary {
+  choices?: Array<{ message?: { content?: string | null } }>;
+  usage?: ChatCompletion['usage'];
+}
+
+/** A body that is not a completion (not JSON, no `choices`) fails the call, as it did when the SDK parsed it here. */
+function parseCompletion(text: string): CompletionSummary {
+  const parsed: unknown = JSON.parse(text);
+  if (!isRecord(parsed) || !Array.isArray(parsed['choices'])) throw new Error('upstream answer is not a chat completion');
+  return parsed;
 }
 
 /** Renders an upstream failure that happened before any byte reached the client. */
@@ -92,25 +113,37 @@ interface RelayContext {
 }
 
 /**
- * The SSE body: reads upstream events only when the client connection can take more (a slow client slows
- * the upstream read instead of growing a buffer), writes `data: <chunk>` for each as soon as it is here,
- * and `data: [DONE]` once the upstream finished. Failures
- * after the 200 went out cannot change the status any more: they become a final `data: {"error": ...}`
- * event, which the `openai` SDKs raise as an `APIError`, and the stream ends without `[DONE]`.
+ * The SSE body. The upstream's bytes are parsed only as far as the relay must look at them: each event's
+ * data is JSON-parsed once (to watch text, usage and finish reasons for the span, and to catch an
+ * in-band error event), then forwarded as the upstream's own text, never re-serialised. Upstream reads
+ * happen only when the client connection can take more (a slow client slows the upstream read instead of
+ * growing a buffer), and everything one read delivered goes out in one write. `data: [DONE]` is written
+ * once the upstream finished and the stream is complete. Failures after the 200 went out cannot change
+ * the status any more: they become a final `data: {"error": ...}` event, which the `openai` SDKs raise as
+ * an `APIError`, and the stream ends without `[DONE]`.
+ *
+ * Events are read exactly as the `openai` SDK reads them (same framing rules, everything after `[DONE]`
+ * ignored, an event whose data has an `error` member is an `APIError`), so clients see what they saw
+ * when the SDK parsed the stream here.
  */
-function sseRelay(stream: Stream<ChatCompletionChunk>, relay: RelayContext): ReadableStream<Uint8Array> {
-  const iterator = stream[Symbol.asyncIterator]();
+function sseRelay(upstream: Response, relay: RelayContext): ReadableStream<Uint8Array> {
+  // `Response.body` is typed loosely in Node's lib; the bytes of an HTTP body are `Uint8Array`s.
+  const reader: ReadableStreamDefaultReader<Uint8Array> | undefined = (upstream.body as ReadableStream<Uint8Array> | null)?.getReader();
+  const decoder = new SseDecoder();
   const observer = new StreamObserver();
   // Stream callbacks run outside the request's async scope: carry its log ids along explicitly.
   const logContext = currentLogContext();
   let finished = false;
+  let sawDone = false;
 
   const finish = (outcome: 'completed' | 'cancelled' | UpstreamFailure) => {
     finished = true;
     const { span } = relay;
-    span.setAttributes(llmResponseAttributes({ content: observer.content, usage: observer.usage }));
-    span.setAttributes({ 'ensemble.stream.chunks': observer.chunks, 'ensemble.upstream.duration_ms': roundMs(performance.now() - relay.started) });
-    if (observer.firstTokenAt !== undefined) span.setAttribute('ensemble.stream.ttft_ms', roundMs(observer.firstTokenAt - relay.started));
+    if (span.isRecording()) {
+      span.setAttributes(llmResponseAttributes({ content: observer.content, usage: observer.usage }));
+      span.setAttributes({ 'ensemble.stream.chunks': observer.chunks, 'ensemble.upstream.duration_ms': roundMs(performance.now() - relay.started) });
+      if (observer.firstTokenAt !== undefined) span.setAttribute('ensemble.stream.ttft_ms', roundMs(observer.firstTokenAt - relay.started));
+    }
     withLogContext(logContext, () => {
       if (outcome === 'completed') {
         span.setStatus({ code: SpanStatusCode.OK });
@@ -127,59 +160,77 @@ function sseRelay(stream: Stream<ChatCompletionChunk>, relay: RelayContext): Rea
     });
   };
 
-  // A `next()` that lost the race against the event loop turn below; the following pull awaits it.
-  let pending: Promise<IteratorResult<ChatCompletionChunk>> | undefined;
+  /**
+   * Appends the frames of the events one read completed to `batch.text`; throws what the SDK would have
+   * thrown for them (the frames before the failing event are kept, so they still go out).
+   */
+  const relayEvents = (events: readonly SseEvent[], batch: { text: string }): void => {
+    for (const event of events) {
+      // Like the SDK: nothing after `[DONE]` counts, and `[DONE]` itself is ours to write at the end.
+      if (sawDone) return;
+      if (event.data.startsWith('[DONE]')) {
+        sawDone = true;
+        return;
+      }
+      const parsed: unknown = JSON.parse(event.data);
+      if (isRecord(parsed) && Boolean(parsed['error'])) throw new OpenAI.APIError(undefined, parsed['error'] as object, undefined, upstream.headers);
+      observer.observe(parsed as ChatCompletionChunk);
+      batch.text += `data: ${event.data}\n\n`;
+    }
+  };
 
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
-        let frames = '';
+        const batch = { text: '' };
         try {
-          let next = await (pending ?? iterator.next());
-          pending = undefined;
-          // Every event the upstream has already delivered goes out in this one write: one syscall for
-          // a burst instead of one per event. Nothing waits for data that has not arrived yet: the
-          // batch ends at the first event that is not ready within the current event-loop turn.
-          while (next.done !== true && !finished) {
-            observer.observe(next.value);
-            frames += `data: ${JSON.stringify(next.value)}\n\n`;
-            const following = iterator.next();
-            const ready = await Promise.race([following, nextTurn()]);
-            if (ready === NOT_READY) {
-              pending = following;
-              // Keep a rejection of the parked promise from being reported as unhandled.
-              following.catch(() => undefined);
-              break;
+          if (reader === undefined) throw new Error('upstream stream has no body');
+          // A read can complete no event (a partial one, a comment): read on, since a pull that enqueues
+          // nothing is not called again.
+          while (batch.text === '' && !finished) {
+            const { done, value } = await reader.read();
+            if (finished) return;
+            if (done) {
+              relayEvents(decoder.end(), batch);
+              batch.text += endOfStream();
+            } else {
+              relayEvents(decoder.push(value), batch);
+              // The upstream said `[DONE]`: answer the client now, in the same write as the last events,
+              // and read the rest of the upstream body (normally just its end) in the background, so the
+              // keep-alive connection goes back to the pool.
+              if (sawDone) {
+                batch.text += endOfStream();
+                void drain(reader);
+              }
             }
-            next = ready;
           }
-          if (finished) return;
-          if (next.done === true) frames += endOfStream();
         } catch (error) {
           if (finished) return;
-          const failure = describeUpstreamFailure(error, { timeoutMs: relay.timeoutMs });
-          if (failure.clientGone) finish('cancelled');
+          // The call was aborted because the client left (the abort also fails the body being read).
+          const failure = relay.signal.aborted ? undefined : describeUpstreamFailure(error, { timeoutMs: relay.timeoutMs });
+          if (failure === undefined || failure.clientGone) finish('cancelled');
           else {
-            frames += errorFrame(failure);
+            batch.text += errorFrame(failure);
             finish(failure);
           }
+          // Nothing more is read: let the upstream connection go instead of leaving it half read.
+          reader?.cancel().catch(() => undefined);
         }
-        if (frames !== '') controller.enqueue(encoder.encode(frames));
+        if (batch.text !== '') controller.enqueue(encoder.encode(batch.text));
         if (finished) controller.close();
       },
       cancel() {
-        // The client went away (the server cancels the body): stop reading and abort the upstream call.
+        // The client went away (the server cancels the body): stop reading, which aborts the upstream call.
         if (!finished) finish('cancelled');
-        stream.controller.abort();
+        reader?.cancel().catch(() => undefined);
       },
     },
-    // Pull-driven: upstream events are read as the response consumer asks for more, not ahead of it.
+    // Pull-driven: upstream bytes are read as the response consumer asks for more, not ahead of it.
     { highWaterMark: 0 },
   );
 
-  /** The tail after the upstream's last event: `[DONE]`, or an error event if the stream was cut short. */
+  /** The tail after the upstream's last byte: `[DONE]`, or an error event if the stream was cut short. */
   function endOfStream(): string {
-    // The SDK ends its iterator quietly when the call was aborted: that is the client leaving.
     if (relay.signal.aborted) {
       finish('cancelled');
       return '';
@@ -195,10 +246,17 @@ function sseRelay(stream: Stream<ChatCompletionChunk>, relay: RelayContext): Rea
   }
 }
 
-const NOT_READY = Symbol('not ready');
-/** Resolves after the current event-loop turn (I/O callbacks included): "is the next event here yet?" */
-function nextTurn(): Promise<typeof NOT_READY> {
-  return new Promise((resolve) => setImmediate(resolve, NOT_READY));
+/** Reads a body to its end, ignoring what it says (the SDK ignores everything after `[DONE]` too). */
+async function drain(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+  try {
+    while (!(await reader.read()).done);
+  } catch {
+    // The upstream connection broke after the answer was complete: nothing is lost, nobody to tell.
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
 }
 
 /** Watches relayed chunks for the span (text, usage, time to first token) and for truncated streams. */

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+
+import { SseDecoder, type SseEvent } from './sse-decoder.js';
+
+const bytes = (text: string) => new TextEncoder().encode(text);
+
+/** Feeds `parts` one by one, then ends the stream; returns every event in order. */
+function decodeAll(parts: readonly (string | Uint8Array)[]): SseEvent[] {
+  const decoder = new SseDecoder();
+  const events = parts.flatMap((part) => decoder.push(typeof part === 'string' ? bytes(part) : part));
+  return [...events, ...decoder.end()];
+}
+
+describe('SseDecoder', () => {
+  it('returns the raw data of each event as soon as its blank line arrives', () => {
+    const decoder = new SseDecoder();
+    expect(decoder.push(bytes('data: {"a":1}\n\ndata: {"b"'))).toEqual([{ event: null, data: '{"a":1}' }]);
+    expect(decoder.push(bytes(':2}\n'))).toEqual([]);
+    expect(decoder.push(bytes('\n'))).toEqual([{ event: null, data: '{"b":2}' }]);
+    expect(decoder.end()).toEqual([]);
+  });
+
+  it('accepts LF, CRLF and CR line endings, also when CR and LF arrive in different chunks', () => {
+    expect(decodeAll(['data: a\r\n\r\ndata: b\r\rdata: c\r', '\n\r', '\ndata: d\n\n'])).toEqual([
+      { event: null, data: 'a' },
+      { event: null, data: 'b' },
+      { event: null, data: 'c' },
+      { event: null, data: 'd' },
+    ]);
+  });
+
+  it('joins multi-line data, keeps event names, skips comments and drops only one leading space', () => {
+    expect(decodeAll([': keep-alive\n\nevent: error\ndata:  two spaces\ndata:x\nid: 7\nretry: 10\n\n'])).toEqual([{ event: 'error', data: ' two spaces\nx' }]);
+  });
+
+  it('decodes a multi-byte character split across chunks', () => {
+    const encoded = bytes('data: é€\n\n');
+    expect(decodeAll([encoded.slice(0, 7), encoded.slice(7, 9), encoded.slice(9)])).toEqual([{ event: null, data: 'é€' }]);
+  });
+
+  it('returns an event the stream ended in without its blank line, and nothing for an empty tail', () => {
+    expect(decodeAll(['data: one\n\ndata: last'])).toEqual([
+      { event: null, data: 'one' },
+      { event: null, data: 'last' },
+    ]);
+    expect(decodeAll(['data: one\n\n', ': comment only'])).toEqual([{ event: null, data: 'one' }]);
+  });
+});

@@ -1,0 +1,93 @@
+/** One Server-Sent Event as dispatched by the parser: its `event` name (`null` when unnamed) and its data. */
+export interface SseEvent {
+  event: string | null;
+  /** The `data:` lines of the event joined with `\n`, exactly as sent (no JSON parsing). */
+  data: string;
+}
+
+/**
+ * An incremental `text/event-stream` parser (WHATWG HTML §9.2.6): feed it the body's byte chunks as they
+ * arrive and it returns the events completed by each one. Lines end in LF, CRLF or CR, even when the CR and
+ * LF arrive in different chunks; a comment line (`:` first) is skipped; one space after the field's colon
+ * is dropped; an event is dispatched on the blank line that ends it, and only when it has a name or data.
+ * `id` and `retry` are ignored (a relay has no use for reconnection state).
+ *
+ * Why not the SDKs' own parsers: the relay needs the events' raw data (to forward it without re-serialising)
+ * and the `openai` SDK's decoder copies the whole pending buffer for every event, which dominated the CPU of
+ * relaying a fast stream.
+ */
+export class SseDecoder {
+  readonly #text = new TextDecoder();
+  /** Text after the last complete line. */
+  #partial = '';
+  /** The previous chunk ended with CR: an LF at the start of the next one belongs to that line ending. */
+  #skipLeadingLf = false;
+  #event: string | null = null;
+  #data: string[] = [];
+
+  /** The events that `chunk` completes, in order. */
+  push(chunk: Uint8Array): SseEvent[] {
+    return this.#lines(this.#text.decode(chunk, { stream: true }));
+  }
+
+  /**
+   * Ends the stream: decodes what is left and returns an event the stream ended in the middle of without
+   * its blank line, as the SDKs do (a server that closes right after its last `data:` line still gets
+   * that event through).
+   */
+  end(): SseEvent[] {
+    const events = this.#lines(this.#text.decode());
+    if (this.#partial !== '') {
+      this.#line(this.#partial);
+      this.#partial = '';
+    }
+    const last = this.#dispatch();
+    if (last !== undefined) events.push(last);
+    return events;
+  }
+
+  #lines(text: string): SseEvent[] {
+    const events: SseEvent[] = [];
+    let start = 0;
+    if (this.#skipLeadingLf && text.length > 0) {
+      this.#skipLeadingLf = false;
+      if (text.charCodeAt(0) === 10) start = 1;
+    }
+    let pending = this.#partial;
+    for (let index = start; index < text.length; index += 1) {
+      const code = text.charCodeAt(index);
+      if (code !== 10 && code !== 13) continue;
+      const line = pending + text.slice(start, index);
+      pending = '';
+      if (code === 13) {
+        if (index + 1 === text.length) this.#skipLeadingLf = true;
+        else if (text.charCodeAt(index + 1) === 10) index += 1;
+      }
+      start = index + 1;
+      if (line === '') {
+        const event = this.#dispatch();
+        if (event !== undefined) events.push(event);
+      } else this.#line(line);
+    }
+    this.#partial = pending + text.slice(start);
+    return events;
+  }
+
+  #line(line: string): void {
+    if (line.charCodeAt(0) === 58) return; // ':' comment (keep-alives)
+    const colon = line.indexOf(':');
+    const field = colon === -1 ? line : line.slice(0, colon);
+    let value = colon === -1 ? '' : line.slice(colon + 1);
+    if (value.charCodeAt(0) === 32) value = value.slice(1);
+    if (field === 'data') this.#data.push(value);
+    else if (field === 'event') this.#event = value;
+  }
+
+  #dispatch(): SseEvent | undefined {
+    if (this.#event === null && this.#data.length === 0) return undefined;
+    const event = { event: this.#event, data: this.#data.length === 1 ? (this.#data[0] ?? '') : this.#data.join('\n') };
+    this.#event = null;
+    this.#data = [];
+    return event;
+  }
+}
