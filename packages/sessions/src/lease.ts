@@ -1,6 +1,6 @@
 import { EnsembleError, ErrorCode } from '@ensemble/protocol';
 
-import type { SessionLease } from './session-store.js';
+import type { LeaseOptions, SessionLease, SessionStore } from './session-store.js';
 
 /** What a store provides to back a lease: token-checked renew and release. */
 export interface LeaseBackend {
@@ -97,5 +97,24 @@ export async function acquireWithin(waitMs: number, attempt: () => Promise<boole
     if (remaining <= 0) return false;
     const backoff = Math.min(500, 10 * 2 ** round) * (0.5 + Math.random() / 2);
     await new Promise<void>((resolve) => setTimeout(resolve, Math.min(remaining, backoff)));
+  }
+}
+
+/**
+ * `SessionStore.withLock` for every implementation: acquire (auto-renewing unless told otherwise), run,
+ * and release even when `fn` throws.
+ */
+export async function withLease<T>(
+  store: Pick<SessionStore, 'acquireLease'>,
+  id: string,
+  owner: string,
+  fn: (lease: SessionLease) => Promise<T>,
+  options: LeaseOptions = {},
+): Promise<T> {
+  const lease = await store.acquireLease(id, owner, { ...options, autoRenew: options.autoRenew ?? true });
+  try {
+    return await fn(lease);
+  } finally {
+    await lease.release();
   }
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 
 import type { NodeResult, Session, SessionPatch, SessionRecord, SessionTombstone } from '@ensemble/protocol';
 
-import { ManagedLease, acquireWithin } from './lease.js';
+import { acquireWithin, ManagedLease, withLease } from './lease.js';
 import { applyPatch, checkNodeResult, conflict, finished, isSessionId, newRecord, notFound, tombstoneFor, withNodes } from './records.js';
 import {
   type CreateSessionInput,
@@ -130,13 +130,8 @@ export class InMemorySessionStore implements SessionStore {
     );
   }
 
-  async withLock<T>(id: string, owner: string, fn: (lease: SessionLease) => Promise<T>, options: LeaseOptions = {}): Promise<T> {
-    const lease = await this.acquireLease(id, owner, { ...options, autoRenew: options.autoRenew ?? true });
-    try {
-      return await fn(lease);
-    } finally {
-      await lease.release();
-    }
+  withLock<T>(id: string, owner: string, fn: (lease: SessionLease) => Promise<T>, options: LeaseOptions = {}): Promise<T> {
+    return withLease(this, id, owner, fn, options);
   }
 
   async listResumable(options: ListResumableOptions = {}): Promise<SessionRecord[]> {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { SimRequest } from '../sim-request.js';
 import type { SimBehaviour } from './types.js';
 import { readEmbeddedJson } from './embedded-json.js';
+import { stems } from './terms.js';
 
 /**
  * Stands in for the planning agent's LLM (structured output named `execution_plan`). It reads the agent
@@ -221,23 +222,7 @@ function fallbackFor(candidate: Candidate, agents: readonly CatalogAgent[]): str
   return agents.find((agent) => agent.name !== candidate.agent && agent.skills.some((skill) => skill.id === candidate.skill.id))?.name ?? null;
 }
 
-const STOPWORDS = new Set(
-  (
-    'a an the and or but if then than that this these those of for to in on at by with from into about as is are was were be been being it its ' +
-    'our we us you your i me my they them their he she his her what which who whom when where why how do does did can could would should ' +
-    'will shall may might must please also just some any all each both few more most other such only own same so too very not no nor ' +
-    'pick give get make use used using given find one two three out up down over under again further once here there'
-  ).split(' '),
-);
 
-/** Lower-cased content words cut to five characters: a crude stemmer (analyse / analysis / analyze). */
-function stems(text: string): string[] {
-  return text
-    .toLowerCase()
-    .split(/[^a-z0-9]+/)
-    .filter((word) => word.length >= 3 && !STOPWORDS.has(word))
-    .map((word) => (word.length > 5 ? word.slice(0, 5) : word));
-}
 
 const PART_VERBS =
   'research|find|look|search|check|compare|analy[sz]e|summari[sz]e|recommend|write|draft|explain|list|calculate|compute|estimate|identify|evaluate|assess|review|fetch|get|gather|collect|give|tell|plan|outline|suggest|propose|prepare|rank|read|retrieve';

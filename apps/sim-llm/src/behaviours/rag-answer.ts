@@ -3,6 +3,7 @@ import { RAG_PROMPT_SECTIONS, RagSourcesResult, messageText } from '@ensemble/pr
 import type { SimRequest } from '../sim-request.js';
 import type { SimBehaviour } from './types.js';
 import { readEmbeddedJson } from './embedded-json.js';
+import { stems } from './terms.js';
 
 /**
  * Stands in for the RAG agent's answering model. The agent puts numbered sources in its system message
@@ -140,22 +141,7 @@ function splitSentences(text: string): string[] {
     .filter((sentence) => sentence.length > 0);
 }
 
-const STOPWORDS = new Set(
-  (
-    'the and for are was were been being that this these those with from into about what which who whom when where why how does did ' +
-    'can could would should will shall may might must not nor any all each both more most other some such only own same than too very ' +
-    'its our you your they them their his her him she has have had use used using also just there here then'
-  ).split(' '),
-);
 
-/** Lower-cased content words cut to five characters: a crude stemmer (index / indexes). */
-function stems(text: string): string[] {
-  return text
-    .toLowerCase()
-    .split(/[^a-z0-9]+/)
-    .filter((word) => word.length >= 3 && !STOPWORDS.has(word))
-    .map((word) => (word.length > 5 ? word.slice(0, 5) : word));
-}
 
 function excerpt(text: string, max = 160): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;

@@ -4,7 +4,7 @@ import { EnsembleError, ErrorCode, NodeResult, type Session, type SessionPatch, 
 import { ExponentialBackoff, type IPolicy, handleWhen, retry } from 'cockatiel';
 import { Redis, ReplyError } from 'ioredis';
 
-import { ManagedLease, acquireWithin } from '../lease.js';
+import { acquireWithin, ManagedLease, withLease } from '../lease.js';
 import { applyPatch, checkNodeResult, conflict, finished, isSessionId, newRecord, notFound, tombstoneFor, withNodes } from '../records.js';
 import {
   type CreateSessionInput,
@@ -177,13 +177,8 @@ export class RedisSessionStore implements SessionStore {
     );
   }
 
-  async withLock<T>(id: string, owner: string, fn: (lease: SessionLease) => Promise<T>, options: LeaseOptions = {}): Promise<T> {
-    const lease = await this.acquireLease(id, owner, { ...options, autoRenew: options.autoRenew ?? true });
-    try {
-      return await fn(lease);
-    } finally {
-      await lease.release();
-    }
+  withLock<T>(id: string, owner: string, fn: (lease: SessionLease) => Promise<T>, options: LeaseOptions = {}): Promise<T> {
+    return withLease(this, id, owner, fn, options);
   }
 
   async listResumable(options: ListResumableOptions = {}): Promise<SessionRecord[]> {
