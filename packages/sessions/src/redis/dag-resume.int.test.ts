@@ -28,6 +28,9 @@ describe('DAG run persisted in RedisSessionStore', () => {
     // First orchestrator: `fetch` finishes, and the process dies right after storing it, mid-`slow`.
     const crash = new AbortController();
     const firstCalls: string[] = [];
+    // `fetch` finishes only once `slow` is running, so the crash always lands mid-`slow`.
+    let slowStarted!: () => void;
+    const slowRunning = new Promise<void>((resolve) => (slowStarted = resolve));
     const first = await store.withLock(session.id, 'alice', (lease) =>
       runDag({
         plan,
@@ -39,7 +42,11 @@ describe('DAG run persisted in RedisSessionStore', () => {
         },
         runNode: async (request: NodeRunRequest) => {
           firstCalls.push(request.node.id);
-          if (request.node.id === 'fetch') return { kind: 'completed', output: 'fetched' };
+          if (request.node.id === 'fetch') {
+            await slowRunning;
+            return { kind: 'completed', output: 'fetched' };
+          }
+          slowStarted();
           return new Promise(() => undefined);
         },
       }),
