@@ -551,3 +551,32 @@ describe('runDag: dynamic revision', () => {
     expect(h.calls.map((call) => call.node.id)).toEqual(['a', 'b']);
   });
 });
+
+describe('durability order', () => {
+  it('starts a dependent only once every dependency result is persisted, even while a sibling write is slow', async () => {
+    const slowWrite = deferred();
+    const started: string[] = [];
+    const writes: string[] = [];
+    const run = runDag({
+      plan: plan(node('a'), node('b'), node('c', { dependsOn: ['a', 'b'] })),
+      request: 'r',
+      runNode: async (request) => {
+        started.push(request.node.id);
+        return { kind: 'completed', output: request.node.id };
+      },
+      persist: async (nodeId, result) => {
+        // b's completed result takes a while to store; a's is immediate.
+        if (nodeId === 'b' && result.status === 'completed') await slowWrite.promise;
+        writes.push(`${nodeId}:${result.status}`);
+      },
+    });
+    // Let a finish and b's slow write begin.
+    await vi.waitFor(() => expect(writes).toContain('a:completed'));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(started).not.toContain('c');
+    slowWrite.resolve();
+    const finished = await run;
+    expect(finished.status).toBe('completed');
+    expect(writes.indexOf('b:completed')).toBeLessThan(writes.indexOf('c:running'));
+  });
+});

@@ -490,10 +490,14 @@ class DagRun {
     return { status, plan: structuredClone(this.#plan), results: structuredClone(results), lastSequence: this.#sequence };
   }
 
-  /** Stores the new state, persists it, then announces it: an event never describes unsaved state. */
+  /**
+   * Persists the new state, then applies it, then announces it: an event never describes unsaved state,
+   * and the scheduler (which reads `#results`) never sees a completed dependency whose result is still
+   * being written, so a dependent cannot start before its inputs are durable.
+   */
   async #record(id: string, result: NodeResult, event: NodeEventInput): Promise<void> {
-    this.#results.set(id, result);
     await this.#options.persist?.(id, structuredClone(result));
+    this.#results.set(id, result);
     this.#emit(event);
   }
 
