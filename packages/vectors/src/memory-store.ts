@@ -1,15 +1,6 @@
 import { EnsembleError, ErrorCode } from '@ensemble/protocol';
 
-import {
-  checkDocuments,
-  checkEmbedding,
-  chunkId,
-  reciprocalRankFusion,
-  resolveCandidates,
-  resolveK,
-  sortHits,
-  vectorNorm,
-} from './shared.js';
+import { checkDocuments, checkEmbedding, chunkId, hybridSearchOf, resolveK, sortHits, vectorNorm } from './shared.js';
 import { textTerms } from './text-terms.js';
 import type {
   DocumentInput,
@@ -160,14 +151,8 @@ export class InMemoryVectorStore implements VectorStore {
     return sortHits(hits).slice(0, k);
   }
 
-  async hybridSearch(query: { text: string; embedding: ArrayLike<number> }, options?: HybridSearchOptions): Promise<SearchHit[]> {
-    const k = resolveK(options);
-    const candidates = resolveCandidates(options, k);
-    const [vectorHits, textHits] = await Promise.all([
-      this.vectorSearch(query.embedding, { ...options, k: candidates }),
-      this.textSearch(query.text, { ...options, k: candidates }),
-    ]);
-    return reciprocalRankFusion(vectorHits, textHits, k, options?.rrfK);
+  hybridSearch(query: { text: string; embedding: ArrayLike<number> }, options?: HybridSearchOptions): Promise<SearchHit[]> {
+    return hybridSearchOf(this, query, options);
   }
 
   async stats(): Promise<StoreStats> {

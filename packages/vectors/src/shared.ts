@@ -1,6 +1,6 @@
 import { EnsembleError, ErrorCode } from '@ensemble/protocol';
 
-import type { DocumentInput, EmbeddingSpace, HybridSearchOptions, SearchHit, SearchOptions } from './types.js';
+import type { DocumentInput, EmbeddingSpace, HybridSearchOptions, SearchHit, SearchOptions, VectorStore } from './types.js';
 
 export const DEFAULT_K = 5;
 export const MAX_K = 1000;
@@ -105,4 +105,22 @@ export function vectorNorm(vector: ArrayLike<number>): number {
   let sum = 0;
   for (let index = 0; index < vector.length; index += 1) sum += (vector[index] ?? 0) ** 2;
   return Math.sqrt(sum);
+}
+
+/**
+ * `VectorStore.hybridSearch` for every implementation: the store's own vector and full-text searches, each
+ * asked for the candidate count, fused by reciprocal rank. Stores differ only in how they run the two.
+ */
+export async function hybridSearchOf(
+  store: Pick<VectorStore, 'vectorSearch' | 'textSearch'>,
+  query: { text: string; embedding: ArrayLike<number> },
+  options?: HybridSearchOptions,
+): Promise<SearchHit[]> {
+  const k = resolveK(options);
+  const candidates = resolveCandidates(options, k);
+  const [vectorHits, textHits] = await Promise.all([
+    store.vectorSearch(query.embedding, { ...options, k: candidates }),
+    store.textSearch(query.text, { ...options, k: candidates }),
+  ]);
+  return reciprocalRankFusion(vectorHits, textHits, k, options?.rrfK);
 }

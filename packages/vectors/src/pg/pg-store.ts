@@ -2,16 +2,7 @@ import { EnsembleError, ErrorCode } from '@ensemble/protocol';
 import pg from 'pg';
 import { toSql } from 'pgvector';
 
-import {
-  MAX_K,
-  checkDocuments,
-  checkEmbedding,
-  chunkId,
-  reciprocalRankFusion,
-  resolveCandidates,
-  resolveK,
-  spaceMismatchError,
-} from '../shared.js';
+import { checkDocuments, checkEmbedding, chunkId, hybridSearchOf, MAX_K, resolveK, spaceMismatchError } from '../shared.js';
 import type {
   DocumentInput,
   EmbeddingSpace,
@@ -249,14 +240,8 @@ export class PgVectorStore implements VectorStore {
     return rows.rows.map(toHit);
   }
 
-  async hybridSearch(query: { text: string; embedding: ArrayLike<number> }, options?: HybridSearchOptions): Promise<SearchHit[]> {
-    const k = resolveK(options);
-    const candidates = resolveCandidates(options, k);
-    const [vectorHits, textHits] = await Promise.all([
-      this.vectorSearch(query.embedding, { ...options, k: candidates }),
-      this.textSearch(query.text, { ...options, k: candidates }),
-    ]);
-    return reciprocalRankFusion(vectorHits, textHits, k, options?.rrfK);
+  hybridSearch(query: { text: string; embedding: ArrayLike<number> }, options?: HybridSearchOptions): Promise<SearchHit[]> {
+    return hybridSearchOf(this, query, options);
   }
 
   async stats(): Promise<StoreStats> {
