@@ -1,6 +1,4 @@
 import { once } from 'node:events';
-import { Writable } from 'node:stream';
-
 import { TaskState } from '@a2a-js/sdk';
 import {
   type A2AClientOptions,
@@ -13,12 +11,13 @@ import {
   partsText,
   resetAgentBreakers,
 } from '@ensemble/a2a';
-import { InMemorySpanExporter, createLogger, inSpan, startTelemetry } from '@ensemble/telemetry';
+import { InMemorySpanExporter, inSpan, startTelemetry } from '@ensemble/telemetry';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { type ServiceProcess, startService, stopAllServices } from '../../../test/support/processes.js';
 import { testRedis } from '../../../test/support/redis.js';
 import type { MockAgentBehaviourInput } from './config.js';
+import { collectingLogger } from '../../../test/support/logs.js';
 
 /**
  * Mock agents as real processes, talking real HTTP, with tasks in the machine's Redis (under this
@@ -53,16 +52,6 @@ function startMock(options: { preset?: string; config?: Partial<MockAgentBehavio
   });
 }
 
-function collectingLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-      callback();
-    },
-  });
-  return { logger: createLogger({ service: 'int-test-client', destination }), lines };
-}
 
 const fast: Partial<A2AClientOptions> = { timeoutMs: 10_000, retry: false };
 
@@ -203,7 +192,7 @@ describe('failure modes and resilience', () => {
   it('retries a send whose agent is down, opens the breaker, and closes it when the agent is back', async () => {
     const agent = await startMock({ preset: 'search' });
     const port = new URL(agent.url).port;
-    const { logger, lines } = collectingLogger();
+    const { logger, lines } = collectingLogger('int-test-client');
     const client = await createA2AClient({
       url: agent.url,
       logger,

@@ -1,23 +1,11 @@
-import { Writable } from 'node:stream';
-
 import { EnsembleError, ErrorCode } from '@ensemble/protocol';
-import { createLogger } from '@ensemble/telemetry';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 
 import { bearerAuth, principalOf } from './auth.js';
 import { createHttpApp, readJsonBody } from './http-app.js';
+import { collectingLogger } from '../../../test/support/logs.js';
 
-function collectingLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-      callback();
-    },
-  });
-  return { logger: createLogger({ service: 'test', destination }), lines };
-}
 
 describe('createHttpApp', () => {
   it('echoes a valid X-Request-ID and stamps it on every log line of the request', async () => {

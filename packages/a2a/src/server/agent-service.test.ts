@@ -1,8 +1,5 @@
-import { Writable } from 'node:stream';
-
 import { Role, TaskState } from '@a2a-js/sdk';
 import { AgentEvent, type AgentExecutor, InMemoryTaskStore, ServerCallContext } from '@a2a-js/sdk/server';
-import { createLogger } from '@ensemble/telemetry';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { approvalMessage } from '../approval.js';
@@ -12,6 +9,7 @@ import { resetAgentBreakers } from '../client/resilience.js';
 import { partsData, partsText, textPart } from '../parts.js';
 import { type AgentService, type AgentServiceOptions, clientContextId, createAgentService } from './agent-service.js';
 import type { AgentRun } from './executor.js';
+import { collectingLogger } from '../../../../test/support/logs.js';
 
 const started: AgentService[] = [];
 
@@ -20,16 +18,6 @@ afterEach(async () => {
   resetAgentBreakers();
 });
 
-function collectingLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString().split('\n')) if (line.trim() !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
-      callback();
-    },
-  });
-  return { logger: createLogger({ service: 'agent-test', destination, level: 'debug' }), lines };
-}
 
 const CARD = {
   name: 'test-agent',
@@ -38,7 +26,7 @@ const CARD = {
 };
 
 async function startAgent(executor: AgentRun, options: Partial<AgentServiceOptions> = {}) {
-  const { logger, lines } = collectingLogger();
+  const { logger, lines } = collectingLogger('agent-test');
   const service = createAgentService({ card: CARD, executor, logger, ...options });
   const running = await service.start({ host: '127.0.0.1', port: 0 });
   started.push(service);
