@@ -1,4 +1,3 @@
-import type { AgentSkillCatalogEntry } from '@ensemble/a2a';
 import { validatePlan } from '@ensemble/dag';
 import { createLlmClient } from '@ensemble/llm';
 import { EnsembleError, ErrorCode, type ExecutionPlan, type PlanNode, type ReplanRequest } from '@ensemble/protocol';
@@ -6,23 +5,13 @@ import { type RunningServer, serveHttp } from '@ensemble/service';
 import { createLogger } from '@ensemble/telemetry';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { PRESETS } from '../../mock-agents/src/presets.js';
 import { createSimLlmApp } from '../../sim-llm/src/app.js';
 import type { SimLlmState } from '../../sim-llm/src/state.js';
 import { buildPlannerCatalog } from './catalog.js';
 import { type LlmClient, type PlanAttemptInfo, type PlannerSettings, planWorkflow } from './planner.js';
+import { PRESET_CATALOG_ENTRIES } from './testing/preset-catalog.js';
 
-/** The four mock-agent presets as the registry would list them. */
-const entries: AgentSkillCatalogEntry[] = Object.values(PRESETS).map((preset) => ({
-  agent: preset.name,
-  url: `http://${preset.name}.test`,
-  endpoint: `http://${preset.name}.test/a2a/jsonrpc`,
-  description: preset.description,
-  available: true,
-  status: 'available',
-  streaming: true,
-  skills: preset.skills.map((skill) => ({ id: skill.id, name: skill.name, description: skill.description ?? '', tags: skill.tags ?? [], examples: skill.examples ?? [] })),
-}));
+const entries = PRESET_CATALOG_ENTRIES;
 const catalog = buildPlannerCatalog(entries);
 const settings: PlannerSettings = { model: 'gpt-4o-mini', temperature: 0, maxAttempts: 3 };
 const MULTI_PART = 'Research the latest vector database releases on the web, check our internal documents for the current database policy, and then analyse the findings and recommend one.';

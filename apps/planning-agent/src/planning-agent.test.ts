@@ -1,5 +1,5 @@
 import { TaskState } from '@a2a-js/sdk';
-import { type A2AStreamEvent, type AgentRegistry, type AgentSkillCatalogEntry, type AgentService, createA2AClient, resetAgentBreakers } from '@ensemble/a2a';
+import { type A2AStreamEvent, type AgentRegistry, type AgentService, type AgentSkillCatalogEntry, createA2AClient, resetAgentBreakers } from '@ensemble/a2a';
 import { validatePlan } from '@ensemble/dag';
 import { createLlmClient } from '@ensemble/llm';
 import { ErrorCode, type ExecutionPlan, PLAN_ARTIFACT_NAME, PlanningResult } from '@ensemble/protocol';
@@ -7,23 +7,14 @@ import { type RunningServer, serveHttp } from '@ensemble/service';
 import { createLogger } from '@ensemble/telemetry';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { PRESETS } from '../../mock-agents/src/presets.js';
 import { createSimLlmApp } from '../../sim-llm/src/app.js';
 import type { SimLlmState } from '../../sim-llm/src/state.js';
 import { PLANNING_AGENT_CARD, createPlanningAgentApp } from './app.js';
 import { buildPlannerCatalog } from './catalog.js';
 import { planStages, readPlanningRequest, summarizePlan } from './planning-agent.js';
+import { PRESET_CATALOG_ENTRIES } from './testing/preset-catalog.js';
 
-const presetEntries: AgentSkillCatalogEntry[] = Object.values(PRESETS).map((preset) => ({
-  agent: preset.name,
-  url: `http://${preset.name}.test`,
-  endpoint: `http://${preset.name}.test/a2a/jsonrpc`,
-  description: preset.description,
-  available: true,
-  status: 'available',
-  streaming: true,
-  skills: preset.skills.map((skill) => ({ id: skill.id, name: skill.name, description: skill.description ?? '', tags: skill.tags ?? [], examples: skill.examples ?? [] })),
-}));
+const presetEntries = PRESET_CATALOG_ENTRIES;
 const MULTI_PART = 'Research the latest vector database releases on the web, check our internal documents for the current database policy, and then analyse the findings and recommend one.';
 
 function node(id: string, dependsOn: string[] = []) {
