@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { type ServiceProcess, startService, stopAllServices } from '../support/processes.js';
 import { testRedis } from '../support/redis.js';
+import { planNode } from '../../apps/orchestrator/src/testing/harness.js';
 
 /**
  * A complex request whose plan uses the real RAG agent, across real processes: sim-llm (the LLM and the
@@ -25,20 +26,7 @@ let orchestrator: ServiceProcess;
 const PLAN: ExecutionPlan = {
   goal: 'Answer from the knowledge base',
   rationale: 'The answer is in the documentation, so the RAG agent looks it up.',
-  nodes: [
-    {
-      id: 'lookup',
-      agent: 'rag-agent',
-      skill: 'document-retrieval',
-      input: '{{request}}',
-      dependsOn: [],
-      condition: null,
-      retry: { maxAttempts: 1, backoffMs: 0 },
-      timeoutMs: 30_000,
-      fallbackAgent: null,
-      description: 'Look the answer up in the knowledge base',
-    },
-  ],
+  nodes: [planNode('lookup', 'rag-agent', '{{request}}', { skill: 'document-retrieval', description: 'Look the answer up in the knowledge base' })],
 };
 
 beforeAll(async () => {

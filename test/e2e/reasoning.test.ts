@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ServiceProcess, startService, stopAllServices } from '../support/processes.js';
 import { testRedis } from '../support/redis.js';
 import { AGENT_TOKEN, ORCHESTRATE, readStream } from './support/stack.js';
+import { planNode } from '../../apps/orchestrator/src/testing/harness.js';
 
 /**
  * A complex request whose plan uses the reasoning agent and a mock agent, across real processes:
@@ -28,30 +29,11 @@ const PLAN: ExecutionPlan = {
   goal: 'Look up the relevant notes, then compute the total',
   rationale: 'The computation needs the notes, so it runs after the lookup.',
   nodes: [
-    {
-      id: 'lookup',
-      agent: 'rag-agent',
-      skill: null,
-      input: '{{request}}',
-      dependsOn: [],
-      condition: null,
-      retry: { maxAttempts: 1, backoffMs: 0 },
-      timeoutMs: 30_000,
-      fallbackAgent: null,
-      description: 'Find the notes about the order',
-    },
-    {
-      id: 'compute',
-      agent: 'reasoning-agent',
-      skill: null,
-      input: 'Notes: {{nodes.lookup.output}}\nQuestion: what is 1234 * 5678?',
+    planNode('lookup', 'rag-agent', '{{request}}', { description: 'Find the notes about the order' }),
+    planNode('compute', 'reasoning-agent', 'Notes: {{nodes.lookup.output}}\nQuestion: what is 1234 * 5678?', {
       dependsOn: ['lookup'],
-      condition: null,
-      retry: { maxAttempts: 1, backoffMs: 0 },
-      timeoutMs: 30_000,
-      fallbackAgent: null,
       description: 'Compute the order total with the calculator',
-    },
+    }),
   ],
 };
 
