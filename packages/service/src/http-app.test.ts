@@ -81,6 +81,11 @@ describe('createHttpApp', () => {
     app.post('/echo', async (c) => c.json(await readJsonBody(c, z.object({ name: z.string() }))));
     const tooBig = await app.request('/echo', { method: 'POST', body: JSON.stringify({ name: 'x'.repeat(200) }), headers: { 'content-type': 'application/json' } });
     expect(tooBig.status).toBe(413);
+    // A declared length is judged from the header; a body without one is counted as it arrives.
+    const declared = await app.request('/echo', { method: 'POST', body: '{}', headers: { 'content-type': 'application/json', 'content-length': '65' } });
+    expect(declared.status).toBe(413);
+    const withinLimit = await app.request('/echo', { method: 'POST', body: '{"name":"ok"}', headers: { 'content-type': 'application/json', 'content-length': '13' } });
+    expect(await withinLimit.json()).toEqual({ name: 'ok' });
     const badJson = await app.request('/echo', { method: 'POST', body: '{nope', headers: { 'content-type': 'application/json' } });
     expect(badJson.status).toBe(400);
     expect(await badJson.json()).toMatchObject({ error: { code: 'invalid_json' } });
