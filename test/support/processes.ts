@@ -37,7 +37,10 @@ export interface StartServiceOptions {
  * line, which carries the URL it bound. Nothing here sleeps: readiness is the service saying so.
  */
 export async function startService(options: StartServiceOptions): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', options.entry, ...(options.args ?? [])], {
+  // BENCH_PROFILE_DIR=dir: every service writes a V8 CPU profile to dir/<name>/ when it exits (benchmarks).
+  const profileDir = process.env['BENCH_PROFILE_DIR'];
+  const profiling = profileDir === undefined || profileDir === '' ? [] : ['--cpu-prof', '--cpu-prof-dir', `${profileDir}/${options.name}`];
+  const child = spawn(process.execPath, [...profiling, '--import', 'tsx', options.entry, ...(options.args ?? [])], {
     cwd: REPO_ROOT,
     env: { ...process.env, LOG_LEVEL: 'info', OTEL_EXPORTER_OTLP_ENDPOINT: '', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import { createLlmClient } from '@ensemble/llm';
 import { ChatCompletionResponse } from '@ensemble/protocol';
 import { LlmRoutingClassifier, type RouterOptions, createRouter, parseRoutingDecisionHeader } from '@ensemble/routing';
-import { type RunningServer, serveHttp } from '@ensemble/service';
+import { type RunningServer, createNodeFetch, serveHttp } from '@ensemble/service';
 import { createLogger } from '@ensemble/telemetry';
 import OpenAI from 'openai';
 import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
@@ -14,7 +14,6 @@ import { testRedis } from '../../../test/support/redis.js';
 import { createSimLlmApp } from '../../sim-llm/src/app.js';
 import { type GatewayDeps, createGatewayApp } from './app.js';
 import { redisReadiness, upstreamReadiness } from './readiness.js';
-import { createUpstreamFetch } from './upstream-fetch.js';
 
 /**
  * The gateway over real HTTP, in front of sim-llm (the project's OpenAI-compatible test double), with
@@ -38,7 +37,7 @@ const logger = createLogger({
 });
 const redis = testRedis();
 // The transport main.ts uses, so these tests cover it (aborts, connection errors, trace headers).
-const upstreamFetch = createUpstreamFetch();
+const upstreamFetch = createNodeFetch();
 let simUrl: string;
 let gatewayUrl: string;
 let client: OpenAI;

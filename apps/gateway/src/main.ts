@@ -3,7 +3,7 @@ import { RedisAgentCardCache } from '@ensemble/a2a/redis';
 import { loadConfig } from '@ensemble/config';
 import { createLlmClient } from '@ensemble/llm';
 import { LlmRoutingClassifier, createRouter } from '@ensemble/routing';
-import { onShutdownSignal, serveHttp } from '@ensemble/service';
+import { createNodeFetch, onShutdownSignal, serveHttp } from '@ensemble/service';
 import { RedisSessionStore } from '@ensemble/sessions/redis';
 import { createLogger, startTelemetry } from '@ensemble/telemetry';
 import { Redis } from 'ioredis';
@@ -13,7 +13,6 @@ import { GatewayConfig, resolveBindHost } from './config.js';
 import { A2AOrchestration } from './orchestrator-client.js';
 import { redisReadiness, upstreamReadiness } from './readiness.js';
 import { RedisSessionTaskIndex } from './session-tasks.js';
-import { createUpstreamFetch } from './upstream-fetch.js';
 
 const config = loadConfig(GatewayConfig, process.env);
 // Telemetry first: `fetch` must be instrumented before the first upstream call.
@@ -23,7 +22,7 @@ const logger = createLogger({ service: 'gateway', level: config.LOG_LEVEL });
 // Passthrough calls are never retried by the gateway: a retry could only be transparent before the first
 // byte reached the client, and a client that gets the upstream's 429/5xx (with Retry-After) retries with
 // its own policy. Retrying here too would multiply load exactly when the upstream is struggling.
-const upstreamFetch = createUpstreamFetch();
+const upstreamFetch = createNodeFetch();
 const upstream = createLlmClient({
   baseURL: config.OPENAI_BASE_URL,
   apiKey: config.OPENAI_API_KEY,

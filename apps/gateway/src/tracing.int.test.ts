@@ -1,13 +1,12 @@
 import { createLlmClient } from '@ensemble/llm';
 import { createRouter, type RoutingClassifier } from '@ensemble/routing';
-import { type RunningServer, serveHttp } from '@ensemble/service';
+import { type RunningServer, createNodeFetch, serveHttp } from '@ensemble/service';
 import { InMemorySpanExporter, type Telemetry, createLogger, startTelemetry } from '@ensemble/telemetry';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createSimLlmApp } from '../../sim-llm/src/app.js';
 import { createGatewayApp } from './app.js';
-import { createUpstreamFetch } from './upstream-fetch.js';
 
 /**
  * One trace across processes: the gateway's request span, its LLM span with OpenInference attributes,
@@ -18,7 +17,7 @@ let telemetry: Telemetry;
 const servers: RunningServer[] = [];
 const sim = createSimLlmApp();
 let client: OpenAI;
-const upstreamFetch = createUpstreamFetch();
+const upstreamFetch = createNodeFetch();
 
 /** Never asked here: every request below is routed by a header or a rule. */
 const unusedClassifier: RoutingClassifier = {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 
 import { bearerAuth, principalOf } from './auth.js';
 import { createHttpApp, readJsonBody } from './http-app.js';
+import { serveHttp } from './serve.js';
 import { collectingLogger } from '../../../test/support/logs.js';
 
 
@@ -47,6 +48,22 @@ describe('createHttpApp', () => {
     for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += new TextDecoder().decode(chunk.value);
     expect(text).toContain('two');
     expect(lines.find((line) => line['msg'] === 'request')).toMatchObject({ status: 200, streamed: true });
+  });
+
+  it('stamps the request id on the access log line of a stream served over a real socket', async () => {
+    const { logger, waitForLine } = collectingLogger();
+    const app = createHttpApp({ logger });
+    app.get('/events', () => new Response('data: one\n\n', { headers: { 'content-type': 'text/event-stream' } }));
+    const server = await serveHttp(app, { host: '127.0.0.1', port: 0, logger, service: 'test' });
+    try {
+      const response = await fetch(`${server.url}/events`, { headers: { 'X-Request-ID': 'req-stream' } });
+      expect(await response.text()).toBe('data: one\n\n');
+      // Written when the socket closes, outside the handler's async scope.
+      const line = await waitForLine((candidate) => candidate['msg'] === 'request' && candidate['path'] === '/events');
+      expect(line).toMatchObject({ streamed: true, request_id: 'req-stream' });
+    } finally {
+      await server.close();
+    }
   });
 
   it('replaces an unsafe request id with a generated one', async () => {

@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 
 import { EnsembleError, ErrorCode, toEnsembleError, toOpenAIErrorBody } from '@ensemble/protocol';
@@ -101,7 +102,9 @@ export function createHttpApp(options: HttpAppOptions): Hono<ServiceEnv> {
         };
         const outgoing = (c.env as Partial<HttpBindings> | undefined)?.outgoing;
         if (outgoing !== undefined) {
-          outgoing.once('close', finishOnce);
+          // `close` fires outside the request's async scope: bind the line to it, or it would lose the
+          // request id and trace id the log context and the active span give every other line.
+          outgoing.once('close', AsyncResource.bind(finishOnce));
           return;
         }
         c.res = new Response(watchStream(body, finishOnce), c.res);

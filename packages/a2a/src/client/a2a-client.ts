@@ -11,6 +11,7 @@ import {
   type TaskStatusUpdateEvent,
 } from '@a2a-js/sdk';
 import { type Client, ClientFactory, ClientFactoryOptions, JsonRpcTransportFactory, RestTransportFactory } from '@a2a-js/sdk/client';
+import { type FetchFunction, sharedNodeFetch } from '@ensemble/service';
 import type { Logger } from '@ensemble/telemetry';
 import type { IPolicy } from 'cockatiel';
 
@@ -33,7 +34,11 @@ export interface A2AClientOptions {
   /** Options of the agent's process-wide breaker (first client of an agent sets them); `false` disables. */
   breaker?: BreakerOptions | false;
   logger?: Logger;
-  /** `fetch` to use (tests, custom dispatchers). Default the global one, which OpenTelemetry instruments. */
+  /**
+   * `fetch` to use (tests, custom dispatchers). Default: the process-wide `node:http` one from
+   * `@ensemble/service` (`sharedNodeFetch`), which costs a third less per call than the global `fetch` and
+   * sends `traceparent` itself.
+   */
   fetch?: typeof fetch;
   /** Talk to v0.3 agents through the SDK's compatibility layer. Default true. */
   legacyCompat?: boolean;
@@ -168,7 +173,7 @@ async function invoke<T>(caller: Caller, policy: IPolicy, fn: (signal: AbortSign
  * them: connection failures (marked when the request cannot have been delivered), 401/403, and
  * 502/503/504 (a draining replica answers 503 before creating any task, so that one is safe to retry).
  */
-function agentFetch(base: typeof fetch, token: string | undefined, target: () => Target): typeof fetch {
+function agentFetch(base: FetchFunction, token: string | undefined, target: () => Target): typeof fetch {
   return async (input, init) => {
     const headers = new Headers(init?.headers);
     if (token !== undefined && !headers.has('authorization')) headers.set('authorization', `Bearer ${token}`);
@@ -209,7 +214,7 @@ export async function fetchAgentCard(
 ): Promise<AgentCard> {
   const target: Target = { agent: new URL(url).host, url };
   const caller = makeCaller(target, options);
-  const doFetch = agentFetch(options.fetch ?? globalThis.fetch, options.token, () => target);
+  const doFetch = agentFetch(options.fetch ?? sharedNodeFetch(), options.token, () => target);
   return invoke(
     caller,
     caller.readPolicy,
@@ -290,7 +295,7 @@ function failedStateOf(state: TaskState | undefined): 'failed' | 'rejected' | 'c
  * A client for one A2A agent, over the SDK's `ClientFactory` (JSON-RPC preferred, HTTP+JSON, v0.3
  * agents through the compat layer). Adds per-call timeouts, retries only where repeating is safe, the
  * agent's shared circuit breaker, the bearer token, and typed errors. Trace context rides on `fetch`
- * (OpenTelemetry's undici instrumentation injects `traceparent`).
+ * (`traceparent` from the active span).
  */
 export async function createA2AClient(options: A2AClientOptions): Promise<A2AClient> {
   if (options.card === undefined && options.url === undefined) throw new TypeError('createA2AClient needs a url or a card');
@@ -298,7 +303,7 @@ export async function createA2AClient(options: A2AClientOptions): Promise<A2ACli
   const endpoint = card.supportedInterfaces[0]?.url ?? options.url!;
   const target: Target = { agent: card.name, url: options.url ?? endpoint };
   const caller = makeCaller(target, options);
-  const fetchImpl = agentFetch(options.fetch ?? globalThis.fetch, options.token, () => target);
+  const fetchImpl = agentFetch(options.fetch ?? sharedNodeFetch(), options.token, () => target);
   const legacyCompat = { enabled: options.legacyCompat ?? true };
   const factory = new ClientFactory(
     ClientFactoryOptions.createFrom(ClientFactoryOptions.default, {

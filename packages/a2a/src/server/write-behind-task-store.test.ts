@@ -76,6 +76,26 @@ describe('WriteBehindTaskStore', () => {
     expect(store.pendingWrites).toBe(0);
   });
 
+  it('keeps a pending snapshot apart from later changes to the saved task and to loaded copies', async () => {
+    const store = new WriteBehindTaskStore(new RecordingStore(), { flushIntervalMs: 60_000 });
+    await store.save(task('t', TaskState.TASK_STATE_WORKING, ''), context());
+    const saved = task('t', TaskState.TASK_STATE_WORKING, 'a');
+    await store.save(saved, context());
+    // The changes the SDK makes between events: parts appended, artifacts added, fields replaced.
+    saved.artifacts[0]!.parts.push(textPart('b'));
+    saved.artifacts.push({ ...saved.artifacts[0]!, artifactId: 'other' });
+    saved.history.push(saved.history[0]!);
+    const loaded = (await store.load('t', context()))!;
+    loaded.artifacts[0]!.parts = [...loaded.artifacts[0]!.parts, textPart('c')];
+    loaded.artifacts.pop();
+    loaded.history.length = 0;
+    const again = (await store.load('t', context()))!;
+    expect(textOf(again)).toBe('a');
+    expect(again.artifacts).toHaveLength(1);
+    expect(again.history).toHaveLength(1);
+    await store.flush();
+  });
+
   it('writes a status change at once, with the text deferred before it, and in order', async () => {
     const inner = new RecordingStore();
     const store = new WriteBehindTaskStore(inner, { flushIntervalMs: 60_000 });
@@ -88,6 +108,18 @@ describe('WriteBehindTaskStore', () => {
     ]);
     expect(textOf((await inner.load('t', context()))!)).toBe('partial answer');
     expect(store.pendingWrites).toBe(0);
+  });
+
+  it('defers progress in the same state (a new status message, metadata) like artifacts', async () => {
+    const inner = new RecordingStore();
+    const store = new WriteBehindTaskStore(inner, { flushIntervalMs: 60_000 });
+    await store.save(task('t', TaskState.TASK_STATE_WORKING, ''), context());
+    const progress = { ...task('t', TaskState.TASK_STATE_WORKING, '', '2026-01-01T00:00:02.000Z'), metadata: { step: 2 } };
+    await store.save(progress, context());
+    expect(inner.writes).toHaveLength(1);
+    expect((await store.load('t', context()))?.metadata).toEqual({ step: 2 });
+    await store.save(task('t', TaskState.TASK_STATE_AUTH_REQUIRED, ''), context());
+    expect(inner.writes.map((write) => write.state)).toEqual([TaskState.TASK_STATE_WORKING, TaskState.TASK_STATE_AUTH_REQUIRED]);
   });
 
   it('writes anyway after maxDeferredSaves, and flush() writes what is pending', async () => {

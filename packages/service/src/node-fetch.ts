@@ -4,33 +4,38 @@ import { Readable } from 'node:stream';
 
 import { injectTraceContext } from '@ensemble/telemetry';
 
-/** The `fetch` signature the `openai` SDK accepts through its `fetch` option. */
+/** The `fetch` signature the `openai` SDK (its `fetch` option) and the A2A SDK (`fetchImpl`) accept. */
 export type FetchFunction = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
-export interface UpstreamFetch {
+export interface NodeFetch {
   fetch: FetchFunction;
   /** Closes idle keep-alive connections (on shutdown). */
   close(): void;
 }
 
 /**
- * A `fetch` for the upstream LLM client built on `node:http` keep-alive agents, given to the `openai` SDK
- * through its documented `fetch` option. Why not the global `fetch`: on the gateway's hot path it cost
- * about twice the CPU of `node:http` (WHATWG request/stream machinery per call), which alone broke the
- * ≤1 ms overhead budget. Semantics the SDK relies on are kept: abort rejects with an `AbortError` (and
- * errors a body being read), network failures reject with `TypeError('fetch failed', { cause })` like
- * undici, and the W3C trace context of the active span goes out as `traceparent`.
+ * A `fetch` built on `node:http` keep-alive agents, for the clients on Ensemble's hot paths: the
+ * gateway's upstream LLM client (the `openai` SDK's documented `fetch` option), the LLM clients of the
+ * services, and the A2A client (the A2A SDK's `fetchImpl`). Why not the global `fetch`: it costs about
+ * twice the CPU per call of `node:http` (WHATWG request/stream machinery), which alone broke the gateway's
+ * ≤1 ms overhead budget and was a third of an A2A call's client-side cost.
  *
- * Event streams are handed over as they arrive; other bodies (JSON) are read whole first, so the SDK's
- * timeout, which runs until `fetch` resolves, covers the complete answer. Anything this adapter does not
+ * Semantics the SDKs rely on are kept: abort rejects with an `AbortError` (and errors a body being read),
+ * network failures reject with `TypeError('fetch failed', { cause })` like undici, and the W3C trace
+ * context of the active span goes out as `traceparent` (OpenTelemetry's undici instrumentation only sees
+ * the global `fetch`). Like undici, connections per origin are unbounded unless `maxSockets` says otherwise:
+ * a pool limit would queue a new call behind long-lived streams.
+ *
+ * Event streams are handed over as they arrive; other bodies (JSON) are read whole first, so an SDK
+ * timeout that runs until `fetch` resolves covers the complete answer. Anything this adapter does not
  * handle (non-buffer request bodies, `Request` objects) goes to the global `fetch`.
  */
-export function createUpstreamFetch(options: { maxSockets?: number } = {}): UpstreamFetch {
-  const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 256, scheduling: 'lifo' as const };
+export function createNodeFetch(options: { maxSockets?: number } = {}): NodeFetch {
+  const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? Number.POSITIVE_INFINITY, scheduling: 'lifo' as const };
   const httpAgent = new HttpAgent(agentOptions);
   const httpsAgent = new HttpsAgent(agentOptions);
 
-  const upstreamFetch: FetchFunction = (input, init = {}) => {
+  const nodeFetch: FetchFunction = (input, init = {}) => {
     const body = init.body;
     if (input instanceof Request || (body !== undefined && body !== null && typeof body !== 'string' && !(body instanceof Uint8Array))) {
       return fetch(input, init);
@@ -104,7 +109,7 @@ export function createUpstreamFetch(options: { maxSockets?: number } = {}): Upst
   };
 
   return {
-    fetch: upstreamFetch,
+    fetch: nodeFetch,
     close() {
       httpAgent.destroy();
       httpsAgent.destroy();
@@ -114,4 +119,12 @@ export function createUpstreamFetch(options: { maxSockets?: number } = {}): Upst
 
 function abortError(): Error {
   return new DOMException('This operation was aborted', 'AbortError');
+}
+
+let shared: NodeFetch | undefined;
+
+/** One process-wide `createNodeFetch()` (its agents are pools: one per process is what they are for). */
+export function sharedNodeFetch(): FetchFunction {
+  shared ??= createNodeFetch();
+  return shared.fetch;
 }

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { createUpstreamFetch } from './upstream-fetch.js';
+import { createNodeFetch } from './node-fetch.js';
 
 /**
  * Transport semantics the `openai` SDK relies on, checked against a bare `node:http` server with exact
@@ -14,7 +14,7 @@ const handlers = new Map<string, Handler>();
 const seen: Array<{ path: string; headers: IncomingMessage['headers']; body: string; closedEarly: boolean }> = [];
 let server: Server;
 let base: string;
-const upstream = createUpstreamFetch();
+const upstream = createNodeFetch();
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -52,7 +52,7 @@ afterAll(async () => {
   await new Promise<void>((resolve) => server.close(() => resolve()));
 });
 
-describe('createUpstreamFetch', () => {
+describe('createNodeFetch', () => {
   it('sends method, headers and body once, with a content length, and returns status, headers and body', async () => {
     const response = await upstream.fetch(`${base}/json`, { method: 'POST', headers: new Headers({ Authorization: 'Bearer k', 'X-Extra': 'a' }), body: '{"é":1}' });
     expect(response.status).toBe(201);
