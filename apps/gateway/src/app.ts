@@ -86,7 +86,7 @@ export function createGatewayApp(deps: GatewayDeps): Hono<ServiceEnv> {
     const request = await readJsonBody(c, ChatCompletionRequest);
     const signal = c.req.raw.signal;
     const decision = await deps.router.route({ request, header: (name) => c.req.header(name), signal });
-    recordDecision(decision, c.var.logger);
+    recordDecision(decision, c.var);
     c.header(ROUTING_DECISION_HEADER, formatRoutingDecisionHeader(decision));
 
     if (decision.path === 'passthrough') return relayChatCompletion(c, request, passthrough);
@@ -106,15 +106,17 @@ export function createGatewayApp(deps: GatewayDeps): Hono<ServiceEnv> {
   return app;
 }
 
-/** The decision goes on the request span and into one log line, so routing can be audited later. */
-function recordDecision(decision: RoutingDecision, logger: Logger): void {
+/**
+ * The decision goes on the request span and into the request's access-log line, so routing can be
+ * audited later. A fallback (the classifier failed) also gets a warning of its own when it happens.
+ */
+function recordDecision(decision: RoutingDecision, request: Pick<ServiceEnv['Variables'], 'accessLog' | 'logger'>): void {
   trace.getActiveSpan()?.setAttributes({
     'ensemble.routing.path': decision.path,
     'ensemble.routing.source': decision.source,
     'ensemble.routing.reason': decision.reason,
     'ensemble.routing.cached': decision.cached ?? false,
   });
-  const line = { routing: decision };
-  if (decision.source === 'fallback') logger.warn(line, 'routing decision');
-  else logger.info(line, 'routing decision');
+  request.accessLog['routing'] = decision;
+  if (decision.source === 'fallback') request.logger.warn({ routing: decision }, 'routing fell back to passthrough');
 }

@@ -37,7 +37,7 @@ const logger = createLogger({
 });
 const redis = testRedis();
 // The transport main.ts uses, so these tests cover it (aborts, connection errors, trace headers).
-const upstreamFetch = createNodeFetch();
+const upstreamFetch = createNodeFetch({ claimableStreams: true });
 let simUrl: string;
 let gatewayUrl: string;
 let client: OpenAI;
@@ -297,8 +297,9 @@ describe('routing', () => {
     expect(response.status).toBe(501);
     expect(response.headers.get('x-routing-decision')).toBe('orchestration; source=header; reason="X-Routing-Mode: orchestration"');
     expect(response.headers.get('x-session-id')).toBe('sess-42');
-    expect(logLines.find((line) => line['msg'] === 'routing decision')).toMatchObject({
-      request_id: 'req-routing-1',
+    // The decision is on the request's access-log line.
+    expect(logLines.find((line) => line['msg'] === 'request' && line['request_id'] === 'req-routing-1')).toMatchObject({
+      status: 501,
       session_id: 'sess-42',
       routing: { path: 'orchestration', source: 'header' },
     });
@@ -314,7 +315,7 @@ describe('routing', () => {
       source: 'fallback',
       reason: 'classifier failed (upstream_error); answering directly',
     });
-    expect(logLines.find((line) => line['msg'] === 'routing decision')).toMatchObject({ level: 'warn', routing: { source: 'fallback' } });
+    expect(logLines.find((line) => line['msg'] === 'routing fell back to passthrough')).toMatchObject({ level: 'warn', routing: { source: 'fallback' } });
   });
 
   it('falls back to passthrough when the classifier is slower than its deadline', async () => {

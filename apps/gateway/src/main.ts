@@ -22,7 +22,7 @@ const logger = createLogger({ service: 'gateway', level: config.LOG_LEVEL });
 // Passthrough calls are never retried by the gateway: a retry could only be transparent before the first
 // byte reached the client, and a client that gets the upstream's 429/5xx (with Retry-After) retries with
 // its own policy. Retrying here too would multiply load exactly when the upstream is struggling.
-const upstreamFetch = createNodeFetch();
+const upstreamFetch = createNodeFetch({ claimableStreams: true });
 const upstream = createLlmClient({
   baseURL: config.OPENAI_BASE_URL,
   apiKey: config.OPENAI_API_KEY,

@@ -1,5 +1,8 @@
+import type { ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+
 import type { ChatCompletionRequest } from '@ensemble/protocol';
-import { type ServiceEnv, type SseEvent, SseDecoder } from '@ensemble/service';
+import { NODE_STREAM_RESPONSE, type ServiceEnv, type SseEvent, SseDecoder, claimNodeBody, writeNodeStreamHead } from '@ensemble/service';
 import {
   type Logger,
   type Span,
@@ -63,7 +66,14 @@ export async function relayChatCompletion(c: Context<ServiceEnv>, request: ChatC
       return failed(c, span, describeUpstreamFailure(error, { timeoutMs: deps.upstreamTimeoutMs }), deps.logger);
     }
     const headers: Record<string, string> = { ...SSE_HEADERS, ...upstreamRequestId(upstream) };
-    return c.body(sseRelay(upstream, { span, started, logger: deps.logger, signal: c.req.raw.signal, timeoutMs: deps.upstreamTimeoutMs }), 200, headers);
+    const relay = new SseRelay(upstream, { span, started, logger: deps.logger, signal: c.req.raw.signal, timeoutMs: deps.upstreamTimeoutMs });
+    const upstreamBody = claimNodeBody(upstream);
+    const client = upstreamBody === undefined ? undefined : writeNodeStreamHead(c, 200, headers);
+    if (upstreamBody !== undefined && client !== undefined) {
+      relayToSocket(relay, upstreamBody, client);
+      return NODE_STREAM_RESPONSE;
+    }
+    return c.body(relayAsWebStream(relay, upstream), 200, headers);
   }
 
   try {
@@ -113,11 +123,11 @@ interface RelayContext {
 }
 
 /**
- * The SSE body. The upstream's bytes are parsed only as far as the relay must look at them: each event's
- * data is JSON-parsed once (to watch text, usage and finish reasons for the span, and to catch an
- * in-band error event), then forwarded as the upstream's own text, never re-serialised. Upstream reads
- * happen only when the client connection can take more (a slow client slows the upstream read instead of
- * growing a buffer), and everything one read delivered goes out in one write. `data: [DONE]` is written
+ * The relay of one SSE answer, independent of how bytes come in and go out (`relayToSocket` for a
+ * served gateway, `relayAsWebStream` in-process). The upstream's bytes are parsed only as far as the
+ * relay must look at them: each event's data is JSON-parsed once (to watch text, usage and finish reasons
+ * for the span, and to catch an in-band error event), then forwarded as the upstream's own text, never
+ * re-serialised; everything one upstream read delivered goes out in one write. `data: [DONE]` is written
  * once the upstream finished and the stream is complete. Failures after the 200 went out cannot change
  * the status any more: they become a final `data: {"error": ...}` event, which the `openai` SDKs raise as
  * an `APIError`, and the stream ends without `[DONE]`.
@@ -126,25 +136,117 @@ interface RelayContext {
  * ignored, an event whose data has an `error` member is an `APIError`), so clients see what they saw
  * when the SDK parsed the stream here.
  */
-function sseRelay(upstream: Response, relay: RelayContext): ReadableStream<Uint8Array> {
-  // `Response.body` is typed loosely in Node's lib; the bytes of an HTTP body are `Uint8Array`s.
-  const reader: ReadableStreamDefaultReader<Uint8Array> | undefined = (upstream.body as ReadableStream<Uint8Array> | null)?.getReader();
-  const decoder = new SseDecoder();
-  const observer = new StreamObserver();
+class SseRelay {
+  readonly #decoder = new SseDecoder();
+  readonly #observer = new StreamObserver();
   // Stream callbacks run outside the request's async scope: carry its log ids along explicitly.
-  const logContext = currentLogContext();
-  let finished = false;
-  let sawDone = false;
+  readonly #logContext = currentLogContext();
+  #finished = false;
+  #sawDone = false;
 
-  const finish = (outcome: 'completed' | 'cancelled' | UpstreamFailure) => {
-    finished = true;
-    const { span } = relay;
+  constructor(
+    private readonly upstream: Response,
+    private readonly relay: RelayContext,
+  ) {}
+
+  /** The answer is complete, failed or cancelled: nothing more goes to the client. */
+  get finished(): boolean {
+    return this.#finished;
+  }
+
+  /** The upstream said `[DONE]`: the rest of its body (normally just its end) is to be read and ignored. */
+  get sawDone(): boolean {
+    return this.#sawDone;
+  }
+
+  /** What to write for one upstream read: its complete events, and the end of the answer at `[DONE]`. */
+  push(bytes: Uint8Array): string {
+    const batch = { text: '' };
+    try {
+      this.#relayEvents(this.#decoder.push(bytes), batch);
+      // Answer the client at `[DONE]`, in the same write as the last events.
+      if (this.#sawDone) batch.text += this.#endOfStream();
+    } catch (error) {
+      batch.text += this.fail(error);
+    }
+    return batch.text;
+  }
+
+  /** What to write when the upstream body ended. */
+  end(): string {
+    const batch = { text: '' };
+    try {
+      this.#relayEvents(this.#decoder.end(), batch);
+      batch.text += this.#endOfStream();
+    } catch (error) {
+      batch.text += this.fail(error);
+    }
+    return batch.text;
+  }
+
+  /** The upstream read (or an event) failed: the error event to write, or nothing if the client left. */
+  fail(error: unknown): string {
+    if (this.#finished) return '';
+    // The call was aborted because the client left (the abort also fails the body being read).
+    const failure = this.relay.signal.aborted ? undefined : describeUpstreamFailure(error, { timeoutMs: this.relay.timeoutMs });
+    if (failure === undefined || failure.clientGone) {
+      this.#finish('cancelled');
+      return '';
+    }
+    this.#finish(failure);
+    return errorFrame(failure);
+  }
+
+  /** The client went away before the answer was complete. */
+  cancel(): void {
+    if (!this.#finished) this.#finish('cancelled');
+  }
+
+  /**
+   * Appends the frames of the events one read completed to `batch.text`; throws what the SDK would have
+   * thrown for them (the frames before the failing event are kept, so they still go out).
+   */
+  #relayEvents(events: readonly SseEvent[], batch: { text: string }): void {
+    for (const event of events) {
+      // Like the SDK: nothing after `[DONE]` counts, and `[DONE]` itself is ours to write at the end.
+      if (this.#sawDone) return;
+      if (event.data.startsWith('[DONE]')) {
+        this.#sawDone = true;
+        return;
+      }
+      const parsed: unknown = JSON.parse(event.data);
+      if (isRecord(parsed) && Boolean(parsed['error'])) throw new OpenAI.APIError(undefined, parsed['error'] as object, undefined, this.upstream.headers);
+      this.#observer.observe(parsed as ChatCompletionChunk);
+      batch.text += `data: ${event.data}\n\n`;
+    }
+  }
+
+  /** The tail after the upstream's last event: `[DONE]`, or an error event if the stream was cut short. */
+  #endOfStream(): string {
+    if (this.relay.signal.aborted) {
+      this.#finish('cancelled');
+      return '';
+    }
+    const truncation = this.#observer.truncation();
+    if (truncation === undefined) {
+      this.#finish('completed');
+      return 'data: [DONE]\n\n';
+    }
+    const failure = describeUpstreamFailure(new Error(truncation), { timeoutMs: this.relay.timeoutMs });
+    this.#finish(failure);
+    return errorFrame(failure);
+  }
+
+  #finish(outcome: 'completed' | 'cancelled' | UpstreamFailure): void {
+    this.#finished = true;
+    const { span, logger } = this.relay;
+    const observer = this.#observer;
     if (span.isRecording()) {
       span.setAttributes(llmResponseAttributes({ content: observer.content, usage: observer.usage }));
-      span.setAttributes({ 'ensemble.stream.chunks': observer.chunks, 'ensemble.upstream.duration_ms': roundMs(performance.now() - relay.started) });
-      if (observer.firstTokenAt !== undefined) span.setAttribute('ensemble.stream.ttft_ms', roundMs(observer.firstTokenAt - relay.started));
+      span.setAttributes({ 'ensemble.stream.chunks': observer.chunks, 'ensemble.upstream.duration_ms': roundMs(performance.now() - this.relay.started) });
+      if (observer.firstTokenAt !== undefined) span.setAttribute('ensemble.stream.ttft_ms', roundMs(observer.firstTokenAt - this.relay.started));
     }
-    withLogContext(logContext, () => {
+    withLogContext(this.#logContext, () => {
       if (outcome === 'completed') {
         span.setStatus({ code: SpanStatusCode.OK });
         span.end();
@@ -152,98 +254,88 @@ function sseRelay(upstream: Response, relay: RelayContext): ReadableStream<Uint8
         // The client left; not our failure, but the trace should show the completion was cut short.
         span.addEvent('client_disconnected');
         span.end();
-        relay.logger.info({ chunks: observer.chunks }, 'client disconnected mid-stream; upstream call aborted');
+        logger.info({ chunks: observer.chunks }, 'client disconnected mid-stream; upstream call aborted');
       } else {
         endWithFailure(span, outcome);
-        relay.logger.warn({ status: outcome.status, code: outcome.code, chunks: observer.chunks, upstream_error: outcome.body.error.message }, 'upstream stream failed');
+        logger.warn({ status: outcome.status, code: outcome.code, chunks: observer.chunks, upstream_error: outcome.body.error.message }, 'upstream stream failed');
       }
     });
-  };
+  }
+}
 
-  /**
-   * Appends the frames of the events one read completed to `batch.text`; throws what the SDK would have
-   * thrown for them (the frames before the failing event are kept, so they still go out).
-   */
-  const relayEvents = (events: readonly SseEvent[], batch: { text: string }): void => {
-    for (const event of events) {
-      // Like the SDK: nothing after `[DONE]` counts, and `[DONE]` itself is ours to write at the end.
-      if (sawDone) return;
-      if (event.data.startsWith('[DONE]')) {
-        sawDone = true;
-        return;
-      }
-      const parsed: unknown = JSON.parse(event.data);
-      if (isRecord(parsed) && Boolean(parsed['error'])) throw new OpenAI.APIError(undefined, parsed['error'] as object, undefined, upstream.headers);
-      observer.observe(parsed as ChatCompletionChunk);
-      batch.text += `data: ${event.data}\n\n`;
+/**
+ * Pipes the upstream's Node stream to the client's socket through the relay. Upstream reads happen only
+ * while the socket takes more (a slow client pauses the upstream read instead of growing a buffer).
+ */
+function relayToSocket(relay: SseRelay, upstream: Readable, client: ServerResponse): void {
+  upstream.on('data', (chunk: Buffer) => {
+    // After the answer is complete, the rest of the upstream body is read and ignored, so the
+    // keep-alive connection goes back to the pool.
+    if (relay.finished) return;
+    const text = relay.push(chunk);
+    if (relay.finished) {
+      client.end(text);
+      // Nothing more is read after a failure: let the upstream connection go instead of leaving it half read.
+      if (!relay.sawDone) upstream.destroy();
+      return;
     }
-  };
+    if (text !== '' && !client.write(text)) {
+      upstream.pause();
+      client.once('drain', () => upstream.resume());
+    }
+  });
+  upstream.once('end', () => {
+    if (!relay.finished) client.end(relay.end());
+  });
+  upstream.once('error', (error) => {
+    if (!relay.finished) client.end(relay.fail(error));
+  });
+  client.once('close', () => {
+    if (relay.finished) return;
+    // The client went away: stop reading, which aborts the upstream call.
+    relay.cancel();
+    upstream.destroy();
+  });
+}
 
+/** The relay as a web body, for a gateway served without a Node socket (in-process tests). */
+function relayAsWebStream(relay: SseRelay, upstream: Response): ReadableStream<Uint8Array> {
+  // `Response.body` is typed loosely in Node's lib; the bytes of an HTTP body are `Uint8Array`s.
+  const reader: ReadableStreamDefaultReader<Uint8Array> | undefined = (upstream.body as ReadableStream<Uint8Array> | null)?.getReader();
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
-        const batch = { text: '' };
-        try {
-          if (reader === undefined) throw new Error('upstream stream has no body');
-          // A read can complete no event (a partial one, a comment): read on, since a pull that enqueues
-          // nothing is not called again.
-          while (batch.text === '' && !finished) {
-            const { done, value } = await reader.read();
-            if (finished) return;
-            if (done) {
-              relayEvents(decoder.end(), batch);
-              batch.text += endOfStream();
-            } else {
-              relayEvents(decoder.push(value), batch);
-              // The upstream said `[DONE]`: answer the client now, in the same write as the last events,
-              // and read the rest of the upstream body (normally just its end) in the background, so the
-              // keep-alive connection goes back to the pool.
-              if (sawDone) {
-                batch.text += endOfStream();
-                void drain(reader);
-              }
-            }
+        let text = '';
+        if (reader === undefined) text = relay.fail(new Error('upstream stream has no body'));
+        // A read can complete no event (a partial one, a comment): read on, since a pull that enqueues
+        // nothing is not called again.
+        while (reader !== undefined && text === '' && !relay.finished) {
+          let chunk: Awaited<ReturnType<typeof reader.read>>;
+          try {
+            chunk = await reader.read();
+          } catch (error) {
+            text = relay.fail(error);
+            break;
           }
-        } catch (error) {
-          if (finished) return;
-          // The call was aborted because the client left (the abort also fails the body being read).
-          const failure = relay.signal.aborted ? undefined : describeUpstreamFailure(error, { timeoutMs: relay.timeoutMs });
-          if (failure === undefined || failure.clientGone) finish('cancelled');
-          else {
-            batch.text += errorFrame(failure);
-            finish(failure);
-          }
-          // Nothing more is read: let the upstream connection go instead of leaving it half read.
-          reader?.cancel().catch(() => undefined);
+          if (relay.finished) return;
+          text = chunk.done ? relay.end() : relay.push(chunk.value);
         }
-        if (batch.text !== '') controller.enqueue(encoder.encode(batch.text));
-        if (finished) controller.close();
+        if (relay.finished && reader !== undefined) {
+          if (relay.sawDone) void drain(reader);
+          else reader.cancel().catch(() => undefined);
+        }
+        if (text !== '') controller.enqueue(encoder.encode(text));
+        if (relay.finished) controller.close();
       },
       cancel() {
         // The client went away (the server cancels the body): stop reading, which aborts the upstream call.
-        if (!finished) finish('cancelled');
+        relay.cancel();
         reader?.cancel().catch(() => undefined);
       },
     },
     // Pull-driven: upstream bytes are read as the response consumer asks for more, not ahead of it.
     { highWaterMark: 0 },
   );
-
-  /** The tail after the upstream's last byte: `[DONE]`, or an error event if the stream was cut short. */
-  function endOfStream(): string {
-    if (relay.signal.aborted) {
-      finish('cancelled');
-      return '';
-    }
-    const truncation = observer.truncation();
-    if (truncation === undefined) {
-      finish('completed');
-      return 'data: [DONE]\n\n';
-    }
-    const failure = describeUpstreamFailure(new Error(truncation), { timeoutMs: relay.timeoutMs });
-    finish(failure);
-    return errorFrame(failure);
-  }
 }
 
 /** Reads a body to its end, ignoring what it says (the SDK ignores everything after `[DONE]` too). */

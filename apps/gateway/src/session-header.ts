@@ -23,6 +23,8 @@ export function sessionHeader(): MiddlewareHandler<ServiceEnv> {
     }
     c.header(SESSION_ID_HEADER, sessionId);
     trace.getActiveSpan()?.setAttribute('session.id', sessionId);
+    // The access-log line is written outside this scope (by `createHttpApp`'s middleware).
+    c.var.accessLog['session_id'] = sessionId;
     return withLogContext({ session_id: sessionId }, next);
   };
 }

@@ -17,7 +17,7 @@ let telemetry: Telemetry;
 const servers: RunningServer[] = [];
 const sim = createSimLlmApp();
 let client: OpenAI;
-const upstreamFetch = createNodeFetch();
+const upstreamFetch = createNodeFetch({ claimableStreams: true });
 
 /** Never asked here: every request below is routed by a header or a rule. */
 const unusedClassifier: RoutingClassifier = {

@@ -10,7 +10,11 @@ import type { ServiceEnv } from './http-app.js';
  * logs, session records or Redis keys. Sessions and A2A tasks are owned by this identity.
  */
 export function principalOf(token: string): string {
-  return `tok_${createHash('sha256').update(token).digest('hex').slice(0, 16)}`;
+  return principalOfDigest(createHash('sha256').update(token).digest());
+}
+
+function principalOfDigest(sha256: Buffer): string {
+  return `tok_${sha256.toString('hex', 0, 8)}`;
 }
 
 /**
@@ -32,7 +36,7 @@ export function bearerAuth(tokens: readonly string[]): MiddlewareHandler<Service
       c.header('WWW-Authenticate', 'Bearer error="invalid_token"');
       throw new EnsembleError(ErrorCode.Unauthorized, 'Invalid bearer token', { wireCode: 'invalid_api_key' });
     }
-    c.set('principal', principalOf(match[1].trim()));
+    c.set('principal', principalOfDigest(presented));
     return next();
   };
 }

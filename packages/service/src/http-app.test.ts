@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 
 import { bearerAuth, principalOf } from './auth.js';
-import { createHttpApp, readJsonBody } from './http-app.js';
+import { NODE_STREAM_RESPONSE, createHttpApp, readJsonBody, writeNodeStreamHead } from './http-app.js';
 import { serveHttp } from './serve.js';
 import { collectingLogger } from '../../../test/support/logs.js';
 
@@ -61,6 +61,33 @@ describe('createHttpApp', () => {
       // Written when the socket closes, outside the handler's async scope.
       const line = await waitForLine((candidate) => candidate['msg'] === 'request' && candidate['path'] === '/events');
       expect(line).toMatchObject({ streamed: true, request_id: 'req-stream' });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('lets a handler write a stream to the socket itself, with the headers set before and one access-log line', async () => {
+    const { logger, waitForLine } = collectingLogger();
+    const app = createHttpApp({ logger });
+    app.get('/direct', (c) => {
+      c.header('X-Before', 'kept');
+      const socket = writeNodeStreamHead(c, 207, { 'Content-Type': 'text/event-stream' });
+      if (socket === undefined) return c.text('in-process', 200);
+      socket.write('data: one\n\n');
+      setImmediate(() => socket.end('data: two\n\n'));
+      return NODE_STREAM_RESPONSE;
+    });
+    // In-process there is no socket: the handler answers the ordinary way.
+    expect(await (await app.request('/direct')).text()).toBe('in-process');
+    const server = await serveHttp(app, { host: '127.0.0.1', port: 0, logger, service: 'test' });
+    try {
+      const response = await fetch(`${server.url}/direct`, { headers: { 'X-Request-ID': 'req-direct' } });
+      expect(response.status).toBe(207);
+      expect(response.headers.get('x-before')).toBe('kept');
+      expect(response.headers.get('x-request-id')).toBe('req-direct');
+      expect(await response.text()).toBe('data: one\n\ndata: two\n\n');
+      const line = await waitForLine((candidate) => candidate['msg'] === 'request' && candidate['request_id'] === 'req-direct');
+      expect(line).toMatchObject({ status: 207, streamed: true });
     } finally {
       await server.close();
     }

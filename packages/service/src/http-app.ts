@@ -1,5 +1,6 @@
 import { AsyncResource } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 
 import { EnsembleError, ErrorCode, toEnsembleError, toOpenAIErrorBody } from '@ensemble/protocol';
 import {
@@ -25,6 +26,11 @@ export interface ServiceVariables {
   logger: Logger;
   /** Stable identity of the caller's bearer token (see `bearerAuth`); `anonymous` without auth. */
   principal: string;
+  /**
+   * Fields a route adds to the request's access-log line (the gateway's routing decision): one line per
+   * request says what happened to it, instead of a second line per request on the hot path.
+   */
+  accessLog: Record<string, unknown>;
 }
 export interface ServiceEnv {
   Variables: ServiceVariables;
@@ -56,6 +62,8 @@ export function createHttpApp(options: HttpAppOptions): Hono<ServiceEnv> {
     const requestId = incoming !== undefined && REQUEST_ID_PATTERN.test(incoming) ? incoming : randomUUID();
     c.set('requestId', requestId);
     c.set('principal', 'anonymous');
+    const accessLog: Record<string, unknown> = {};
+    c.set('accessLog', accessLog);
     c.header('X-Request-ID', requestId);
     const started = performance.now();
     const parentContext = extractTraceContext(c.req.header());
@@ -67,12 +75,14 @@ export function createHttpApp(options: HttpAppOptions): Hono<ServiceEnv> {
     await context.with(trace.setSpan(parentContext, span), () =>
       withLogContext({ request_id: requestId }, async () => {
         c.set('logger', options.logger);
+        const outgoing = nodeResponseOf(c);
         const finish = (streamed: boolean) => {
-          const status = c.res.status;
+          // A response written straight to the socket (`writeNodeStreamHead`) has its status there.
+          const status = isWrittenDirectly(c.res) && outgoing !== undefined ? outgoing.statusCode : c.res.status;
           span.setAttribute('http.response.status_code', status);
           if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
           span.end();
-          const line = { method: c.req.method, path: c.req.path, status, duration_ms: roundMs(performance.now() - started), ...(streamed ? { streamed } : {}) };
+          const line = { method: c.req.method, path: c.req.path, status, duration_ms: roundMs(performance.now() - started), ...(streamed ? { streamed } : {}), ...accessLog };
           if (quietPaths.has(c.req.path)) options.logger.debug(line, 'request');
           else options.logger.info(line, 'request');
         };
@@ -84,8 +94,9 @@ export function createHttpApp(options: HttpAppOptions): Hono<ServiceEnv> {
         }
         // Check the content type before touching `body`: reading `body` turns @hono/node-server's
         // lightweight Response into a real one, which changes how the server writes it.
-        const body = isEventStream(c.res) ? c.res.body : null;
-        if (body === null) {
+        const direct = isWrittenDirectly(c.res);
+        const body = !direct && isEventStream(c.res) ? c.res.body : null;
+        if (!direct && body === null) {
           finish(false);
           return;
         }
@@ -100,13 +111,13 @@ export function createHttpApp(options: HttpAppOptions): Hono<ServiceEnv> {
             finish(true);
           }
         };
-        const outgoing = (c.env as Partial<HttpBindings> | undefined)?.outgoing;
         if (outgoing !== undefined) {
           // `close` fires outside the request's async scope: bind the line to it, or it would lose the
           // request id and trace id the log context and the active span give every other line.
           outgoing.once('close', AsyncResource.bind(finishOnce));
           return;
         }
+        if (body === null) return;
         c.res = new Response(watchStream(body, finishOnce), c.res);
       }),
     );
@@ -150,6 +161,52 @@ function limitBodySize(maxBytes: number): MiddlewareHandler {
     return next();
   };
 }
+
+function nodeResponseOf(c: { env: unknown }): ServerResponse | undefined {
+  return (c.env as Partial<HttpBindings> | undefined)?.outgoing;
+}
+
+/** The marker response a handler returns after writing to the socket itself (see `writeNodeStreamHead`). */
+function isWrittenDirectly(response: Response): boolean {
+  return response.headers.has(ALREADY_SENT_HEADER);
+}
+
+const ALREADY_SENT_HEADER = 'x-hono-already-sent';
+
+/**
+ * For streams on the hot path (the gateway's relay, A2A event streams): starts the response on Node's
+ * socket itself, with `status`, `headers` and every header the app set so far (request id, routing
+ * decision, ...), and returns the socket's `ServerResponse` to write the body to, or `undefined` when
+ * the app runs in-process (`app.request`, no socket): build a `Response` then. The handler must return
+ * `NODE_STREAM_RESPONSE` after a successful call. Why: a web `ReadableStream` body costs two WHATWG
+ * stream layers per chunk (the body and @hono/node-server's reader loop) on top of the socket write.
+ * The access log and the server span still end when the socket closes.
+ */
+export function writeNodeStreamHead(
+  c: { env: unknown; newResponse(body: null): Response },
+  status: number,
+  headers: Readonly<Record<string, string>>,
+): ServerResponse | undefined {
+  const outgoing = nodeResponseOf(c);
+  if (outgoing === undefined) return undefined;
+  const head: Record<string, string> = {};
+  // The headers set so far, read from a throwaway response: reading `c.res` would make Hono copy the
+  // marker response the handler returns into one @hono/node-server writes out again.
+  c.newResponse(null).headers.forEach((value, name) => {
+    head[name] = value;
+  });
+  for (const [name, value] of Object.entries(headers)) head[name.toLowerCase()] = value;
+  outgoing.writeHead(status, head);
+  // Headers go out now, not with the first body write: a client waiting for them must not wait for data.
+  outgoing.flushHeaders();
+  return outgoing;
+}
+
+/**
+ * What a handler returns, as it is, once `writeNodeStreamHead` started the response (@hono/node-server's
+ * marker; one shared object, so no middleware may set headers on it afterwards).
+ */
+export { RESPONSE_ALREADY_SENT as NODE_STREAM_RESPONSE } from '@hono/node-server/utils/response';
 
 function isEventStream(response: Response): boolean {
   return response.headers.get('content-type')?.startsWith('text/event-stream') === true;

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { createNodeFetch } from './node-fetch.js';
+import { claimNodeBody, createNodeFetch } from './node-fetch.js';
 
 /**
  * Transport semantics the `openai` SDK relies on, checked against a bare `node:http` server with exact
@@ -70,6 +70,31 @@ describe('createNodeFetch', () => {
     await upstream.fetch(`${base}/sse-more`, { method: 'POST', body: '{}' });
     expect(new TextDecoder().decode((await reader.read()).value)).toBe('data: 2\n\n');
     expect((await reader.read()).done).toBe(true);
+  });
+
+  it('with claimableStreams, hands an event stream over as a Node stream, or as a web body when read first', async () => {
+    handlers.set('/sse-whole', (_req, _body, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end('data: 1\n\ndata: 2\n\n');
+    });
+    const claiming = createNodeFetch({ claimableStreams: true });
+    try {
+      const claimed = await claiming.fetch(`${base}/sse-whole`, { method: 'POST', body: '{}' });
+      const stream = claimNodeBody(claimed);
+      let text = '';
+      for await (const chunk of stream!) text += String(chunk);
+      expect(text).toBe('data: 1\n\ndata: 2\n\n');
+      expect(claimNodeBody(claimed)).toBeUndefined();
+
+      const read = await claiming.fetch(`${base}/sse-whole`, { method: 'POST', body: '{}' });
+      expect(await read.text()).toBe('data: 1\n\ndata: 2\n\n');
+      expect(claimNodeBody(read)).toBeUndefined();
+      // Only event streams are claimable, and only from a fetch that offers it.
+      expect(claimNodeBody(await claiming.fetch(`${base}/json`, { method: 'POST', body: '{}' }))).toBeUndefined();
+      expect(claimNodeBody(await upstream.fetch(`${base}/sse-whole`, { method: 'POST', body: '{}' }))).toBeUndefined();
+    } finally {
+      claiming.close();
+    }
   });
 
   it('rejects like fetch (TypeError with the socket error as cause) when the connection drops mid-body', async () => {

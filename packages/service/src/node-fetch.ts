@@ -30,7 +30,39 @@ export interface NodeFetch {
  * timeout that runs until `fetch` resolves covers the complete answer. Anything this adapter does not
  * handle (non-buffer request bodies, `Request` objects) goes to the global `fetch`.
  */
-export function createNodeFetch(options: { maxSockets?: number } = {}): NodeFetch {
+export interface NodeFetchOptions {
+  /** Connections per origin; unbounded by default. */
+  maxSockets?: number;
+  /**
+   * Event-stream bodies stay Node streams until someone reads the web body, so a relay can take the
+   * Node stream with `claimNodeBody` and pipe it to a socket without WHATWG streams in between. The web
+   * body of such a response costs one stream layer more when it is read after all; leave this off
+   * for clients that always read it (the A2A client).
+   */
+  claimableStreams?: boolean;
+}
+
+/**
+ * The platform's `Response`, taken when this module loads: @hono/node-server replaces the global one with
+ * a lazy wrapper once a server starts, and a wrapper that its first `headers` read turns into a real
+ * response anyway would only add work to every call.
+ */
+const NativeResponse = globalThis.Response;
+
+/** Event-stream bodies not read through the web API yet, by response (see `claimableStreams`). */
+const claimable = new WeakMap<Response, IncomingMessage>();
+
+/**
+ * The Node stream behind an event-stream response of a `claimableStreams` fetch, if its web body was
+ * not read yet; after this the web body must not be read. `undefined` for any other response.
+ */
+export function claimNodeBody(response: Response): Readable | undefined {
+  const body = claimable.get(response);
+  claimable.delete(response);
+  return body;
+}
+
+export function createNodeFetch(options: NodeFetchOptions = {}): NodeFetch {
   const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? Number.POSITIVE_INFINITY, scheduling: 'lifo' as const };
   const httpAgent = new HttpAgent(agentOptions);
   const httpsAgent = new HttpsAgent(agentOptions);
@@ -86,16 +118,41 @@ export function createNodeFetch(options: { maxSockets?: number } = {}): NodeFetc
         }
         if (status === 204 || status === 304 || requestOptions.method === 'HEAD') {
           res.resume();
-          succeed(new Response(null, { status, headers: responseHeaders }));
+          succeed(new NativeResponse(null, { status, headers: responseHeaders }));
           return;
         }
         if ((responseHeaders.get('content-type') ?? '').includes('text/event-stream')) {
-          succeed(new Response(Readable.toWeb(res) as ReadableStream<Uint8Array>, { status, headers: responseHeaders }));
+          if (options.claimableStreams !== true) {
+            succeed(new NativeResponse(Readable.toWeb(res) as ReadableStream<Uint8Array>, { status, headers: responseHeaders }));
+            return;
+          }
+          let response: Response | undefined = undefined;
+          let web: ReadableStreamDefaultReader<Uint8Array> | undefined;
+          // The web body is built on its first read, unless the Node stream was claimed before.
+          const body = new ReadableStream<Uint8Array>(
+            {
+              async pull(controller) {
+                if (response !== undefined) claimable.delete(response);
+                web ??= (Readable.toWeb(res) as ReadableStream<Uint8Array>).getReader();
+                const { done, value } = await web.read();
+                if (done) controller.close();
+                else controller.enqueue(value);
+              },
+              async cancel(reason) {
+                if (web !== undefined) await web.cancel(reason);
+                else res.destroy();
+              },
+            },
+            { highWaterMark: 0 },
+          );
+          response = new NativeResponse(body, { status, headers: responseHeaders });
+          claimable.set(response, res);
+          succeed(response);
           return;
         }
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.once('end', () => succeed(new Response(Buffer.concat(chunks), { status, headers: responseHeaders })));
+        res.once('end', () => succeed(new NativeResponse(Buffer.concat(chunks), { status, headers: responseHeaders })));
         res.once('error', fail);
         // An upstream that closes mid-body without an error event still must not leave the call pending.
         res.once('close', () => {
