@@ -1,3 +1,5 @@
+import type { ServerResponse } from 'node:http';
+
 import {
   A2A_CONTENT_TYPE,
   A2A_VERSION_HEADER,
@@ -34,7 +36,7 @@ import {
   defaultServerCallContextBuilder,
   validateVersion,
 } from '@a2a-js/sdk/server';
-import type { ServiceEnv } from '@ensemble/service';
+import { NODE_STREAM_RESPONSE, type ServiceEnv, writeNodeStreamHead } from '@ensemble/service';
 import type { Logger } from '@ensemble/telemetry';
 import type { Context, Hono } from 'hono';
 import { stream } from 'hono/streaming';
@@ -145,7 +147,8 @@ export function invalidJsonRpcParams(method: string, params: unknown): string | 
  * Writes an async iterator as Server-Sent Events, one `data:` line per item, inside the request's
  * context. When the client hangs up, the iterator is still drained to its end without writing: the
  * SDK persists a task's events only while someone consumes them, and the task must keep being stored
- * (for `GetTask`, resubscription, other replicas) after its first caller went away.
+ * (for `GetTask`, resubscription, other replicas) after its first caller went away. On a served agent
+ * the events go straight to the socket (see `writeNodeStreamHead`); in-process, as a streamed body.
  */
 function sseResponse<T>(
   c: Context<ServiceEnv>,
@@ -155,22 +158,54 @@ function sseResponse<T>(
   encodeError: (error: unknown) => unknown,
   logger: Logger,
 ): Response {
-  for (const [name, value] of Object.entries(SSE_HEADERS)) c.header(name, value);
-  return stream(c, async (sse) => {
-    let clientGone = false;
-    sse.onAbort(() => {
-      clientGone = true;
-    });
+  const pump = async (write: (text: string) => Promise<void>, clientGone: () => boolean): Promise<void> => {
     try {
       let step = first;
       while (step.done !== true) {
-        if (!clientGone) await sse.write(formatSSEEvent(encode(step.value)));
+        if (!clientGone()) await write(formatSSEEvent(encode(step.value)));
         step = await iterator.next();
       }
     } catch (error) {
       logger.warn({ err: error }, 'A2A stream ended with an error');
-      if (!clientGone) await sse.write(formatSSEErrorEvent(encodeError(error)));
+      if (!clientGone()) await write(formatSSEErrorEvent(encodeError(error)));
     }
+  };
+
+  const socket = writeNodeStreamHead(c, 200, SSE_HEADERS);
+  if (socket !== undefined) {
+    let gone = false;
+    socket.once('close', () => {
+      gone = true;
+    });
+    pump(
+      (text) => writeToSocket(socket, text, () => gone),
+      () => gone,
+    )
+      .catch((error: unknown) => logger.error({ err: error }, 'A2A stream could not report its failure'))
+      .finally(() => socket.end());
+    return NODE_STREAM_RESPONSE;
+  }
+  for (const [name, value] of Object.entries(SSE_HEADERS)) c.header(name, value);
+  return stream(c, async (sse) => {
+    let gone = false;
+    sse.onAbort(() => {
+      gone = true;
+    });
+    await pump((text) => sse.write(text).then(() => undefined), () => gone);
+  });
+}
+
+/** Writes `text`; when the socket's buffer is full, resolves once it drained or the client left. */
+function writeToSocket(socket: ServerResponse, text: string, gone: () => boolean): Promise<void> {
+  if (socket.write(text) || gone()) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      socket.off('drain', done);
+      socket.off('close', done);
+      resolve();
+    };
+    socket.once('drain', done);
+    socket.once('close', done);
   });
 }
 
