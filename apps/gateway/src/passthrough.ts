@@ -268,6 +268,9 @@ class SseRelay {
  * while the socket takes more (a slow client pauses the upstream read instead of growing a buffer).
  */
 function relayToSocket(relay: SseRelay, upstream: Readable, client: ServerResponse): void {
+  // The upstream's first bytes usually came with its headers: then ours go out with them. If not, the
+  // client gets the status and headers now rather than at the first token.
+  if (upstream.readableLength === 0) client.flushHeaders();
   upstream.on('data', (chunk: Buffer) => {
     // After the answer is complete, the rest of the upstream body is read and ignored, so the
     // keep-alive connection goes back to the pool.

@@ -196,9 +196,9 @@ export function writeNodeStreamHead(
     head[name] = value;
   });
   for (const [name, value] of Object.entries(headers)) head[name.toLowerCase()] = value;
+  // Sent with the first body write (one packet, one wake-up of the client); a caller whose first bytes
+  // may be a while calls `flushHeaders()` itself.
   outgoing.writeHead(status, head);
-  // Headers go out now, not with the first body write: a client waiting for them must not wait for data.
-  outgoing.flushHeaders();
   return outgoing;
 }
 
