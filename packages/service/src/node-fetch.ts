@@ -26,6 +26,9 @@ export interface NodeFetch {
  * the global `fetch`). Like undici, connections per origin are unbounded unless `maxSockets` says otherwise:
  * a pool limit would queue a new call behind long-lived streams.
  *
+ * Redirects are not followed (a 3xx comes back as it is, like `redirect: 'manual'`): the LLM and agent
+ * endpoints it is for answer directly; fetch what may redirect (agent cards) with the global `fetch`.
+ *
  * Event streams are handed over as they arrive; other bodies (JSON) are read whole first, so an SDK
  * timeout that runs until `fetch` resolves covers the complete answer. Anything this adapter does not
  * handle (non-buffer request bodies, `Request` objects) goes to the global `fetch`.

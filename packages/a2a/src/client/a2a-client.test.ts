@@ -153,3 +153,21 @@ describe('createA2AClient: timeouts and aborts', () => {
     await expect(pending).rejects.toMatchObject({ kind: 'aborted' });
   });
 });
+
+describe('fetchAgentCard', () => {
+  it('follows a redirect to the card (a CDN, http -> https), then calls the agent', async () => {
+    const { url } = await startAgent(echo);
+    const { createServer } = await import('node:http');
+    const redirector = createServer((_req, res) => res.writeHead(302, { location: `${url}/.well-known/agent-card.json` }).end());
+    await new Promise<void>((resolve) => redirector.listen(0, '127.0.0.1', resolve));
+    try {
+      const address = redirector.address() as { port: number };
+      const client = await createA2AClient({ url: `http://127.0.0.1:${address.port}/cards/echo.json`, retry: false, breaker: false });
+      expect(client.agent).toBe('client-test-agent');
+      const task = await client.send({ text: 'after a redirect' });
+      expect('id' in task && task.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
+    } finally {
+      await new Promise<void>((resolve) => redirector.close(() => resolve()));
+    }
+  });
+});

@@ -35,9 +35,9 @@ export interface A2AClientOptions {
   breaker?: BreakerOptions | false;
   logger?: Logger;
   /**
-   * `fetch` to use (tests, custom dispatchers). Default: the process-wide `node:http` one from
+   * `fetch` to use (tests, custom dispatchers). Default for calls: the process-wide `node:http` one from
    * `@ensemble/service` (`sharedNodeFetch`), which costs a third less per call than the global `fetch` and
-   * sends `traceparent` itself.
+   * sends `traceparent` itself; for the card, the global `fetch` (it follows redirects).
    */
   fetch?: typeof fetch;
   /** Talk to v0.3 agents through the SDK's compatibility layer. Default true. */
@@ -214,7 +214,9 @@ export async function fetchAgentCard(
 ): Promise<AgentCard> {
   const target: Target = { agent: new URL(url).host, url };
   const caller = makeCaller(target, options);
-  const doFetch = agentFetch(options.fetch ?? sharedNodeFetch(), options.token, () => target);
+  // The global `fetch` here: a card is fetched rarely, and a card URL may redirect (a CDN, http -> https),
+  // which the `node:http` fetch of the calls does not follow.
+  const doFetch = agentFetch(options.fetch ?? globalThis.fetch, options.token, () => target);
   return invoke(
     caller,
     caller.readPolicy,
