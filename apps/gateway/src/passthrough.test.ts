@@ -1,34 +1,71 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
 import { createLlmClient } from '@ensemble/llm';
 import { createRouter } from '@ensemble/routing';
+import { createNodeFetch, serveHttp } from '@ensemble/service';
 import { createLogger } from '@ensemble/telemetry';
-import { describe, expect, it } from 'vitest';
+import type OpenAI from 'openai';
+import { afterAll, describe, expect, it } from 'vitest';
 
 import { createGatewayApp } from './app.js';
 
 /**
  * Stream endings sim-llm cannot produce (a clean end without `finish_reason`, an in-band error event),
- * driven through the real `openai` SDK with a scripted `fetch` and the gateway app in-process.
+ * driven through the real `openai` SDK, both ways the gateway relays a stream: in-process (a scripted
+ * `fetch`, the relay as a web body) and served (a real upstream socket, Node stream to client socket).
  */
-function gatewayWithUpstreamEvents(events: string[]) {
-  const upstream = createLlmClient({
-    baseURL: 'http://upstream.invalid/v1',
-    maxRetries: 0,
-    fetch: async () =>
-      new Response(events.map((event) => `data: ${event}\n\n`).join(''), { status: 200, headers: { 'content-type': 'text/event-stream' } }),
-  });
-  const app = createGatewayApp({
-    logger: createLogger({ service: 'test', level: 'silent' }),
+const logger = createLogger({ service: 'test', level: 'silent' });
+const cleanups: Array<() => Promise<void>> = [];
+afterAll(async () => {
+  await Promise.all(cleanups.map((cleanup) => cleanup()));
+});
+
+function gatewayApp(upstream: OpenAI) {
+  return createGatewayApp({
+    logger,
     upstream,
     upstreamTimeoutMs: 1_000,
     router: createRouter({ classifier: { classify: () => Promise.reject(new Error('unused')) }, classifierTimeoutMs: 100 }),
     apiTokens: [],
   });
-  return (body: Record<string, unknown>) =>
-    app.request('/v1/chat/completions', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-routing-mode': 'passthrough' },
-      body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }], stream: true, ...body }),
-    });
+}
+
+const sseBody = (events: string[]) => events.map((event) => `data: ${event}\n\n`).join('');
+const requestInit = (body: Record<string, unknown>): RequestInit => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/json', 'x-routing-mode': 'passthrough' },
+  body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }], stream: true, ...body }),
+});
+
+type Send = (body: Record<string, unknown>) => Promise<Response>;
+
+function inProcess(events: string[]): Promise<Send> {
+  const upstream = createLlmClient({
+    baseURL: 'http://upstream.invalid/v1',
+    maxRetries: 0,
+    fetch: async () => new Response(sseBody(events), { status: 200, headers: { 'content-type': 'text/event-stream' } }),
+  });
+  const app = gatewayApp(upstream);
+  return Promise.resolve((body) => Promise.resolve(app.request('/v1/chat/completions', requestInit(body))));
+}
+
+async function served(events: string[]): Promise<Send> {
+  const upstreamServer = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'text/event-stream' }).end(sseBody(events)));
+  });
+  await new Promise<void>((resolve) => upstreamServer.listen(0, '127.0.0.1', resolve));
+  const nodeFetch = createNodeFetch({ claimableStreams: true });
+  const upstream = createLlmClient({ baseURL: `http://127.0.0.1:${(upstreamServer.address() as AddressInfo).port}/v1`, maxRetries: 0, fetch: nodeFetch.fetch });
+  const gateway = await serveHttp(gatewayApp(upstream), { host: '127.0.0.1', port: 0, logger, service: 'gateway' });
+  cleanups.push(async () => {
+    await gateway.close();
+    nodeFetch.close();
+    upstreamServer.closeAllConnections();
+    await new Promise<void>((resolve) => upstreamServer.close(() => resolve()));
+  });
+  return (body) => fetch(`${gateway.url}/v1/chat/completions`, requestInit(body));
 }
 
 const chunk = (content: string, finish: string | null = null) =>
@@ -41,17 +78,20 @@ function dataLines(text: string): string[] {
     .map((frame) => frame.slice('data: '.length));
 }
 
-describe('streamed passthrough endings', () => {
+describe.each([
+  { mode: 'in-process', relay: inProcess },
+  { mode: 'served', relay: served },
+])('streamed passthrough endings ($mode)', ({ relay }) => {
   it('relays every event, unknown fields included, and ends with [DONE]', async () => {
     const withExtra = JSON.stringify({ ...(JSON.parse(chunk('b', 'stop')) as object), provider_field: { x: 1 } });
-    const response = await gatewayWithUpstreamEvents([chunk('a'), withExtra, '[DONE]'])({});
+    const response = await (await relay([chunk('a'), withExtra, '[DONE]']))({});
     expect(response.status).toBe(200);
     const lines = dataLines(await response.text());
     expect(lines.map((line) => (line === '[DONE]' ? line : (JSON.parse(line) as object)))).toEqual([JSON.parse(chunk('a')), JSON.parse(withExtra), '[DONE]']);
   });
 
   it('reports a stream that ends before finish_reason as an error event instead of [DONE]', async () => {
-    const response = await gatewayWithUpstreamEvents([chunk('partial')])({});
+    const response = await (await relay([chunk('partial')]))({});
     const lines = dataLines(await response.text());
     expect(lines).toHaveLength(2);
     expect(lines).not.toContain('[DONE]');
@@ -60,7 +100,7 @@ describe('streamed passthrough endings', () => {
 
   it("relays the upstream's in-band error event and stops", async () => {
     const upstreamError = JSON.stringify({ error: { message: 'model overloaded', type: 'server_error', param: null, code: 'overloaded' } });
-    const response = await gatewayWithUpstreamEvents([chunk('a'), upstreamError, chunk('never sent', 'stop'), '[DONE]'])({});
+    const response = await (await relay([chunk('a'), upstreamError, chunk('never sent', 'stop'), '[DONE]']))({});
     const lines = dataLines(await response.text());
     expect(lines).toHaveLength(2);
     expect(JSON.parse(lines[1] ?? '')).toEqual({ error: { message: 'model overloaded', type: 'server_error', param: null, code: 'overloaded' } });

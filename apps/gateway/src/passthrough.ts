@@ -59,7 +59,7 @@ export async function relayChatCompletion(c: Context<ServiceEnv>, request: ChatC
   if (request.stream === true) {
     let upstream: Response;
     try {
-      // The raw response: its bytes are relayed as they are (see `sseRelay`); the SDK still builds the
+      // The raw response: its bytes are relayed as they are (see `SseRelay`); the SDK still builds the
       // request, applies its timeout to the wait for the headers, and turns an HTTP error into an `APIError`.
       upstream = await context.with(spanContext, () => deps.upstream.chat.completions.create(asStreamingParams(request), options).asResponse());
     } catch (error) {
@@ -67,6 +67,8 @@ export async function relayChatCompletion(c: Context<ServiceEnv>, request: ChatC
     }
     const headers: Record<string, string> = { ...SSE_HEADERS, ...upstreamRequestId(upstream) };
     const relay = new SseRelay(upstream, { span, started, logger: deps.logger, signal: c.req.raw.signal, timeoutMs: deps.upstreamTimeoutMs });
+    // Served on a socket: Node stream to socket. In-process (no socket): the web body, which is still
+    // readable since nothing read the claimed Node stream.
     const upstreamBody = claimNodeBody(upstream);
     const client = upstreamBody === undefined ? undefined : writeNodeStreamHead(c, 200, headers);
     if (upstreamBody !== undefined && client !== undefined) {

@@ -57,7 +57,7 @@ const claimable = new WeakMap<Response, IncomingMessage>();
 
 /**
  * The Node stream behind an event-stream response of a `claimableStreams` fetch, if its web body was
- * not read yet; after this the web body must not be read. `undefined` for any other response.
+ * not read yet (`undefined` for any other response). Read the Node stream or the web body, never both.
  */
 export function claimNodeBody(response: Response): Readable | undefined {
   const body = claimable.get(response);
