@@ -9,6 +9,8 @@ export interface IngestCommandOptions {
   paths: string[];
   root: string;
   reindex: boolean;
+  /** Delete stored documents whose files left the named directories. */
+  prune: boolean;
   maxTokens?: number;
   overlap?: number;
   json: boolean;
@@ -37,6 +39,7 @@ export async function runIngest(opened: OpenedStore, options: IngestCommandOptio
       { store, embedder },
       {
         cwd: resolve(options.root),
+        prune: options.prune,
         chunking: {
           ...(options.maxTokens === undefined ? {} : { maxTokens: options.maxTokens }),
           ...(options.overlap === undefined ? {} : { overlapTokens: options.overlap }),
@@ -56,12 +59,17 @@ export async function runIngest(opened: OpenedStore, options: IngestCommandOptio
   const lines = [
     `Processed ${summary.files} file${summary.files === 1 ? '' : 's'} in ${seconds.toFixed(1)} s` +
       (summary.chunksAdded > 0 ? ` (${Math.round(summary.chunksAdded / Math.max(seconds, 0.001))} chunks/s)` : ''),
-    `  documents: ${summary.added} added, ${summary.updated} updated, ${summary.unchanged} unchanged, ${summary.skipped.length} skipped`,
+    `  documents: ${summary.added} added, ${summary.updated} updated, ${summary.unchanged} unchanged, ${summary.skipped.length} skipped` +
+      (options.prune ? `, ${summary.removed.length} removed` : ''),
     `  chunks:    ${summary.chunksAdded} added, ${summary.chunksUnchanged} unchanged, ${summary.chunksRemoved} removed`,
   ];
   if (summary.skipped.length > 0) {
     lines.push('  skipped:');
     for (const skipped of summary.skipped) lines.push(`    ${skipped.id}: ${skipped.reason}`);
+  }
+  if (summary.removed.length > 0) {
+    lines.push('  removed (their files are gone):');
+    for (const id of summary.removed) lines.push(`    ${id}`);
   }
   if (summary.nothingChanged) lines.push('Nothing changed: every readable file was already indexed with these settings.');
   lines.push(`Store: ${stats.documents} documents, ${stats.chunks} chunks (${stats.model}, dimension ${stats.dimension})`);

@@ -68,6 +68,14 @@ describe('ensemble CLI', { timeout: 180_000 }, () => {
     expect(search.code, search.stderr).toBe(0);
     const hits = JSON.parse(search.stdout) as Array<{ documentId: string }>;
     expect(hits.map((hit) => hit.documentId)).toContain('corpus/running-ensemble.pdf');
+
+    // A file deleted from the corpus stays searchable until an ingest with --prune removes it.
+    await rm(join(dir, 'corpus', 'running-ensemble.pdf'));
+    const pruned = await ensemble(['ingest', '--prune', '--root', dir, join(dir, 'corpus')], env);
+    expect(pruned.code, pruned.stderr).toBe(0);
+    expect(pruned.stdout).toContain('0 added, 0 updated, 5 unchanged, 1 skipped, 1 removed');
+    expect(pruned.stdout).toContain('removed (their files are gone):\n    corpus/running-ensemble.pdf');
+    expect(pruned.stdout).toContain('Store: 5 documents');
   });
 
   it('refuses another embedding dimension with the re-index hint, and --reindex switches the store', async () => {

@@ -5,6 +5,8 @@ Commands:
                                Directories are searched recursively. Re-running skips unchanged files.
       --reindex                Delete every stored chunk first and embed everything again (needed after
                                changing EMBEDDING_MODEL or EMBEDDING_DIMENSION).
+      --prune                  Also delete stored documents whose files are no longer in the directories
+                               named (deleted, renamed). Globs and single files are not pruned.
       --max-tokens <n>         Chunk size limit in tokens (default 350).
       --overlap <n>            Tokens shared by consecutive chunks of a section (default 50).
       --root <dir>             Corpus root: document ids are paths relative to it (default: current dir).

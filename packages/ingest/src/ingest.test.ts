@@ -60,6 +60,41 @@ describe('ingestPaths', () => {
   });
 });
 
+describe('ingestPaths with prune', () => {
+  it('deletes stored documents whose files left a named directory, and nothing outside it', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'ensemble-prune-'));
+    try {
+      await mkdir(join(root, 'kb', 'old'), { recursive: true });
+      await mkdir(join(root, 'other'), { recursive: true });
+      await writeFile(join(root, 'kb', 'keep.md'), '# Keep\n\nStill here.\n');
+      await writeFile(join(root, 'kb', 'old', 'gone.md'), '# Gone\n\nDeleted before the next run.\n');
+      await writeFile(join(root, 'kb', 'broken.pdf'), 'not a pdf at first');
+      await writeFile(join(root, 'other', 'outside.md'), '# Outside\n\nNot under kb.\n');
+      const embedder = new LexicalEmbedder({ dimension: 64 });
+      const store = new InMemoryVectorStore(embedder);
+      await store.setup();
+      await ingestPaths(['kb', 'other'], { store, embedder }, { cwd: root });
+      await writeFile(join(root, 'kb', 'broken.pdf'), minimalPdf('Broken', [['A readable PDF this time.']]));
+      await ingestPaths(['kb/broken.pdf'], { store, embedder }, { cwd: root });
+      expect(await store.documentIds()).toEqual(['kb/broken.pdf', 'kb/keep.md', 'kb/old/gone.md', 'other/outside.md']);
+
+      await rm(join(root, 'kb', 'old'), { recursive: true });
+      await rm(join(root, 'other', 'outside.md'));
+      // broken.pdf is unreadable again: skipped, so kept; outside.md is not under a named directory.
+      await writeFile(join(root, 'kb', 'broken.pdf'), 'broken again');
+      const withoutPrune = await ingestPaths(['kb'], { store, embedder }, { cwd: root });
+      expect(withoutPrune.removed).toEqual([]);
+      const pruned = await ingestPaths(['kb'], { store, embedder }, { cwd: root, prune: true });
+      expect(pruned).toMatchObject({ removed: ['kb/old/gone.md'], nothingChanged: false });
+      expect(await store.documentIds()).toEqual(['kb/broken.pdf', 'kb/keep.md', 'other/outside.md']);
+      // A glob or a single file is not a pruning scope.
+      expect((await ingestPaths(['kb/*.md', 'kb/keep.md'], { store, embedder }, { cwd: root, prune: true })).removed).toEqual([]);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('ingest with a given title', () => {
   it('stores the given title instead of the parsed one, and a new title alone re-writes the document', async () => {
     const embedder = new LexicalEmbedder({ dimension: 64 });

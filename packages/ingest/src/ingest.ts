@@ -76,7 +76,9 @@ export interface IngestSummary {
   /** Chunks deleted because their document changed. */
   chunksRemoved: number;
   durationMs: number;
-  /** True when the run wrote nothing: every document was unchanged or skipped. */
+  /** Ids of documents deleted because their files are gone (`ingestPaths` with `prune`). */
+  removed: string[];
+  /** True when the run wrote nothing: every document was unchanged or skipped, none was removed. */
   nothingChanged: boolean;
 }
 
@@ -100,6 +102,7 @@ export async function ingest(sources: readonly IngestSource[], deps: IngestDeps,
     updated: 0,
     unchanged: 0,
     skipped: [],
+    removed: [],
     chunksAdded: 0,
     chunksUnchanged: 0,
     chunksRemoved: 0,
@@ -216,6 +219,12 @@ export async function ingest(sources: readonly IngestSource[], deps: IngestDeps,
 export interface IngestPathsOptions extends IngestOptions {
   /** Corpus root: document ids are paths relative to it (default `process.cwd()` of the caller's choosing). */
   cwd: string;
+  /**
+   * After ingesting, delete the stored documents that lie under a directory named in the patterns but
+   * whose files are not there any more (deleted, renamed, no longer a supported type). Files named one
+   * by one and glob patterns are not a scope for this: nothing outside the named directories is touched.
+   */
+  prune?: boolean;
 }
 
 /**
@@ -226,7 +235,39 @@ export async function ingestPaths(patterns: readonly string[], deps: IngestDeps,
   const { files, missing } = await expandPaths(patterns, options.cwd);
   const sources: IngestSource[] = files.map((file) => ({ id: documentIdOf(file, options.cwd), read: () => readFile(file) }));
   const summary = await ingest(sources, deps, options);
-  return { ...summary, files: summary.files + missing.length, skipped: [...missing.map((id) => ({ id, reason: 'no such file, or nothing matches' })), ...summary.skipped] };
+  const removed = options.prune === true ? await pruneMissing(patterns, sources, deps.store, options.cwd) : [];
+  return {
+    ...summary,
+    files: summary.files + missing.length,
+    skipped: [...missing.map((id) => ({ id, reason: 'no such file, or nothing matches' })), ...summary.skipped],
+    removed,
+    nothingChanged: summary.nothingChanged && removed.length === 0,
+  };
+}
+
+/** Deletes stored documents under the directories among `patterns` that `found` no longer has; returns their ids. */
+async function pruneMissing(patterns: readonly string[], found: readonly IngestSource[], store: VectorStore, cwd: string): Promise<string[]> {
+  const directories: string[] = [];
+  for (const pattern of patterns) {
+    const absolute = resolve(cwd, pattern);
+    if ((await stat(absolute).catch(() => undefined))?.isDirectory() === true) directories.push(absolute);
+  }
+  if (directories.length === 0) return [];
+  // Unreadable files are still there: they were skipped, not removed, and keep what is stored.
+  const present = new Set(found.map((source) => source.id));
+  const removed: string[] = [];
+  for (const id of await store.documentIds()) {
+    if (present.has(id)) continue;
+    const file = isAbsolute(id) ? id : resolve(cwd, id);
+    if (!directories.some((directory) => isInside(file, directory))) continue;
+    if (await store.deleteDocument(id)) removed.push(id);
+  }
+  return removed;
+}
+
+function isInside(file: string, directory: string): boolean {
+  const path = relative(directory, file);
+  return path !== '' && !path.startsWith('..') && !isAbsolute(path);
 }
 
 /** Resolves paths, directories and globs to a sorted, de-duplicated list of absolute file paths. */

@@ -221,6 +221,12 @@ export function describeVectorStoreConformance(name: string, target: Conformance
       expect(await store.stats()).toMatchObject({ documents: 2, chunks: 3 });
       expect((await store.vectorSearch(X, { k: 10 })).some((hit) => hit.documentId === 'guide/a2a.md')).toBe(false);
       expect(await store.documentInfo(['guide/a2a.md'])).toEqual(new Map());
+      expect(await store.documentIds()).toEqual(['guide/pgvector.md', 'notes/mcp.txt']);
+    });
+
+    it('lists every stored document id, sorted', async () => {
+      const store = await seeded();
+      expect(await store.documentIds()).toEqual(['guide/a2a.md', 'guide/pgvector.md', 'notes/mcp.txt']);
     });
 
     it('returns copies: mutating a hit does not change the store', async () => {

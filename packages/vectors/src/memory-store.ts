@@ -106,6 +106,11 @@ export class InMemoryVectorStore implements VectorStore {
     return info;
   }
 
+  async documentIds(): Promise<string[]> {
+    this.#checkReady();
+    return [...this.#documents.keys()].sort();
+  }
+
   async vectorSearch(embedding: ArrayLike<number>, options?: SearchOptions): Promise<SearchHit[]> {
     this.#checkReady();
     const k = resolveK(options);

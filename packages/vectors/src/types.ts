@@ -142,6 +142,8 @@ export interface VectorStore {
   deleteDocument(documentId: string): Promise<boolean>;
   /** What is stored for each of `documentIds` that exists (lets ingestion skip unchanged files early). */
   documentInfo(documentIds: readonly string[]): Promise<Map<string, StoredDocumentInfo>>;
+  /** Every stored document id, sorted (lets ingestion prune documents whose files are gone). */
+  documentIds(): Promise<string[]>;
   vectorSearch(embedding: ArrayLike<number>, options?: SearchOptions): Promise<SearchHit[]>;
   textSearch(query: string, options?: SearchOptions): Promise<SearchHit[]>;
   /** Vector and full-text rankings fused by reciprocal rank fusion. */

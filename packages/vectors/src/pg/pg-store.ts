@@ -196,6 +196,12 @@ export class PgVectorStore implements VectorStore {
     return info;
   }
 
+  async documentIds(): Promise<string[]> {
+    this.#checkReady();
+    const result = await this.#query<{ id: string }>(`SELECT id FROM ${this.#quoted}.documents ORDER BY id COLLATE "C"`);
+    return result.rows.map((row) => row.id);
+  }
+
   async vectorSearch(embedding: ArrayLike<number>, options?: SearchOptions): Promise<SearchHit[]> {
     this.#checkReady();
     const k = resolveK(options);
