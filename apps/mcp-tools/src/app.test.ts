@@ -12,6 +12,7 @@ import { type McpToolsAppDeps, createMcpToolsApp } from './app.js';
 import { EnsembleError, ErrorCode } from '@ensemble/protocol';
 import type { KnowledgeBase, KnowledgeBaseSearchOptions } from './tools/knowledge-base.js';
 import { UnconfiguredKnowledgeBase } from './tools/knowledge-base.js';
+import { WorkerCalculator } from './tools/sandboxed-calculator.js';
 import { VectorKnowledgeBase } from './tools/vector-knowledge-base.js';
 import { InMemoryVectorStore, LexicalEmbedder } from '@ensemble/vectors';
 import { ingestPaths } from '@ensemble/ingest';
@@ -58,10 +59,13 @@ async function startFakeApi(handlers: Record<string, (url: URL) => { status?: nu
 
 const servers: RunningServer[] = [];
 const clients: Client[] = [];
+// The calculator as the service runs it: in a worker thread with a time limit.
+const calculator = new WorkerCalculator({ timeoutMs: 2_000, logger });
 
 async function startTools(overrides: Partial<McpToolsAppDeps> = {}): Promise<RunningServer> {
   const app = createMcpToolsApp({
     logger,
+    calculator,
     knowledgeBase: new UnconfiguredKnowledgeBase(),
     weather: { timeoutMs: 2_000 },
     webSearch: { timeoutMs: 2_000 },
@@ -95,6 +99,7 @@ afterEach(async () => {
 });
 afterAll(async () => {
   await Promise.all(servers.splice(0).map((server) => server.close()));
+  await calculator.close();
 });
 
 describe('mcp-tools over Streamable HTTP', () => {
@@ -153,6 +158,26 @@ describe('mcp-tools over Streamable HTTP', () => {
     // The instance is shared by every request: a refused config() must not have switched it to BigNumber.
     const after = await call(client, 'calculator', { expression: '1/3' });
     expect(after.structuredContent).toMatchObject({ type: 'number' });
+  });
+
+  it('stops an expression that evaluates too long, keeps serving meanwhile, and evaluates the next one', async () => {
+    const hasty = new WorkerCalculator({ timeoutMs: 300, logger });
+    try {
+      const server = await startTools({ calculator: hasty });
+      const client = await connect(server);
+      await hasty.warm();
+      // Seconds of loop in mathjs: in the server's own thread it would hold up every other call.
+      const slow = call(client, 'calculator', { expression: 'combinations(1000000000, 500000000)' });
+      const meanwhile = await call(client, 'current_time', { timezone: 'UTC' });
+      expect(meanwhile.isError).toBeFalsy();
+      const stopped = await slow;
+      expect(stopped.isError).toBe(true);
+      expect(textOf(stopped)).toContain('took longer than 300 ms to evaluate and was stopped');
+      const next = await call(client, 'calculator', { expression: '6*7' });
+      expect(next.structuredContent).toMatchObject({ value: 42 });
+    } finally {
+      await hasty.close();
+    }
   });
 
   it('rejects arguments that break the input schema as a tool error', async () => {

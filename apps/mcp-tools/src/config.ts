@@ -16,6 +16,8 @@ export const McpToolsConfig = z
     MCP_TOOLS_ALLOWED_ORIGINS: env.list(),
     /** Timeout for each call to an external API (weather, web search). */
     MCP_TOOLS_HTTP_TIMEOUT_MS: env.int(10_000, 1),
+    /** Longest a calculator expression may evaluate (in a worker thread) before it is stopped. */
+    MCP_CALCULATOR_TIMEOUT_MS: env.int(2_000, 1),
     WEATHER_API_URL: env.optionalUrl(),
     WEATHER_GEOCODING_URL: env.optionalUrl(),
     WEB_SEARCH_PROVIDER: z.enum(WEB_SEARCH_PROVIDERS).optional(),

@@ -9,6 +9,7 @@ import { type McpToolsDeps, createMcpToolsServer } from './server.js';
 import { openVectorStore } from '@ensemble/vectors/open';
 
 import { type KnowledgeBase, UnconfiguredKnowledgeBase } from './tools/knowledge-base.js';
+import { WorkerCalculator } from './tools/sandboxed-calculator.js';
 import { VectorKnowledgeBase } from './tools/vector-knowledge-base.js';
 
 const SERVICE = 'mcp-tools';
@@ -31,8 +32,11 @@ const knowledgeBaseConfigured = config.DATABASE_URL !== undefined || config.EMBE
 const knowledgeBase: KnowledgeBase & { close?(): Promise<void> } = knowledgeBaseConfigured
   ? new VectorKnowledgeBase(() => openVectorStore(config, { log: (line) => logger.info(line) }))
   : new UnconfiguredKnowledgeBase();
+const calculator = new WorkerCalculator({ timeoutMs: config.MCP_CALCULATOR_TIMEOUT_MS, logger });
+await calculator.warm();
 const deps: McpToolsDeps = {
   logger,
+  calculator,
   knowledgeBase,
   weather: {
     timeoutMs: config.MCP_TOOLS_HTTP_TIMEOUT_MS,
@@ -64,6 +68,7 @@ async function runHttp(toolDeps: McpToolsDeps, log: Logger): Promise<void> {
   onShutdownSignal(log, async () => {
     await server.close();
     await knowledgeBase.close?.();
+    await calculator.close();
     await telemetry.shutdown();
   });
 }
@@ -72,6 +77,7 @@ async function runStdio(toolDeps: McpToolsDeps, log: Logger): Promise<void> {
   const server = createMcpToolsServer(toolDeps);
   const stop = async () => {
     await server.close();
+    await calculator.close();
     await telemetry.shutdown();
   };
   await server.connect(new StdioServerTransport());

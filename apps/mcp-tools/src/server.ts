@@ -6,12 +6,15 @@ import { z } from 'zod';
 
 import { DURATION_UNITS, addDuration, convertTime, currentTime, dateDifference, dayOfWeek } from './tools/date-time.js';
 import type { KnowledgeBase } from './tools/knowledge-base.js';
-import { calculate, convertUnits } from './tools/math.js';
+import { convertUnits } from './tools/math.js';
+import type { Calculator } from './tools/sandboxed-calculator.js';
 import { type WeatherConfig, getWeather } from './tools/weather.js';
 import { type WebSearchConfig, searchWeb } from './tools/web-search.js';
 
 export interface McpToolsDeps {
   logger: Logger;
+  /** Evaluates `calculator` expressions: `WorkerCalculator` (time and heap limits) in the service. */
+  calculator: Calculator;
   knowledgeBase: KnowledgeBase;
   weather: WeatherConfig;
   webSearch: WebSearchConfig;
@@ -63,7 +66,7 @@ export function createMcpToolsServer(deps: McpToolsDeps): McpServer {
       type: z.string().describe('Result type: number, Unit, DenseMatrix, boolean, ...'),
     }),
     annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
-    run: async ({ expression }) => calculate(expression),
+    run: ({ expression }) => deps.calculator.calculate(expression),
   });
 
   tool({

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createMcpToolsApp } from './app.js';
 import { UnconfiguredKnowledgeBase } from './tools/knowledge-base.js';
+import { inProcessCalculator } from './tools/sandboxed-calculator.js';
 
 // The real mcp-tools server behind the MCP client configuration an agent uses: once in-process over
 // Streamable HTTP (with bearer auth), once spawned in stdio mode the way desktop clients launch it, next
@@ -24,6 +25,7 @@ beforeAll(async () => {
   http = await serveHttp(
     createMcpToolsApp({
       logger,
+      calculator: inProcessCalculator,
       knowledgeBase: new UnconfiguredKnowledgeBase(),
       weather: { timeoutMs: 1_000 },
       webSearch: { timeoutMs: 1_000 },

@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { testRedis } from '../../../test/support/redis.js';
 import { createMcpToolsApp } from '../../mcp-tools/src/app.js';
 import type { KnowledgeBase, KnowledgeBaseHit, KnowledgeBaseSearchOptions } from '../../mcp-tools/src/tools/knowledge-base.js';
+import { inProcessCalculator } from '../../mcp-tools/src/tools/sandboxed-calculator.js';
 import { createSimLlmApp } from '../../sim-llm/src/app.js';
 import type { RecordedRequest } from '../../sim-llm/src/request-log.js';
 import { REASONING_AGENT_NAME, createReasoningAgentApp } from './app.js';
@@ -171,6 +172,7 @@ beforeAll(async () => {
   searxng = await startSearxng();
   const tools = createMcpToolsApp({
     logger,
+    calculator: inProcessCalculator,
     knowledgeBase: kb,
     weather: { timeoutMs: 2_000 },
     webSearch: { provider: 'searxng', apiUrl: searxng.url, timeoutMs: 2_000 },
