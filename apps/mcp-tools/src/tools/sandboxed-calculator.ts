@@ -41,6 +41,7 @@ const ERROR_CODES = new Set<string>(Object.values(ErrorCode));
  * in order (an evaluation is CPU-bound: more at once would not finish sooner).
  */
 export class WorkerCalculator implements Calculator {
+  /** The worker being started or serving; cleared when it fails to start or is stopped. */
   #worker: Promise<Worker> | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   #nextId = 1;
@@ -83,11 +84,11 @@ export class WorkerCalculator implements Calculator {
       };
       // The heap limit ends the worker: the expression allocated too much.
       const onExit = () => {
-        this.#forget(worker);
+        this.#discard();
         settle(() => reject(new EnsembleError(ErrorCode.InvalidRequest, 'The expression needs more memory than the calculator allows; use smaller numbers or matrices', { wireCode: 'calculation_too_large' })));
       };
       const timer = setTimeout(() => {
-        this.#forget(worker);
+        this.#discard();
         void worker.terminate();
         this.options.logger?.warn({ timeout_ms: this.options.timeoutMs, expression_chars: expression.length }, 'calculator evaluation stopped at its time limit');
         settle(() =>
@@ -105,19 +106,23 @@ export class WorkerCalculator implements Calculator {
   }
 
   #ready(): Promise<Worker> {
-    this.#worker ??= startWorker(this.options.maxHeapMb ?? 128, this.options.logger);
-    // A worker that failed to start is not kept: the next call tries again.
-    this.#worker.catch(() => {
-      this.#worker = undefined;
-    });
+    if (this.#worker === undefined) {
+      const starting = startWorker(this.options.maxHeapMb ?? 128, this.options.logger);
+      this.#worker = starting;
+      // A worker that failed to start is not kept: the next call tries again.
+      starting.catch(() => {
+        if (this.#worker === starting) this.#worker = undefined;
+      });
+    }
     return this.#worker;
   }
 
-  /** The next call starts a new worker instead of this one. */
-  #forget(worker: Worker): void {
-    void this.#worker?.then((current) => {
-      if (current === worker) this.#worker = undefined;
-    });
+  /**
+   * The next call starts a new worker. Calls run one at a time, so the worker of the call in flight is
+   * the one `#worker` holds.
+   */
+  #discard(): void {
+    this.#worker = undefined;
   }
 }
 
