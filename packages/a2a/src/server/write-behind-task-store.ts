@@ -67,7 +67,6 @@ function keyOf(taskId: string, context: ServerCallContext): string {
   return `${context.tenant ?? ''}\0${context.user?.userName ?? ''}\0${taskId}`;
 }
 
-
 /**
  * A `TaskStore` wrapper that batches the writes a streamed answer causes. The SDK loads and saves the
  * whole task for every event it processes, so a token-by-token artifact costs one store round trip per
