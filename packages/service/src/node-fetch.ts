@@ -13,26 +13,6 @@ export interface NodeFetch {
   close(): void;
 }
 
-/**
- * A `fetch` built on `node:http` keep-alive agents, for the clients on Ensemble's hot paths: the
- * gateway's upstream LLM client (the `openai` SDK's documented `fetch` option), the LLM clients of the
- * services, and the A2A client (the A2A SDK's `fetchImpl`). Why not the global `fetch`: it costs about
- * twice the CPU per call of `node:http` (WHATWG request/stream machinery), which alone broke the gateway's
- * ≤1 ms overhead budget and was a third of an A2A call's client-side cost.
- *
- * Semantics the SDKs rely on are kept: abort rejects with an `AbortError` (and errors a body being read),
- * network failures reject with `TypeError('fetch failed', { cause })` like undici, and the W3C trace
- * context of the active span goes out as `traceparent` (OpenTelemetry's undici instrumentation only sees
- * the global `fetch`). Like undici, connections per origin are unbounded unless `maxSockets` says otherwise:
- * a pool limit would queue a new call behind long-lived streams.
- *
- * Redirects are not followed (a 3xx comes back as it is, like `redirect: 'manual'`): the LLM and agent
- * endpoints it is for answer directly; fetch what may redirect (agent cards) with the global `fetch`.
- *
- * Event streams are handed over as they arrive; other bodies (JSON) are read whole first, so an SDK
- * timeout that runs until `fetch` resolves covers the complete answer. Anything this adapter does not
- * handle (non-buffer request bodies, `Request` objects) goes to the global `fetch`.
- */
 export interface NodeFetchOptions {
   /** Connections per origin; unbounded by default. */
   maxSockets?: number;
@@ -65,6 +45,26 @@ export function claimNodeBody(response: Response): Readable | undefined {
   return body;
 }
 
+/**
+ * A `fetch` built on `node:http` keep-alive agents, for the clients on Ensemble's hot paths: the
+ * gateway's upstream LLM client (the `openai` SDK's documented `fetch` option) and the A2A client (the
+ * A2A SDK's `fetchImpl`). Why not the global `fetch`: it costs about
+ * twice the CPU per call of `node:http` (WHATWG request/stream machinery), which alone broke the gateway's
+ * ≤1 ms overhead budget and was a third of an A2A call's client-side cost.
+ *
+ * Semantics the SDKs rely on are kept: abort rejects with an `AbortError` (and errors a body being read),
+ * network failures reject with `TypeError('fetch failed', { cause })` like undici, and the W3C trace
+ * context of the active span goes out as `traceparent` (OpenTelemetry's undici instrumentation only sees
+ * the global `fetch`). Like undici, connections per origin are unbounded unless `maxSockets` says otherwise:
+ * a pool limit would queue a new call behind long-lived streams.
+ *
+ * Redirects are not followed (a 3xx comes back as it is, like `redirect: 'manual'`): the LLM and agent
+ * endpoints it is for answer directly; fetch what may redirect (agent cards) with the global `fetch`.
+ *
+ * Event streams are handed over as they arrive; other bodies (JSON) are read whole first, so an SDK
+ * timeout that runs until `fetch` resolves covers the complete answer. Anything this adapter does not
+ * handle (non-buffer request bodies, `Request` objects) goes to the global `fetch`.
+ */
 export function createNodeFetch(options: NodeFetchOptions = {}): NodeFetch {
   const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? Number.POSITIVE_INFINITY, scheduling: 'lifo' as const };
   const httpAgent = new HttpAgent(agentOptions);
