@@ -1,40 +1,30 @@
 import { randomUUID } from 'node:crypto';
 
 import { OrchestratorMetadataKey } from '@ensemble/protocol';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 
-import { type ConformanceTarget, describeA2AConformance } from './conformance.js';
-import { CONFORMANCE_TOKEN, type Dependencies, startDependencies, startMockAgent, startOrchestrator, startPlanningAgent, stopEverything } from './support/agents.js';
+import { CONFORMANCE_TOKEN, describeAgentConformance, startMockAgent, startOrchestrator, startPlanningAgent } from './support/agents.js';
 import { type CallOptions, type JsonObject, type RpcResponse, errorOf, objectAt, request, resultOf, rpc, stringAt, v1Message } from './support/wire.js';
 
 /**
  * `apps/orchestrator` with bearer auth, planning with the real planning agent (LLM: sim-llm) over one
  * mock agent. The long-running task is one whose planning call hangs in sim-llm until it is canceled.
  */
-let deps: Dependencies | undefined;
-let target: ConformanceTarget;
-
-beforeAll(async () => {
-  const started = await startDependencies();
-  deps = started;
-  const search = await startMockAgent(started, { name: 'mock-search', token: CONFORMANCE_TOKEN });
-  const planner = await startPlanningAgent(started, { agentUrls: [search.url], token: CONFORMANCE_TOKEN });
-  const orchestrator = await startOrchestrator(started, { agentUrls: [planner.url, search.url], token: CONFORMANCE_TOKEN });
-  target = {
-    url: orchestrator.url,
-    token: CONFORMANCE_TOKEN,
-    prompt: 'Find recent articles about the A2A protocol',
-    longRunning: { url: orchestrator.url, prompt: `Find articles about ${started.hangMarker}` },
-  };
-}, 180_000);
-
-afterAll(async () => {
-  await stopEverything(deps);
-});
-
-describe('A2A conformance: orchestrator', () => {
-  describeA2AConformance(() => target);
-});
+const target = describeAgentConformance(
+  'orchestrator',
+  async (deps) => {
+    const search = await startMockAgent(deps, { name: 'mock-search', token: CONFORMANCE_TOKEN });
+    const planner = await startPlanningAgent(deps, { agentUrls: [search.url], token: CONFORMANCE_TOKEN });
+    const orchestrator = await startOrchestrator(deps, { agentUrls: [planner.url, search.url], token: CONFORMANCE_TOKEN });
+    return {
+      url: orchestrator.url,
+      token: CONFORMANCE_TOKEN,
+      prompt: 'Find recent articles about the A2A protocol',
+      longRunning: { url: orchestrator.url, prompt: `Find articles about ${deps.hangMarker}` },
+    };
+  },
+  180_000,
+);
 
 /**
  * CORE-MULTI-002a as the orchestrator meets it: session ids are made by its session store, so a new
@@ -44,9 +34,9 @@ describe('A2A conformance: orchestrator', () => {
  */
 describe('orchestrator: client contextIds', () => {
   const v1: CallOptions = { version: '1.0', token: CONFORMANCE_TOKEN };
-  const jsonrpc = () => `${target.url}/a2a/jsonrpc`;
+  const jsonrpc = () => `${target().url}/a2a/jsonrpc`;
   /** A message sent on behalf of an end user (trusted: the caller holds our token). */
-  const asUser = (user: string, extra: JsonObject = {}) => v1Message(target.prompt, { metadata: { [OrchestratorMetadataKey.principal]: user }, ...extra });
+  const asUser = (user: string, extra: JsonObject = {}) => v1Message(target().prompt, { metadata: { [OrchestratorMetadataKey.principal]: user }, ...extra });
   const send = (method: string, message: JsonObject) => {
     const body = request(method, { message });
     return rpc(jsonrpc(), body, v1).then((response) => ({ response, id: body.id }));

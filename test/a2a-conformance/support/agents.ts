@@ -2,8 +2,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { afterAll, beforeAll, describe } from 'vitest';
+
 import { type ServiceProcess, startService, stopAllServices } from '../../support/processes.js';
 import { testRedis } from '../../support/redis.js';
+import { type ConformanceTarget, describeA2AConformance } from '../conformance.js';
 
 /**
  * Starts the agents Ensemble ships, each as a real process on port 0 with what it needs (sim-llm for
@@ -11,6 +14,31 @@ import { testRedis } from '../../support/redis.js';
  * key prefix of its own, and optionally a bearer token. Everything started here is stopped by
  * `stop()`, and Redis keys under the prefix are deleted.
  */
+
+/**
+ * The conformance suite against one agent: the shared dependencies and what `start` launches come up
+ * before the file's tests (within `timeoutMs`) and go down after them, even when starting failed
+ * half-way. Returns the target, for the agent's own checks beside the suite.
+ */
+export function describeAgentConformance(title: string, start: (deps: Dependencies) => Promise<ConformanceTarget>, timeoutMs = 120_000): () => ConformanceTarget {
+  let deps: Dependencies | undefined;
+  let target: ConformanceTarget | undefined;
+  beforeAll(async () => {
+    deps = await startDependencies();
+    target = await start(deps);
+  }, timeoutMs);
+  afterAll(async () => {
+    await stopEverything(deps);
+  });
+  const current = () => {
+    if (target === undefined) throw new Error(`${title}: the agent under test did not start`);
+    return target;
+  };
+  describe(`A2A conformance: ${title}`, () => {
+    describeA2AConformance(current);
+  });
+  return current;
+}
 
 /** Stops what a file started even when its `beforeAll` failed half-way. */
 export async function stopEverything(deps: Dependencies | undefined): Promise<void> {

@@ -39,7 +39,8 @@ afterEach(async () => {
 
 const silent = createLogger({ service: 'coalescing-test', destination: new Writable({ write: (_chunk, _encoding, callback) => callback() }) });
 
-async function run(executor: AgentRun, options: Partial<AgentServiceOptions> = {}) {
+/** A served agent with a counting task store, and a client for it. */
+async function startAgent(executor: AgentRun, options: Partial<AgentServiceOptions> = {}) {
   const store = new CountingTaskStore();
   const service = createAgentService({
     card: { name: 'coalescing-agent', description: 'Streams text', skills: [{ id: 'stream', name: 'Stream', description: 'Streams text' }] },
@@ -51,6 +52,11 @@ async function run(executor: AgentRun, options: Partial<AgentServiceOptions> = {
   const { url } = await service.start({ host: '127.0.0.1', port: 0 });
   started.push(service);
   const client = await createA2AClient({ url, timeoutMs: 10_000, retry: false });
+  return { client, store };
+}
+
+async function run(executor: AgentRun, options: Partial<AgentServiceOptions> = {}) {
+  const { client, store } = await startAgent(executor, options);
   const events: A2AStreamEvent[] = [];
   for await (const event of client.stream({ text: 'go' })) events.push(event);
   const first = events[0];
@@ -126,23 +132,13 @@ describe('streamed text: every piece on the wire, batched store writes', () => {
     const end = new Promise<void>((resolve) => {
       releaseEnd = resolve;
     });
-    const store = new CountingTaskStore();
     const slow: AgentRun = async function* () {
       yield 'early ';
       yield 'text ';
       await end;
       yield 'late';
     };
-    const service = createAgentService({
-      card: { name: 'slow-agent', description: 'Streams slowly', skills: [{ id: 's', name: 'S', description: 'S' }] },
-      executor: slow,
-      logger: silent,
-      taskStore: store,
-      chunkCoalescing: { flushIntervalMs: 20 },
-    });
-    const { url } = await service.start({ host: '127.0.0.1', port: 0 });
-    started.push(service);
-    const client = await createA2AClient({ url, timeoutMs: 10_000, retry: false });
+    const { client } = await startAgent(slow, { chunkCoalescing: { flushIntervalMs: 20 } });
     const events: A2AStreamEvent[] = [];
     for await (const event of client.stream({ text: 'go' })) {
       events.push(event);
@@ -153,22 +149,12 @@ describe('streamed text: every piece on the wire, batched store writes', () => {
   });
 
   it('keeps the text produced before a cancellation', async () => {
-    const store = new CountingTaskStore();
     const hanging: AgentRun = async function* (_input, ctx) {
       yield 'partial ';
       yield 'answer';
       await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve()));
     };
-    const service = createAgentService({
-      card: { name: 'hanging-agent', description: 'Hangs', skills: [{ id: 'h', name: 'H', description: 'H' }] },
-      executor: hanging,
-      logger: silent,
-      taskStore: store,
-      chunkCoalescing: { flushIntervalMs: 10_000 },
-    });
-    const { url } = await service.start({ host: '127.0.0.1', port: 0 });
-    started.push(service);
-    const client = await createA2AClient({ url, timeoutMs: 10_000, retry: false });
+    const { client } = await startAgent(hanging, { chunkCoalescing: { flushIntervalMs: 10_000 } });
     const events: A2AStreamEvent[] = [];
     for await (const event of client.stream({ text: 'go' })) {
       events.push(event);
