@@ -1,28 +1,18 @@
 import { ClassifierVerdict } from '@ensemble/protocol';
-import { type RunningServer, serveHttp } from '@ensemble/service';
 import { createLogger } from '@ensemble/telemetry';
 import OpenAI from 'openai';
 import { zodResponseFormat } from 'openai/helpers/zod';
 import type { ChatCompletionChunk, ChatCompletionCreateParamsNonStreaming, ChatCompletionCreateParamsStreaming } from 'openai/resources/chat/completions';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 
 import { createSimLlmApp } from './app.js';
 import type { RecordedRequest } from './request-log.js';
 import type { SimReply } from './sim-reply.js';
+import { serveSimLlmForTests } from '../../../test/support/sim-llm.js';
 
-const { app, state } = createSimLlmApp({ logger: createLogger({ service: 'sim-llm-test', level: 'silent' }) });
-let server: RunningServer;
-let client: OpenAI;
-
-beforeAll(async () => {
-  server = await serveHttp(app, { host: '127.0.0.1', port: 0, logger: createLogger({ service: 'sim-llm-test', level: 'silent' }), service: 'sim-llm' });
-  client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'sk-test', maxRetries: 0 });
-});
-afterAll(async () => {
-  await server.close(1000);
-});
-beforeEach(() => state.reset());
+const sim = serveSimLlmForTests();
+const { state } = sim;
 
 const ask = (content: string) => [{ role: 'user' as const, content }];
 
@@ -32,7 +22,7 @@ function withSim<T extends object>(params: T, sim: SimReply): T {
 }
 
 async function control(path: string, init: { method?: string; body?: unknown } = {}): Promise<{ status: number; json: unknown }> {
-  const response = await fetch(`${server.url}${path}`, {
+  const response = await fetch(`${sim.url}${path}`, {
     method: init.method ?? 'GET',
     ...(init.body === undefined ? {} : { body: JSON.stringify(init.body), headers: { 'content-type': 'application/json' } }),
   });
@@ -54,8 +44,8 @@ async function collect(stream: AsyncIterable<ChatCompletionChunk>): Promise<Chat
 describe('chat completions', () => {
   it('answers a plain question deterministically, reflecting it', async () => {
     const params: ChatCompletionCreateParamsNonStreaming = { model: 'gpt-4o-mini', messages: ask('Why is the sky blue?') };
-    const first = await client.chat.completions.create(params);
-    const second = await client.chat.completions.create(params);
+    const first = await sim.client.chat.completions.create(params);
+    const second = await sim.client.chat.completions.create(params);
     const content = first.choices[0]?.message.content ?? '';
     expect(content).toMatch(/^\[sim-llm\] You asked: "Why is the sky blue\?"/);
     expect(second.choices[0]?.message.content).toBe(content);
@@ -66,10 +56,10 @@ describe('chat completions', () => {
 
   it('streams word by word: role first, usage chunk last, same text as non-streaming', async () => {
     const params: ChatCompletionCreateParamsStreaming = { model: 'gpt-4o', messages: ask('Why is the sky blue?'), stream: true, stream_options: { include_usage: true } };
-    const chunks = await collect(await client.chat.completions.create(params));
+    const chunks = await collect(await sim.client.chat.completions.create(params));
     expect(chunks[0]?.choices[0]?.delta.role).toBe('assistant');
     const text = chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('');
-    const whole = await client.chat.completions.create({ model: 'gpt-4o', messages: ask('Why is the sky blue?') });
+    const whole = await sim.client.chat.completions.create({ model: 'gpt-4o', messages: ask('Why is the sky blue?') });
     expect(text).toBe(whole.choices[0]?.message.content);
     const contentChunks = chunks.filter((chunk) => (chunk.choices[0]?.delta.content ?? '') !== '');
     expect(contentChunks.length).toBeGreaterThan(10);
@@ -80,7 +70,7 @@ describe('chat completions', () => {
   });
 
   it('ends the SSE stream with data: [DONE] and sends no usage chunk unless asked', async () => {
-    const response = await fetch(`${server.url}/v1/chat/completions`, {
+    const response = await fetch(`${sim.url}/v1/chat/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ model: 'm', stream: true, messages: ask('hi'), sim: { content: 'one two three' } }),
@@ -94,7 +84,7 @@ describe('chat completions', () => {
   });
 
   it('cuts content at max_tokens with finish_reason length', async () => {
-    const completion = await client.chat.completions.create({ model: 'm', messages: ask('Tell me a long story'), max_tokens: 5 });
+    const completion = await sim.client.chat.completions.create({ model: 'm', messages: ask('Tell me a long story'), max_tokens: 5 });
     expect(completion.choices[0]?.finish_reason).toBe('length');
     expect(completion.choices[0]?.message.content?.length).toBe(20);
   });
@@ -116,9 +106,9 @@ describe('chat completions', () => {
       expect(status, JSON.stringify(body)).toBe(400);
       expect(json).toMatchObject({ error: { type: 'invalid_request_error', param } });
     }
-    const badJson = await fetch(`${server.url}/v1/chat/completions`, { method: 'POST', body: '{nope', headers: { 'content-type': 'application/json' } });
+    const badJson = await fetch(`${sim.url}/v1/chat/completions`, { method: 'POST', body: '{nope', headers: { 'content-type': 'application/json' } });
     expect(badJson.status).toBe(400);
-    await expect(client.chat.completions.create({ model: '', messages: ask('hi') })).rejects.toBeInstanceOf(OpenAI.BadRequestError);
+    await expect(sim.client.chat.completions.create({ model: '', messages: ask('hi') })).rejects.toBeInstanceOf(OpenAI.BadRequestError);
   });
 });
 
@@ -137,7 +127,7 @@ describe('tool calls', () => {
   const ArgsSchema = z.strictObject({ city: z.string(), unit: z.enum(['c', 'f']), days: z.int().min(1).max(7) });
 
   it('calls the named function with arguments valid against its schema', async () => {
-    const completion = await client.chat.completions.create({
+    const completion = await sim.client.chat.completions.create({
       model: 'm',
       messages: ask('Weather in Oslo?'),
       tools: [search, weather],
@@ -153,7 +143,7 @@ describe('tool calls', () => {
   });
 
   it('with tool_choice required calls the first tool, filling a query with the question', async () => {
-    const completion = await client.chat.completions.create({ model: 'm', messages: ask('latest TypeScript release'), tools: [search, weather], tool_choice: 'required' });
+    const completion = await sim.client.chat.completions.create({ model: 'm', messages: ask('latest TypeScript release'), tools: [search, weather], tool_choice: 'required' });
     const call = completion.choices[0]?.message.tool_calls?.[0];
     if (call?.type !== 'function') throw new Error('expected a function call');
     expect(call.function.name).toBe('web_search');
@@ -161,17 +151,17 @@ describe('tool calls', () => {
   });
 
   it('with tool_choice auto answers in text unless scripted, and reports a tool result', async () => {
-    const plain = await client.chat.completions.create({ model: 'm', messages: ask('Weather in Oslo?'), tools: [weather] });
+    const plain = await sim.client.chat.completions.create({ model: 'm', messages: ask('Weather in Oslo?'), tools: [weather] });
     expect(plain.choices[0]?.finish_reason).toBe('stop');
     expect(plain.choices[0]?.message.tool_calls).toBeUndefined();
 
     await control('/_sim/scripts', { method: 'POST', body: { match: { hasTools: true, contains: 'Oslo' }, reply: { toolCalls: [{ name: 'get_weather', arguments: { city: 'Oslo', unit: 'c', days: 2 } }] }, times: 1 } });
-    const scripted = await client.chat.completions.create({ model: 'm', messages: ask('Weather in Oslo?'), tools: [weather] });
+    const scripted = await sim.client.chat.completions.create({ model: 'm', messages: ask('Weather in Oslo?'), tools: [weather] });
     const call = scripted.choices[0]?.message.tool_calls?.[0];
     if (call?.type !== 'function') throw new Error('expected a function call');
     expect(JSON.parse(call.function.arguments)).toEqual({ city: 'Oslo', unit: 'c', days: 2 });
 
-    const answer = await client.chat.completions.create({
+    const answer = await sim.client.chat.completions.create({
       model: 'm',
       tools: [weather],
       messages: [...ask('Weather in Oslo?'), scripted.choices[0]!.message, { role: 'tool', tool_call_id: call.id, content: '{"temp": 4}' }],
@@ -180,7 +170,7 @@ describe('tool calls', () => {
   });
 
   it('streams tool calls as index/id/name deltas followed by argument fragments', async () => {
-    const stream = await client.chat.completions.create({
+    const stream = await sim.client.chat.completions.create({
       model: 'm',
       messages: ask('Weather?'),
       tools: [weather],
@@ -202,7 +192,7 @@ describe('tool calls', () => {
   });
 
   it('is assembled correctly by the SDK stream helper', async () => {
-    const runner = client.chat.completions.stream({ model: 'm', messages: ask('Weather?'), tools: [weather], tool_choice: 'required' });
+    const runner = sim.client.chat.completions.stream({ model: 'm', messages: ask('Weather?'), tools: [weather], tool_choice: 'required' });
     const final = await runner.finalChatCompletion();
     const call = final.choices[0]?.message.tool_calls?.[0];
     if (call?.type !== 'function') throw new Error('expected a function call');
@@ -218,7 +208,7 @@ describe('structured outputs', () => {
       status: z.enum(['draft', 'final']),
       published: z.iso.datetime().nullable(),
     });
-    const completion = await client.chat.completions.parse({ model: 'gpt-4o', messages: ask('Write a report'), response_format: zodResponseFormat(Report, 'report') });
+    const completion = await sim.client.chat.completions.parse({ model: 'gpt-4o', messages: ask('Write a report'), response_format: zodResponseFormat(Report, 'report') });
     const parsed = completion.choices[0]?.message.parsed;
     expect(Report.parse(parsed).sections).toHaveLength(2);
   });
@@ -226,7 +216,7 @@ describe('structured outputs', () => {
   it('classifies routing_verdict requests: multi-step → orchestration, single question → passthrough', async () => {
     const format = zodResponseFormat(ClassifierVerdict, 'routing_verdict');
     const verdict = async (text: string) =>
-      (await client.chat.completions.parse({ model: 'gpt-4o-mini', temperature: 0, response_format: format, messages: [{ role: 'system', content: 'Classify.' }, { role: 'user', content: `Conversation:\nuser: ${text}` }] }))
+      (await sim.client.chat.completions.parse({ model: 'gpt-4o-mini', temperature: 0, response_format: format, messages: [{ role: 'system', content: 'Classify.' }, { role: 'user', content: `Conversation:\nuser: ${text}` }] }))
         .choices[0]?.message.parsed;
     expect(await verdict('Research the three largest EV makers and compare their margins')).toMatchObject({ needs_orchestration: true });
     expect(await verdict("What's 2+2?")).toMatchObject({ needs_orchestration: false });
@@ -235,7 +225,7 @@ describe('structured outputs', () => {
   });
 
   it('returns a JSON object in json_object mode', async () => {
-    const completion = await client.chat.completions.create({ model: 'm', messages: ask('Give me JSON'), response_format: { type: 'json_object' } });
+    const completion = await sim.client.chat.completions.create({ model: 'm', messages: ask('Give me JSON'), response_format: { type: 'json_object' } });
     const value: unknown = JSON.parse(completion.choices[0]?.message.content ?? '');
     expect(value).toMatchObject({ source: 'sim-llm', answer: expect.stringContaining('Give me JSON') as unknown });
   });
@@ -248,12 +238,12 @@ describe('scripts', () => {
     await control('/_sim/scripts', { method: 'POST', body: { match: { regex: '^ping \\d+$', model: 'gpt-4o' }, reply: { content: 'newer' }, times: 1 } });
     await control('/_sim/scripts', { method: 'POST', body: { match: { schemaName: 'thing' }, reply: { json: { scripted: true } } } });
 
-    const text = async (content: string, model = 'gpt-4o') => (await client.chat.completions.create({ model, messages: ask(content) })).choices[0]?.message.content;
+    const text = async (content: string, model = 'gpt-4o') => (await sim.client.chat.completions.create({ model, messages: ask(content) })).choices[0]?.message.content;
     expect(await text('ping 1', 'gpt-4o-mini')).toBe('older');
     expect(await text('ping 1')).toBe('newer');
     expect(await text('ping 1')).toBe('older');
     expect(await text('pong')).toMatch(/^\[sim-llm\]/);
-    const structured = await client.chat.completions.create({ model: 'm', messages: ask('x'), response_format: { type: 'json_schema', json_schema: { name: 'thing', schema: { type: 'object' } } } });
+    const structured = await sim.client.chat.completions.create({ model: 'm', messages: ask('x'), response_format: { type: 'json_schema', json_schema: { name: 'thing', schema: { type: 'object' } } } });
     expect(JSON.parse(structured.choices[0]?.message.content ?? '')).toEqual({ scripted: true });
 
     const { json: listed } = await control('/_sim/scripts');
@@ -268,9 +258,9 @@ describe('scripts', () => {
 
   it('a per-request sim field overrides a script without using it up', async () => {
     const id = state.scripts.add({ match: { contains: 'hello' }, reply: { content: 'scripted', ttftMs: 0 }, times: 1 });
-    const overridden = await client.chat.completions.create(withSim({ model: 'm', messages: ask('hello') }, { content: 'from sim' }));
+    const overridden = await sim.client.chat.completions.create(withSim({ model: 'm', messages: ask('hello') }, { content: 'from sim' }));
     expect(overridden.choices[0]?.message.content).toBe('from sim');
-    const scripted = await client.chat.completions.create({ model: 'm', messages: ask('hello') });
+    const scripted = await sim.client.chat.completions.create({ model: 'm', messages: ask('hello') });
     expect(scripted.choices[0]?.message.content).toBe('scripted');
     expect(state.requests.list().map((record) => record.replySource)).toEqual(['sim', `script:${id}`]);
     expect(state.scripts.list()).toEqual([]);
@@ -279,7 +269,7 @@ describe('scripts', () => {
   it('a sim field with only timing keeps the scripted answer', async () => {
     state.scripts.add({ match: { contains: 'slow' }, reply: { content: 'scripted answer' } });
     const started = performance.now();
-    const completion = await client.chat.completions.create(withSim({ model: 'm', messages: ask('slow please') }, { ttftMs: 60 }));
+    const completion = await sim.client.chat.completions.create(withSim({ model: 'm', messages: ask('slow please') }, { ttftMs: 60 }));
     expect(completion.choices[0]?.message.content).toBe('scripted answer');
     expect(performance.now() - started).toBeGreaterThanOrEqual(55);
   });
@@ -293,7 +283,7 @@ describe('scripts', () => {
 
 describe('faults and latency', () => {
   it('answers injected errors with the status and an OpenAI error body', async () => {
-    const error = await client.chat.completions
+    const error = await sim.client.chat.completions
       .create(withSim({ model: 'm', messages: ask('hi') }, { error: { status: 503, message: 'overloaded', code: 'busy' } }))
       .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(OpenAI.InternalServerError);
@@ -301,14 +291,14 @@ describe('faults and latency', () => {
   });
 
   it('sends retry-after with 429, and the SDK retry succeeds after it', async () => {
-    const noRetry = await client.chat.completions.create(withSim({ model: 'm', messages: ask('hi') }, { error: { status: 429, retryAfterSeconds: 2 } })).catch((caught: unknown) => caught);
+    const noRetry = await sim.client.chat.completions.create(withSim({ model: 'm', messages: ask('hi') }, { error: { status: 429, retryAfterSeconds: 2 } })).catch((caught: unknown) => caught);
     expect(noRetry).toBeInstanceOf(OpenAI.RateLimitError);
     expect((noRetry as InstanceType<typeof OpenAI.RateLimitError>).headers.get('retry-after')).toBe('2');
     expect(noRetry).toMatchObject({ error: { type: 'rate_limit_error', code: 'rate_limit_exceeded' } });
 
     state.requests.clear();
     state.scripts.add({ match: { contains: 'retry me' }, reply: { error: { status: 429, retryAfterSeconds: 0.15 } }, times: 1 });
-    const retrying = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'sk-test', maxRetries: 1 });
+    const retrying = new OpenAI({ baseURL: `${sim.url}/v1`, apiKey: 'sk-test', maxRetries: 1 });
     const completion = await retrying.chat.completions.create({ model: 'm', messages: ask('retry me') });
     expect(completion.choices[0]?.message.content).toMatch(/retry me/);
     const [first, second] = state.requests.list();
@@ -317,7 +307,7 @@ describe('faults and latency', () => {
   });
 
   it('cuts a stream after N chunks: no [DONE], the client sees a broken connection', async () => {
-    const stream = await client.chat.completions.create(withSim({ model: 'm', messages: ask('hi'), stream: true }, { cutAfterChunks: 3 }));
+    const stream = await sim.client.chat.completions.create(withSim({ model: 'm', messages: ask('hi'), stream: true }, { cutAfterChunks: 3 }));
     const received: ChatCompletionChunk[] = [];
     await expect(
       (async () => {
@@ -331,13 +321,13 @@ describe('faults and latency', () => {
 
   it('cuts a non-streamed reply mid-body', async () => {
     // Headers arrive, then the body breaks: the SDK fails while reading it (undici's "terminated").
-    await expect(client.chat.completions.create(withSim({ model: 'm', messages: ask('hi') }, { cutAfterChunks: 0 }))).rejects.toThrow(/terminated/);
+    await expect(sim.client.chat.completions.create(withSim({ model: 'm', messages: ask('hi') }, { cutAfterChunks: 0 }))).rejects.toThrow(/terminated/);
     expect(state.requests.list()[0]).toMatchObject({ cut: true });
   });
 
   it('waits ttftMs before the first chunk and paces the rest at tokensPerSecond', async () => {
     const started = performance.now();
-    const stream = await client.chat.completions.create(withSim({ model: 'm', messages: ask('hi'), stream: true }, { content: 'a b c d e f', ttftMs: 120, tokensPerSecond: 50 }));
+    const stream = await sim.client.chat.completions.create(withSim({ model: 'm', messages: ask('hi'), stream: true }, { content: 'a b c d e f', ttftMs: 120, tokensPerSecond: 50 }));
     const arrivals: number[] = [];
     for await (const _chunk of stream) arrivals.push(performance.now() - started);
     expect(arrivals[0]).toBeGreaterThanOrEqual(115);
@@ -348,18 +338,18 @@ describe('faults and latency', () => {
   it('applies defaults from PUT /_sim/config to non-streamed replies too, and delayMs before anything', async () => {
     expect((await control('/_sim/config', { method: 'PUT', body: { ttftMs: 100 } })).json).toMatchObject({ ttftMs: 100 });
     let started = performance.now();
-    await client.chat.completions.create({ model: 'm', messages: ask('hi') });
+    await sim.client.chat.completions.create({ model: 'm', messages: ask('hi') });
     expect(performance.now() - started).toBeGreaterThanOrEqual(95);
     state.reset();
     started = performance.now();
-    await client.chat.completions.create(withSim({ model: 'm', messages: ask('hi') }, { delayMs: 80, content: 'x' }));
+    await sim.client.chat.completions.create(withSim({ model: 'm', messages: ask('hi') }, { delayMs: 80, content: 'x' }));
     expect(performance.now() - started).toBeGreaterThanOrEqual(75);
     expect((await control('/_sim/config', { method: 'PUT', body: { ttftMs: -1 } })).status).toBe(400);
   });
 
   it('records a hung request as aborted once the client gives up', async () => {
     const controller = new AbortController();
-    const pending = client.chat.completions.create(withSim({ model: 'm', messages: ask('hang') }, { hang: true }), { signal: controller.signal });
+    const pending = sim.client.chat.completions.create(withSim({ model: 'm', messages: ask('hang') }, { hang: true }), { signal: controller.signal });
     const caught = pending.catch((error: unknown) => error);
     await waitForRequests('count=1');
     expect(state.requests.list()[0]).toMatchObject({ aborted: false, status: null });
@@ -371,7 +361,7 @@ describe('faults and latency', () => {
   });
 
   it('records a stream the client abandons mid-way as aborted', async () => {
-    const stream = await client.chat.completions.create(withSim({ model: 'm', messages: ask('long'), stream: true }, { tokensPerSecond: 20 }));
+    const stream = await sim.client.chat.completions.create(withSim({ model: 'm', messages: ask('long'), stream: true }, { tokensPerSecond: 20 }));
     for await (const _chunk of stream) break; // leaving the loop aborts the request
     const [record] = await waitForRequests('count=1&aborted=true&timeout_ms=5000');
     expect(record).toMatchObject({ aborted: true, cut: false, status: 200 });
@@ -381,7 +371,7 @@ describe('faults and latency', () => {
 describe('request log and control API', () => {
   it('records path, body (unknown fields included) and the correlation headers', async () => {
     const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
-    await client.chat.completions.create(Object.assign({ model: 'm', messages: ask('hi') }, { vendor_field: 42 }), { headers: { traceparent, 'x-request-id': 'req-abc' } });
+    await sim.client.chat.completions.create(Object.assign({ model: 'm', messages: ask('hi') }, { vendor_field: 42 }), { headers: { traceparent, 'x-request-id': 'req-abc' } });
     const { json } = await control('/_sim/requests');
     const [record] = (json as { requests: RecordedRequest[] }).requests;
     expect(record).toMatchObject({
@@ -398,8 +388,8 @@ describe('request log and control API', () => {
 
   it('long-polls until requests arrive, and answers 408 on timeout', async () => {
     const waiting = waitForRequests('count=2&timeout_ms=5000');
-    await client.chat.completions.create({ model: 'm', messages: ask('one') });
-    await client.chat.completions.create({ model: 'm', messages: ask('two') });
+    await sim.client.chat.completions.create({ model: 'm', messages: ask('one') });
+    await sim.client.chat.completions.create({ model: 'm', messages: ask('two') });
     expect((await waiting).map((record) => (record.body as { messages: { content: string }[] }).messages[0]?.content)).toEqual(['one', 'two']);
 
     const timedOut = await control('/_sim/requests/wait?count=1&aborted=true&timeout_ms=50');
@@ -417,10 +407,10 @@ describe('request log and control API', () => {
   });
 
   it('lists models, looks one up, and reports health', async () => {
-    const models = await client.models.list();
+    const models = await sim.client.models.list();
     expect(models.data.map((model) => model.id)).toEqual(['gpt-4o-mini', 'gpt-4o', 'sim-llm']);
-    expect((await client.models.retrieve('sim-llm')).owned_by).toBe('sim-llm');
-    await expect(client.models.retrieve('nope')).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    expect((await sim.client.models.retrieve('sim-llm')).owned_by).toBe('sim-llm');
+    await expect(sim.client.models.retrieve('nope')).rejects.toBeInstanceOf(OpenAI.NotFoundError);
     expect(await control('/health')).toEqual({ status: 200, json: { status: 'ok', service: 'sim-llm' } });
   });
 });

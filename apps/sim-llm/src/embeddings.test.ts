@@ -1,35 +1,21 @@
-import { type RunningServer, serveHttp } from '@ensemble/service';
-import { createLogger } from '@ensemble/telemetry';
 import { LexicalEmbedder } from '@ensemble/vectors/lexical';
 import { OpenAIEmbedder } from '@ensemble/vectors/openai';
-import OpenAI from 'openai';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { createSimLlmApp } from './app.js';
+import { serveSimLlmForTests } from '../../../test/support/sim-llm.js';
 
-const silent = createLogger({ service: 'sim-llm-test', level: 'silent' });
-const { app, state } = createSimLlmApp({ logger: silent });
-let server: RunningServer;
-let client: OpenAI;
-
-beforeAll(async () => {
-  server = await serveHttp(app, { host: '127.0.0.1', port: 0, logger: silent, service: 'sim-llm' });
-  client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'sk-test', maxRetries: 0 });
-});
-afterAll(async () => {
-  await server.close(1000);
-});
-beforeEach(() => state.reset());
+const sim = serveSimLlmForTests();
+const { state } = sim;
 
 async function postEmbeddings(body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const response = await fetch(`${server.url}/v1/embeddings`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+  const response = await fetch(`${sim.url}/v1/embeddings`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
   return { status: response.status, json: (await response.json()) as Record<string, unknown> };
 }
 
 describe('POST /v1/embeddings', () => {
   it('returns the lexical embedder’s vectors, in input order, with usage', async () => {
     const texts = ['HNSW index parameters', 'The A2A protocol lets agents talk', 'HNSW index parameters'];
-    const response = await client.embeddings.create({ model: 'text-embedding-3-small', input: texts, encoding_format: 'float' });
+    const response = await sim.client.embeddings.create({ model: 'text-embedding-3-small', input: texts, encoding_format: 'float' });
     const expected = await new LexicalEmbedder().embed(texts);
     expect(response.object).toBe('list');
     expect(response.model).toBe('text-embedding-3-small');
@@ -44,14 +30,14 @@ describe('POST /v1/embeddings', () => {
   });
 
   it('honours `dimensions`', async () => {
-    const response = await client.embeddings.create({ model: 'm', input: 'one text', dimensions: 64, encoding_format: 'float' });
+    const response = await sim.client.embeddings.create({ model: 'm', input: 'one text', dimensions: 64, encoding_format: 'float' });
     expect(response.data).toHaveLength(1);
     expect(response.data[0]!.embedding).toEqual(new LexicalEmbedder({ dimension: 64 }).embedOne('one text'));
   });
 
   it('encodes base64 as little-endian float32, which the SDK decodes by default', async () => {
     // Without `encoding_format`, the openai SDK asks for base64 and decodes it itself.
-    const response = await client.embeddings.create({ model: 'm', input: 'pgvector cosine distance' });
+    const response = await sim.client.embeddings.create({ model: 'm', input: 'pgvector cosine distance' });
     const expected = new LexicalEmbedder().embedOne('pgvector cosine distance');
     const received = response.data[0]!.embedding;
     expect(received).toHaveLength(expected.length);
@@ -63,7 +49,7 @@ describe('POST /v1/embeddings', () => {
   });
 
   it('serves OpenAIEmbedder offline, agreeing with the in-process lexical embedder', async () => {
-    const embedder = await OpenAIEmbedder.create({ model: 'sim-embedding', baseURL: `${server.url}/v1`, apiKey: 'sk-test' });
+    const embedder = await OpenAIEmbedder.create({ model: 'sim-embedding', baseURL: `${sim.url}/v1`, apiKey: 'sk-test' });
     expect(embedder.dimension).toBe(384);
     const [vector] = await embedder.embed(['retrieval augmented generation']);
     expect(vector).toEqual(new LexicalEmbedder().embedOne('retrieval augmented generation'));
@@ -87,7 +73,7 @@ describe('POST /v1/embeddings', () => {
   });
 
   it('records embedding requests in the request log', async () => {
-    await client.embeddings.create({ model: 'm', input: 'logged', encoding_format: 'float' });
+    await sim.client.embeddings.create({ model: 'm', input: 'logged', encoding_format: 'float' });
     const requests = state.requests.list();
     expect(requests).toHaveLength(1);
     expect(requests[0]).toMatchObject({ path: '/v1/embeddings', status: 200, body: { model: 'm', input: 'logged' } });

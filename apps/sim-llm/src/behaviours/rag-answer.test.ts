@@ -1,25 +1,11 @@
 import { RAG_PROMPT_SECTIONS } from '@ensemble/protocol';
-import { type RunningServer, serveHttp } from '@ensemble/service';
-import { createLogger } from '@ensemble/telemetry';
-import OpenAI from 'openai';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { createSimLlmApp } from '../app.js';
 import { parseSources } from './rag-answer.js';
+import { serveSimLlmForTests } from '../../../../test/support/sim-llm.js';
 
-const silent = createLogger({ service: 'sim-llm-test', level: 'silent' });
-const { app, state } = createSimLlmApp({ logger: silent });
-let server: RunningServer;
-let client: OpenAI;
-
-beforeAll(async () => {
-  server = await serveHttp(app, { host: '127.0.0.1', port: 0, logger: silent, service: 'sim-llm' });
-  client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'sk-test', maxRetries: 0 });
-});
-afterAll(async () => {
-  await server.close(1000);
-});
-beforeEach(() => state.reset());
+const sim = serveSimLlmForTests();
+const { state } = sim;
 
 const SOURCES_PROMPT = [
   'Answer only from the numbered sources and cite them as [n].',
@@ -34,7 +20,7 @@ const SOURCES_PROMPT = [
 
 describe('rag-answer behaviour', () => {
   it('answers from the sources that match the question, citing them', async () => {
-    const completion = await client.chat.completions.create({
+    const completion = await sim.client.chat.completions.create({
       model: 'gpt-4o-mini',
       messages: [
         { role: 'system', content: SOURCES_PROMPT },
@@ -51,13 +37,13 @@ describe('rag-answer behaviour', () => {
       { role: 'system' as const, content: SOURCES_PROMPT },
       { role: 'user' as const, content: 'How do HNSW indexes and agent cards work?' },
     ];
-    const completion = await client.chat.completions.create({ model: 'gpt-4o-mini', messages });
+    const completion = await sim.client.chat.completions.create({ model: 'gpt-4o-mini', messages });
     const answer = completion.choices[0]!.message.content!;
     expect(answer).toContain('[1]');
     expect(answer).toContain('[2]');
     expect(answer).toContain('An HNSW index builds a layered graph of the vectors [1].');
 
-    const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', messages, stream: true });
+    const stream = await sim.client.chat.completions.create({ model: 'gpt-4o-mini', messages, stream: true });
     let streamed = '';
     let chunks = 0;
     for await (const chunk of stream) {
@@ -69,7 +55,7 @@ describe('rag-answer behaviour', () => {
   });
 
   it('says nothing relevant was found when the prompt has no sources', async () => {
-    const completion = await client.chat.completions.create({
+    const completion = await sim.client.chat.completions.create({
       model: 'gpt-4o-mini',
       messages: [
         { role: 'system', content: `Answer from the knowledge base.\n${RAG_PROMPT_SECTIONS.noSources}` },
@@ -82,7 +68,7 @@ describe('rag-answer behaviour', () => {
   });
 
   it('leaves other prompts to the other behaviours', async () => {
-    await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'system', content: 'See [1] below.' }, { role: 'user', content: 'hello' }] });
+    await sim.client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'system', content: 'See [1] below.' }, { role: 'user', content: 'hello' }] });
     expect(state.requests.list()[0]!.replySource).toBe('fallback:plain-answer');
   });
 
@@ -110,7 +96,7 @@ describe('cited-synthesis behaviour', () => {
   ].join('\n');
 
   it('carries the cited sentences and the cited sources into an answer written from agent results', async () => {
-    const completion = await client.chat.completions.create({
+    const completion = await sim.client.chat.completions.create({
       model: 'gpt-4o-mini',
       messages: [
         { role: 'system', content: 'Write the final answer from the agents’ results.' },
@@ -126,7 +112,7 @@ describe('cited-synthesis behaviour', () => {
 
   it('ignores results where nothing was found or cited', async () => {
     const nothing = JSON.stringify({ query: 'q', found: false, sources: [] });
-    await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `Agent results:\n${nothing}` }] });
+    await sim.client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `Agent results:\n${nothing}` }] });
     expect(state.requests.list()[0]!.replySource).toBe('fallback:plain-answer');
   });
 });
