@@ -1,20 +1,11 @@
 import { type ListTasksRequest, type ListTasksResponse, type Task, TaskState } from '@a2a-js/sdk';
-import { InMemoryTaskStore, ServerCallContext, type TaskStore, type User } from '@a2a-js/sdk/server';
+import { InMemoryTaskStore, ServerCallContext, type TaskStore } from '@a2a-js/sdk/server';
+import { PrincipalUser } from '@ensemble/a2a';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { OrchestratorTaskStore } from './task-store.js';
 
-class NamedUser implements User {
-  constructor(private readonly name: string) {}
-  get isAuthenticated(): boolean {
-    return true;
-  }
-  get userName(): string {
-    return this.name;
-  }
-}
-
-const asGateway = () => new ServerCallContext({ user: new NamedUser('gateway') });
+const asGateway = () => new ServerCallContext({ user: new PrincipalUser('gateway') });
 
 function task(id: string, state: TaskState, metadata: Record<string, unknown> = {}): Task {
   return {
@@ -163,8 +154,8 @@ describe('OrchestratorTaskStore', () => {
   it('shows a running task only to its own scope', async () => {
     local.add('t1');
     await store.save(task('t1', TaskState.TASK_STATE_WORKING), asGateway());
-    expect(await store.load('t1', new ServerCallContext({ user: new NamedUser('someone-else') }))).toBeUndefined();
-    expect(await store.load('t1', new ServerCallContext({ user: new NamedUser('gateway'), tenant: 'other' }))).toBeUndefined();
+    expect(await store.load('t1', new ServerCallContext({ user: new PrincipalUser('someone-else') }))).toBeUndefined();
+    expect(await store.load('t1', new ServerCallContext({ user: new PrincipalUser('gateway'), tenant: 'other' }))).toBeUndefined();
     expect(await store.load('t1', asGateway())).toBeDefined();
   });
 });

@@ -10,6 +10,7 @@ export {
   toLegacyAgentCardJson,
 } from './card.js';
 export type { AgentCardSpec, AgentSkillSpec, CardEndpoints } from './card.js';
+export { PrincipalUser } from './principal-user.js';
 export {
   agentMessage,
   dataPart,

@@ -41,6 +41,7 @@ import type { Logger } from '@ensemble/telemetry';
 import type { Context, Hono } from 'hono';
 import { stream } from 'hono/streaming';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { PrincipalUser } from '../principal-user.js';
 
 /**
  * Hono adapters for the SDK's framework-agnostic transport pieces. JSON-RPC (v1.0 and the v0.3 compat
@@ -59,16 +60,6 @@ export interface TransportDeps {
 
 type JsonRpcId = string | number | null;
 const NEW_TASK_METHODS = new Set(['SendMessage', 'SendStreamingMessage', 'message/send', 'message/stream']);
-
-class PrincipalUser implements User {
-  constructor(private readonly principal: string) {}
-  get isAuthenticated(): boolean {
-    return true;
-  }
-  get userName(): string {
-    return this.principal;
-  }
-}
 
 /** The SDK's view of the caller: the principal set by `bearerAuth`, or unauthenticated. */
 function userOf(c: Context<ServiceEnv>): User | undefined {

@@ -1,10 +1,11 @@
 import { Role, type Task, TaskState } from '@a2a-js/sdk';
-import { ServerCallContext, type TaskStore, type User } from '@a2a-js/sdk/server';
+import { ServerCallContext, type TaskStore } from '@a2a-js/sdk/server';
 // Conformance suites are test code run by each implementation's test file; vitest is the repo's test runner.
 // eslint-disable-next-line import-x/no-extraneous-dependencies
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { dataPart, textPart } from '../parts.js';
+import { PrincipalUser } from '../principal-user.js';
 
 /**
  * The behaviour every `TaskStore` in Ensemble must have, as one suite run against each implementation
@@ -102,18 +103,9 @@ export function describeTaskStoreConformance(name: string, create: () => Promise
   });
 }
 
-class NamedUser implements User {
-  constructor(private readonly name: string) {}
-  get isAuthenticated(): boolean {
-    return true;
-  }
-  get userName(): string {
-    return this.name;
-  }
-}
 
 function callContext(options: { tenant?: string; user?: string } = {}): ServerCallContext {
-  return new ServerCallContext({ tenant: options.tenant, user: options.user === undefined ? undefined : new NamedUser(options.user) });
+  return new ServerCallContext({ tenant: options.tenant, user: options.user === undefined ? undefined : new PrincipalUser(options.user) });
 }
 
 function listRequest(overrides: Partial<Parameters<TaskStore['list']>[0]>): Parameters<TaskStore['list']>[0] {
