@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
 
-import { RedisTaskStore } from '@ensemble/a2a/redis';
+import { openAgentTaskStore } from '@ensemble/a2a/redis';
 import { loadConfig } from '@ensemble/config';
 import { onShutdownSignal } from '@ensemble/service';
 import { createLogger, startTelemetry } from '@ensemble/telemetry';
-import { Redis } from 'ioredis';
 
 import { createMockAgentApp } from './app.js';
 import { MockAgentsEnv, resolveBehaviour, resolvePort } from './config.js';
@@ -14,14 +13,12 @@ const behaviour = resolveBehaviour(config, (path) => readFileSync(path, 'utf8'))
 const telemetry = startTelemetry({ serviceName: behaviour.name, otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
 const logger = createLogger({ service: behaviour.name, level: config.LOG_LEVEL });
 
-const redis = config.MOCK_AGENT_TASK_STORE === 'redis' ? new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 }) : undefined;
-redis?.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
-const taskStore = redis === undefined ? undefined : new RedisTaskStore(redis, { keyPrefix: config.REDIS_KEY_PREFIX, ttlSeconds: config.A2A_TASK_TTL_SECONDS });
+const tasks = openAgentTaskStore(config.MOCK_AGENT_TASK_STORE, config, logger);
 
 const service = createMockAgentApp({
   behaviour,
   logger,
-  taskStore,
+  taskStore: tasks.taskStore,
   authTokens: config.AGENT_AUTH_TOKENS,
   publicUrl: config.MOCK_AGENT_PUBLIC_URL,
   shutdownGraceMs: config.A2A_SHUTDOWN_GRACE_MS,
@@ -36,6 +33,6 @@ logger.info({ agent: behaviour.name, skills: behaviour.skills.map((skill) => ski
 
 onShutdownSignal(logger, async () => {
   await service.stop();
-  await redis?.quit();
+  await tasks.close();
   await telemetry.shutdown();
 });

@@ -1,4 +1,4 @@
-import { RedisTaskStore } from '@ensemble/a2a/redis';
+import { openAgentTaskStore } from '@ensemble/a2a/redis';
 import { loadConfig } from '@ensemble/config';
 import { createLlmClient } from '@ensemble/llm';
 import { EnsembleError } from '@ensemble/protocol';
@@ -6,7 +6,6 @@ import { onShutdownSignal } from '@ensemble/service';
 import { createLogger, startTelemetry } from '@ensemble/telemetry';
 import { LEXICAL_MODEL } from '@ensemble/vectors';
 import { type OpenedVectorStore, openVectorStore } from '@ensemble/vectors/open';
-import { Redis } from 'ioredis';
 
 import { createRagAgentApp } from './app.js';
 import { RagAgentConfig } from './config.js';
@@ -33,9 +32,7 @@ try {
   // Before listening: whoever waits for the `listening` line (the launcher, tests) finds the seed searchable.
   await seedKnowledgeBase({ store, embedder, logger }, config.RAG_SEED_PATHS, process.cwd());
 
-  const redis = config.RAG_TASK_STORE === 'redis' ? new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 }) : undefined;
-  redis?.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
-  const taskStore = redis === undefined ? undefined : new RedisTaskStore(redis, { keyPrefix: config.REDIS_KEY_PREFIX, ttlSeconds: config.A2A_TASK_TTL_SECONDS });
+  const tasks = openAgentTaskStore(config.RAG_TASK_STORE, config, logger);
 
   const service = createRagAgentApp({
     store,
@@ -50,7 +47,7 @@ try {
       requireTextMatch: embedder.model === LEXICAL_MODEL,
     },
     logger,
-    taskStore,
+    taskStore: tasks.taskStore,
     authTokens: config.AGENT_AUTH_TOKENS,
     publicUrl: config.RAG_AGENT_PUBLIC_URL,
     shutdownGraceMs: config.A2A_SHUTDOWN_GRACE_MS,
@@ -64,7 +61,7 @@ try {
   onShutdownSignal(logger, async () => {
     await service.stop();
     await openedStore.close();
-    await redis?.quit();
+    await tasks.close();
     await telemetry.shutdown();
   });
 } catch (error) {

@@ -1,10 +1,9 @@
-import { RedisTaskStore } from '@ensemble/a2a/redis';
+import { openAgentTaskStore } from '@ensemble/a2a/redis';
 import { loadConfig } from '@ensemble/config';
 import { createLlmClient } from '@ensemble/llm';
 import { createMcpToolbox, loadMcpServersConfig } from '@ensemble/mcp';
 import { onShutdownSignal } from '@ensemble/service';
 import { createLogger, startTelemetry } from '@ensemble/telemetry';
-import { Redis } from 'ioredis';
 
 import { REASONING_AGENT_NAME, createReasoningAgentApp } from './app.js';
 import { ReasoningAgentConfig } from './config.js';
@@ -23,9 +22,7 @@ const toolbox = await createMcpToolbox(mcpConfig, {
 
 const llm = createLlmClient({ baseURL: config.OPENAI_BASE_URL, apiKey: config.OPENAI_API_KEY, timeoutMs: config.REASONING_LLM_TIMEOUT_MS });
 
-const redis = config.REASONING_TASK_STORE === 'redis' ? new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 }) : undefined;
-redis?.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
-const taskStore = redis === undefined ? undefined : new RedisTaskStore(redis, { keyPrefix: config.REDIS_KEY_PREFIX, ttlSeconds: config.A2A_TASK_TTL_SECONDS });
+const tasks = openAgentTaskStore(config.REASONING_TASK_STORE, config, logger);
 
 const service = createReasoningAgentApp({
   llm,
@@ -35,7 +32,7 @@ const service = createReasoningAgentApp({
   llmTimeoutMs: config.REASONING_LLM_TIMEOUT_MS,
   ...(config.REASONING_TOOL_TIMEOUT_MS === undefined ? {} : { toolTimeoutMs: config.REASONING_TOOL_TIMEOUT_MS }),
   logger,
-  taskStore,
+  taskStore: tasks.taskStore,
   authTokens: config.AGENT_AUTH_TOKENS,
   publicUrl: config.REASONING_AGENT_PUBLIC_URL,
   shutdownGraceMs: config.A2A_SHUTDOWN_GRACE_MS,
@@ -50,6 +47,6 @@ logger.info(
 onShutdownSignal(logger, async () => {
   await service.stop();
   await toolbox.close();
-  await redis?.quit();
+  await tasks.close();
   await telemetry.shutdown();
 });

@@ -2,3 +2,5 @@ export { RedisTaskStore } from './store/redis-task-store.js';
 export type { RedisTaskStoreOptions } from './store/redis-task-store.js';
 export { RedisAgentCardCache } from './discovery/card-cache.js';
 export type { RedisAgentCardCacheOptions } from './discovery/card-cache.js';
+export { openAgentTaskStore } from './store/open-task-store.js';
+export type { OpenedTaskStore } from './store/open-task-store.js';

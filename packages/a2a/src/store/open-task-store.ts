@@ -1,0 +1,32 @@
+import type { Logger } from '@ensemble/telemetry';
+import { Redis } from 'ioredis';
+
+import type { AgentServiceSettings } from '../settings.js';
+import { RedisTaskStore } from './redis-task-store.js';
+
+export interface OpenedTaskStore {
+  /** `undefined` for `memory`: the agent-service kit then keeps tasks in memory. */
+  taskStore: RedisTaskStore | undefined;
+  /** Ends the Redis connection (at shutdown, after the service stopped). */
+  close(): Promise<void>;
+}
+
+/**
+ * The task store an agent's configuration asks for. `redis` opens the agent's own connection (its
+ * errors are logged, not thrown: ioredis reconnects on its own) with a `RedisTaskStore` on it.
+ */
+export function openAgentTaskStore(
+  kind: 'redis' | 'memory',
+  settings: Pick<AgentServiceSettings, 'REDIS_URL' | 'REDIS_KEY_PREFIX' | 'A2A_TASK_TTL_SECONDS'>,
+  logger: Logger,
+): OpenedTaskStore {
+  if (kind === 'memory') return { taskStore: undefined, close: () => Promise.resolve() };
+  const redis = new Redis(settings.REDIS_URL, { maxRetriesPerRequest: 2 });
+  redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+  return {
+    taskStore: new RedisTaskStore(redis, { keyPrefix: settings.REDIS_KEY_PREFIX, ttlSeconds: settings.A2A_TASK_TTL_SECONDS }),
+    async close() {
+      await redis.quit();
+    },
+  };
+}
