@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ServiceProcess, startService, stopAllServices } from '../support/processes.js';
 import { testRedis } from '../support/redis.js';
 import { planNode } from '../../apps/orchestrator/src/testing/harness.js';
+import { pinPlanInSimLlm } from './support/stack.js';
 
 /**
  * A complex request whose plan uses the real RAG agent, across real processes: sim-llm (the LLM and the
@@ -70,12 +71,7 @@ describe('a planned workflow with the RAG agent', () => {
   });
 
   it('answers a complex request with an OpenAI answer that carries cited sources', async () => {
-    const pin = await fetch(`${sim.url}/_sim/scripts`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ match: { schemaName: 'execution_plan' }, reply: { json: PLAN } }),
-    });
-    expect(pin.status).toBe(201);
+    await pinPlanInSimLlm(sim.url, PLAN);
 
     const client = await createA2AClient({ url: orchestrator.url, timeoutMs: 60_000, retry: false });
     const request = { model: 'ensemble', stream: true, messages: [{ role: 'user' as const, content: 'What are the HNSW index parameters in pgvector?' }] };

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { type ServiceProcess, startService, stopAllServices } from '../support/processes.js';
 import { testRedis } from '../support/redis.js';
-import { AGENT_TOKEN, ORCHESTRATE, readStream } from './support/stack.js';
+import { AGENT_TOKEN, ORCHESTRATE, pinPlanInSimLlm, readStream } from './support/stack.js';
 import { planNode } from '../../apps/orchestrator/src/testing/harness.js';
 
 /**
@@ -78,12 +78,7 @@ afterAll(async () => {
 
 describe('a planned workflow with the reasoning agent', () => {
   it('streams the reasoning agent’s tool calls and results, then the answer that uses them', async () => {
-    const pin = await fetch(`${sim.url}/_sim/scripts`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ match: { schemaName: 'execution_plan' }, reply: { json: PLAN } }),
-    });
-    expect(pin.status).toBe(201);
+    await pinPlanInSimLlm(sim.url, PLAN);
 
     const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'e2e', maxRetries: 0, timeout: 60_000 });
     const stream = await client.chat.completions.create(

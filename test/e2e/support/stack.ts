@@ -96,13 +96,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     },
     gateway,
     openai: new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: API_TOKEN, maxRetries: 0, timeout: 60_000 }),
-    async pinPlan(tag, plan, pin = {}) {
-      const response = await fetch(`${sim.url}/_sim/scripts`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ match: { schemaName: 'execution_plan', contains: pin.contains ?? tag }, reply: { json: plan }, ...(pin.times === undefined ? {} : { times: pin.times }) }),
-      });
-      if (response.status !== 201) throw new Error(`sim-llm refused the script: ${response.status} ${await response.text()}`);
+    pinPlan(tag, plan, pin = {}) {
+      return pinPlanInSimLlm(sim.url, plan, { contains: pin.contains ?? tag, ...(pin.times === undefined ? {} : { times: pin.times }) });
     },
     async restartOrchestrator() {
       const port = new URL(orchestrator.url).port;
@@ -156,4 +151,15 @@ export function indexOf(events: readonly ReasoningEvent[], type: ReasoningEvent[
 /** A one-message chat request for the complex path. */
 export function ask(text: string, extra: Record<string, unknown> = {}) {
   return { model: 'ensemble', messages: [{ role: 'user' as const, content: text }], ...extra };
+}
+
+/** Makes sim-llm answer planning requests (those containing `contains`, when given) with `plan`. */
+export async function pinPlanInSimLlm(simUrl: string, plan: ExecutionPlan, pin: { contains?: string; times?: number } = {}): Promise<void> {
+  const match = { schemaName: 'execution_plan', ...(pin.contains === undefined ? {} : { contains: pin.contains }) };
+  const response = await fetch(`${simUrl}/_sim/scripts`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ match, reply: { json: plan }, ...(pin.times === undefined ? {} : { times: pin.times }) }),
+  });
+  if (response.status !== 201) throw new Error(`sim-llm refused the script: ${response.status} ${await response.text()}`);
 }
