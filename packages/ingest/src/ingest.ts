@@ -232,10 +232,10 @@ export interface IngestPathsOptions extends IngestOptions {
  * patterns, relative to `cwd`. A path or pattern that matches nothing is reported in `skipped`.
  */
 export async function ingestPaths(patterns: readonly string[], deps: IngestDeps, options: IngestPathsOptions): Promise<IngestSummary> {
-  const { files, missing } = await expandPaths(patterns, options.cwd);
+  const { files, missing, directories } = await expandPaths(patterns, options.cwd);
   const sources: IngestSource[] = files.map((file) => ({ id: documentIdOf(file, options.cwd), read: () => readFile(file) }));
   const summary = await ingest(sources, deps, options);
-  const removed = options.prune === true ? await pruneMissing(patterns, sources, deps.store, options.cwd) : [];
+  const removed = options.prune === true ? await pruneMissing(directories, sources, deps.store, options.cwd) : [];
   return {
     ...summary,
     files: summary.files + missing.length,
@@ -245,13 +245,8 @@ export async function ingestPaths(patterns: readonly string[], deps: IngestDeps,
   };
 }
 
-/** Deletes stored documents under the directories among `patterns` that `found` no longer has; returns their ids. */
-async function pruneMissing(patterns: readonly string[], found: readonly IngestSource[], store: VectorStore, cwd: string): Promise<string[]> {
-  const directories: string[] = [];
-  for (const pattern of patterns) {
-    const absolute = resolve(cwd, pattern);
-    if ((await stat(absolute).catch(() => undefined))?.isDirectory() === true) directories.push(absolute);
-  }
+/** Deletes stored documents under `directories` that `found` no longer has; returns their ids. */
+async function pruneMissing(directories: readonly string[], found: readonly IngestSource[], store: VectorStore, cwd: string): Promise<string[]> {
   if (directories.length === 0) return [];
   // Unreadable files are still there: they were skipped, not removed, and keep what is stored.
   const present = new Set(found.map((source) => source.id));
@@ -270,23 +265,29 @@ function isInside(file: string, directory: string): boolean {
   return path !== '' && !path.startsWith('..') && !isAbsolute(path);
 }
 
-/** Resolves paths, directories and globs to a sorted, de-duplicated list of absolute file paths. */
-export async function expandPaths(patterns: readonly string[], cwd: string): Promise<{ files: string[]; missing: string[] }> {
+/**
+ * Resolves paths, directories and globs to a sorted, de-duplicated list of absolute file paths; also
+ * says which patterns matched nothing and which named directories (absolute).
+ */
+export async function expandPaths(patterns: readonly string[], cwd: string): Promise<{ files: string[]; missing: string[]; directories: string[] }> {
   const files = new Set<string>();
   const missing: string[] = [];
+  const directories: string[] = [];
   const extensions = SUPPORTED_EXTENSIONS.map((extension) => extension.slice(1)).join(',');
   for (const pattern of patterns) {
     const absolute = resolve(cwd, pattern);
     const info = await stat(absolute).catch(() => undefined);
     let matches: string[];
     if (info?.isFile() === true) matches = [absolute];
-    else if (info?.isDirectory() === true) matches = await glob(`**/*.{${extensions}}`, { cwd: absolute, absolute: true, caseSensitiveMatch: false, ignore: ['**/node_modules/**', '**/.git/**'] });
-    else if (isDynamicPattern(pattern)) matches = await glob(pattern, { cwd, absolute: true, onlyFiles: true, ignore: ['**/node_modules/**', '**/.git/**'] });
+    else if (info?.isDirectory() === true) {
+      directories.push(absolute);
+      matches = await glob(`**/*.{${extensions}}`, { cwd: absolute, absolute: true, caseSensitiveMatch: false, ignore: ['**/node_modules/**', '**/.git/**'] });
+    } else if (isDynamicPattern(pattern)) matches = await glob(pattern, { cwd, absolute: true, onlyFiles: true, ignore: ['**/node_modules/**', '**/.git/**'] });
     else matches = [];
     if (matches.length === 0) missing.push(pattern);
     for (const match of matches) files.add(resolve(match));
   }
-  return { files: [...files].sort(), missing };
+  return { files: [...files].sort(), missing, directories };
 }
 
 /** Path relative to the corpus root with `/` separators; absolute when outside it. */
