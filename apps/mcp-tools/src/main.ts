@@ -33,7 +33,8 @@ const knowledgeBase: KnowledgeBase & { close?(): Promise<void> } = knowledgeBase
   ? new VectorKnowledgeBase(() => openVectorStore(config, { log: (line) => logger.info(line) }))
   : new UnconfiguredKnowledgeBase();
 const calculator = new WorkerCalculator({ timeoutMs: config.MCP_CALCULATOR_TIMEOUT_MS, logger });
-await calculator.warm();
+// Loaded in the background: start-up does not wait for mathjs, and a first call waits only for what is left.
+calculator.warm().catch((error: unknown) => logger.warn({ err: error }, 'calculator worker did not start; the first call tries again'));
 const deps: McpToolsDeps = {
   logger,
   calculator,
