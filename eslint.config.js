@@ -35,7 +35,7 @@ export default tseslint.config(
     rules: { 'no-console': 'error' },
   },
   {
-    files: ['**/*.test.ts', 'test/**/*.ts', 'bench/**/*.ts', '*.config.ts'],
+    files: ['**/*.test.ts', 'test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts', '*.config.ts'],
     rules: {
       'import-x/no-extraneous-dependencies': 'off',
       '@typescript-eslint/no-non-null-assertion': 'off',

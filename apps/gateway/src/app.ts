@@ -116,6 +116,7 @@ function recordDecision(decision: RoutingDecision, request: Pick<ServiceEnv['Var
     'ensemble.routing.source': decision.source,
     'ensemble.routing.reason': decision.reason,
     'ensemble.routing.cached': decision.cached ?? false,
+    ...(decision.confidence === undefined ? {} : { 'ensemble.routing.confidence': decision.confidence }),
   });
   request.accessLog['routing'] = decision;
   if (decision.source === 'fallback') request.logger.warn({ routing: decision }, 'routing fell back to passthrough');

@@ -25,6 +25,10 @@ export const GatewayConfig = z.object({
   /** How often every agent's card and health are checked for `GET /v1/agents`. */
   AGENT_REFRESH_INTERVAL_MS: env.int(30_000, 100),
   MAX_BODY_BYTES: env.int(10 * 1024 * 1024, 1),
+  /** The local first-stage classifier (rules + a small shipped model, no model call) before the LLM one. */
+  ROUTING_LOCAL_CLASSIFIER: env.boolean(true),
+  /** It decides alone only when its probability for the route is at least this; otherwise the LLM classifier does. */
+  ROUTING_LOCAL_THRESHOLD: z.coerce.number().min(0.5).max(1).default(0.9),
   ROUTING_CLASSIFIER_MODEL: env.string('gpt-4o-mini'),
   ROUTING_CLASSIFIER_TEMPERATURE: z.coerce.number().min(0).max(2).default(0),
   ROUTING_CLASSIFIER_TIMEOUT_MS: env.int(3_000, 1),

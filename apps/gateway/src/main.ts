@@ -2,7 +2,7 @@ import { AgentRegistry } from '@ensemble/a2a';
 import { RedisAgentCardCache } from '@ensemble/a2a/redis';
 import { loadConfig } from '@ensemble/config';
 import { createLlmClient } from '@ensemble/llm';
-import { LlmRoutingClassifier, createRouter } from '@ensemble/routing';
+import { LlmRoutingClassifier, createLocalRoutingClassifier, createRouter } from '@ensemble/routing';
 import { createNodeFetch, onShutdownSignal, serveHttp } from '@ensemble/service';
 import { RedisSessionStore } from '@ensemble/sessions/redis';
 import { createLogger, startTelemetry } from '@ensemble/telemetry';
@@ -39,6 +39,7 @@ const classifierClient = createLlmClient({
   fetch: upstreamFetch.fetch,
 });
 const router = createRouter({
+  ...(config.ROUTING_LOCAL_CLASSIFIER ? { local: createLocalRoutingClassifier({ threshold: config.ROUTING_LOCAL_THRESHOLD }) } : {}),
   classifier: new LlmRoutingClassifier({
     client: classifierClient,
     model: config.ROUTING_CLASSIFIER_MODEL,

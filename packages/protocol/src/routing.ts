@@ -4,8 +4,11 @@ import { z } from 'zod';
 export const RoutingPath = z.enum(['passthrough', 'orchestration']);
 export type RoutingPath = z.infer<typeof RoutingPath>;
 
-/** What made the decision: a fixed rule, an explicit header, the LLM classifier, or the fallback. */
-export const RoutingSource = z.enum(['rule', 'header', 'classifier', 'fallback']);
+/**
+ * What made the decision: a fixed rule, an explicit header, the local first-stage classifier (rules and a
+ * small model, no model call), the LLM classifier, or the fallback.
+ */
+export const RoutingSource = z.enum(['rule', 'header', 'local', 'classifier', 'fallback']);
 export type RoutingSource = z.infer<typeof RoutingSource>;
 
 export const RoutingDecision = z.object({
@@ -14,6 +17,8 @@ export const RoutingDecision = z.object({
   source: RoutingSource,
   /** True when the classifier result came from the cache rather than a fresh LLM call. */
   cached: z.boolean().optional(),
+  /** How sure the local classifier was of this path (0.5 to 1), when it decided. */
+  confidence: z.number().min(0).max(1).optional(),
 });
 export type RoutingDecision = z.infer<typeof RoutingDecision>;
 

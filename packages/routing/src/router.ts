@@ -10,6 +10,7 @@ import { LRUCache } from 'lru-cache';
 
 import type { RoutingClassifier } from './classifier.js';
 import { conversationKey, conversationText } from './conversation.js';
+import type { LocalRoutingClassifier } from './local/local-classifier.js';
 import { type HeaderLookup, decideByRules } from './rules.js';
 
 export interface RouteInput {
@@ -21,7 +22,8 @@ export interface RouteInput {
 }
 
 /**
- * Chooses the path of one chat request. Throws `invalid_request` (400) for malformed or contradictory
+ * Chooses the path of one chat request: fixed rules and headers first, then the local classifier (when
+ * configured; no model call), then the LLM classifier (cached per conversation). Throws `invalid_request` (400) for malformed or contradictory
  * routing headers and `cancelled` when the client went away; every other failure (the classifier
  * erroring or timing out) becomes a passthrough decision with `source: 'fallback'`, never an error.
  */
@@ -37,6 +39,11 @@ export interface RoutingCacheOptions {
 }
 
 export interface RouterOptions {
+  /**
+   * First stage after the rules: decides the obvious cases without a model call and abstains otherwise.
+   * Its decisions have `source: 'local'` and are not cached (they cost less than a cache lookup).
+   */
+  local?: LocalRoutingClassifier;
   classifier: RoutingClassifier;
   /** Deadline for one classifier call; past it the request goes passthrough. */
   classifierTimeoutMs: number;
@@ -102,6 +109,10 @@ export function createRouter(options: RouterOptions): Router {
       const byRule = decideByRules(input.request, input.header);
       if (byRule !== undefined) return byRule;
       if (input.signal?.aborted === true) throw new EnsembleError(ErrorCode.Cancelled, 'Client closed the request during routing');
+      const local = options.local?.classify(input.request.messages);
+      if (local?.path !== undefined) {
+        return { path: local.path, source: 'local', reason: local.reason, ...(local.confidence === undefined ? {} : { confidence: local.confidence }) };
+      }
       return classify(conversationText(input.request.messages), input.signal);
     },
   };
