@@ -19,6 +19,8 @@ describe('GatewayConfig', () => {
       ORCHESTRATOR_TIMEOUT_MS: 600_000,
       AGENT_URLS: [],
       AGENT_REFRESH_INTERVAL_MS: 30_000,
+      ROUTING_LOCAL_CLASSIFIER: true,
+      ROUTING_LOCAL_THRESHOLD: 0.9,
     });
     expect(loadConfig(GatewayConfig, {}).AGENT_CLIENT_TOKEN).toBeUndefined();
   });
@@ -27,6 +29,16 @@ describe('GatewayConfig', () => {
     const config = loadConfig(GatewayConfig, { ORCHESTRATOR_URL: 'http://orch:9000', AGENT_URLS: 'http://a:1, http://b:2', AGENT_CLIENT_TOKEN: 'internal' });
     expect(config).toMatchObject({ ORCHESTRATOR_URL: 'http://orch:9000', AGENT_URLS: ['http://a:1', 'http://b:2'], AGENT_CLIENT_TOKEN: 'internal' });
     expect(() => loadConfig(GatewayConfig, { ORCHESTRATOR_URL: 'not a url' })).toThrow(/ORCHESTRATOR_URL/);
+  });
+
+  it('reads the local routing classifier switch and threshold, and refuses bad ones', () => {
+    expect(loadConfig(GatewayConfig, { ROUTING_LOCAL_CLASSIFIER: 'off', ROUTING_LOCAL_THRESHOLD: '0.75' })).toMatchObject({
+      ROUTING_LOCAL_CLASSIFIER: false,
+      ROUTING_LOCAL_THRESHOLD: 0.75,
+    });
+    expect(loadConfig(GatewayConfig, { ROUTING_LOCAL_CLASSIFIER: 'on', ROUTING_LOCAL_THRESHOLD: '1' })).toMatchObject({ ROUTING_LOCAL_CLASSIFIER: true, ROUTING_LOCAL_THRESHOLD: 1 });
+    expect(() => loadConfig(GatewayConfig, { ROUTING_LOCAL_CLASSIFIER: 'sometimes' })).toThrow(/ROUTING_LOCAL_CLASSIFIER/);
+    for (const bad of ['0.4', '1.5', 'high']) expect(() => loadConfig(GatewayConfig, { ROUTING_LOCAL_THRESHOLD: bad }), bad).toThrow(/ROUTING_LOCAL_THRESHOLD/);
   });
 
   it('names every bad variable', () => {

@@ -83,7 +83,7 @@ export function buildOpenApiDocument(options: { version: string; authRequired: b
       version: options.version,
       description:
         'OpenAI-compatible front door. Simple requests go straight to the upstream LLM; complex ones to the multi-agent orchestrator. ' +
-        'The choice is reported in the X-Routing-Decision response header as `<path>; source=<rule|header|classifier|fallback>[; cached]; reason="..."`.',
+        'The choice is reported in the X-Routing-Decision response header as `<path>; source=<rule|header|local|classifier|fallback>[; cached]; reason="..."`.',
     },
     servers: [{ url: '/' }],
     ...(options.authRequired ? { security: [{ bearerAuth: [] }] } : {}),

@@ -11,6 +11,10 @@ describe('X-Routing-Decision header', () => {
     expect(formatRoutingDecisionHeader({ path: 'orchestration', source: 'classifier', cached: true, reason: 'multi-step' })).toBe(
       'orchestration; source=classifier; cached; reason="multi-step"',
     );
+    // The local stage's confidence is in its reason; the number itself goes to the log and the span.
+    expect(formatRoutingDecisionHeader({ path: 'passthrough', source: 'local', confidence: 1, reason: 'small talk: one reply answers it' })).toBe(
+      'passthrough; source=local; reason="small talk: one reply answers it"',
+    );
   });
 
   it('round-trips decisions, escaping quotes and backslashes', () => {
@@ -18,6 +22,7 @@ describe('X-Routing-Decision header', () => {
       { path: 'passthrough', source: 'fallback', reason: 'classifier timed out after 3000 ms; answering directly' },
       { path: 'orchestration', source: 'classifier', cached: true, reason: 'needs "research" across C:\\docs' },
       { path: 'passthrough', source: 'header', reason: '' },
+      { path: 'orchestration', source: 'local', reason: 'local model: a multi-step or tool-using request (0.97)' },
     ];
     for (const decision of decisions) {
       expect(parseRoutingDecisionHeader(formatRoutingDecisionHeader(decision))).toEqual(decision);

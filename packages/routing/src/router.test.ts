@@ -2,6 +2,8 @@ import { type ChatCompletionRequest, type ClassifierVerdict, EnsembleError, Erro
 import { describe, expect, it } from 'vitest';
 
 import type { RoutingClassifier } from './classifier.js';
+import type { LocalRoutingClassifier, LocalRoutingVerdict } from './local/local-classifier.js';
+import { createLocalRoutingClassifier } from './local/local-classifier.js';
 import { createRouter } from './router.js';
 
 /** A typed fake: answers from a queue of scripted verdicts (or failures) and records what it was asked. */
@@ -131,5 +133,66 @@ describe('createRouter', () => {
     await router.route({ request: request('same'), header: noHeaders });
     expect(await router.route({ request: request('same'), header: noHeaders })).toMatchObject({ cached: false });
     expect(classifier.calls).toHaveLength(2);
+  });
+
+  describe('with a local first stage', () => {
+    /** A local stage answering from a script, recording what it read. */
+    function scriptedLocal(verdict: LocalRoutingVerdict): LocalRoutingClassifier & { seen: unknown[] } {
+      const seen: unknown[] = [];
+      return {
+        seen,
+        classify(messages) {
+          seen.push(messages);
+          return verdict;
+        },
+      };
+    }
+
+    it('returns its decision with source local and never calls the LLM classifier', async () => {
+      const classifier = new ScriptedClassifier([]);
+      const local = scriptedLocal({ path: 'orchestration', confidence: 0.97, reason: 'local model: multi-step (0.97)' });
+      const router = createRouter({ local, classifier, classifierTimeoutMs: 1_000 });
+      expect(await router.route({ request: request('research and compare'), header: noHeaders })).toEqual({
+        path: 'orchestration',
+        source: 'local',
+        confidence: 0.97,
+        reason: 'local model: multi-step (0.97)',
+      });
+      expect(local.seen).toEqual([[{ role: 'user', content: 'research and compare' }]]);
+      expect(classifier.calls).toHaveLength(0);
+    });
+
+    it('asks the LLM classifier when the local stage abstains', async () => {
+      const classifier = new ScriptedClassifier([{ needs_orchestration: true, reason: 'multi-step' }]);
+      const router = createRouter({ local: scriptedLocal({ path: undefined, confidence: 0.6, reason: 'unsure' }), classifier, classifierTimeoutMs: 1_000 });
+      expect(await router.route({ request: request('book it'), header: noHeaders })).toEqual({ path: 'orchestration', source: 'classifier', cached: false, reason: 'multi-step' });
+      expect(classifier.calls).toEqual(['user: book it']);
+    });
+
+    it('comes after the rules and headers, and after a client that went away', async () => {
+      const local = scriptedLocal({ path: 'orchestration', confidence: 1, reason: 'x' });
+      const router = createRouter({ local, classifier: new ScriptedClassifier([]), classifierTimeoutMs: 1_000 });
+      const header = (name: string) => (name === 'X-Routing-Mode' ? 'passthrough' : undefined);
+      expect(await router.route({ request: request('research and compare'), header })).toMatchObject({ source: 'header', path: 'passthrough' });
+      const gone = new AbortController();
+      gone.abort();
+      await expect(router.route({ request: request('x'), header: noHeaders, signal: gone.signal })).rejects.toMatchObject({ code: ErrorCode.Cancelled });
+      expect(local.seen).toHaveLength(0);
+    });
+
+    it('with the shipped model: obvious requests skip the LLM classifier, others reach it', async () => {
+      const classifier = new ScriptedClassifier([{ needs_orchestration: true, reason: 'depends on the conversation' }]);
+      const router = createRouter({ local: createLocalRoutingClassifier({ threshold: 0.9 }), classifier, classifierTimeoutMs: 1_000 });
+      expect(await router.route({ request: request('Thanks!'), header: noHeaders })).toMatchObject({ path: 'passthrough', source: 'local', confidence: 1 });
+      expect(
+        await router.route({ request: request('Deploy the latest build to production, then notify the team on Slack.'), header: noHeaders }),
+      ).toMatchObject({ path: 'orchestration', source: 'local' });
+      const followUp = await router.route({
+        request: { model: 'm', messages: [{ role: 'user', content: 'Find flights to Rome' }, { role: 'assistant', content: 'Shall I book one?' }, { role: 'user', content: 'do it' }] },
+        header: noHeaders,
+      });
+      expect(followUp).toMatchObject({ path: 'orchestration', source: 'classifier' });
+      expect(classifier.calls).toHaveLength(1);
+    });
   });
 });
