@@ -1,9 +1,10 @@
 import { EnsembleError, ErrorCode } from '@ensemble/protocol';
 import { describe, expect, it } from 'vitest';
+import type { Context } from 'hono';
 import { z } from 'zod';
 
 import { bearerAuth, principalOf } from './auth.js';
-import { NODE_STREAM_RESPONSE, createHttpApp, readJsonBody, writeNodeStreamHead } from './http-app.js';
+import { NODE_STREAM_RESPONSE, type ServiceEnv, createHttpApp, readJsonBody, writeNodeStreamHead } from './http-app.js';
 import { serveHttp } from './serve.js';
 import { collectingLogger } from '../../../test/support/logs.js';
 
@@ -136,6 +137,29 @@ describe('createHttpApp', () => {
     const wrongType = await app.request('/echo', { method: 'POST', body: JSON.stringify({ name: 5 }), headers: { 'content-type': 'application/json' } });
     expect(wrongType.status).toBe(400);
     expect(await wrongType.json()).toMatchObject({ error: { param: 'name', type: 'invalid_request_error' } });
+  });
+});
+
+describe('createHttpApp: renderError', () => {
+  it('lets routes under another wire format render every error (unmatched route, thrown, body limit) their way', async () => {
+    const renderError = (c: Context<ServiceEnv>, error: EnsembleError) =>
+      c.req.path.startsWith('/rpc') ? c.json({ jsonrpc: '2.0', id: null, error: { code: -32000 - error.status, message: error.message } }, error.status as 404) : undefined;
+    const app = createHttpApp({ logger: collectingLogger().logger, maxBodyBytes: 64, renderError });
+    app.post('/rpc', () => {
+      throw new EnsembleError(ErrorCode.Conflict, 'busy');
+    });
+    const thrown = await app.request('/rpc', { method: 'POST', body: '{}', headers: { 'content-length': '2' } });
+    expect(thrown.status).toBe(409);
+    expect(await thrown.json()).toEqual({ jsonrpc: '2.0', id: null, error: { code: -32409, message: 'busy' } });
+    const unmatched = await app.request('/rpc/other');
+    expect(await unmatched.json()).toMatchObject({ error: { code: -32404 } });
+    const tooBig = await app.request('/rpc', { method: 'POST', body: 'x'.repeat(100), headers: { 'content-length': '100' } });
+    expect(tooBig.status).toBe(413);
+    expect(await tooBig.json()).toMatchObject({ error: { code: -32413 } });
+    // Elsewhere the renderer declines: the OpenAI error object.
+    const elsewhere = await app.request('/v1/nothing');
+    expect(elsewhere.status).toBe(404);
+    expect(await elsewhere.json()).toMatchObject({ error: { type: expect.any(String) as string, code: 'not_found' } });
   });
 });
 

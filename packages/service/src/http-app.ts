@@ -42,6 +42,12 @@ export interface HttpAppOptions {
   maxBodyBytes?: number;
   /** Paths that are not access-logged at info level (health probes). */
   quietPaths?: readonly string[];
+  /**
+   * Renders the errors of routes that speak another wire format (an A2A agent's JSON-RPC and HTTP+JSON
+   * endpoints): called for every error and every unmatched route, including the body limit's 413. It
+   * returns the response, or `undefined` for the default OpenAI error object.
+   */
+  renderError?: (c: Context<ServiceEnv>, error: EnsembleError) => Response | undefined;
 }
 
 const REQUEST_ID_PATTERN = /^[\w.:-]{1,128}$/;
@@ -125,7 +131,8 @@ export function createHttpApp(options: HttpAppOptions): Hono<ServiceEnv> {
 
   app.use('*', limitBodySize(maxBodyBytes));
 
-  app.notFound((c) => errorResponse(c, new EnsembleError(ErrorCode.NotFound, `No route for ${c.req.method} ${c.req.path}`)));
+  const render = (c: Context<ServiceEnv>, error: EnsembleError) => options.renderError?.(c, error) ?? errorResponse(c, error);
+  app.notFound((c) => render(c, new EnsembleError(ErrorCode.NotFound, `No route for ${c.req.method} ${c.req.path}`)));
   app.onError((error, c) => {
     const ensembleError =
       error instanceof HTTPException
@@ -136,7 +143,7 @@ export function createHttpApp(options: HttpAppOptions): Hono<ServiceEnv> {
     } else {
       options.logger.info({ code: ensembleError.code, message: ensembleError.message }, 'request rejected');
     }
-    return errorResponse(c, ensembleError);
+    return render(c, ensembleError);
   });
   return app;
 }

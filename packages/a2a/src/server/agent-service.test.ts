@@ -318,6 +318,87 @@ describe('createAgentService: approval', () => {
   });
 });
 
+describe('createAgentService: A2A routes', () => {
+  const json = (body: unknown) => JSON.stringify(body);
+
+  it('serves every A2A route with a trailing slash too (the A2A TCK posts to the card URL plus "/")', async () => {
+    const { url } = await startAgent(echo);
+    const sent = await fetch(`${url}/a2a/jsonrpc/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'A2A-Version': '1.0' },
+      body: json({ jsonrpc: '2.0', id: 'slash', method: 'SendMessage', params: { message: { messageId: 'm-slash', role: 'ROLE_USER', parts: [{ text: 'hi' }] } } }),
+    });
+    expect(sent.status).toBe(200);
+    const body = (await sent.json()) as { id: string; result: { task: { id: string; status: { state: string } } } };
+    expect(body).toMatchObject({ jsonrpc: '2.0', id: 'slash', result: { task: { status: { state: 'TASK_STATE_COMPLETED' } } } });
+    const taskId = body.result.task.id;
+    // The v0.3 layer (no A2A-Version) and streaming answer on the slashed path as well.
+    const v03 = await fetch(`${url}/a2a/jsonrpc/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: json({ jsonrpc: '2.0', id: 3, method: 'tasks/get', params: { id: taskId } }) });
+    expect(await v03.json()).toMatchObject({ id: 3, result: { kind: 'task', id: taskId } });
+    const stream = await fetch(`${url}/a2a/jsonrpc/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'A2A-Version': '1.0', accept: 'text/event-stream' },
+      body: json({ jsonrpc: '2.0', id: 4, method: 'SendStreamingMessage', params: { message: { messageId: 'm-slash-stream', role: 'ROLE_USER', parts: [{ text: 'hi' }] } } }),
+    });
+    expect(stream.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    expect(await stream.text()).toContain('TASK_STATE_COMPLETED');
+    const rest = await fetch(`${url}/a2a/rest/tasks/${taskId}/`, { headers: { 'A2A-Version': '1.0' } });
+    expect(rest.status).toBe(200);
+    expect(await rest.json()).toMatchObject({ id: taskId });
+  });
+
+  it('answers every error on the JSON-RPC side as a JSON-RPC error object, never the OpenAI shape', async () => {
+    const { url } = await startAgent(echo, { maxBodyBytes: 1024 });
+    const expectRpcError = async (response: Response, status: number, code: number) => {
+      expect(response.status).toBe(status);
+      expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+      const body = (await response.json()) as Record<string, unknown>;
+      expect(body).toMatchObject({ jsonrpc: '2.0', id: null, error: { code, message: expect.any(String) as string } });
+      expect(Number.isInteger((body['error'] as { code: unknown }).code)).toBe(true);
+      expect(JSON.stringify(body)).not.toMatch(/"type"|"param"|not_found/);
+    };
+    for (const path of ['/a2a/jsonrpc', '/a2a/jsonrpc/']) {
+      const get = await fetch(`${url}${path}`);
+      expect(get.headers.get('allow')).toBe('POST');
+      await expectRpcError(get, 405, -32600);
+      await expectRpcError(await fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: json({ big: 'x'.repeat(2048) }) }), 413, -32600);
+    }
+    await expectRpcError(await fetch(`${url}/a2a/jsonrpc/extra`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }), 404, -32601);
+    await expectRpcError(await fetch(`${url}/a2a/jsonrpc//`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }), 404, -32601);
+    await expectRpcError(await fetch(`${url}/a2a`), 404, -32601);
+    await expectRpcError(await fetch(`${url}/a2a/grpc`, { method: 'POST', body: 'x' }), 404, -32601);
+    // Malformed JSON and a wrong content type on the slashed path keep their codes (and HTTP 200).
+    const parse = await fetch(`${url}/a2a/jsonrpc/`, { method: 'POST', headers: { 'content-type': 'application/json', 'A2A-Version': '1.0' }, body: '{"jsonrpc": "2.0", "method"' });
+    expect(parse.status).toBe(200);
+    expect(await parse.json()).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32700 } });
+    const contentType = await fetch(`${url}/a2a/jsonrpc/`, { method: 'POST', headers: { 'content-type': 'text/plain', 'A2A-Version': '1.0' }, body: json({ jsonrpc: '2.0', id: 5, method: 'GetTask', params: { id: 'x' } }) });
+    expect(await contentType.json()).toMatchObject({ jsonrpc: '2.0', id: 5, error: { code: -32005 } });
+    // Outside the A2A routes the service keeps the OpenAI error object.
+    const outside = await fetch(`${url}/nope`);
+    expect(outside.status).toBe(404);
+    expect(await outside.json()).toMatchObject({ error: { type: expect.any(String) as string, code: 'not_found' } });
+  });
+
+  it('answers every error on the HTTP+JSON side as an AIP-193 error', async () => {
+    const { url } = await startAgent(echo, { maxBodyBytes: 1024 });
+    const expectAip193 = async (response: Response, status: number, statusName: string) => {
+      expect(response.status).toBe(status);
+      expect(response.headers.get('content-type')).toMatch(/^application\/a2a\+json/);
+      const body = (await response.json()) as { error: Record<string, unknown> };
+      expect(Object.keys(body)).toEqual(['error']);
+      expect(body.error).toMatchObject({ code: status, status: statusName, message: expect.any(String) as string });
+      expect(Array.isArray(body.error['details'])).toBe(true);
+    };
+    const headers = { 'content-type': 'application/json', 'A2A-Version': '1.0' };
+    await expectAip193(await fetch(`${url}/a2a/rest/message:send`, { method: 'POST', headers, body: json({ big: 'x'.repeat(2048) }) }), 413, 'INVALID_ARGUMENT');
+    await expectAip193(await fetch(`${url}/a2a/rest/message:send/`, { method: 'POST', headers, body: json({ big: 'x'.repeat(2048) }) }), 413, 'INVALID_ARGUMENT');
+    await expectAip193(await fetch(`${url}/a2a/rest/nothing-here`, { headers }), 404, 'NOT_FOUND');
+    await expectAip193(await fetch(`${url}/a2a/rest`, { method: 'DELETE', headers }), 404, 'NOT_FOUND');
+    await expectAip193(await fetch(`${url}/a2a/rest/message:send`, { method: 'GET', headers }), 404, 'NOT_FOUND');
+    await expectAip193(await fetch(`${url}/a2a/rest/message:send/`, { method: 'POST', headers, body: '{"message":' }), 400, 'INVALID_ARGUMENT');
+  });
+});
+
 describe('createAgentService: auth and shutdown', () => {
   it('requires the bearer token on A2A endpoints only, declares it in the card, and answers in each format', async () => {
     const { url } = await startAgent(echo, { auth: { tokens: ['s3cret'] } });
@@ -334,6 +415,24 @@ describe('createAgentService: auth and shutdown', () => {
     const restRefused = await fetch(`${url}/a2a/rest/tasks/x`, { headers: { authorization: 'Bearer wrong' } });
     expect(restRefused.status).toBe(401);
     expect(await restRefused.json()).toMatchObject({ error: { code: 401, status: 'UNAUTHENTICATED' } });
+    // The same gate, in the same formats, on the slashed paths.
+    for (const authorization of [undefined, 'Bearer wrong']) {
+      const headers: Record<string, string> = { 'content-type': 'application/json', 'A2A-Version': '1.0', ...(authorization === undefined ? {} : { authorization }) };
+      const slashed = await fetch(`${url}/a2a/jsonrpc/`, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'GetTask', params: { id: 'x' } }) });
+      expect(slashed.status).toBe(401);
+      expect(slashed.headers.get('www-authenticate')).toMatch(/^Bearer/);
+      expect(await slashed.json()).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32600 } });
+      const restSlashed = await fetch(`${url}/a2a/rest/tasks/x/`, { headers });
+      expect(restSlashed.status).toBe(401);
+      expect(restSlashed.headers.get('content-type')).toMatch(/^application\/a2a\+json/);
+      expect(await restSlashed.json()).toMatchObject({ error: { code: 401, status: 'UNAUTHENTICATED' } });
+    }
+    const allowed = await fetch(`${url}/a2a/jsonrpc/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'A2A-Version': '1.0', authorization: 'Bearer s3cret' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'GetTask', params: { id: 'x' } }),
+    });
+    expect(await allowed.json()).toMatchObject({ id: 1, error: { code: -32001 } });
 
     await expect((await clientFor(url, { token: 'wrong' })).send({ text: 'hi' })).rejects.toMatchObject({ kind: 'unauthorized' });
     const task = await (await clientFor(url, { token: 's3cret' })).send({ text: 'hi' });

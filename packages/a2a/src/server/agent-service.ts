@@ -15,14 +15,15 @@ import { TaskNotCancelableError } from '@a2a-js/sdk/errors';
 import { EnsembleError, ErrorCode } from '@ensemble/protocol';
 import { type RunningServer, type ServiceEnv, bearerAuth, createHttpApp, serveHttp } from '@ensemble/service';
 import type { Logger } from '@ensemble/telemetry';
-import type { Context, Hono, MiddlewareHandler } from 'hono';
+import type { Context, Hono } from 'hono';
 
 import { AGENT_CARD_PATH, type AgentCardSpec, JSONRPC_PATH, REST_PATH, agentCardToJson, buildAgentCard, toLegacyAgentCardJson } from '../card.js';
 import { isTerminalState } from '../parts.js';
 import type { ChunkCoalescingOptions } from './chunk-coalescer.js';
 import { type WriteBehindOptions, WriteBehindTaskStore } from './write-behind-task-store.js';
 import { type AgentDefinition, type AgentRun, KitExecutor, createAgentExecutor } from './executor.js';
-import { mountJsonRpc, mountRest } from './transports.js';
+import { mountJsonRpc, mountRest, withTrailingSlash } from './transports.js';
+import { renderA2AError } from './wire-errors.js';
 
 export interface AgentServiceOptions {
   /** What the agent is; endpoints, versions and security are added by the kit. */
@@ -212,7 +213,7 @@ export function createAgentService(options: AgentServiceOptions): AgentService {
   };
   if (options.publicUrl !== undefined) useUrl(options.publicUrl);
 
-  const app = createHttpApp({ logger, maxBodyBytes: options.maxBodyBytes });
+  const app = createHttpApp({ logger, maxBodyBytes: options.maxBodyBytes, renderError: renderA2AError });
 
   app.get('/health', (c) =>
     c.json({ status: draining ? 'draining' : 'ok', agent: options.card.name, running_tasks: kit?.activeCount ?? null }, draining ? 503 : 200),
@@ -228,9 +229,10 @@ export function createAgentService(options: AgentServiceOptions): AgentService {
   });
 
   if (tokens.length > 0) {
+    // A refusal is an error like any other on these routes: `renderA2AError` writes it in the binding's
+    // format, with the `WWW-Authenticate` header `bearerAuth` set.
     const gate = bearerAuth(tokens);
-    app.use(JSONRPC_PATH, a2aAuth(gate, 'jsonrpc'));
-    app.use(`${REST_PATH}/*`, a2aAuth(gate, 'rest'));
+    for (const route of [...withTrailingSlash(JSONRPC_PATH), `${REST_PATH}/*`]) app.use(route, gate);
   }
 
   const deps = { handler: () => handler, legacyCompat, isDraining: () => draining, logger };
@@ -309,25 +311,4 @@ function cardResponse(c: Context<ServiceEnv>, { body, etag }: CardDocument): Res
   const match = c.req.header('If-None-Match');
   if (match !== undefined && match.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag || tag.trim() === '*')) return c.body(null, 304);
   return c.body(body, 200, { 'Content-Type': 'application/json' });
-}
-
-/** Bearer auth whose refusal is written in the endpoint's own error format (JSON-RPC or HTTP+JSON). */
-function a2aAuth(gate: MiddlewareHandler<ServiceEnv>, format: 'jsonrpc' | 'rest'): MiddlewareHandler<ServiceEnv> {
-  return async (c, next) => {
-    let passed = false;
-    try {
-      await gate(c, async () => {
-        passed = true;
-        await next();
-      });
-      return undefined;
-    } catch (error) {
-      if (passed || !EnsembleError.is(error, ErrorCode.Unauthorized)) throw error;
-      const body =
-        format === 'jsonrpc'
-          ? { jsonrpc: '2.0', id: null, error: { code: -32600, message: `Unauthorized: ${error.message}` } }
-          : { error: { code: 401, status: 'UNAUTHENTICATED', message: error.message, details: [] } };
-      return c.json(body, 401);
-    }
-  };
 }

@@ -36,6 +36,7 @@ import {
   defaultServerCallContextBuilder,
   validateVersion,
 } from '@a2a-js/sdk/server';
+import { EnsembleError, ErrorCode } from '@ensemble/protocol';
 import { NODE_STREAM_RESPONSE, type ServiceEnv, writeNodeStreamHead } from '@ensemble/service';
 import type { Logger } from '@ensemble/telemetry';
 import type { Context, Hono } from 'hono';
@@ -212,7 +213,7 @@ export function mountJsonRpc(app: Hono<ServiceEnv>, path: string, deps: Transpor
     return entry;
   };
 
-  app.post(path, async (c) => {
+  const handle = async (c: Context<ServiceEnv>): Promise<Response> => {
     const handler = deps.handler();
     if (handler === undefined) return c.json(jsonRpcError(null, A2A_ERROR_CODE.INTERNAL_ERROR, 'Agent service is not started'), 503);
     const requestedVersion = c.req.header(A2A_VERSION_HEADER) || undefined;
@@ -271,7 +272,25 @@ export function mountJsonRpc(app: Hono<ServiceEnv>, path: string, deps: Transpor
       if (mapped.code === A2A_ERROR_CODE.INTERNAL_ERROR) deps.logger.error({ err: error }, 'JSON-RPC request failed');
       return c.json({ jsonrpc: '2.0', id, error: mapped.code === A2A_ERROR_CODE.INTERNAL_ERROR ? { code: mapped.code, message: 'Internal error' } : mapped });
     }
-  });
+  };
+  for (const route of withTrailingSlash(path)) {
+    app.post(route, handle);
+    // Any other method is refused in the endpoint's own format (see `renderA2AError`).
+    app.all(route, (c) => {
+      c.header('Allow', 'POST');
+      throw new EnsembleError(ErrorCode.InvalidRequest, `Method ${c.req.method} is not allowed: the JSON-RPC endpoint accepts POST only`, { status: 405 });
+    });
+  }
+}
+
+/**
+ * `path` and `path/`. Clients build endpoint URLs both ways (the A2A TCK posts to the card's JSON-RPC
+ * URL plus `/`, as the SDK's Express server allows), and Hono's strict routing tells them apart; the
+ * rest of the service keeps strict routing, so the A2A routes list both.
+ */
+export function withTrailingSlash(path: string): [string, string] {
+  const bare = path.replace(/\/+$/, '');
+  return [bare, `${bare}/`];
 }
 
 function setExtensionsHeader(c: Context, context: ServerCallContext, header: string): void {
