@@ -15,6 +15,7 @@ import {
   headersFor,
   isObject,
   objectAt,
+  postDeclaringLength,
   readSse,
   request,
   resultOf,
@@ -232,6 +233,17 @@ export function describeA2AConformance(getTarget: () => ConformanceTarget): void
       for (const skill of arrayAt(legacyCard, 'skills')) expect(Array.isArray(isObject(skill) ? skill['tags'] : undefined)).toBe(true);
       // A v1.0 reader that sends no header (the v1.0 TCK fetches the card that way) finds the v1.0 interfaces.
       expect(legacyCard['supportedInterfaces']).toEqual(card['supportedInterfaces']);
+    });
+
+    it('CARD-STRUCT-001, CARD-PROTO-001 on the card the v1.0 TCK reads (fetched without A2A-Version): every v1.0 field, JSON-RPC 1.0 first', () => {
+      for (const field of ['name', 'description', 'version', 'capabilities', 'skills', 'supportedInterfaces', 'defaultInputModes', 'defaultOutputModes']) {
+        expect(legacyCard, `missing ${field}`).toHaveProperty(field);
+      }
+      expect(arrayAt(legacyCard, 'supportedInterfaces')[0]).toMatchObject({ protocolBinding: 'JSONRPC', protocolVersion: '1.0', url: endpoints.jsonrpc });
+      expect(objectAt(legacyCard, 'capabilities')).toMatchObject({ streaming: true });
+      for (const skill of arrayAt(legacyCard, 'skills')) {
+        for (const field of ['id', 'name', 'description']) expect(stringAt(skill, field).trim()).not.toBe('');
+      }
     });
 
     it('CARD-PROTO-002: every declared interface answers in its own binding at its URL', async () => {
@@ -579,6 +591,142 @@ export function describeA2AConformance(getTarget: () => ConformanceTarget): void
     });
   });
 
+  describe('A2A routes as the v1.0 TCK reaches them (card URL plus "/") and their transport errors', () => {
+    /** The v1.0 TCK's JSON-RPC client posts to the card's URL with a trailing slash. */
+    const slashed = () => `${endpoints.jsonrpc}/`;
+    /** A JSON-RPC error object as JSON-RPC 2.0 §5.1 defines it, whatever the HTTP status; never the OpenAI shape. */
+    const expectTransportRpcError = (status: number, body: unknown, httpStatus: number, code: number) => {
+      expect(status, JSON.stringify(body)).toBe(httpStatus);
+      expect(isObject(body)).toBe(true);
+      const envelope = body as JsonObject;
+      expect(envelope['jsonrpc']).toBe('2.0');
+      expect(envelope['id']).toBeNull();
+      expect(envelope).not.toHaveProperty('result');
+      const error = objectAt(envelope, 'error');
+      expect(Number.isInteger(error['code'])).toBe(true);
+      expect(error['code']).toBe(code);
+      expect(typeof error['message']).toBe('string');
+      expect(error).not.toHaveProperty('type');
+      expect(error).not.toHaveProperty('param');
+    };
+    /** AIP-193 (HTTP_JSON-ERR-001): `{ error: { code: <HTTP status>, status, message, details[] } }`. */
+    const expectAip193 = (status: number, contentType: string | null | undefined, body: unknown, httpStatus: number, statusName: string) => {
+      expect(status, JSON.stringify(body)).toBe(httpStatus);
+      expect(contentType).toMatch(/^application\/(a2a\+)?json/);
+      expect(isObject(body) && Object.keys(body)).toEqual(['error']);
+      const error = objectAt(body, 'error');
+      expect(error['code']).toBe(httpStatus);
+      expect(error['status']).toBe(statusName);
+      expect(typeof error['message']).toBe('string');
+      expect(Array.isArray(error['details'])).toBe(true);
+    };
+
+    it('TCK transport: v1.0 methods answer at the JSON-RPC URL plus "/": SendMessage, GetTask, CancelTask, -32001', async () => {
+      const sent = resultOf(await send(slashed(), 'SendMessage', { message: v1Message(target.prompt) }, v1));
+      const task = objectAt(sent, 'task');
+      expectV1Task(task);
+      expect(objectAt(task, 'status')['state']).toBe('TASK_STATE_COMPLETED');
+      const got = resultOf(await send(slashed(), 'GetTask', { id: stringAt(task, 'id') }, v1));
+      expect(got['id']).toBe(task['id']);
+      const missing = request('GetTask', { id: 'conformance-nonexistent-slash' });
+      expectRpcError(await rpc(slashed(), missing, v1), -32001, missing.id, 'TASK_NOT_FOUND');
+      const cancel = request('CancelTask', { id: stringAt(task, 'id') });
+      expectRpcError(await rpc(slashed(), cancel, v1), -32002, cancel.id, 'TASK_NOT_CANCELABLE');
+      // The v0.3 interface (its own card entry) takes the slash too.
+      const legacy = request('tasks/get', { id: stringAt(task, 'id') });
+      expect(resultOf(await rpc(`${endpoints.legacyJsonrpc}/`, legacy, auth))).toMatchObject({ kind: 'task', id: task['id'] });
+    });
+
+    it('TCK transport: the JSON-RPC envelope errors keep their codes at the URL plus "/" (-32700, -32600, -32601, -32602, -32005)', async () => {
+      expectRpcError(await rpc(slashed(), '{"jsonrpc": "2.0", "method": "SendMessage", "params": {', v1), -32700, null);
+      expectRpcError(await rpc(slashed(), { jsonrpc: '1.0', id: 7, method: 'SendMessage', params: {} }, v1), -32600, 7);
+      expectRpcError(await rpc(slashed(), { jsonrpc: '2.0', id: 8, method: 'NoSuchMethod', params: {} }, v1), -32601, 8);
+      expectRpcError(await rpc(slashed(), { jsonrpc: '2.0', id: 9, method: 'SendMessage', params: { message: { parts: 'invalid' } } }, v1), -32602, 9);
+      const body = request('GetTask', { id: stringAt(done, 'id') });
+      expectRpcError(await rpc(slashed(), JSON.stringify(body), { ...v1, contentType: 'text/plain' }), -32005, body.id, 'CONTENT_TYPE_NOT_SUPPORTED');
+    });
+
+    it('JSONRPC-SSE-001 at the URL plus "/": SendStreamingMessage is SSE of JSON-RPC responses carrying StreamResponses', async () => {
+      const body = request('SendStreamingMessage', { message: v1Message(target.prompt) });
+      const stream = await rpcStream(slashed(), body, v1);
+      expect(stream.status).toBe(200);
+      expect(stream.headers.get('content-type')).toMatch(/^text\/event-stream/);
+      const results = expectV1Lifecycle(stream.events, body.id);
+      expect(stateOf(results.at(-1)!)).toBe('TASK_STATE_COMPLETED');
+    });
+
+    it('VER-CLIENT-002: a patch number in A2A-Version does not affect negotiation (1.0.3 is served as 1.0)', async () => {
+      const body = request('GetTask', { id: stringAt(done, 'id') });
+      expect(resultOf(await rpc(slashed(), body, { ...auth, version: '1.0.3' }))['id']).toBe(done['id']);
+      const rest = await fetch(`${endpoints.rest}/tasks/${stringAt(done, 'id')}`, { headers: headersFor({ ...auth, version: '1.0.3' }) });
+      expect(rest.status).toBe(200);
+      expect(((await rest.json()) as JsonObject)['id']).toBe(done['id']);
+    });
+
+    it('CORE-ERR-001 on the JSON-RPC binding: a wrong HTTP method, an unknown path and an oversized body are JSON-RPC error objects', async () => {
+      for (const url of [endpoints.jsonrpc, slashed()]) {
+        const get = await fetch(url, { headers: headersFor(v1) });
+        expect(get.headers.get('allow')).toBe('POST');
+        expectTransportRpcError(get.status, await get.json(), 405, -32600);
+        const tooLarge = await postDeclaringLength(url, 2 ** 30, headersFor(v1));
+        expect(tooLarge.headers['content-type']).toMatch(/^application\/json/);
+        expectTransportRpcError(tooLarge.status, JSON.parse(tooLarge.text), 413, -32600);
+      }
+      const base = new URL(endpoints.jsonrpc).origin;
+      for (const path of ['/a2a/jsonrpc/extra', '/a2a/no-such-binding', '/a2a']) {
+        const response = await fetch(`${base}${path}`, { method: 'POST', headers: headersFor(v1), body: JSON.stringify(request('GetTask', { id: 'x' })) });
+        expectTransportRpcError(response.status, await response.json(), 404, -32601);
+      }
+    });
+
+    it('HTTP_JSON-ERR-001 on the HTTP+JSON binding: an unknown route, a wrong method, an oversized or malformed body are AIP-193 errors', async () => {
+      const headers = headersFor(v1);
+      for (const [path, method] of [
+        ['/no-such-route', 'GET'],
+        ['/message:send', 'GET'],
+        ['', 'DELETE'],
+        ['/', 'GET'],
+      ] as const) {
+        const response = await fetch(`${endpoints.rest}${path}`, { method, headers });
+        expectAip193(response.status, response.headers.get('content-type'), await response.json(), 404, 'NOT_FOUND');
+      }
+      for (const path of ['/message:send', '/message:send/']) {
+        const tooLarge = await postDeclaringLength(`${endpoints.rest}${path}`, 2 ** 30, headers);
+        expectAip193(tooLarge.status, tooLarge.headers['content-type'], JSON.parse(tooLarge.text), 413, 'INVALID_ARGUMENT');
+      }
+      const malformed = await fetch(`${endpoints.rest}/message:send/`, { method: 'POST', headers, body: '{"message": ' });
+      expectAip193(malformed.status, malformed.headers.get('content-type'), await malformed.json(), 400, 'INVALID_ARGUMENT');
+      // The slashed REST paths serve as the bare ones do.
+      const got = await fetch(`${endpoints.rest}/tasks/${stringAt(done, 'id')}/`, { headers });
+      expect(got.status).toBe(200);
+      expect(((await got.json()) as JsonObject)['id']).toBe(done['id']);
+    });
+
+    it('CORE-LIST-002/003: ListTasks pages with a cursor, newest status first, every task once, the last page with an empty token', async () => {
+      // At least three tasks of this caller exist by now (the suite made them); walk them two by two.
+      const seen: string[] = [];
+      const stamps: string[] = [];
+      let pageToken = '';
+      for (let page = 0; page < 100; page += 1) {
+        const listed = resultOf(await send(endpoints.jsonrpc, 'ListTasks', { pageSize: 2, pageToken }, v1));
+        const tasks = arrayAt(listed, 'tasks').filter(isObject);
+        expect(tasks.length).toBeLessThanOrEqual(2);
+        for (const task of tasks) {
+          seen.push(stringAt(task, 'id'));
+          stamps.push(stringAt(objectAt(task, 'status'), 'timestamp'));
+        }
+        pageToken = stringAt(listed, 'nextPageToken');
+        if (pageToken === '') break;
+        expect(tasks).toHaveLength(2);
+      }
+      expect(pageToken).toBe('');
+      expect(seen.length).toBeGreaterThanOrEqual(3);
+      expect(new Set(seen).size).toBe(seen.length);
+      expect(seen).toContain(done['id']);
+      expect([...stamps].sort().reverse()).toEqual(stamps);
+    });
+  });
+
   describe('authentication', () => {
     it('with a token configured: the card declares it, and both endpoints answer 401 with WWW-Authenticate without it', async () => {
       if (target.token === undefined) {
@@ -604,6 +752,16 @@ export function describeA2AConformance(getTarget: () => ConformanceTarget): void
         expect(rest.status).toBe(401);
         expect(rest.headers.get('www-authenticate')).toMatch(/^Bearer/);
         expect(objectAt((await rest.json()) as JsonObject, 'error')['status']).toBe('UNAUTHENTICATED');
+        // The same gate on the paths the TCK uses (card URL plus "/"), refusing in the same formats.
+        const slashedRpc = await fetch(`${endpoints.jsonrpc}/`, { method: 'POST', headers: headersFor({ ...V1, token }), body: JSON.stringify(body) });
+        expect(slashedRpc.status).toBe(401);
+        expect(slashedRpc.headers.get('www-authenticate')).toMatch(/^Bearer/);
+        const slashedBody = (await slashedRpc.json()) as JsonObject;
+        expect(slashedBody).toMatchObject({ jsonrpc: '2.0', id: null });
+        expect(Number.isInteger(objectAt(slashedBody, 'error')['code'])).toBe(true);
+        const slashedRest = await fetch(`${endpoints.rest}/tasks/${stringAt(done, 'id')}/`, { headers: headersFor({ ...V1, token }) });
+        expect(slashedRest.status).toBe(401);
+        expect(objectAt((await slashedRest.json()) as JsonObject, 'error')).toMatchObject({ code: 401, status: 'UNAUTHENTICATED' });
       }
       // The card stays public.
       expect((await fetch(`${target.url}/.well-known/agent-card.json`)).status).toBe(200);

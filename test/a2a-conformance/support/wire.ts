@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 
 /**
  * Raw HTTP for the conformance suite: requests are written as bytes on the wire (fetch), never through
@@ -175,4 +176,28 @@ export function errorInfoReasons(details: Json | undefined): string[] {
     .filter((entry) => entry['@type'] === 'type.googleapis.com/google.rpc.ErrorInfo' && entry['domain'] === 'a2a-protocol.org')
     .map((entry) => entry['reason'])
     .filter((reason): reason is string => typeof reason === 'string');
+}
+
+/**
+ * POSTs a request whose declared `Content-Length` is `declaredBytes` but sends only the first few bytes:
+ * a body-size check must answer from the header alone, whatever the agent's limit (no agent takes a
+ * gigabyte). Resolves with the status, headers and body of that early answer; the socket is then dropped.
+ */
+export function postDeclaringLength(url: string, declaredBytes: number, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, string>; text: string }> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers, 'content-length': String(declaredBytes) }, agent: false });
+    request.on('response', (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => {
+        const flat: Record<string, string> = {};
+        for (const [name, value] of Object.entries(response.headers)) if (typeof value === 'string') flat[name] = value;
+        resolve({ status: response.statusCode ?? 0, headers: flat, text: Buffer.concat(chunks).toString('utf8') });
+        request.destroy();
+      });
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+    request.write('{"jsonrpc":"2.0","id":1,');
+  });
 }

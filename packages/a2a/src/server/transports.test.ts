@@ -1,7 +1,7 @@
 import { ContentTypeNotSupportedError, TaskNotCancelableError, TaskNotFoundError, UnsupportedOperationError } from '@a2a-js/sdk/errors';
 import { describe, expect, it } from 'vitest';
 
-import { invalidJsonRpcEnvelope, invalidJsonRpcParams, restStatusFor } from './transports.js';
+import { invalidJsonRpcEnvelope, invalidJsonRpcParams, requestedVersionOf, restStatusFor } from './transports.js';
 
 describe('invalidJsonRpcEnvelope', () => {
   it('accepts JSON-RPC 2.0 request objects, with or without an id', () => {
@@ -40,5 +40,17 @@ describe('restStatusFor', () => {
     expect(restStatusFor(new TaskNotFoundError('gone'))).toBe(404);
     expect(restStatusFor(new UnsupportedOperationError('no'))).toBe(400);
     expect(restStatusFor(new Error('boom'))).toBe(500);
+  });
+});
+
+describe('requestedVersionOf', () => {
+  it('negotiates on Major.Minor only: a patch number is dropped (VER-CLIENT-002)', () => {
+    expect(requestedVersionOf('1.0')).toBe('1.0');
+    expect(requestedVersionOf('1.0.3')).toBe('1.0');
+    expect(requestedVersionOf(' 0.3.1 ')).toBe('0.3');
+    expect(requestedVersionOf('99.0')).toBe('99.0');
+    expect(requestedVersionOf('banana')).toBe('banana');
+    expect(requestedVersionOf('')).toBeUndefined();
+    expect(requestedVersionOf(undefined)).toBeUndefined();
   });
 });

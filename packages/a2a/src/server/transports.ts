@@ -68,6 +68,17 @@ function userOf(c: Context<ServiceEnv>): User | undefined {
   return principal === 'anonymous' ? undefined : new PrincipalUser(principal);
 }
 
+/**
+ * The `A2A-Version` a request asks for, as Major.Minor: patch numbers must not affect negotiation (spec
+ * §3.6, TCK VER-CLIENT-002), so `1.0.3` is served as `1.0`. Absent or empty: `undefined` (v0.3).
+ */
+export function requestedVersionOf(header: string | undefined): string | undefined {
+  const version = header?.trim();
+  if (version === undefined || version === '') return undefined;
+  const match = /^(\d+)\.(\d+)(?:\.\d+)?$/.exec(version);
+  return match === null ? version : `${match[1]}.${match[2]}`;
+}
+
 function isLegacyVersion(version: string): boolean {
   return /^0\.\d+/.test(version.trim());
 }
@@ -216,7 +227,7 @@ export function mountJsonRpc(app: Hono<ServiceEnv>, path: string, deps: Transpor
   const handle = async (c: Context<ServiceEnv>): Promise<Response> => {
     const handler = deps.handler();
     if (handler === undefined) return c.json(jsonRpcError(null, A2A_ERROR_CODE.INTERNAL_ERROR, 'Agent service is not started'), 503);
-    const requestedVersion = c.req.header(A2A_VERSION_HEADER) || undefined;
+    const requestedVersion = requestedVersionOf(c.req.header(A2A_VERSION_HEADER));
     const useLegacy = deps.legacyCompat && isLegacyVersion(requestedVersion ?? '0.3');
     const mapError = (error: unknown) =>
       useLegacy ? LegacyJsonRpcTransportHandler.mapToLegacyJSONRPCError(error) : JsonRpcTransportHandler.mapToJSONRPCError(error);
@@ -379,7 +390,7 @@ export function mountRest(app: Hono<ServiceEnv>, basePath: string, deps: Transpo
         const body = { error: { code: 503, status: 'UNAVAILABLE', message: 'Agent is shutting down and accepts no new tasks; retry on another replica.', details: [] } };
         return c.body(JSON.stringify(body), 503, { 'Content-Type': A2A_CONTENT_TYPE });
       }
-      const requestedVersion = c.req.header(A2A_VERSION_HEADER) || undefined;
+      const requestedVersion = requestedVersionOf(c.req.header(A2A_VERSION_HEADER));
       const context = defaultServerCallContextBuilder({
         extensions: Extensions.parseServiceParameter(c.req.header(HTTP_EXTENSION_HEADER)),
         user: userOf(c),
