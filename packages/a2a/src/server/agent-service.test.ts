@@ -304,6 +304,20 @@ describe('createAgentService: approval', () => {
     expect(events.find((event) => event.kind === 'artifact')).toMatchObject({ text: 'deleted report.pdf (go ahead)' });
   });
 
+  it('takes a follow-up that names only the taskId in the task\'s own context (CORE-MULTI-005)', async () => {
+    const { url } = await startAgent(risky);
+    const waiting = await (await clientFor(url)).send({ text: 'report.pdf' });
+    if (!('id' in waiting)) throw new Error('expected a task');
+    const followUp = await rpc(url, {
+      jsonrpc: '2.0',
+      id: 'follow-up',
+      method: 'SendMessage',
+      params: { message: { messageId: 'm-follow-up', role: 'ROLE_USER', taskId: waiting.id, parts: [{ text: 'what?' }] } },
+    });
+    const body = (await followUp.json()) as { result?: { task?: { id: string; contextId: string } } };
+    expect(body.result?.task).toMatchObject({ id: waiting.id, contextId: waiting.contextId });
+  });
+
   it('accepts a plain-text "reject" and ends the task rejected', async () => {
     const { url } = await startAgent(risky);
     const client = await clientFor(url);

@@ -176,8 +176,10 @@ function isSdkExecutor(value: AgentServiceOptions['executor']): value is AgentEx
 
 /**
  * An A2A agent as an HTTP service: Agent Card at `/.well-known/agent-card.json` (v1.0, or v0.3 when the
- * caller asks for it), JSON-RPC at `/a2a/jsonrpc`, HTTP+JSON at `/a2a/rest`, SSE streaming, `/health`,
- * optional bearer auth, traces and JSON logs through `createHttpApp`, and graceful shutdown.
+ * caller asks for it), JSON-RPC at `/a2a/jsonrpc`, HTTP+JSON at `/a2a/rest` (both with or without a
+ * trailing slash), SSE streaming, `/health`, optional bearer auth, traces and JSON logs through
+ * `createHttpApp`, and graceful shutdown. Every error under `/a2a` is written in its binding's format
+ * (JSON-RPC error object, or AIP-193 under `/a2a/rest`); the service's other routes keep OpenAI errors.
  */
 export function createAgentService(options: AgentServiceOptions): AgentService {
   const { logger } = options;
