@@ -377,6 +377,14 @@ describe('createAgentService: A2A routes', () => {
       await expectRpcError(get, 405, -32600);
       await expectRpcError(await fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: json({ big: 'x'.repeat(2048) }) }), 413, -32600);
     }
+    // A body of unknown length (chunked) is counted as it arrives, and refused in the same format.
+    const chunked = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode(json({ big: 'x'.repeat(4096) })));
+        controller.close();
+      },
+    });
+    await expectRpcError(await fetch(`${url}/a2a/jsonrpc/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: chunked, duplex: 'half' }), 413, -32600);
     await expectRpcError(await fetch(`${url}/a2a/jsonrpc/extra`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }), 404, -32601);
     await expectRpcError(await fetch(`${url}/a2a/jsonrpc//`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }), 404, -32601);
     await expectRpcError(await fetch(`${url}/a2a`), 404, -32601);
