@@ -11,6 +11,8 @@ export interface MockAgentAppDeps extends MockAgentDeps {
   authTokens?: readonly string[];
   publicUrl?: string;
   shutdownGraceMs?: number;
+  /** Largest A2A request body (`A2A_MAX_BODY_BYTES`); default 4 MiB. */
+  maxBodyBytes?: number;
 }
 
 /**
@@ -33,6 +35,7 @@ export function createMockAgentApp(deps: MockAgentAppDeps): AgentService {
     auth: { tokens: deps.authTokens ?? [] },
     publicUrl: deps.publicUrl,
     shutdownGraceMs: deps.shutdownGraceMs,
+    maxBodyBytes: deps.maxBodyBytes,
   });
   service.app.post('/echo', async (c) => c.json(await c.req.json<unknown>()));
   return service;

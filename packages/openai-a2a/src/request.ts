@@ -52,7 +52,7 @@ export function chatRequestToA2AMessage(request: ChatCompletionRequest, options:
 }
 
 /** Text of the last user turn; when there is none (a tool-result turn), of the last message. */
-function lastUserText(messages: readonly ChatMessage[]): string {
+export function lastUserText(messages: readonly ChatMessage[]): string {
   for (let index = messages.length - 1; index >= 0; index -= 1) {
     const message = messages[index];
     if (message?.role === 'user') return messageText(message.content);
