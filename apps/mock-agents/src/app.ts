@@ -1,5 +1,7 @@
 import { type AgentService, type TaskStore, createAgentService } from '@ensemble/a2a';
+import { readJsonBody } from '@ensemble/service';
 import type { Logger } from '@ensemble/telemetry';
+import { z } from 'zod';
 
 import type { MockAgentBehaviour } from './config.js';
 import { type MockAgentDeps, createMockAgentRun } from './mock-agent.js';
@@ -37,6 +39,6 @@ export function createMockAgentApp(deps: MockAgentAppDeps): AgentService {
     shutdownGraceMs: deps.shutdownGraceMs,
     maxBodyBytes: deps.maxBodyBytes,
   });
-  service.app.post('/echo', async (c) => c.json(await c.req.json<unknown>()));
+  service.app.post('/echo', async (c) => c.json(await readJsonBody(c, z.unknown())));
   return service;
 }

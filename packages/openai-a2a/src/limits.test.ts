@@ -35,7 +35,8 @@ describe('orchestrationMessageBytes', () => {
     const measured = orchestrationMessageBytes(request) + 1_024;
     const toOrchestrator = chatRequestToA2AMessage(request, { metadata: { 'ensemble.principal': 'p'.repeat(64) } });
     expect(bytes(toOrchestrator)).toBeLessThanOrEqual(measured);
-    const prompt = toOrchestrator.parts.find((part) => part.content?.$case === 'text')?.content?.value;
+    const content = toOrchestrator.parts.find((part) => part.content?.$case === 'text')?.content;
+    const prompt: unknown = content?.value;
     expect(bytes(plannerMessage(request, typeof prompt === 'string' ? prompt : ''))).toBeLessThanOrEqual(measured);
   });
 
