@@ -1,4 +1,4 @@
-import { type AgentRegistry, agentsRoute } from '@ensemble/a2a';
+import { type AgentRegistry, DEFAULT_A2A_MAX_BODY_BYTES, agentsRoute } from '@ensemble/a2a';
 import { ChatCompletionRequest, EnsembleError, ErrorCode, type HealthReport, type RoutingDecision } from '@ensemble/protocol';
 import { ROUTING_DECISION_HEADER, type Router, formatRoutingDecisionHeader } from '@ensemble/routing';
 import { type ServiceEnv, bearerAuth, createHttpApp, readJsonBody } from '@ensemble/service';
@@ -7,6 +7,7 @@ import type { Hono } from 'hono';
 import type OpenAI from 'openai';
 
 import { buildOpenApiDocument } from './openapi.js';
+import { assertOrchestrable } from './orchestration-input.js';
 import { type OrchestrationHandler, UnavailableOrchestration } from './orchestration.js';
 import { failed, relayChatCompletion } from './passthrough.js';
 import { type ReadinessCheck, runReadinessChecks } from './readiness.js';
@@ -33,6 +34,11 @@ export interface GatewayDeps {
   /** Bearer tokens for `/v1`; empty disables auth (bind to loopback then: see `resolveBindHost`). */
   apiTokens: readonly string[];
   maxBodyBytes?: number;
+  /**
+   * What every agent accepts (`A2A_MAX_BODY_BYTES`, default 4 MiB): orchestrated requests whose
+   * conversation would not fit are refused with a 413 here instead of failing at an agent.
+   */
+  agentMaxBodyBytes?: number;
   version?: string;
 }
 
@@ -91,10 +97,12 @@ export function createGatewayApp(deps: GatewayDeps): Hono<ServiceEnv> {
 
     if (decision.path === 'passthrough') return relayChatCompletion(c, request, passthrough);
 
+    const sessionId = c.req.header('x-session-id') || undefined;
+    assertOrchestrable(request, { sessionId, agentMaxBodyBytes: deps.agentMaxBodyBytes ?? DEFAULT_A2A_MAX_BODY_BYTES });
     const response = await orchestration.handle({
       request,
       decision,
-      sessionId: c.req.header('x-session-id') || undefined,
+      sessionId,
       principal: c.var.principal,
       requestId: c.var.requestId,
       signal,

@@ -1,3 +1,4 @@
+import { AgentServiceSettings } from '@ensemble/a2a';
 import { env } from '@ensemble/config';
 import { z } from 'zod';
 
@@ -24,7 +25,10 @@ export const GatewayConfig = z.object({
   AGENT_URLS: env.list(),
   /** How often every agent's card and health are checked for `GET /v1/agents`. */
   AGENT_REFRESH_INTERVAL_MS: env.int(30_000, 100),
+  /** Largest request body (the passthrough path; orchestrated requests must also fit `A2A_MAX_BODY_BYTES`). */
   MAX_BODY_BYTES: env.int(10 * 1024 * 1024, 1),
+  /** What every agent accepts (the same variable they read): orchestrated conversations that would not fit get a 413. */
+  A2A_MAX_BODY_BYTES: AgentServiceSettings.shape.A2A_MAX_BODY_BYTES,
   /** The local first-stage classifier (rules + a small shipped model, no model call) before the LLM one. */
   ROUTING_LOCAL_CLASSIFIER: env.boolean(true),
   /** It decides alone only when its probability for the route is at least this; otherwise the LLM classifier does. */

@@ -92,6 +92,7 @@ const app = createGatewayApp({
   readinessChecks: [upstreamReadiness(upstream), redisReadiness(redis)],
   apiTokens: config.API_TOKENS,
   maxBodyBytes: config.MAX_BODY_BYTES,
+  agentMaxBodyBytes: config.A2A_MAX_BODY_BYTES,
 });
 const server = await serveHttp(app, { host: bind.host, port: config.GATEWAY_PORT, logger, service: 'gateway' });
 

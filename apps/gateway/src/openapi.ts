@@ -122,6 +122,10 @@ export function buildOpenApiDocument(options: { version: string; authRequired: b
             },
             ...commonErrors,
             ...upstreamErrors,
+            '400': errorResponse(
+              'Invalid JSON, a field of the wrong type, or a malformed or contradictory routing header; on the orchestration path also a new workflow without user text to plan (`no_user_text`: no user message, or a blank or image-only last one).',
+            ),
+            '413': errorResponse('Request body larger than MAX_BODY_BYTES; on the orchestration path also a conversation larger than the agents accept (`conversation_too_large`, see A2A_MAX_BODY_BYTES).'),
             '404': errorResponse('`X-Session-ID` names no session of this caller (`session_not_found`), or one that finished and was deleted (`session_finished`).'),
             '409': errorResponse('Another request is working on that session (`session_busy`); re-send once it is done to get its result.'),
             '501': errorResponse('Routed to orchestration on a gateway without an orchestrator (`code: orchestration_unavailable`).'),

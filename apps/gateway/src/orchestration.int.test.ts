@@ -3,7 +3,8 @@ import { Writable } from 'node:stream';
 
 import type { AgentInfo } from '@ensemble/a2a';
 import { createLlmClient } from '@ensemble/llm';
-import { ClassifierVerdict, type Session, SessionView } from '@ensemble/protocol';
+import { maxOrchestrationMessageBytes, orchestrationMessageBytes } from '@ensemble/openai-a2a';
+import { ChatCompletionRequest, ClassifierVerdict, type Session, SessionView } from '@ensemble/protocol';
 import { createRouter } from '@ensemble/routing';
 import { principalOf } from '@ensemble/service';
 import { InMemorySessionStore } from '@ensemble/sessions';
@@ -11,6 +12,7 @@ import { createLogger } from '@ensemble/telemetry';
 import { describe, expect, it } from 'vitest';
 
 import { type GatewayDeps, createGatewayApp } from './app.js';
+import type { OrchestrationHandler, OrchestrationRequest } from './orchestration.js';
 import { A2AOrchestration } from './orchestrator-client.js';
 import { InMemorySessionTaskIndex } from './session-tasks.js';
 import { toSessionView } from './sessions-api.js';
@@ -78,6 +80,71 @@ describe('the complex path when the orchestrator is down', () => {
     expect(sessions.status).toBe(501);
     expect(await sessions.json()).toMatchObject({ error: { code: 'sessions_unavailable' } });
     expect((await app.request('/v1/sessions/abc', { headers: AUTH })).status).toBe(501);
+  });
+});
+
+describe('what the orchestration path cannot take is refused before it is sent', () => {
+  /** An orchestration handler that records what reaches it and answers 200. */
+  function recording() {
+    const received: OrchestrationRequest[] = [];
+    const orchestration: OrchestrationHandler = {
+      handle: (input) => {
+        received.push(input);
+        return Promise.resolve(new Response('{}', { status: 200, headers: { 'content-type': 'application/json' } }));
+      },
+    };
+    return { orchestration, received };
+  }
+  const post = (body: unknown, headers: Record<string, string> = {}) => ({
+    method: 'POST',
+    headers: { ...AUTH, 'content-type': 'application/json', 'X-Routing-Mode': 'orchestration', ...headers },
+    body: JSON.stringify(body),
+  });
+
+  it.each([
+    { name: 'an empty user message', messages: [{ role: 'user', content: '' }] },
+    { name: 'a whitespace-only user message', messages: [{ role: 'user', content: ' \n\t ' }] },
+    { name: 'no user message', messages: [{ role: 'system', content: 'You are terse.' }] },
+    { name: 'only non-text parts', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://example.test/a.png' } }] }] },
+    { name: 'blank text parts', messages: [{ role: 'user', content: [{ type: 'text', text: '   ' }] }] },
+    { name: 'a blank last user turn after a real one', messages: [{ role: 'user', content: 'plan a trip' }, { role: 'assistant', content: 'Where to?' }, { role: 'user', content: ' ' }] },
+  ])('400 no_user_text for $name', async ({ messages }) => {
+    const { orchestration, received } = recording();
+    const response = await gateway({ orchestration }).request('/v1/chat/completions', post({ model: 'ensemble', messages }));
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: { type: 'invalid_request_error', code: 'no_user_text', param: 'messages' } });
+    expect(received).toHaveLength(0);
+  });
+
+  it('lets a turn on an existing session through without text (approval answers, re-attaching)', async () => {
+    const { orchestration, received } = recording();
+    const response = await gateway({ orchestration }).request('/v1/chat/completions', post({ model: 'ensemble', messages: [{ role: 'user', content: '' }] }, { 'X-Session-ID': 'sess-1' }));
+    expect(response.status).toBe(200);
+    expect(received).toHaveLength(1);
+  });
+
+  it('413 for a conversation larger than the agents accept, sized from A2A_MAX_BODY_BYTES', async () => {
+    const agentMaxBodyBytes = 512 * 1024;
+    const limit = maxOrchestrationMessageBytes(agentMaxBodyBytes);
+    const { orchestration, received } = recording();
+    const app = gateway({ orchestration, agentMaxBodyBytes, maxBodyBytes: 10 * 1024 * 1024 });
+    // The orchestrator forwards the last user turn twice more (to the planner): a third of the budget each.
+    const fits = { model: 'ensemble', messages: [{ role: 'user', content: 'x'.repeat(Math.floor(limit / 3) - 100) }] };
+    expect(orchestrationMessageBytes(ChatCompletionRequest.parse(fits))).toBeLessThanOrEqual(limit);
+    expect((await app.request('/v1/chat/completions', post(fits))).status).toBe(200);
+
+    const tooBig = { model: 'ensemble', messages: [{ role: 'user', content: 'x'.repeat(Math.floor(limit / 3) + 100) }] };
+    const response = await app.request('/v1/chat/completions', post(tooBig));
+    expect(response.status).toBe(413);
+    const body = (await response.json()) as { error: { code: string; param: string; message: string } };
+    expect(body.error).toMatchObject({ code: 'conversation_too_large', param: 'messages' });
+    expect(body.error.message).toContain('A2A_MAX_BODY_BYTES');
+    expect(received).toHaveLength(1);
+
+    // Same request on the passthrough path: only the gateway's own MAX_BODY_BYTES applies there.
+    const passthroughOnly = gateway({ orchestration, agentMaxBodyBytes });
+    const direct = await passthroughOnly.request('/v1/chat/completions', post(tooBig, { 'X-Routing-Mode': 'passthrough' }));
+    expect(direct.status).not.toBe(413);
   });
 });
 

@@ -190,6 +190,7 @@ export class A2AOrchestration implements OrchestrationHandler {
   #connect(): Promise<A2AClient> {
     this.#client ??= createA2AClient({
       url: this.#options.url,
+      name: ORCHESTRATOR_AGENT,
       token: this.#options.token,
       timeoutMs: this.#options.timeoutMs,
       // Only what cannot have reached the orchestrator is repeated (see `retryableBeforeTask`).

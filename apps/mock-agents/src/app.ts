@@ -1,5 +1,7 @@
 import { type AgentService, type TaskStore, createAgentService } from '@ensemble/a2a';
+import { readJsonBody } from '@ensemble/service';
 import type { Logger } from '@ensemble/telemetry';
+import { z } from 'zod';
 
 import type { MockAgentBehaviour } from './config.js';
 import { type MockAgentDeps, createMockAgentRun } from './mock-agent.js';
@@ -11,6 +13,8 @@ export interface MockAgentAppDeps extends MockAgentDeps {
   authTokens?: readonly string[];
   publicUrl?: string;
   shutdownGraceMs?: number;
+  /** Largest A2A request body (`A2A_MAX_BODY_BYTES`); default 4 MiB. */
+  maxBodyBytes?: number;
 }
 
 /**
@@ -33,7 +37,8 @@ export function createMockAgentApp(deps: MockAgentAppDeps): AgentService {
     auth: { tokens: deps.authTokens ?? [] },
     publicUrl: deps.publicUrl,
     shutdownGraceMs: deps.shutdownGraceMs,
+    maxBodyBytes: deps.maxBodyBytes,
   });
-  service.app.post('/echo', async (c) => c.json(await c.req.json<unknown>()));
+  service.app.post('/echo', async (c) => c.json(await readJsonBody(c, z.unknown())));
   return service;
 }

@@ -24,6 +24,8 @@ export interface OrchestratorAppDeps extends Omit<WorkflowDeps, 'results' | 'dir
   resumeScanMs: number;
   maxBackgroundResumes: number;
   shutdownGraceMs: number;
+  /** Largest A2A request body (`A2A_MAX_BODY_BYTES`); the gateway sizes what it forwards by the same setting. */
+  maxBodyBytes?: number;
 }
 
 export interface OrchestratorApp {
@@ -57,6 +59,7 @@ export function createOrchestratorApp(deps: OrchestratorAppDeps): OrchestratorAp
     auth: { tokens: deps.authTokens },
     publicUrl: deps.publicUrl,
     shutdownGraceMs: deps.shutdownGraceMs,
+    maxBodyBytes: deps.maxBodyBytes,
   });
   return { service, orchestrator };
 }

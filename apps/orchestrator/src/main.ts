@@ -46,6 +46,7 @@ const { service, orchestrator } = createOrchestratorApp({
   resumeScanMs: config.ORCHESTRATOR_RESUME_SCAN_MS,
   maxBackgroundResumes: config.ORCHESTRATOR_MAX_BACKGROUND_RESUMES,
   shutdownGraceMs: config.A2A_SHUTDOWN_GRACE_MS,
+  maxBodyBytes: config.A2A_MAX_BODY_BYTES,
 });
 
 await orchestrator.start();

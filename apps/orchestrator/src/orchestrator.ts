@@ -23,7 +23,7 @@ import type { CancelRelay } from './cancel-relay.js';
 import { type ProgressEvent, type ProgressSink, progressMetadata, silentSink } from './events.js';
 import type { FinishedWorkflow } from './results.js';
 import type { OrchestratorTaskStore } from './task-store.js';
-import { type WaitingNode, type WorkflowDeps, type WorkflowOutcome, runWorkflow, waitingNodes } from './workflow.js';
+import { type WaitingNode, type WorkflowDeps, type WorkflowOutcome, requestText, runWorkflow, waitingNodes } from './workflow.js';
 
 export interface OrchestratorOptions extends WorkflowDeps {
   taskStore: OrchestratorTaskStore;
@@ -327,7 +327,8 @@ export class Orchestrator {
       // answers all three alike). Starting a session under another id would silently replace it.
       if (clientContextId(context) !== undefined) throw new ContextIdRefusal(contextId);
       const conversation = readChatConversation(message);
-      if (conversation.messages.length === 0) throw new EnsembleError(ErrorCode.InvalidRequest, 'The request has no text to work on');
+      // What the planner plans; refused here (400 at the gateway) rather than by the planner mid-workflow.
+      if (requestText(conversation.messages).trim() === '') throw new EnsembleError(ErrorCode.InvalidRequest, 'The request has no text to work on: its last user message is empty');
       const model = typeof conversation.options['model'] === 'string' ? conversation.options['model'] : null;
       const created = await store.create({ owner, request: { messages: conversation.messages, model } });
       // Taken at once, so the resume scan never mistakes a session being set up for an orphan.

@@ -38,6 +38,8 @@ export interface PlanningAgentAppDeps extends PlanningAgentDeps {
   authTokens?: readonly string[];
   publicUrl?: string;
   shutdownGraceMs?: number;
+  /** Largest A2A request body (`A2A_MAX_BODY_BYTES`); default 4 MiB. */
+  maxBodyBytes?: number;
 }
 
 /** The planning agent as an A2A service (card, JSON-RPC, HTTP+JSON, SSE, health), not yet listening. */
@@ -50,5 +52,6 @@ export function createPlanningAgentApp(deps: PlanningAgentAppDeps): AgentService
     auth: { tokens: deps.authTokens ?? [] },
     publicUrl: deps.publicUrl,
     shutdownGraceMs: deps.shutdownGraceMs,
+    maxBodyBytes: deps.maxBodyBytes,
   });
 }

@@ -32,6 +32,7 @@ const service = createPlanningAgentApp({
   authTokens: config.AGENT_AUTH_TOKENS,
   publicUrl: config.PLANNING_AGENT_PUBLIC_URL,
   shutdownGraceMs: config.A2A_SHUTDOWN_GRACE_MS,
+  maxBodyBytes: config.A2A_MAX_BODY_BYTES,
 });
 
 await service.start({ host: config.PLANNING_AGENT_HOST, port: config.PLANNING_AGENT_PORT });

@@ -51,7 +51,8 @@ try {
     authTokens: config.AGENT_AUTH_TOKENS,
     publicUrl: config.RAG_AGENT_PUBLIC_URL,
     shutdownGraceMs: config.A2A_SHUTDOWN_GRACE_MS,
-    maxBodyBytes: config.RAG_MAX_BODY_BYTES,
+    // One limit for A2A calls and ingest uploads: never below what every agent accepts (A2A_MAX_BODY_BYTES).
+    maxBodyBytes: Math.max(config.RAG_MAX_BODY_BYTES, config.A2A_MAX_BODY_BYTES),
   });
   await service.start({ host: config.RAG_AGENT_HOST, port: config.RAG_AGENT_PORT });
   const stats = await store.stats();

@@ -47,6 +47,8 @@ export interface ReasoningAgentAppDeps {
   authTokens?: readonly string[];
   publicUrl?: string;
   shutdownGraceMs?: number;
+  /** Largest A2A request body (`A2A_MAX_BODY_BYTES`); default 4 MiB. */
+  maxBodyBytes?: number;
 }
 
 /**
@@ -70,6 +72,7 @@ export function createReasoningAgentApp(deps: ReasoningAgentAppDeps): AgentServi
     auth: { tokens: deps.authTokens ?? [] },
     publicUrl: deps.publicUrl,
     shutdownGraceMs: deps.shutdownGraceMs,
+    maxBodyBytes: deps.maxBodyBytes,
   });
   service.app.get('/tools', (c) =>
     c.json({

@@ -36,6 +36,7 @@ const service = createReasoningAgentApp({
   authTokens: config.AGENT_AUTH_TOKENS,
   publicUrl: config.REASONING_AGENT_PUBLIC_URL,
   shutdownGraceMs: config.A2A_SHUTDOWN_GRACE_MS,
+  maxBodyBytes: config.A2A_MAX_BODY_BYTES,
 });
 
 await service.start({ host: config.REASONING_AGENT_HOST, port: config.REASONING_AGENT_PORT });

@@ -61,4 +61,4 @@ export { agentList, agentsRoute } from './discovery/agents-route.js';
 export type { AgentList, AgentListItem } from './discovery/agents-route.js';
 export { InMemoryAgentCardCache } from './discovery/card-cache.js';
 export type { AgentCardCache, CachedAgentCard } from './discovery/card-cache.js';
-export { AgentServiceSettings } from './settings.js';
+export { AgentServiceSettings, DEFAULT_A2A_MAX_BODY_BYTES } from './settings.js';

@@ -1,6 +1,9 @@
 import { env } from '@ensemble/config';
 import { z } from 'zod';
 
+/** Default of `A2A_MAX_BODY_BYTES` (and of `createAgentService`'s `maxBodyBytes`): 4 MiB. */
+export const DEFAULT_A2A_MAX_BODY_BYTES = 4 * 1024 * 1024;
+
 /**
  * The variables every A2A agent service reads, with one meaning and one default everywhere. A schema
  * fragment, not a reader: each agent spreads `AgentServiceSettings.shape` into its own config schema.
@@ -14,6 +17,12 @@ export const AgentServiceSettings = z.object({
   A2A_TASK_TTL_SECONDS: env.int(86_400, 1),
   /** Time running tasks get to finish on SIGTERM before they are cancelled. */
   A2A_SHUTDOWN_GRACE_MS: env.int(10_000),
+  /**
+   * Largest A2A request body every agent accepts (413 above). The one limit the whole orchestration path
+   * agrees on: the gateway reads it too, and refuses up front a conversation whose A2A messages would not
+   * fit (see `maxOrchestrationMessageBytes` in `@ensemble/openai-a2a`).
+   */
+  A2A_MAX_BODY_BYTES: env.int(DEFAULT_A2A_MAX_BODY_BYTES, 64 * 1024),
   LOG_LEVEL: env.logLevel(),
   OTEL_EXPORTER_OTLP_ENDPOINT: env.optionalUrl(),
 });

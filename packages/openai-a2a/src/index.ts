@@ -11,6 +11,7 @@ export type {
   TaskStateName,
   TurnResult,
 } from './chunks.js';
+export { A2A_ENVELOPE_ALLOWANCE_BYTES, maxOrchestrationMessageBytes, orchestrationMessageBytes } from './limits.js';
 export { EnsembleMetadataKey, OPENAI_MESSAGES_PART_KIND, readAttribution, readReasoningEvent, readUsage } from './metadata.js';
 export type { A2AMetadata, Attribution } from './metadata.js';
 export { dataPart, partsToText, plainText, textPart } from './parts.js';

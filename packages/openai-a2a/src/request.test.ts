@@ -105,3 +105,14 @@ describe('readChatConversation', () => {
     expect(readChatConversation(message).messages).toEqual([{ role: 'user', content: 'fallback' }]);
   });
 });
+
+describe('readChatConversation: well-formed text', () => {
+  it('replaces lone surrogates (valid JSON escapes, invalid Unicode) so stores and parsers downstream take the text', () => {
+    const request = ChatCompletionRequest.parse(JSON.parse('{"model":"m","messages":[{"role":"user","content":"a\\ud800b"},{"role":"user","content":[{"type":"text","text":"\\udc00 ok \\ud83d\\ude00"}]}]}'));
+    const { messages } = readChatConversation(chatRequestToA2AMessage(request));
+    expect(messages[0]?.content).toBe('a\ufffdb');
+    expect(messages[1]?.content).toEqual([{ type: 'text', text: '\ufffd ok 😀' }]);
+    const plain = { ...chatRequestToA2AMessage(request), metadata: undefined, parts: [textPart('x\ud800')] };
+    expect(readChatConversation(plain).messages).toEqual([{ role: 'user', content: 'x\ufffd' }]);
+  });
+});

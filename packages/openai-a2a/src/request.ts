@@ -52,7 +52,7 @@ export function chatRequestToA2AMessage(request: ChatCompletionRequest, options:
 }
 
 /** Text of the last user turn; when there is none (a tool-result turn), of the last message. */
-function lastUserText(messages: readonly ChatMessage[]): string {
+export function lastUserText(messages: readonly ChatMessage[]): string {
   for (let index = messages.length - 1; index >= 0; index -= 1) {
     const message = messages[index];
     if (message?.role === 'user') return messageText(message.content);
@@ -79,10 +79,25 @@ export function readChatConversation(message: Message): ChatConversation {
     if (part.content?.$case !== 'data' || part.metadata?.[EnsembleMetadataKey.partKind] !== OPENAI_MESSAGES_PART_KIND) continue;
     const value: unknown = part.content.value;
     const parsed = ChatMessage.array().min(1).safeParse(isRecord(value) ? value['messages'] : undefined);
-    if (parsed.success) return { messages: parsed.data, options };
+    if (parsed.success) return { messages: wellFormed(parsed.data), options };
   }
-  const text = plainText(message.parts);
+  const text = wellFormed(plainText(message.parts));
   return { messages: text === '' ? [] : [{ role: 'user', content: text }], options };
+}
+
+/** A UTF-16 surrogate without its other half (valid in a JSON string escape, not as Unicode text). */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * `value` with every lone surrogate in its strings replaced by U+FFFD, as UTF-8 encoding does on the
+ * passthrough path. JSON lets a client send `"\ud800"`; stores and parsers downstream (Redis' cjson in
+ * Lua scripts) refuse it, which would fail the workflow over one bad character.
+ */
+function wellFormed<T>(value: T): T {
+  if (typeof value === 'string') return value.replace(LONE_SURROGATE, '\ufffd') as T;
+  if (Array.isArray(value)) return value.map((item: unknown) => wellFormed(item)) as T;
+  if (isRecord(value)) return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, wellFormed(item)])) as T;
+  return value;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

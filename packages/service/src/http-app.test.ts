@@ -121,6 +121,16 @@ describe('createHttpApp', () => {
     expect(missing.status).toBe(404);
   });
 
+  it('answers a URL with broken percent-encoding (a URIError) with a 400, not a 500', async () => {
+    const app = createHttpApp({ logger: collectingLogger().logger });
+    // As the A2A REST transport does with the raw path's segments.
+    app.get('/tasks/*', (c) => c.json({ id: decodeURIComponent(c.req.path.slice('/tasks/'.length)) }));
+    const response = await app.request('/tasks/%zz');
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: { type: 'invalid_request_error', code: 'invalid_url' } });
+    expect(await (await app.request('/tasks/a%20b')).json()).toEqual({ id: 'a b' });
+  });
+
   it('rejects bodies over the limit with 413 and bad JSON with 400', async () => {
     const app = createHttpApp({ logger: collectingLogger().logger, maxBodyBytes: 64 });
     app.post('/echo', async (c) => c.json(await readJsonBody(c, z.object({ name: z.string() }))));

@@ -137,7 +137,10 @@ export function createHttpApp(options: HttpAppOptions): Hono<ServiceEnv> {
     const ensembleError =
       error instanceof HTTPException
         ? new EnsembleError(error.status === 413 ? ErrorCode.PayloadTooLarge : ErrorCode.InvalidRequest, error.message, { status: error.status })
-        : toEnsembleError(error);
+        : error instanceof URIError
+          ? // A path parameter with broken percent-encoding (`/tasks/%zz`): the client's URL, not our fault.
+            new EnsembleError(ErrorCode.InvalidRequest, 'The request URL has malformed percent-encoding', { cause: error, wireCode: 'invalid_url' })
+          : toEnsembleError(error);
     if (ensembleError.status >= 500) {
       options.logger.error({ err: error, code: ensembleError.code }, 'request failed');
     } else {

@@ -1,3 +1,5 @@
+import { Writable } from 'node:stream';
+
 import { freePort } from '../../../../test/support/ports.js';
 
 import { TaskState } from '@a2a-js/sdk';
@@ -74,7 +76,7 @@ describe('createA2AClient: retries only where safe', () => {
     expect(cardFetch.calls).toEqual([`${url}/.well-known/agent-card.json`, `${url}/.well-known/agent-card.json`]);
   });
 
-  it('gives up after maxAttempts with a typed error naming the agent and URL', async () => {
+  it('gives up after maxAttempts with a typed error naming the agent', async () => {
     const port = await freePort();
     const card = buildAgentCard(CARD, { baseUrl: `http://127.0.0.1:${port}`, bearerAuth: false, legacyCompat: false });
     const counting = flakyFetch(0, '');
@@ -84,6 +86,48 @@ describe('createA2AClient: retries only where safe', () => {
     expect(error).toMatchObject({ kind: 'unreachable', notDelivered: true, agent: 'client-test-agent', code: 'upstream_unavailable', wireCode: 'a2a_unreachable' });
     expect((error as A2AClientError).message).toContain('ECONNREFUSED');
     expect(counting.calls).toHaveLength(3);
+  });
+});
+
+describe('createA2AClient: errors never carry the agent’s address', () => {
+  /** A logger whose JSON lines are kept, to check that the address goes there instead. */
+  function collecting() {
+    const lines: Record<string, unknown>[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+        callback();
+      },
+    });
+    return { lines, logger: createLogger({ service: 'client-test', level: 'debug', destination }) };
+  }
+
+  it('names the agent and the kind of failure; the URL is in the log line and on the error, not in its message', async () => {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const card = buildAgentCard(CARD, { baseUrl: url, bearerAuth: false, legacyCompat: false });
+    const log = collecting();
+    const client = await createA2AClient({ card, retry: false, breaker: false, logger: log.logger });
+    const error = (await client.send({ text: 'hi' }).catch((caught: unknown) => caught)) as A2AClientError;
+    expect(error.message).toBe('Agent "client-test-agent": cannot connect (ECONNREFUSED)');
+    expect(error.message).not.toContain('127.0.0.1');
+    expect(error.url).toContain(url);
+    const logged = log.lines.find((line) => line['msg'] === 'A2A call failed');
+    expect(logged).toMatchObject({ agent: 'client-test-agent', kind: 'unreachable' });
+    expect(String(logged?.['url'])).toContain(url);
+
+    // Before the card is known (a card fetch), the agent is not named after its host either.
+    const cardError = (await fetchAgentCard(url, { retry: false, breaker: false }).catch((caught: unknown) => caught)) as A2AClientError;
+    expect(cardError.message).not.toContain(`127.0.0.1`);
+    expect(cardError.message).not.toContain(String(port));
+    const named = (await fetchAgentCard(url, { name: 'orchestrator', retry: false, breaker: false }).catch((caught: unknown) => caught)) as A2AClientError;
+    expect(named.message).toBe('Agent "orchestrator": cannot connect (ECONNREFUSED)');
+  });
+
+  it('withholds URLs from messages that come from elsewhere (the SDK, fetch)', () => {
+    const error = new A2AClientError('protocol', 'Failed to fetch https://agents.internal.example:8443/a2a/jsonrpc?x=1 (HTTP 500)', { agent: 'search', url: 'https://agents.internal.example:8443' });
+    expect(error.message).toBe('Agent "search": Failed to fetch <address withheld> (HTTP 500)');
+    expect(error.details).toMatchObject({ url: 'https://agents.internal.example:8443' });
   });
 });
 

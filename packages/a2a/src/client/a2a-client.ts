@@ -25,6 +25,11 @@ export interface A2AClientOptions {
   url?: string;
   /** A card already in hand (discovery): no fetch. */
   card?: AgentCard;
+  /**
+   * What errors call the agent until its card is read (a card fetch that fails). Default `unnamed`:
+   * never the host, since error messages may reach clients (the URL goes to the log instead).
+   */
+  name?: string;
   /** Bearer token sent as `Authorization` (the agent's `AGENT_AUTH_TOKENS`). */
   token?: string;
   /** Per attempt, for blocking calls; for streams, the longest quiet gap between events. Default 60 s. */
@@ -110,6 +115,7 @@ export interface A2AClient {
 
 interface Caller {
   target: Target;
+  logger: Logger | undefined;
   timeoutMs: number;
   breaker: IPolicy;
   readPolicy: IPolicy;
@@ -122,6 +128,7 @@ function makeCaller(target: Target, options: A2AClientOptions): Caller {
     options.logger?.warn({ agent: target.agent, url: target.url, kind: error.kind, attempt, delay_ms: Math.round(delayMs) }, 'retrying A2A call');
   return {
     target,
+    logger: options.logger,
     timeoutMs: options.timeoutMs ?? 60_000,
     breaker: options.breaker === false ? retryPolicy(false, () => false) : agentBreaker(target.url, options.breaker),
     readPolicy: retryPolicy(retryOptions, retryableRead, onRetry),
@@ -164,8 +171,20 @@ async function invoke<T>(caller: Caller, policy: IPolicy, fn: (signal: AbortSign
   try {
     return await policy.execute(attempt, options.signal);
   } catch (error) {
-    throw toClientError(error, caller.target);
+    throw reported(caller, toClientError(error, caller.target));
   }
+}
+
+/**
+ * Logs a failed call with the agent's URL, which its message leaves out (see `A2AClientError`): a
+ * link or protocol failure at warn, the agent's own refusal or the caller's abort below that.
+ */
+function reported(caller: Pick<Caller, 'logger'>, error: A2AClientError): A2AClientError {
+  const line = { agent: error.agent, url: error.url, kind: error.kind, rpc_code: error.rpcCode, err: error };
+  if (error.kind === 'aborted') caller.logger?.debug(line, 'A2A call aborted');
+  else if (error.kind === 'task_not_found' || error.kind === 'task_not_cancelable') caller.logger?.info(line, 'A2A call refused');
+  else caller.logger?.warn(line, 'A2A call failed');
+  return error;
 }
 
 /**
@@ -210,9 +229,9 @@ function cardUrl(url: string): string {
  */
 export async function fetchAgentCard(
   url: string,
-  options: Pick<A2AClientOptions, 'token' | 'timeoutMs' | 'retry' | 'breaker' | 'logger' | 'fetch'> & CallOptions = {},
+  options: Pick<A2AClientOptions, 'name' | 'token' | 'timeoutMs' | 'retry' | 'breaker' | 'logger' | 'fetch'> & CallOptions = {},
 ): Promise<AgentCard> {
-  const target: Target = { agent: new URL(url).host, url };
+  const target: Target = { agent: options.name ?? 'unnamed', url };
   const caller = makeCaller(target, options);
   // The global `fetch` here: a card is fetched rarely, and a card URL may redirect (a CDN, http -> https),
   // which the `node:http` fetch of the calls does not follow.
@@ -359,10 +378,10 @@ export async function createA2AClient(options: A2AClientOptions): Promise<A2ACli
     } catch (error) {
       if (error instanceof A2AClientError) throw error;
       if (controller.signal.reason === IDLE) {
-        throw new A2AClientError('timeout', `stream quiet for more than ${idleMs} ms`, { ...target, cause: error });
+        throw reported(caller, new A2AClientError('timeout', `stream quiet for more than ${idleMs} ms`, { ...target, cause: error }));
       }
-      if (streamOptions.signal?.aborted === true) throw new A2AClientError('aborted', 'stream aborted by the caller', { ...target, cause: error });
-      throw toClientError(error, target);
+      if (streamOptions.signal?.aborted === true) throw reported(caller, new A2AClientError('aborted', 'stream aborted by the caller', { ...target, cause: error }));
+      throw reported(caller, toClientError(error, target));
     } finally {
       streamOptions.signal?.removeEventListener('abort', onAbort);
       if (!controller.signal.aborted) controller.abort();

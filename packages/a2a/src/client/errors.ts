@@ -61,7 +61,9 @@ export interface A2AClientErrorOptions {
 /**
  * A failed call to an A2A agent: which agent, where, and why (`kind`). It is an `EnsembleError`, so the
  * gateway renders it with a fitting status (`upstream_unavailable` 503, `upstream_timeout` 504, ...);
- * `wireCode` is `a2a_<kind>`.
+ * `wireCode` is `a2a_<kind>`. Its message names the agent and the failure, never the agent's address:
+ * messages travel on to clients (a failed node's reason), internal URLs must not. The address is in
+ * `url` (and `details.url`), for logs.
  */
 export class A2AClientError extends EnsembleError {
   readonly kind: A2AFailureKind;
@@ -73,7 +75,7 @@ export class A2AClientError extends EnsembleError {
   readonly notDelivered: boolean;
 
   constructor(kind: A2AFailureKind, message: string, options: A2AClientErrorOptions) {
-    super(ENSEMBLE_CODE[kind], `Agent "${options.agent}": ${message}`, {
+    super(ENSEMBLE_CODE[kind], `Agent "${options.agent}": ${withoutAddresses(message)}`, {
       cause: options.cause,
       wireCode: `a2a_${kind}`,
       details: { agent: options.agent, url: options.url, kind, ...(options.task === undefined ? {} : { task_id: options.task.id }) },
@@ -85,6 +87,14 @@ export class A2AClientError extends EnsembleError {
     this.rpcCode = options.rpcCode;
     this.notDelivered = options.notDelivered ?? false;
   }
+}
+
+/** URLs (`http://10.0.0.7:8203/a2a`, ...) as they appear in the SDK's and fetch's messages. */
+const URL_PATTERN = /\b[a-z][a-z\d+.-]*:\/\/[^\s"'<>()[\]{}]+/gi;
+
+/** `text` with every URL in it replaced by a placeholder. */
+export function withoutAddresses(text: string): string {
+  return text.replace(URL_PATTERN, '<address withheld>');
 }
 
 /** Type guard, optionally for one failure kind: `if (isA2AClientError(error, 'unreachable')) ...`. */
@@ -116,10 +126,10 @@ export interface Target {
 export function networkError(error: unknown, target: Target): A2AClientError | undefined {
   const code = causeCode(error);
   if (code !== undefined && NOT_DELIVERED_CODES.has(code)) {
-    return new A2AClientError('unreachable', `cannot connect to ${target.url} (${code})`, { ...target, cause: error, notDelivered: true });
+    return new A2AClientError('unreachable', `cannot connect (${code})`, { ...target, cause: error, notDelivered: true });
   }
   if ((code !== undefined && CONNECTION_CODES.has(code)) || (error instanceof TypeError && /fetch failed|terminated/i.test(error.message))) {
-    return new A2AClientError('unreachable', `connection to ${target.url} failed${code === undefined ? '' : ` (${code})`}`, { ...target, cause: error });
+    return new A2AClientError('unreachable', `connection failed${code === undefined ? '' : ` (${code})`}`, { ...target, cause: error });
   }
   return undefined;
 }

@@ -19,6 +19,7 @@ import type { Context, Hono } from 'hono';
 
 import { AGENT_CARD_PATH, type AgentCardSpec, JSONRPC_PATH, REST_PATH, agentCardToJson, buildAgentCard, toLegacyAgentCardJson } from '../card.js';
 import { isTerminalState } from '../parts.js';
+import { DEFAULT_A2A_MAX_BODY_BYTES } from '../settings.js';
 import type { ChunkCoalescingOptions } from './chunk-coalescer.js';
 import { type WriteBehindOptions, WriteBehindTaskStore } from './write-behind-task-store.js';
 import { type AgentDefinition, type AgentRun, KitExecutor, createAgentExecutor } from './executor.js';
@@ -47,7 +48,7 @@ export interface AgentServiceOptions {
   legacyCompat?: boolean;
   /** Default grace period of `stop()`. Default 10 s. */
   shutdownGraceMs?: number;
-  /** Largest accepted request body. Default 4 MiB. */
+  /** Largest accepted request body (`A2A_MAX_BODY_BYTES`). Default 4 MiB. */
   maxBodyBytes?: number;
   /**
    * Batching of streamed text (`yield`, `ctx.artifactChunk`) into fewer artifact events. Off by default:
@@ -215,7 +216,11 @@ export function createAgentService(options: AgentServiceOptions): AgentService {
   };
   if (options.publicUrl !== undefined) useUrl(options.publicUrl);
 
-  const app = createHttpApp({ logger, maxBodyBytes: options.maxBodyBytes, renderError: renderA2AError });
+  const app = createHttpApp({
+    logger,
+    maxBodyBytes: options.maxBodyBytes ?? DEFAULT_A2A_MAX_BODY_BYTES,
+    renderError: renderA2AError,
+  });
 
   app.get('/health', (c) =>
     c.json({ status: draining ? 'draining' : 'ok', agent: options.card.name, running_tasks: kit?.activeCount ?? null }, draining ? 503 : 200),
