@@ -267,6 +267,7 @@ class ReasoningLoop {
         span.setAttributes(llmResponseAttributes({ content: turn.answer + turn.thinking, usage: turn.usage }));
         span.setAttribute('reasoning.tool_calls', turn.toolCalls.length);
         this.usage = addUsage(this.usage, turn.usage);
+        if (turn.usage !== undefined) this.ctx.reportUsage(turn.usage);
         return turn;
       },
     );

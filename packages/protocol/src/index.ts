@@ -34,7 +34,7 @@ export { FinalSessionStatus, Session, SessionPatch, SessionRecord, SessionReques
 export { McpHttpServerConfig, McpServerConfig, McpServerName, McpServersConfig, McpStdioServerConfig } from './mcp-config.js';
 export { EnsembleMetadataKey } from './metadata-keys.js';
 export { TokenUsage, sumTokenUsage } from './token-usage.js';
-export type { TokenTotals } from './token-usage.js';
+export type { TokenCounts, TokenTotals } from './token-usage.js';
 export { AgentCardSummary, AgentSkillSummary } from './agent-card.js';
 export { ApprovalAnswer, ApprovalAnswerData, ApprovalRequest, ApprovalRequestData } from './a2a-approval.js';
 export { ChatCompletionChunk, ChatCompletionResponse, ModelList } from './openai-responses.js';

@@ -12,6 +12,12 @@ export const TokenUsage = z.looseObject({
 });
 export type TokenUsage = z.infer<typeof TokenUsage>;
 
+/** What one LLM call spent, as any OpenAI-shaped usage object (SDK `CompletionUsage` included) has it. */
+export interface TokenCounts {
+  prompt_tokens: number;
+  completion_tokens: number;
+}
+
 /** Prompt, completion and total tokens, all present: what a sum of usages reports. */
 export interface TokenTotals {
   prompt_tokens: number;
@@ -24,7 +30,7 @@ export interface TokenTotals {
  * sum is the total). `undefined` when there was nothing to add, so "no LLM call" stays distinguishable
  * from "calls that cost 0 tokens".
  */
-export function sumTokenUsage(...usages: readonly (TokenUsage | null | undefined)[]): TokenTotals | undefined {
+export function sumTokenUsage(...usages: readonly (TokenCounts | null | undefined)[]): TokenTotals | undefined {
   let sum: TokenTotals | undefined;
   for (const usage of usages) {
     if (usage === undefined || usage === null) continue;
