@@ -154,3 +154,14 @@ describe('orchestration progress where OpenAI-compatible clients look', () => {
     expect(((await response.json()) as EnsembleChatCompletion).usage).toEqual({ prompt_tokens: 50, completion_tokens: 20, total_tokens: 70 });
   });
 });
+
+describe('the OpenAPI document', () => {
+  it('documents where progress and usage are', async () => {
+    const document = (await (await gateway().request('/openapi.json')).json()) as { components: { schemas: Record<string, unknown> } };
+    const chunk = JSON.stringify(document.components.schemas['ChatCompletionChunk']);
+    const completion = JSON.stringify(document.components.schemas['ChatCompletion']);
+    for (const field of ['reasoning_event', 'reasoning_content', 'reasoning']) expect(chunk).toContain(`"${field}"`);
+    for (const field of ['reasoning_events', 'reasoning_content']) expect(completion).toContain(`"${field}"`);
+    expect(chunk).toContain('node_started');
+  });
+});
