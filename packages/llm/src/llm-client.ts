@@ -109,7 +109,7 @@ export async function structuredCompletion<S extends z.ZodType>(
       try {
         if (choice?.finish_reason === 'length') throw new LengthFinishReasonError();
         if (choice?.finish_reason === 'content_filter') throw new ContentFilterFinishReasonError();
-        parsed = message?.content && !message.refusal ? (format.$parseRaw(message.content) as z.infer<S>) : null;
+        parsed = message?.content && !message.refusal ? format.$parseRaw(message.content) : null;
       } catch (error) {
         // Not JSON, or JSON that fails the schema: the model's mistake, so callers can re-ask with it.
         throw new EnsembleError(ErrorCode.UpstreamError, `Model output for ${request.schemaName} did not match the schema: ${(error as Error).message}`, { cause: error });
