@@ -66,7 +66,8 @@ beforeAll(async () => {
   gateway = await startService({
     name: 'gateway',
     entry: 'apps/gateway/src/main.ts',
-    env: { ...shared, ...llm, GATEWAY_PORT: '0', ORCHESTRATOR_URL: orchestrator.url, AGENT_CLIENT_TOKEN: AGENT_TOKEN },
+    // The LLM classifier decides what headers leave open (the usage test counts its call), not the local one.
+    env: { ...shared, ...llm, GATEWAY_PORT: '0', ORCHESTRATOR_URL: orchestrator.url, AGENT_CLIENT_TOKEN: AGENT_TOKEN, ROUTING_LOCAL_CLASSIFIER: 'false' },
   });
 }, 120_000);
 
