@@ -146,6 +146,10 @@ describe('usage of an orchestrated answer', () => {
         expect(transcript.chunks.at(-1)?.choices).toEqual([]);
         expect(transcript.chunks.slice(0, -1).every((chunk) => chunk.usage === undefined || chunk.usage === null)).toBe(true);
         expect(transcript.events.some((event) => event.type === 'tool_call' && event.agent === 'reasoning-agent')).toBe(true);
+        // Every progress event also came as one line of reasoning text, attributed to its agent.
+        const lines = transcript.chunks.map((chunk) => chunk.choices[0]?.delta.reasoning_content ?? '').join('').split('\n').filter((line) => line !== '');
+        expect(lines).toHaveLength(transcript.events.length);
+        expect(lines.filter((line) => line.startsWith('[reasoning-agent] compute: tool call'))).toHaveLength(transcript.events.filter((event) => event.type === 'tool_call').length);
         usage = transcript.chunks.at(-1)?.usage;
       } else {
         usage = (await client.chat.completions.create({ model: 'ensemble', messages })).usage;
