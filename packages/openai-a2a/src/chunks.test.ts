@@ -378,6 +378,8 @@ describe('createChunkTranslator: end of stream and usage', () => {
     );
     const last = chunks.at(-1);
     expect(last?.choices).toEqual([]);
+    // OpenAI semantics: the other chunks carry `usage: null`.
+    expect(chunks.slice(0, -1).every((chunk) => chunk.usage === null && chunk.choices.length === 1)).toBe(true);
     expect(last?.usage).toEqual({ prompt_tokens: 20, completion_tokens: 7, total_tokens: 27 });
     expect(translator.result.usage).toEqual({ prompt_tokens: 20, completion_tokens: 7, total_tokens: 27 });
   });

@@ -470,7 +470,12 @@ class DefaultChunkTranslator implements ChunkTranslator {
     // OpenAI sends the role once, on the first chunk.
     const withRole: EnsembleChunkDelta = this.#roleSent ? delta : { role: 'assistant', ...delta };
     this.#roleSent = true;
-    return { ...this.#envelope(), choices: [{ index: 0, delta: withRole, finish_reason: finishReason, logprobs: null }] };
+    // As OpenAI does with `include_usage`: every chunk but the last has `usage: null`.
+    return {
+      ...this.#envelope(),
+      choices: [{ index: 0, delta: withRole, finish_reason: finishReason, logprobs: null }],
+      ...(this.#options.includeUsage === true ? { usage: null } : {}),
+    };
   }
 
   #envelope(): Pick<ChatCompletionChunk, 'id' | 'object' | 'created' | 'model'> {
