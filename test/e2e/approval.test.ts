@@ -1,4 +1,4 @@
-import type { EnsembleChatCompletion } from '@ensemble/openai-a2a';
+import { type EnsembleChatCompletion, reasoningEventOf } from '@ensemble/openai-a2a';
 import { OrchestratorMetadataKey, type ReasoningEvent, type SessionView } from '@ensemble/protocol';
 import OpenAI, { APIError } from 'openai';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
@@ -178,7 +178,7 @@ describe('approval through the gateway (streaming)', () => {
     expect(content).toContain('[sim-llm]');
     const { chunks } = approved.transcript;
     const firstContent = chunks.findIndex((chunk) => (chunk.choices[0]?.delta.content ?? '') !== '');
-    expect(firstContent).toBeGreaterThan(chunks.findIndex((chunk) => chunk.reasoning_event?.type === 'synthesis'));
+    expect(firstContent).toBeGreaterThan(chunks.findIndex((chunk) => reasoningEventOf(chunk)?.type === 'synthesis'));
 
     // The session finished: it is deleted, and asking for it says so.
     expect((await sessionView(sessionId)).body.error?.code).toBe('session_finished');
@@ -244,8 +244,8 @@ describe('approval through the gateway (non-streaming)', () => {
     expect(first.response.status).toBe(200);
     expect(pause).toMatchObject({ object: 'chat.completion', choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant' } }] });
     const question = pause.choices[0]?.message.content ?? '';
-    expectPaused(pause.reasoning_events, question, sessionId, '2.0');
-    const agentTaskId = pausedAgentTask(pause.reasoning_events, 'deploy');
+    expectPaused(pause.choices[0]?.message.reasoning_events ?? [], question, sessionId, '2.0');
+    const agentTaskId = pausedAgentTask(pause.choices[0]?.message.reasoning_events ?? [], 'deploy');
     await expectWaitingSession(sessionId, '2.0');
 
     // Another caller cannot answer it: for them the session does not exist.
@@ -260,9 +260,9 @@ describe('approval through the gateway (non-streaming)', () => {
     const conversation: ChatCompletionMessageParam[] = [...request, { role: 'assistant', content: question }, { role: 'user', content: 'which servers does this touch?' }];
     const again = (await stack.openai.chat.completions.create({ model: 'ensemble', messages: conversation }, { headers: { ...ORCHESTRATE, 'X-Session-ID': sessionId } })) as EnsembleChatCompletion;
     expect(again.choices[0]?.finish_reason).toBe('stop');
-    expect(again.reasoning_events.at(-1)).toMatchObject({ type: 'approval_required' });
-    expect(again.reasoning_events.at(-1)?.message).toMatch(/Node "deploy" \(agent "deployer"\) asks: .*Deploy release 2\.0 to production/);
-    expect(ofType(again.reasoning_events, 'node_started')).toHaveLength(0);
+    expect((again.choices[0]?.message.reasoning_events ?? []).at(-1)).toMatchObject({ type: 'approval_required' });
+    expect((again.choices[0]?.message.reasoning_events ?? []).at(-1)?.message).toMatch(/Node "deploy" \(agent "deployer"\) asks: .*Deploy release 2\.0 to production/);
+    expect(ofType(again.choices[0]?.message.reasoning_events ?? [], 'node_started')).toHaveLength(0);
     await expectWaitingSession(sessionId, '2.0');
 
     // A plain "Approved." (no comment) resumes it.
@@ -273,10 +273,10 @@ describe('approval through the gateway (non-streaming)', () => {
     expect(done.response.status).toBe(200);
     expect(done.response.headers.get('x-session-id')).toBe(sessionId);
     expect(completion.choices[0]).toMatchObject({ finish_reason: 'stop', message: { role: 'assistant', content: expect.stringContaining('[sim-llm]') as string } });
-    expect(completion.reasoning_events).toContainEqual(expect.objectContaining({ type: 'status', agent: 'deployer', node: 'deploy', message: 'Approved; continuing' }));
-    expect(ofType(completion.reasoning_events, 'node_completed', 'deploy')[0]?.message).toBe('deployed release 2.0');
-    expect(ofType(completion.reasoning_events, 'node_completed', 'announce')[0]?.message).toBe('builder(announce deployed release 2.0)');
-    expect(ofType(completion.reasoning_events, 'node_started', 'build')).toHaveLength(0);
+    expect(completion.choices[0]?.message.reasoning_events ?? []).toContainEqual(expect.objectContaining({ type: 'status', agent: 'deployer', node: 'deploy', message: 'Approved; continuing' }));
+    expect(ofType(completion.choices[0]?.message.reasoning_events ?? [], 'node_completed', 'deploy')[0]?.message).toBe('deployed release 2.0');
+    expect(ofType(completion.choices[0]?.message.reasoning_events ?? [], 'node_completed', 'announce')[0]?.message).toBe('builder(announce deployed release 2.0)');
+    expect(ofType(completion.choices[0]?.message.reasoning_events ?? [], 'node_started', 'build')).toHaveLength(0);
 
     await stack.agents['deployer']!.waitForLine((line) => line['msg'] === 'task finished' && line['task_id'] === agentTaskId && line['state'] === 'completed');
     expect([...tasksSince(stack.agents['deployer']!, deployerMark)]).toEqual([agentTaskId]);
@@ -287,7 +287,7 @@ describe('approval through the gateway (non-streaming)', () => {
     const request: ChatCompletionMessageParam[] = [{ role: 'user', content: '[ship-block-reject] build and ship release 3.0' }];
     const first = await stack.openai.chat.completions.create({ model: 'ensemble', messages: request }, { headers: ORCHESTRATE }).withResponse();
     const sessionId = sessionOf(first.response.headers);
-    const agentTaskId = pausedAgentTask((first.data as EnsembleChatCompletion).reasoning_events, 'deploy');
+    const agentTaskId = pausedAgentTask((first.data as EnsembleChatCompletion).choices[0]?.message.reasoning_events ?? [], 'deploy');
 
     const outcome = await stack.openai.chat.completions
       .create({ model: 'ensemble', messages: [...request, { role: 'user', content: 'REJECTED - wrong build' }] }, { headers: { ...ORCHESTRATE, 'X-Session-ID': sessionId } })

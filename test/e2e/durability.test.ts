@@ -1,3 +1,4 @@
+import { type EnsembleChatCompletion, reasoningEventOf } from '@ensemble/openai-a2a';
 import { APIError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
@@ -41,7 +42,7 @@ describe('durable workflows', () => {
       .withResponse();
     const sessionId = response.headers.get('x-session-id')!;
     await readStream(data, (chunk) => {
-      if (chunk.reasoning_event?.type === 'node_started' && chunk.reasoning_event.node === 'long') client.abort();
+      if (reasoningEventOf(chunk)?.type === 'node_started' && reasoningEventOf(chunk)?.node === 'long') client.abort();
     }).catch(() => undefined);
     expect(client.signal.aborted).toBe(true);
     // The gateway noticed the disconnect and stopped reading; the orchestrator's task was not cancelled.
@@ -68,7 +69,7 @@ describe('durable workflows', () => {
     const sessionId = response.headers.get('x-session-id')!;
     let killed: Promise<void> | undefined;
     const broken = await readStream(data, (chunk) => {
-      if (killed === undefined && chunk.reasoning_event?.type === 'node_started' && chunk.reasoning_event.node === 'long') killed = stack.orchestrator.kill();
+      if (killed === undefined && reasoningEventOf(chunk)?.type === 'node_started' && reasoningEventOf(chunk)?.node === 'long') killed = stack.orchestrator.kill();
     }).catch((error: unknown) => error);
     await killed;
     // The client is told the workflow is kept and how to resume it.
@@ -85,7 +86,7 @@ describe('durable workflows', () => {
     const completion = resumed.data;
     expect(completion.choices[0]).toMatchObject({ finish_reason: 'stop', message: { role: 'assistant' } });
     expect(completion.choices[0]?.message.content).toContain('[sim-llm]');
-    const events = (completion as typeof completion & { reasoning_events: Parameters<typeof ofType>[0] }).reasoning_events;
+    const events = (completion as unknown as EnsembleChatCompletion).choices[0]?.message.reasoning_events ?? [];
     expect(ofType(events, 'node_started', 'quick')).toHaveLength(0);
     expect(ofType(events, 'node_completed', 'long')).toHaveLength(1);
     expect(ofType(events, 'node_completed', 'last')).toHaveLength(1);

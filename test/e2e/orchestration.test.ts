@@ -1,4 +1,4 @@
-import type { EnsembleChatCompletion } from '@ensemble/openai-a2a';
+import { type EnsembleChatCompletion, reasoningEventOf } from '@ensemble/openai-a2a';
 import type { SessionCancelResult, SessionList, SessionView } from '@ensemble/protocol';
 import { APIError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -100,7 +100,7 @@ describe('a complex request through the gateway', () => {
     const contentChunks = chunks.filter((chunk) => (chunk.choices[0]?.delta.content ?? '') !== '');
     expect(contentChunks.length).toBeGreaterThan(1);
     expect(transcript.content).toContain('[sim-llm]');
-    expect(chunks.indexOf(contentChunks[0]!)).toBeGreaterThan(chunks.findIndex((chunk) => chunk.reasoning_event?.type === 'synthesis'));
+    expect(chunks.indexOf(contentChunks[0]!)).toBeGreaterThan(chunks.findIndex((chunk) => reasoningEventOf(chunk)?.type === 'synthesis'));
   });
 
   it('answers a non-streaming client with one chat.completion, and replays it for the session id', async () => {
@@ -112,7 +112,7 @@ describe('a complex request through the gateway', () => {
     expect(completion).toMatchObject({ object: 'chat.completion', model: 'ensemble', choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant' } }] });
     expect(completion.id).toMatch(/^chatcmpl-/);
     expect(completion.choices[0]?.message.content).toContain('[sim-llm]');
-    expect(ofType(completion.reasoning_events, 'node_completed', 'only')[0]).toMatchObject({ agent: 'beta', message: 'beta(just this)' });
+    expect(ofType(completion.choices[0]?.message.reasoning_events ?? [], 'node_completed', 'only')[0]).toMatchObject({ agent: 'beta', message: 'beta(just this)' });
 
     // The workflow finished; re-sending with its id returns the same answer without running it again.
     const betaBefore = finishedTasks(stack.agents['beta']!);
@@ -184,7 +184,7 @@ describe('sessions', () => {
     let checks: Promise<void> | undefined;
     const { stream, sessionId: id } = await open('[busy] a long job');
     const transcript = await readStream(stream, (chunk) => {
-      if (checks !== undefined || chunk.reasoning_event?.type !== 'node_started' || chunk.reasoning_event.node !== 'long') return;
+      if (checks !== undefined || reasoningEventOf(chunk)?.type !== 'node_started' || reasoningEventOf(chunk)?.node !== 'long') return;
       checks = (async () => {
         const view = (await (await stack.request(`/v1/sessions/${id}`)).json()) as SessionView;
         expect(view).toMatchObject({ object: 'session', id, status: 'active', plan: { nodes: [{ id: 'quick' }, { id: 'long', depends_on: ['quick'] }] } });
@@ -243,7 +243,7 @@ describe('sessions', () => {
     const { stream, sessionId } = await open('[cancel] stop me');
     const outcome = await readStream(stream, (chunk) => {
       // Once the agent's task exists (its progress carries the task id), cancel the session.
-      const event = chunk.reasoning_event;
+      const event = reasoningEventOf(chunk);
       if (cancel === undefined && event?.agent === 'sleeper' && typeof event.metadata?.['agent_task_id'] === 'string') {
         cancel = stack.request(`/v1/sessions/${sessionId}`, { method: 'DELETE' });
       }

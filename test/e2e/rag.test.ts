@@ -1,5 +1,5 @@
 import { type A2AStreamEvent, createA2AClient, resetAgentBreakers } from '@ensemble/a2a';
-import { type EnsembleChatCompletionChunk, chatRequestToA2AMessage, createChunkTranslator } from '@ensemble/openai-a2a';
+import { type EnsembleChatCompletionChunk, chatRequestToA2AMessage, createChunkTranslator, reasoningEventOf } from '@ensemble/openai-a2a';
 import type { ExecutionPlan } from '@ensemble/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -86,7 +86,7 @@ describe('a planned workflow with the RAG agent', () => {
 
     expect(translator.result.error).toBeUndefined();
     expect(translator.result.state).toBe('completed');
-    const reasoning = chunks.flatMap((chunk) => (chunk.reasoning_event === undefined ? [] : [chunk.reasoning_event]));
+    const reasoning = chunks.flatMap((chunk) => reasoningEventOf(chunk) ?? []);
     const fromRag = reasoning.filter((event) => event.agent === 'rag-agent');
     expect(fromRag.map((event) => event.message), JSON.stringify(reasoning, null, 1)).toEqual(
       expect.arrayContaining([

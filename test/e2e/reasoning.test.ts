@@ -66,7 +66,8 @@ beforeAll(async () => {
   gateway = await startService({
     name: 'gateway',
     entry: 'apps/gateway/src/main.ts',
-    env: { ...shared, ...llm, GATEWAY_PORT: '0', ORCHESTRATOR_URL: orchestrator.url, AGENT_CLIENT_TOKEN: AGENT_TOKEN },
+    // The LLM classifier decides what headers leave open (the usage test counts its call), not the local one.
+    env: { ...shared, ...llm, GATEWAY_PORT: '0', ORCHESTRATOR_URL: orchestrator.url, AGENT_CLIENT_TOKEN: AGENT_TOKEN, ROUTING_LOCAL_CLASSIFIER: 'false' },
   });
 }, 120_000);
 
@@ -104,5 +105,66 @@ describe('a planned workflow with the reasoning agent', () => {
     const { requests } = (await (await fetch(`${sim.url}/_sim/requests`)).json()) as { requests: { body: { messages?: unknown[]; tools?: unknown[] } }[] };
     const closing = requests.filter((entry) => entry.body.tools === undefined && JSON.stringify(entry.body.messages).includes('Agent results')).at(-1);
     expect(JSON.stringify(closing?.body.messages)).toContain('1234 * 5678 = 7006652');
+  });
+});
+
+interface SimRecord {
+  path: string;
+  status: number | null;
+  usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+  body: { messages?: unknown[]; tools?: unknown[]; response_format?: { json_schema?: { name?: string } } };
+}
+
+/** Which LLM call of the workflow a recorded sim-llm request was. */
+function callKind(record: SimRecord): string {
+  const schema = record.body.response_format?.json_schema?.name;
+  if (schema === 'routing_verdict') return 'classifier';
+  if (schema === 'execution_plan') return 'planner';
+  if (record.body.tools !== undefined) return 'reasoning-agent';
+  return JSON.stringify(record.body.messages).includes('Agent results') ? 'synthesis' : 'other';
+}
+
+describe('usage of an orchestrated answer', () => {
+  it('is the sum of every LLM call the request made: classifier, planner, reasoning agent, synthesis', async () => {
+    await pinPlanInSimLlm(sim.url, PLAN);
+    // The classifier (no routing header: the gateway asks it) sends these requests to orchestration.
+    const script = await fetch(`${sim.url}/_sim/scripts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ match: { schemaName: 'routing_verdict', contains: 'USAGE-CHECK' }, reply: { json: { needs_orchestration: true, reason: 'notes, then a computation' } } }),
+    });
+    expect(script.status).toBe(201);
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'e2e', maxRetries: 0, timeout: 60_000 });
+
+    for (const stream of [true, false]) {
+      await fetch(`${sim.url}/_sim/requests`, { method: 'DELETE' });
+      const messages = [{ role: 'user' as const, content: `USAGE-CHECK (${stream ? 'streamed' : 'whole'}): find the notes on order 42, then work out the total for it` }];
+      let usage: OpenAI.CompletionUsage | null | undefined;
+      if (stream) {
+        const transcript = await readStream(await client.chat.completions.create({ model: 'ensemble', stream: true, stream_options: { include_usage: true }, messages }));
+        // OpenAI semantics: one extra last chunk, no choices, with the usage.
+        expect(transcript.chunks.at(-1)?.choices).toEqual([]);
+        expect(transcript.chunks.slice(0, -1).every((chunk) => chunk.usage === undefined || chunk.usage === null)).toBe(true);
+        expect(transcript.events.some((event) => event.type === 'tool_call' && event.agent === 'reasoning-agent')).toBe(true);
+        // Every progress event also came as one line of reasoning text, attributed to its agent.
+        const lines = transcript.chunks.map((chunk) => chunk.choices[0]?.delta.reasoning_content ?? '').join('').split('\n').filter((line) => line !== '');
+        expect(lines).toHaveLength(transcript.events.length);
+        expect(lines.filter((line) => line.startsWith('[reasoning-agent] compute: tool call'))).toHaveLength(transcript.events.filter((event) => event.type === 'tool_call').length);
+        usage = transcript.chunks.at(-1)?.usage;
+      } else {
+        usage = (await client.chat.completions.create({ model: 'ensemble', messages })).usage;
+      }
+
+      const { requests } = (await (await fetch(`${sim.url}/_sim/requests`)).json()) as { requests: SimRecord[] };
+      const calls = requests.filter((record) => record.path === '/v1/chat/completions');
+      expect(calls.every((record) => record.status === 200 && record.usage !== undefined)).toBe(true);
+      const kinds = calls.map(callKind);
+      expect(new Set(kinds), kinds.join(',')).toEqual(new Set(['classifier', 'planner', 'reasoning-agent', 'synthesis']));
+      expect(kinds.filter((kind) => kind === 'reasoning-agent').length).toBeGreaterThanOrEqual(2);
+      const prompt = calls.reduce((sum, record) => sum + (record.usage?.prompt_tokens ?? 0), 0);
+      const completion = calls.reduce((sum, record) => sum + (record.usage?.completion_tokens ?? 0), 0);
+      expect(prompt).toBeGreaterThan(0);
+      expect(usage).toEqual({ prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion });
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { AgentServiceSettings } from '@ensemble/a2a';
 import { env } from '@ensemble/config';
+import { DEFAULT_REASONING_TEXT_FIELD, REASONING_TEXT_FIELDS } from '@ensemble/openai-a2a';
 import { z } from 'zod';
 
 /** Every variable the gateway reads (the README's configuration table lists them with these defaults). */
@@ -21,6 +22,12 @@ export const GatewayConfig = z.object({
   AGENT_CLIENT_TOKEN: env.optionalString(),
   /** Longest quiet gap in the orchestrator's stream (one slow agent step) before the gateway stops reading. */
   ORCHESTRATOR_TIMEOUT_MS: env.int(600_000, 1),
+  /**
+   * Delta field that carries each orchestration progress event as a line of text for chat UIs:
+   * `reasoning_content` (DeepSeek / vLLM style), `reasoning` (OpenRouter / Ollama style) or `none`.
+   * The structured event is always in `delta.reasoning_event`.
+   */
+  ORCHESTRATION_REASONING_FIELD: z.enum(REASONING_TEXT_FIELDS).default(DEFAULT_REASONING_TEXT_FIELD),
   /** Agent base URLs shown by `GET /v1/agents` (discovered from their Agent Cards). */
   AGENT_URLS: env.list(),
   /** How often every agent's card and health are checked for `GET /v1/agents`. */

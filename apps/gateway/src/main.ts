@@ -65,6 +65,7 @@ const orchestration = new A2AOrchestration({
   url: config.ORCHESTRATOR_URL,
   token: config.AGENT_CLIENT_TOKEN,
   timeoutMs: config.ORCHESTRATOR_TIMEOUT_MS,
+  reasoningField: config.ORCHESTRATION_REASONING_FIELD,
   logger,
   sessionTasks: new RedisSessionTaskIndex(data, { keyPrefix }),
 });

@@ -109,7 +109,10 @@ export function buildOpenApiDocument(options: { version: string; authRequired: b
           requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/ChatCompletionRequest' } } } },
           responses: {
             '200': {
-              description: 'The completion, or (with `stream: true`) a stream of `data: <chunk>` events ending with `data: [DONE]`.',
+              description:
+                'The completion, or (with `stream: true`) a stream of `data: <chunk>` events ending with `data: [DONE]`. Orchestrated answers carry the agents\' progress in ' +
+                '`choices[0].delta.reasoning_event` (plus a text line in `delta.reasoning_content`, or `delta.reasoning`, per ORCHESTRATION_REASONING_FIELD); non-streamed, in ' +
+                '`choices[0].message.reasoning_events` and `message.reasoning_content`. Their `usage` sums every LLM call of the request (classifier, planner, agents, synthesis).',
               headers: {
                 'X-Routing-Decision': header('Which path answered and why.'),
                 'X-Request-ID': header('Correlation id of this request.'),

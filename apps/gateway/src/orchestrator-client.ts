@@ -1,7 +1,16 @@
 import { randomUUID } from 'node:crypto';
 
 import { type A2AClient, type A2AStreamEvent, createA2AClient, partsText } from '@ensemble/a2a';
-import { type ChunkTranslator, type ChunkTranslatorOptions, aggregateCompletion, chatRequestToA2AMessage, createChunkTranslator } from '@ensemble/openai-a2a';
+import {
+  type ChunkTranslator,
+  type ChunkTranslatorOptions,
+  type EnsembleChatCompletionChunk,
+  type ReasoningTextField,
+  aggregateCompletion,
+  chatRequestToA2AMessage,
+  createChunkTranslator,
+  reasoningEventOf,
+} from '@ensemble/openai-a2a';
 import {
   EnsembleError,
   ErrorCode,
@@ -25,6 +34,8 @@ export interface A2AOrchestrationOptions {
   token: string | undefined;
   /** Longest quiet gap in the orchestrator's stream, and the wait for its first event. */
   timeoutMs: number;
+  /** Delta field that also carries each progress event as a line of text (`none`: only `reasoning_event`). */
+  reasoningField?: ReasoningTextField;
   /** Budget of a session cancel (the orchestrator waits for the agents' tasks to stop). */
   cancelTimeoutMs?: number;
   logger: Logger;
@@ -99,7 +110,10 @@ const ORCHESTRATOR_AGENT = 'orchestrator';
 /**
  * The complex path: the conversation goes to the orchestrator over A2A (`SendStreamingMessage`, context
  * id = the session id when the client continues one), and its stream comes back as OpenAI chunks
- * (`delta.content` for the answer, `reasoning_event` for progress) or one aggregated `chat.completion`.
+ * (`delta.content` for the answer, `delta.reasoning_event` plus a line of `delta.reasoning_content` for
+ * progress) or one aggregated `chat.completion`. `usage` is the whole request's: the routing
+ * classifier's call (when it ran for this request) plus every LLM call of the workflow, as the
+ * orchestrator reports it.
  *
  * Sessions outlive connections. A client that disconnects only stops the gateway reading: the
  * orchestrator task is never cancelled, so the workflow runs on. Re-sending with `X-Session-ID` then
@@ -151,6 +165,8 @@ export class A2AOrchestration implements OrchestrationHandler {
       model: input.request.model,
       created: Math.floor(Date.now() / 1000),
       agent: ORCHESTRATOR_AGENT,
+      ...(this.#options.reasoningField === undefined ? {} : { reasoningField: this.#options.reasoningField }),
+      ...(input.decision.usage === undefined ? {} : { priorUsage: input.decision.usage }),
     };
     const headers = { [SESSION_ID_HEADER]: turn.sessionId };
     if (input.request.stream === true) {
@@ -304,7 +320,7 @@ export class A2AOrchestration implements OrchestrationHandler {
                 end('orchestrator_disconnected');
               }
             } else {
-              for (const chunk of translator.translate(event)) frames += `data: ${JSON.stringify(numbered(chunk))}\n\n`;
+              for (const chunk of translator.translate(event)) frames += `data: ${JSON.stringify(renumbered(chunk, numbered))}\n\n`;
               if (translator.finished) {
                 frames += tail(translator);
                 end(translator.result.error === undefined ? 'completed' : 'failed');
@@ -348,7 +364,7 @@ export class A2AOrchestration implements OrchestrationHandler {
     }
     const { completion, error } = aggregateCompletion(events, options);
     const numbered = renumbering();
-    completion.reasoning_events = completion.reasoning_events.map((event) => numbered({ reasoning_event: event }).reasoning_event ?? event);
+    for (const choice of completion.choices) choice.message.reasoning_events = choice.message.reasoning_events.map(numbered);
     if (error === undefined) return json(completion, 200, headers);
     const failure = error.wireCode === 'stream_incomplete' ? disconnected(turn.sessionId, error) : error;
     this.#options.logger.info({ session_id: turn.sessionId, code: failure.wireCode ?? failure.code }, 'workflow did not complete');
@@ -374,13 +390,20 @@ function identify(event: A2AStreamEvent, requested: string | undefined): { sessi
  * translator numbers the events it derives from bare task states on its own counter, which can repeat
  * the orchestrator's numbers; the client is promised strictly increasing numbers within a response.
  */
-function renumbering(): <T extends { reasoning_event?: ReasoningEvent }>(chunk: T) => T {
+function renumbering(): (event: ReasoningEvent) => ReasoningEvent {
   let sequence = 0;
-  return (chunk) => {
-    if (chunk.reasoning_event === undefined) return chunk;
+  return (event) => {
     sequence += 1;
-    return { ...chunk, reasoning_event: { ...chunk.reasoning_event, sequence } };
+    return { ...event, sequence };
   };
+}
+
+/** The chunk with its reasoning event (in `choices[0].delta`) renumbered; other chunks as they are. */
+function renumbered(chunk: EnsembleChatCompletionChunk, numbered: (event: ReasoningEvent) => ReasoningEvent): EnsembleChatCompletionChunk {
+  const event = reasoningEventOf(chunk);
+  const [first, ...rest] = chunk.choices;
+  if (event === undefined || first === undefined) return chunk;
+  return { ...chunk, choices: [{ ...first, delta: { ...first.delta, reasoning_event: numbered(event) } }, ...rest] };
 }
 
 /** The end of a finished turn: the usage chunk (when asked for), then `[DONE]` unless it failed. */

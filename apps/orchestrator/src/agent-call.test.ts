@@ -52,6 +52,16 @@ describe('AgentCallCollector', () => {
     expect(call.output()).toBe('Hello, world\n\n{"temperature":21}');
   });
 
+  it('keeps the agent’s latest usage total (a running total: the final status repeats it)', () => {
+    const call = new AgentCallCollector();
+    expect(call.usage).toBeUndefined();
+    call.add(status(TaskState.TASK_STATE_WORKING, 'step', undefined, { [EnsembleMetadataKey.usage]: { prompt_tokens: 10, completion_tokens: 2 } }));
+    call.add(status(TaskState.TASK_STATE_WORKING, 'no usage here'));
+    call.add(status(TaskState.TASK_STATE_WORKING, 'bad', undefined, { [EnsembleMetadataKey.usage]: { prompt_tokens: -1 } }));
+    call.add(status(TaskState.TASK_STATE_FAILED, 'boom', undefined, { [EnsembleMetadataKey.usage]: { prompt_tokens: 25, completion_tokens: 6, total_tokens: 31 } }));
+    expect(call.usage).toEqual({ prompt_tokens: 25, completion_tokens: 6, total_tokens: 31 });
+  });
+
   it('takes the answer from the final status message when no artifact was sent', () => {
     const call = new AgentCallCollector();
     call.add(status(TaskState.TASK_STATE_COMPLETED, 'all done'));

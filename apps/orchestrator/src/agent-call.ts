@@ -1,7 +1,7 @@
 import { TaskState } from '@a2a-js/sdk';
 import { type A2AStreamEvent, partsData, partsText, readApprovalRequest, taskStateName } from '@ensemble/a2a';
-import { readReasoningEvent } from '@ensemble/openai-a2a';
-import { type ApprovalRequest, ApprovalRequestData, OrchestratorMetadataKey, type ReasoningEvent, ReplanSignal, ReplanSignalData } from '@ensemble/protocol';
+import { readReasoningEvent, readUsage } from '@ensemble/openai-a2a';
+import { type ApprovalRequest, ApprovalRequestData, OrchestratorMetadataKey, type ReasoningEvent, ReplanSignal, ReplanSignalData, type TokenTotals } from '@ensemble/protocol';
 
 /**
  * What one A2A agent call produced, read from its stream event by event. Pure (no I/O), so the rules
@@ -41,6 +41,8 @@ export class AgentCallCollector {
   taskId: string | undefined;
   end: AgentCallEnd | undefined;
   replan: ReplanSignal | undefined;
+  /** Tokens the agent spent on this call: its latest `ensemble.usage` (a running total for the turn). */
+  usage: TokenTotals | undefined;
   /** Text per artifact, in the order the artifacts first appeared. */
   readonly #texts = new Map<string, string>();
   /** Result data per artifact (signals excluded). */
@@ -48,6 +50,7 @@ export class AgentCallCollector {
 
   /** Records the event; returns progress to forward, if it carries any. */
   add(event: A2AStreamEvent): AgentProgress | undefined {
+    this.#noteUsage(event);
     switch (event.kind) {
       case 'message':
         // A plain message answer (no task): the whole reply.
@@ -72,6 +75,18 @@ export class AgentCallCollector {
         return this.#status(event.state, event, event.text, undefined);
       }
     }
+  }
+
+  #noteUsage(event: A2AStreamEvent): void {
+    const sources =
+      event.kind === 'message'
+        ? [event.message.metadata]
+        : event.kind === 'task'
+          ? [event.task.metadata]
+          : event.kind === 'artifact'
+            ? [event.event.metadata, event.artifact.metadata]
+            : [event.event.metadata, event.message?.metadata];
+    for (const metadata of sources) this.usage = readUsage(metadata) ?? this.usage;
   }
 
   /** The node output: the text artifacts (blank line between them), then result data as JSON. */

@@ -1,5 +1,5 @@
 import { EnsembleMetadataKey } from '@ensemble/openai-a2a';
-import type { DagEvent, ExecutionPlan, ReasoningEvent } from '@ensemble/protocol';
+import type { DagEvent, ExecutionPlan, ReasoningEvent, TokenCounts } from '@ensemble/protocol';
 
 /**
  * Progress of a workflow as the client sees it. Pure mapping from engine events to `ReasoningEvent`s,
@@ -14,9 +14,14 @@ export interface ProgressSink {
   progress(event: ProgressEvent): void;
   /** A piece of the final answer. */
   answer(text: string): void;
+  /**
+   * Tokens spent by one LLM call of the workflow: an agent call (each attempt, failed ones included),
+   * a planning or re-planning call, the synthesis. Their sum is the request's `usage`.
+   */
+  usage(spent: TokenCounts): void;
 }
 
-export const silentSink: ProgressSink = { progress: () => undefined, answer: () => undefined };
+export const silentSink: ProgressSink = { progress: () => undefined, answer: () => undefined, usage: () => undefined };
 
 /** Longest node output or input quoted in an event; the full text is in the session. */
 const EXCERPT_CHARS = 280;

@@ -1,6 +1,7 @@
 import { type Task, TaskState } from '@a2a-js/sdk';
 import { type A2AClient, type A2AStreamEvent, type AgentInfo, buildAgentCard } from '@ensemble/a2a';
 import type { NodeRunRequest } from '@ensemble/dag';
+import { EnsembleMetadataKey } from '@ensemble/protocol';
 import { describe, expect, it } from 'vitest';
 
 import type { AgentDirectory } from './agents.js';
@@ -90,6 +91,37 @@ describe('node runner', () => {
     expect(agent.cancels).toEqual(['agent-task-1']);
     expect(agent.streamAborted()).toBe(true);
     await settled;
+  });
+
+  it('counts the tokens of every attempt, failed ones included', async () => {
+    const spent: unknown[] = [];
+    const failing: A2AClient = {
+      ...slowStartingAgent().client,
+      async *stream() {
+        const failed = task('agent-task-2', TaskState.TASK_STATE_FAILED);
+        yield {
+          kind: 'status',
+          taskId: failed.id,
+          contextId: failed.contextId,
+          state: TaskState.TASK_STATE_FAILED,
+          message: undefined,
+          text: 'model error',
+          data: [],
+          final: true,
+          event: { taskId: failed.id, contextId: failed.contextId, status: failed.status, metadata: { [EnsembleMetadataKey.usage]: { prompt_tokens: 9, completion_tokens: 4 } } },
+        };
+      },
+    };
+    const runNode = createNodeRunner({
+      directory,
+      clients: { for: () => Promise.resolve(failing) },
+      sessionId: 'session-1',
+      sink: { ...silentSink, usage: (usage) => spent.push(usage) },
+      onReplan: () => undefined,
+      logger: quietLogger(),
+    });
+    await expect(runNode(runRequest(new AbortController().signal))).rejects.toMatchObject({ wireCode: 'agent_failed' });
+    expect(spent).toEqual([{ prompt_tokens: 9, completion_tokens: 4, total_tokens: 13 }]);
   });
 
   it('does not call the agent for an attempt aborted before it started', async () => {

@@ -81,6 +81,8 @@ export function createNodeRunner(deps: NodeRunnerDeps): NodeRunner {
     } finally {
       request.signal.removeEventListener('abort', cancelAgentTask);
       clearTimeout(giveUp);
+      // Spent whatever became of the attempt (failed, retried, aborted): it counts toward the request.
+      if (collector.usage !== undefined) deps.sink.usage(collector.usage);
     }
     // The engine has settled an aborted attempt already; what follows would only describe a cut stream.
     if (request.signal.aborted) throw attemptAborted(node.id);

@@ -14,6 +14,7 @@ import {
   OrchestratorMetadataKey,
   OrchestratorRpcError,
   type Session,
+  type TokenCounts,
 } from '@ensemble/protocol';
 import type { SessionLease } from '@ensemble/sessions';
 import { withLogContext } from '@ensemble/telemetry';
@@ -151,6 +152,11 @@ class TaskSink implements ProgressSink {
         metadata,
       }),
     );
+  }
+
+  usage(spent: TokenCounts): void {
+    // The kit sums them and reports the total on the task's final (or auth-required) status update.
+    this.ctx.reportUsage(spent);
   }
 
   answer(text: string): void {

@@ -57,9 +57,14 @@ export async function requestPlan(deps: PlannerDeps, request: PlanningRequest, s
   const client = await deps.clients.for(resolveAgent(deps.directory, null, PLANNING_SKILL_ID));
   const collector = new AgentCallCollector();
   const message = userMessage({ text: request.request, data: { planningRequest: request }, contextId: deps.sessionId });
-  for await (const event of client.stream(message, { signal, timeoutMs: deps.timeoutMs })) {
-    const progress = collector.add(event);
-    if (progress !== undefined) deps.sink.progress({ ...progress, agent: client.agent });
+  try {
+    for await (const event of client.stream(message, { signal, timeoutMs: deps.timeoutMs })) {
+      const progress = collector.add(event);
+      if (progress !== undefined) deps.sink.progress({ ...progress, agent: client.agent });
+    }
+  } finally {
+    // The planner's LLM calls (re-asks included) count toward the request, whatever the outcome.
+    if (collector.usage !== undefined) deps.sink.usage(collector.usage);
   }
   const end = collector.end;
   if (end?.kind !== 'completed') {

@@ -1,5 +1,5 @@
 import { fromOpenAIError, type createLlmClient } from '@ensemble/llm';
-import type { ExecutionPlan, NodeResult } from '@ensemble/protocol';
+import type { ExecutionPlan, NodeResult, TokenCounts } from '@ensemble/protocol';
 import { SpanKind, inSpan, llmRequestAttributes, llmResponseAttributes } from '@ensemble/telemetry';
 
 type LlmClient = ReturnType<typeof createLlmClient>;
@@ -54,6 +54,8 @@ export interface SynthesisRequest {
   signal: AbortSignal;
   /** Each piece of the answer as the model streams it. */
   onToken(text: string): void;
+  /** The call's token usage, once the model reported it. */
+  onUsage?(usage: TokenCounts): void;
 }
 
 /** The final answer, streamed token by token (OpenAI SDK streaming); returns the whole text. */
@@ -73,6 +75,7 @@ export async function synthesize(llm: LlmClient, request: SynthesisRequest): Pro
         if (chunk.usage != null) usage = chunk.usage;
       }
       span.setAttributes(llmResponseAttributes({ content: answer, usage }));
+      if (usage !== undefined) request.onUsage?.(usage);
       return answer;
     } catch (error) {
       throw fromOpenAIError(error, 'Final synthesis');

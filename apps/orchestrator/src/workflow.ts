@@ -231,7 +231,7 @@ export async function runWorkflow(deps: WorkflowDeps, run: WorkflowRun): Promise
         sink.progress({ type: 'synthesis', message: 'Writing the final answer' });
         let answer: string;
         try {
-          answer = await synthesize(deps.llm, { model: deps.model, request, plan: result.plan, results: result.results, signal, onToken: (text) => sink.answer(text) });
+          answer = await synthesize(deps.llm, { model: deps.model, request, plan: result.plan, results: result.results, signal, onToken: (text) => sink.answer(text), onUsage: (usage) => sink.usage(usage) });
         } catch (error) {
           if (signal.aborted) return await stopped();
           // The agents' work is done and saved: degrade to their results rather than lose them.

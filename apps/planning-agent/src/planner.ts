@@ -8,6 +8,7 @@ import {
   type PlanningConversationTurn,
   type PlanningResult,
   type ReplanRequest,
+  type TokenCounts,
 } from '@ensemble/protocol';
 import { type Logger, inSpan } from '@ensemble/telemetry';
 import { z } from 'zod';
@@ -41,6 +42,8 @@ export interface PlanWorkflowInput {
   signal?: AbortSignal;
   logger?: Logger;
   onAttempt?: (info: PlanAttemptInfo) => void;
+  /** Told each LLM call's token usage (failed attempts included). */
+  onUsage?: (usage: TokenCounts) => void;
 }
 
 /** Problems on a finished node that the model cannot fix: that agent already ran (it may be down now). */
@@ -84,7 +87,7 @@ export async function planWorkflow(llm: LlmClient, settings: PlannerSettings, in
   for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
     input.onAttempt?.({ attempt, maxAttempts, problems });
     const answer = await inSpan('planner.attempt', { attributes: { 'planner.attempt': attempt, 'planner.replan': input.replan !== undefined } }, () =>
-      askForPlan(llm, settings, messages, input.signal),
+      askForPlan(llm, settings, messages, input.signal, input.onUsage),
     );
     if (answer.ok) {
       const validation = validatePlan(answer.plan, { catalog: input.catalog.validation, limits });
@@ -115,7 +118,13 @@ type Answer = { ok: true; plan: ExecutionPlan } | { ok: false; problem: string }
  * One structured-output call. A reply that is not a plan at all (invalid JSON, fails the schema, a
  * refusal) is the model's mistake and becomes a problem to re-ask with; transport failures propagate.
  */
-async function askForPlan(llm: LlmClient, settings: PlannerSettings, messages: readonly PlannerMessage[], signal: AbortSignal | undefined): Promise<Answer> {
+async function askForPlan(
+  llm: LlmClient,
+  settings: PlannerSettings,
+  messages: readonly PlannerMessage[],
+  signal: AbortSignal | undefined,
+  onUsage: ((usage: TokenCounts) => void) | undefined,
+): Promise<Answer> {
   try {
     const plan = await structuredCompletion(llm, {
       model: settings.model,
@@ -125,6 +134,7 @@ async function askForPlan(llm: LlmClient, settings: PlannerSettings, messages: r
       temperature: settings.temperature,
       ...(signal === undefined ? {} : { signal }),
       spanName: 'llm.execution_plan',
+      ...(onUsage === undefined ? {} : { onUsage }),
     });
     return { ok: true, plan };
   } catch (error) {

@@ -32,6 +32,7 @@ export function createPlanningRun(deps: PlanningAgentDeps): AgentRun {
       catalog,
       signal: ctx.signal,
       logger: ctx.logger,
+      onUsage: (usage) => ctx.reportUsage(usage),
       onAttempt: ({ attempt, maxAttempts, problems }) => {
         if (attempt === 1) ctx.status(request.replan === undefined ? 'Planning' : 'Revising the plan', { attempt, maxAttempts });
         else ctx.status(`Planning attempt ${attempt} of ${maxAttempts}: fixing ${problems.length} problem${problems.length === 1 ? '' : 's'} (${shorten(problems[0] ?? '', 160)})`, { attempt, maxAttempts, problems: [...problems] });

@@ -121,6 +121,7 @@ export function createRagRun(deps: RagDeps): AgentRun {
         yield delta;
       }
       span.setAttributes(llmResponseAttributes({ content: answer, usage }));
+      if (usage !== undefined) ctx.reportUsage(usage);
     } catch (error) {
       const failure = fromOpenAIError(error, 'Answer generation');
       recordError(span, failure);
@@ -211,6 +212,7 @@ async function rewriteQuery(deps: RagDeps, question: string, input: AgentInput, 
       schemaName: REWRITE_SCHEMA_NAME,
       temperature: 0,
       signal: ctx.signal,
+      onUsage: (usage) => ctx.reportUsage(usage),
       // The question alone is the user message; the earlier turns are context in the system message.
       messages: [
         {

@@ -51,7 +51,7 @@ describe('reasoning events', () => {
 
     const translator = createChunkTranslator({ id: 'x', model: 'm', created: 0 });
     const [chunk] = translator.translate({ kind: 'status', event: update.data });
-    expect(chunk?.reasoning_event).toMatchObject({ type: 'tool_call', agent: 'reasoning-agent', metadata: { tool: 'calculator', requires_approval: true } });
+    expect(chunk?.choices[0]?.delta.reasoning_event).toMatchObject({ type: 'tool_call', agent: 'reasoning-agent', metadata: { tool: 'calculator', requires_approval: true } });
     expect(translator.result.usage).toMatchObject({ total_tokens: 7 });
   });
 });

@@ -239,10 +239,10 @@ describe('reasoning agent ↔ MCP tools ↔ sim-llm', () => {
     expect(chunks.length).toBeGreaterThan(5);
     expect(chunks.at(-1)).toMatchObject({ lastChunk: true });
 
-    // Through the gateway's translator the steps become OpenAI `reasoning_event` chunks, then the answer.
+    // Through the gateway's translator the steps become OpenAI chunks (`delta.reasoning_event`), then the answer.
     const translator = createChunkTranslator({ id: 'chatcmpl-test', model: 'ensemble', created: 0 });
     const chunksOut = events.flatMap((event) => translator.translate(event));
-    const shown = chunksOut.flatMap((chunk) => (chunk.reasoning_event === undefined ? [] : [chunk.reasoning_event.type]));
+    const shown = chunksOut.flatMap((chunk) => (chunk.choices[0]?.delta.reasoning_event?.type ?? []));
     expect(shown).toEqual(expect.arrayContaining(['thinking', 'tool_call', 'tool_result']));
     expect(chunksOut.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toContain('84');
     expect(chunksOut.at(-1)?.choices[0]?.finish_reason).toBe('stop');

@@ -66,6 +66,11 @@ class ReasoningLoop {
   private messages: TranscriptMessage[] = [];
   private step = 0;
   private usage: TokenTotals | undefined;
+  /**
+   * Tokens of this turn only (the task's total less what earlier turns, before an approval, spent): what
+   * `ensemble.usage` reports, so a caller that adds up its requests never counts a call twice.
+   */
+  private turnUsage: TokenTotals | undefined;
   /** Whether the task's metadata holds a checkpoint that must be cleared once the pending tools ran. */
   private checkpointed = false;
   private readonly answer: AnswerStream;
@@ -267,6 +272,8 @@ class ReasoningLoop {
         span.setAttributes(llmResponseAttributes({ content: turn.answer + turn.thinking, usage: turn.usage }));
         span.setAttribute('reasoning.tool_calls', turn.toolCalls.length);
         this.usage = addUsage(this.usage, turn.usage);
+        this.turnUsage = addUsage(this.turnUsage, turn.usage);
+        if (turn.usage !== undefined) this.ctx.reportUsage(turn.usage);
         return turn;
       },
     );
@@ -282,7 +289,7 @@ class ReasoningLoop {
   }
 
   private emit(event: ReasoningEvent): void {
-    this.ctx.publish(reasoningStatusUpdate(this.ids, this.options.agentName, event, this.usage));
+    this.ctx.publish(reasoningStatusUpdate(this.ids, this.options.agentName, event, this.turnUsage));
   }
 
   private throwIfCancelled(cause?: unknown): void {

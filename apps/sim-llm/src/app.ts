@@ -207,6 +207,7 @@ async function chatCompletion(
   }
 
   const plan = planReply(request, reply);
+  record.usage = plan.usage;
   const ttftMs = reply.ttftMs ?? 0;
   const intervalMs = (reply.tokensPerSecond ?? 0) > 0 ? 1000 / (reply.tokensPerSecond ?? 1) : 0;
 

@@ -17,6 +17,8 @@ export interface RecordedRequest {
   status: number | null;
   /** What produced the reply: `sim`, `script:<id>`, `behaviour:<name>` or `fallback:<name>`. */
   replySource?: string;
+  /** The token usage the reply reports (set once a completion was planned; absent for errors and hangs). */
+  usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
 }
 
 export interface WaitForRequestsOptions {

@@ -1,8 +1,10 @@
 import { EnsembleError, ErrorCode } from '@ensemble/protocol';
 import { SpanKind, inSpan, llmRequestAttributes, llmResponseAttributes } from '@ensemble/telemetry';
 import OpenAI, { type ClientOptions } from 'openai';
+import { ContentFilterFinishReasonError, LengthFinishReasonError } from 'openai/core/error';
 import { zodResponseFormat } from 'openai/helpers/zod';
-import type { ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import type { CompletionUsage } from 'openai/resources/completions';
 import type { z } from 'zod';
 
 export interface LlmClientConfig {
@@ -62,6 +64,11 @@ export interface StructuredCompletionRequest<S extends z.ZodType> {
   signal?: AbortSignal;
   /** Span name; defaults to `llm.<schemaName>`. */
   spanName?: string;
+  /**
+   * Told the call's token usage as soon as the model answered, also when the answer then fails to
+   * parse: the tokens were spent either way (callers report them to whoever pays).
+   */
+  onUsage?: (usage: CompletionUsage) => void;
 }
 
 /**
@@ -77,25 +84,36 @@ export async function structuredCompletion<S extends z.ZodType>(
     request.spanName ?? `llm.${request.schemaName}`,
     { kind: SpanKind.CLIENT, attributes: llmRequestAttributes({ model: request.model, messages: request.messages, invocationParameters: { temperature: request.temperature } }) },
     async (span) => {
-      let completion;
+      // `create` plus the format's own parser (what `parse()` does) rather than `parse()`, which throws on
+      // an unparseable answer before its usage can be read.
+      const format = zodResponseFormat(request.schema as never, request.schemaName);
+      let completion: ChatCompletion;
       try {
-        completion = await client.chat.completions.parse(
+        completion = await client.chat.completions.create(
           {
             model: request.model,
             messages: request.messages,
             ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
-            response_format: zodResponseFormat(request.schema as never, request.schemaName),
+            response_format: format,
           },
           { signal: request.signal },
         );
       } catch (error) {
-        if (error instanceof OpenAI.APIError || error instanceof OpenAI.APIConnectionError) throw fromOpenAIError(error, request.schemaName);
-        // The SDK throws plain errors when the content is not valid JSON for the schema.
+        throw fromOpenAIError(error, request.schemaName);
+      }
+      if (completion.usage !== undefined) request.onUsage?.(completion.usage);
+      const choice = completion.choices[0];
+      const message = choice?.message;
+      span.setAttributes(llmResponseAttributes({ content: message?.content ?? undefined, usage: completion.usage }));
+      let parsed: z.infer<S> | null | undefined;
+      try {
+        if (choice?.finish_reason === 'length') throw new LengthFinishReasonError();
+        if (choice?.finish_reason === 'content_filter') throw new ContentFilterFinishReasonError();
+        parsed = message?.content && !message.refusal ? format.$parseRaw(message.content) : null;
+      } catch (error) {
+        // Not JSON, or JSON that fails the schema: the model's mistake, so callers can re-ask with it.
         throw new EnsembleError(ErrorCode.UpstreamError, `Model output for ${request.schemaName} did not match the schema: ${(error as Error).message}`, { cause: error });
       }
-      const message = completion.choices[0]?.message;
-      span.setAttributes(llmResponseAttributes({ content: message?.content ?? undefined, usage: completion.usage }));
-      const parsed = message?.parsed as z.infer<S> | null | undefined;
       if (parsed === null || parsed === undefined) {
         throw new EnsembleError(ErrorCode.UpstreamError, `Model returned no ${request.schemaName}${message?.refusal ? ` (refusal: ${message.refusal})` : ''}`);
       }

@@ -54,20 +54,35 @@ describe('aggregateCompletion', () => {
       choices: [{ index: 0, message: { role: 'assistant', content: 'Paris is the capital.', refusal: null }, finish_reason: 'stop', logprobs: null }],
       usage: { prompt_tokens: 11, completion_tokens: 5, total_tokens: 16 },
     });
-    expect(completion.reasoning_events.map((event) => [event.type, event.agent, event.message])).toEqual([
+    const message = completion.choices[0]?.message;
+    expect(message?.reasoning_events.map((event) => [event.type, event.agent, event.message])).toEqual([
       ['status', 'orchestrator', 'submitted'],
       ['status', 'planner', 'planning'],
     ]);
+    expect(message?.reasoning_content).toBe('[orchestrator] submitted\n[planner] planning\n');
+    expect(completion).not.toHaveProperty('reasoning_events');
+  });
+
+  it('puts the reasoning text under the configured field, or leaves it out', () => {
+    const reasoning = aggregateCompletion(streamed, { ...OPTIONS, reasoningField: 'reasoning' }).completion.choices[0]?.message;
+    expect(reasoning?.reasoning).toBe('[orchestrator] submitted\n[planner] planning\n');
+    expect(reasoning).not.toHaveProperty('reasoning_content');
+    const none = aggregateCompletion(streamed, { ...OPTIONS, reasoningField: 'none' }).completion.choices[0]?.message;
+    expect(none).not.toHaveProperty('reasoning_content');
+    expect(none).not.toHaveProperty('reasoning');
+    expect(none?.reasoning_events).toHaveLength(2);
   });
 
   it('agrees with what the streaming path sends', () => {
     const translator = createChunkTranslator(OPTIONS);
     const chunks = [...streamed.flatMap((event) => translator.translate(event)), ...translator.finish()];
     const streamedText = chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('');
-    const streamedEvents = chunks.flatMap((chunk) => (chunk.reasoning_event === undefined ? [] : [chunk.reasoning_event]));
+    const streamedEvents = chunks.flatMap((chunk) => (chunk.choices[0]?.delta.reasoning_event === undefined ? [] : [chunk.choices[0].delta.reasoning_event]));
+    const streamedReasoning = chunks.map((chunk) => chunk.choices[0]?.delta.reasoning_content ?? '').join('');
     const { completion } = aggregateCompletion(streamed, OPTIONS);
     expect(completion.choices[0]?.message.content).toBe(streamedText);
-    expect(completion.reasoning_events).toEqual(streamedEvents);
+    expect(completion.choices[0]?.message.reasoning_events).toEqual(streamedEvents);
+    expect(completion.choices[0]?.message.reasoning_content).toBe(streamedReasoning);
   });
 
   it('omits usage when no producer reported it', () => {
@@ -111,7 +126,7 @@ describe('aggregateCompletion', () => {
     expect(choice?.message.content).toBe(content);
     expect(choice?.message.refusal).toBe(refusal);
     expect(choice?.finish_reason).toBe('stop');
-    expect(result.completion.reasoning_events.map((event) => event.type)).toEqual(events);
+    expect(choice?.message.reasoning_events.map((event) => event.type)).toEqual(events);
     expect(result.completion.usage).toEqual({ prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 });
     expect(result.error?.wireCode ?? null).toBe(error);
     expect(result.error?.status ?? null).toBe(httpStatus);
@@ -120,7 +135,13 @@ describe('aggregateCompletion', () => {
 
   it('a rejection without any answer has null content, as OpenAI refusals do', () => {
     const { completion, error } = aggregateCompletion(finalTask(TaskState.TASK_STATE_REJECTED, 'Not allowed.', undefined), OPTIONS);
-    expect(completion.choices[0]?.message).toEqual({ role: 'assistant', content: null, refusal: 'Not allowed.' });
+    expect(completion.choices[0]?.message).toEqual({
+      role: 'assistant',
+      content: null,
+      refusal: 'Not allowed.',
+      reasoning_content: '[orchestrator] Not allowed.\n',
+      reasoning_events: [{ type: 'status', agent: 'orchestrator', sequence: 0, message: 'Not allowed.', metadata: { state: 'rejected' } }],
+    });
     expect(error).toBeUndefined();
   });
 

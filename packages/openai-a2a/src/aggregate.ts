@@ -9,9 +9,10 @@ import {
   type TurnResult,
   createChunkTranslator,
 } from './chunks.js';
+import { DEFAULT_REASONING_TEXT_FIELD } from './reasoning-text.js';
 
 export interface AggregatedCompletion {
-  /** The whole answer as one `chat.completion` (with `reasoning_events`). */
+  /** The whole answer as one `chat.completion` (its message with `reasoning_events` and the reasoning text). */
   completion: EnsembleChatCompletion;
   /**
    * Set when the task failed, was canceled, or its events ended before it did. A non-streaming edge
@@ -26,7 +27,9 @@ export interface AggregatedCompletion {
  * Folds a whole A2A exchange into one OpenAI `chat.completion` for non-streaming clients: the events of
  * a stream (SDK `StreamResponse`s or `@ensemble/a2a` client events), the final `Task` of a blocking
  * `SendMessage`, or the agent's `Message` reply. It runs the same translator as streaming, so both
- * paths show the same content, reasoning events and outcome.
+ * paths show the same content, reasoning events and outcome: the events in order in
+ * `choices[0].message.reasoning_events`, their text lines joined in `message.reasoning_content` (or the
+ * configured `reasoningField`; absent with `none` or when there was no progress).
  */
 export function aggregateCompletion(
   input: readonly A2AEvent[] | Task | Message,
@@ -37,11 +40,14 @@ export function aggregateCompletion(
 
   let content = '';
   let refusal = '';
+  let reasoning = '';
   let finishReason: FinishReason = 'stop';
   const reasoningEvents: ReasoningEvent[] = [];
+  const field = options.reasoningField ?? DEFAULT_REASONING_TEXT_FIELD;
   for (const chunk of chunks) {
-    if (chunk.reasoning_event !== undefined) reasoningEvents.push(chunk.reasoning_event);
     for (const choice of chunk.choices) {
+      if (choice.delta.reasoning_event !== undefined) reasoningEvents.push(choice.delta.reasoning_event);
+      if (field !== 'none') reasoning += choice.delta[field] ?? '';
       content += choice.delta.content ?? '';
       refusal += choice.delta.refusal ?? '';
       if (choice.finish_reason !== null) finishReason = choice.finish_reason;
@@ -57,13 +63,18 @@ export function aggregateCompletion(
       {
         index: 0,
         // As OpenAI does: a refusal comes with `content: null` unless the agent also produced an answer.
-        message: { role: 'assistant', content: refusal !== '' && content === '' ? null : content, refusal: refusal === '' ? null : refusal },
+        message: {
+          role: 'assistant',
+          content: refusal !== '' && content === '' ? null : content,
+          refusal: refusal === '' ? null : refusal,
+          ...(field === 'none' || reasoning === '' ? {} : { [field]: reasoning }),
+          reasoning_events: reasoningEvents,
+        },
         finish_reason: finishReason,
         logprobs: null,
       },
     ],
     ...(result.usage === undefined ? {} : { usage: result.usage }),
-    reasoning_events: reasoningEvents,
   };
   return { completion, error: result.error, result };
 }

@@ -2,7 +2,7 @@ import { type Artifact, type Message, Role, type StreamResponse, type Task, Task
 import OpenAI, { APIError } from 'openai';
 import { describe, expect, it } from 'vitest';
 
-import { type EnsembleChatCompletionChunk, createChunkTranslator } from './chunks.js';
+import { type EnsembleChatCompletionChunk, createChunkTranslator, reasoningEventOf } from './chunks.js';
 import { EnsembleMetadataKey } from './metadata.js';
 import { dataPart, textPart } from './parts.js';
 
@@ -50,7 +50,7 @@ function summarize(chunks: EnsembleChatCompletionChunk[]) {
   return {
     content: chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join(''),
     refusal: chunks.map((chunk) => chunk.choices[0]?.delta.refusal ?? '').join(''),
-    reasoning: chunks.flatMap((chunk) => (chunk.reasoning_event === undefined ? [] : [chunk.reasoning_event])),
+    reasoning: chunks.flatMap((chunk) => (chunk.choices[0]?.delta.reasoning_event === undefined ? [] : [chunk.choices[0].delta.reasoning_event])),
     finishReasons: chunks.flatMap((chunk) => chunk.choices.flatMap((choice) => (choice.finish_reason === null ? [] : [choice.finish_reason]))),
     errors: chunks.flatMap((chunk) => (chunk.error === undefined ? [] : [chunk.error])),
   };
@@ -286,7 +286,69 @@ describe('createChunkTranslator: reasoning events', () => {
   });
 });
 
+describe('createChunkTranslator: where progress goes in a chunk', () => {
+  const search = { [EnsembleMetadataKey.reasoningEvent]: { type: 'node_started', message: 'started' }, [EnsembleMetadataKey.agent]: 'search-agent', [EnsembleMetadataKey.node]: 'web-search' };
+
+  it('puts the event in choices[0].delta.reasoning_event and a line of text in delta.reasoning_content', () => {
+    const translator = createChunkTranslator(OPTIONS);
+    const [chunk] = translator.translate(statusUpdate(TaskState.TASK_STATE_WORKING, undefined, search));
+    // The plan's desktop client reads `choices[0].delta.reasoning_event` (its `OpenAIDelta` model).
+    expect(chunk?.choices[0]?.delta).toEqual({
+      role: 'assistant',
+      reasoning_event: { type: 'node_started', message: 'started', agent: 'search-agent', node: 'web-search', sequence: 0 },
+      reasoning_content: '[search-agent] web-search: started\n',
+    });
+    expect(chunk?.choices[0]?.finish_reason).toBeNull();
+    expect(chunk).not.toHaveProperty('reasoning_event');
+  });
+
+  it('writes one line per event, so consecutive lines render as lines', () => {
+    const { chunks } = run([
+      statusUpdate(TaskState.TASK_STATE_WORKING, undefined, search),
+      statusUpdate(TaskState.TASK_STATE_WORKING, 'Found   3\nsources', { [EnsembleMetadataKey.agent]: 'rag', [EnsembleMetadataKey.node]: 'lookup' }),
+      statusUpdate(TaskState.TASK_STATE_COMPLETED, 'The answer'),
+    ]);
+    const text = chunks.map((chunk) => chunk.choices[0]?.delta.reasoning_content ?? '').join('');
+    expect(text).toBe('[search-agent] web-search: started\n[rag] lookup: Found 3 sources\n');
+    // The answer itself never goes into the reasoning text.
+    expect(chunks.filter((chunk) => chunk.choices[0]?.delta.content !== undefined).every((chunk) => chunk.choices[0]?.delta.reasoning_content === undefined)).toBe(true);
+  });
+
+  it('uses delta.reasoning when configured so (OpenRouter / Ollama clients)', () => {
+    const translator = createChunkTranslator({ ...OPTIONS, reasoningField: 'reasoning' });
+    const [chunk] = translator.translate(statusUpdate(TaskState.TASK_STATE_WORKING, undefined, search));
+    expect(chunk?.choices[0]?.delta.reasoning).toBe('[search-agent] web-search: started\n');
+    expect(chunk?.choices[0]?.delta).not.toHaveProperty('reasoning_content');
+    expect(chunk?.choices[0]?.delta.reasoning_event?.agent).toBe('search-agent');
+  });
+
+  it('sends only the structured event with reasoningField none', () => {
+    const translator = createChunkTranslator({ ...OPTIONS, reasoningField: 'none' });
+    const [chunk] = translator.translate(statusUpdate(TaskState.TASK_STATE_WORKING, undefined, search));
+    expect(Object.keys(chunk?.choices[0]?.delta ?? {}).sort()).toEqual(['reasoning_event', 'role']);
+    expect(chunk?.choices[0]?.delta.reasoning_event?.type).toBe('node_started');
+  });
+
+  it('reasoningEventOf reads the event from any chunk', () => {
+    const { chunks } = run([statusUpdate(TaskState.TASK_STATE_WORKING, undefined, search), statusUpdate(TaskState.TASK_STATE_COMPLETED, 'ok')], true);
+    expect(chunks.map((chunk) => reasoningEventOf(chunk)?.node)).toEqual(['web-search', undefined, undefined, undefined]);
+  });
+});
+
 describe('createChunkTranslator: end of stream and usage', () => {
+  it('adds the usage spent before the agent was called (the classifier) to what it reports', () => {
+    const translator = createChunkTranslator({ ...OPTIONS, includeUsage: true, priorUsage: { prompt_tokens: 100, completion_tokens: 9 } });
+    translator.translate(statusUpdate(TaskState.TASK_STATE_WORKING, 'a', { [EnsembleMetadataKey.usage]: { prompt_tokens: 5, completion_tokens: 1 } }));
+    translator.translate(statusUpdate(TaskState.TASK_STATE_COMPLETED, 'ok', { [EnsembleMetadataKey.usage]: { prompt_tokens: 20, completion_tokens: 7 } }));
+    expect(translator.finish().at(-1)).toMatchObject({ choices: [], usage: { prompt_tokens: 120, completion_tokens: 16, total_tokens: 136 } });
+  });
+
+  it('reports the prior usage alone when the agent reports none', () => {
+    const translator = createChunkTranslator({ ...OPTIONS, includeUsage: true, priorUsage: { prompt_tokens: 4, completion_tokens: 2, total_tokens: 6 } });
+    translator.translate(statusUpdate(TaskState.TASK_STATE_COMPLETED, 'ok'));
+    expect(translator.finish().at(-1)?.usage).toEqual({ prompt_tokens: 4, completion_tokens: 2, total_tokens: 6 });
+  });
+
   it('closes a stream that ended early with an incomplete-stream error', () => {
     const { content, errors, finishReasons, translator } = run([task(TaskState.TASK_STATE_SUBMITTED), artifactUpdate('a', 'half')]);
     expect(content).toBe('half\n\nError: Agent "orchestrator" stopped streaming before the task finished');
@@ -316,6 +378,8 @@ describe('createChunkTranslator: end of stream and usage', () => {
     );
     const last = chunks.at(-1);
     expect(last?.choices).toEqual([]);
+    // OpenAI semantics: the other chunks carry `usage: null`.
+    expect(chunks.slice(0, -1).every((chunk) => chunk.usage === null && chunk.choices.length === 1)).toBe(true);
     expect(last?.usage).toEqual({ prompt_tokens: 20, completion_tokens: 7, total_tokens: 27 });
     expect(translator.result.usage).toEqual({ prompt_tokens: 20, completion_tokens: 7, total_tokens: 27 });
   });

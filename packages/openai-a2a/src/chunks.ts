@@ -8,17 +8,32 @@ import {
   type TaskStatus,
   type TaskStatusUpdateEvent,
 } from '@a2a-js/sdk';
-import { EnsembleError, ErrorCode, type OpenAIErrorBody, type ReasoningEvent, toOpenAIErrorBody } from '@ensemble/protocol';
-import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/completions';
+import { EnsembleError, ErrorCode, type OpenAIErrorBody, type ReasoningEvent, type TokenUsage, sumTokenUsage, toOpenAIErrorBody } from '@ensemble/protocol';
+import type { ChatCompletion, ChatCompletionChunk, ChatCompletionMessage } from 'openai/resources/chat/completions';
 import type { CompletionUsage } from 'openai/resources/completions';
 
 import { type A2AMetadata, readAttribution, readReasoningEvent, readUsage } from './metadata.js';
 import { partsToText, plainText } from './parts.js';
+import { DEFAULT_REASONING_TEXT_FIELD, type ReasoningTextField, reasoningLine } from './reasoning-text.js';
+
+/** A chunk's `delta` with Ensemble's progress fields. */
+export type EnsembleChunkDelta = ChatCompletionChunk.Choice.Delta & {
+  /**
+   * Progress from the agents (status updates, plan steps, approvals), attributed to who produced it
+   * (`agent`, `node`, `sequence`). Where the plan's desktop client (`OpenAIDelta`) reads it.
+   */
+  reasoning_event?: ReasoningEvent;
+  /** The same progress as one line of text (`reasoningLine`), for chat UIs that show thinking. */
+  reasoning_content?: string;
+  /** As `reasoning_content`, when the translator is set to the OpenRouter / Ollama field name. */
+  reasoning?: string;
+};
+
+export type EnsembleChunkChoice = Omit<ChatCompletionChunk.Choice, 'delta'> & { delta: EnsembleChunkDelta };
 
 /** A `chat.completion.chunk` with Ensemble's extra fields. */
-export type EnsembleChatCompletionChunk = ChatCompletionChunk & {
-  /** Progress from the agents (status updates, plan steps, approvals), attributed to who produced it. */
-  reasoning_event?: ReasoningEvent;
+export type EnsembleChatCompletionChunk = Omit<ChatCompletionChunk, 'choices'> & {
+  choices: EnsembleChunkChoice[];
   /**
    * Set on the last chunk of a failed or canceled task. OpenAI SDK clients raise it as an `APIError`
    * when they read the chunk; plain SSE readers still see the explanation in `delta.content`.
@@ -96,6 +111,13 @@ export interface ChunkTranslatorOptions {
   agent?: string;
   /** Emit OpenAI's trailing usage chunk (`choices: []`) from `finish()`: `stream_options.include_usage`. */
   includeUsage?: boolean;
+  /** Delta field that also carries each reasoning event as a line of text; default `reasoning_content`. */
+  reasoningField?: ReasoningTextField;
+  /**
+   * Tokens spent for this request before the agent was called (the gateway's routing classifier);
+   * added to the usage the agent reports.
+   */
+  priorUsage?: TokenUsage;
 }
 
 /** What the turn came to, once the translator has seen it end. */
@@ -105,7 +127,7 @@ export interface TurnResult {
   /** Last task state seen; `undefined` when the agent answered with a plain message (no task). */
   state: TaskStateName | undefined;
   finishReason: FinishReason | undefined;
-  /** Latest `ensemble.usage` seen (a running total), with `total_tokens` filled in. */
+  /** Latest `ensemble.usage` seen (a running total) plus `priorUsage`, with `total_tokens` filled in. */
   usage: CompletionUsage | undefined;
   /** Set when the task failed, was canceled, or the stream ended before the task did. */
   error: EnsembleError | undefined;
@@ -140,19 +162,22 @@ const DEFAULT_TEXT: Partial<Record<TaskStateName, string>> = {
  * | A2A                                  | OpenAI chunk                                                        |
  * |--------------------------------------|---------------------------------------------------------------------|
  * | artifact text (any artifact)         | `delta.content` (new artifacts separated by a blank line)           |
- * | status submitted/working             | `reasoning_event` (`status`, or the explicit one in metadata)       |
+ * | status submitted/working             | `delta.reasoning_event` (`status`, or the explicit one in metadata) |
  * | completed                            | `finish_reason: stop`; status text becomes content if none was sent |
- * | input-required / auth-required       | content = what is asked, `reasoning_event: approval_required`       |
+ * | input-required / auth-required       | content = what is asked, `delta.reasoning_event: approval_required` |
  * |                                      | (metadata `task_id`, `context_id`, `state`), `finish_reason: stop`  |
  * | rejected                             | `delta.refusal` = the agent's reason, `finish_reason: stop`         |
  * | rejected with `{ error: { code } }`  | as failed, `error` {type permission_error, code = that code}, 403   |
  * | failed                               | content "Error: ...", `error` {type upstream_error, code            |
- * |                                      | agent_failed}, `reasoning_event: error`, `finish_reason: stop`      |
+ * |                                      | agent_failed}, `delta.reasoning_event: error`, `finish_reason: stop`|
  * | canceled                             | same as failed with `error` {type cancelled_error, code             |
  * |                                      | task_canceled}                                                      |
  * | agent `message` (no task)            | content, `finish_reason: stop`                                      |
  * | stream ends before any of the above  | (from `finish()`) as failed, code `stream_incomplete`               |
  * | `ensemble.usage` metadata            | trailing usage chunk (`choices: []`), when `includeUsage`           |
+ *
+ * Every reasoning event travels in `choices[0].delta.reasoning_event`, and as one line of text
+ * (`reasoningLine`) in `delta.reasoning_content` (or `delta.reasoning`, or not at all: `reasoningField`).
  *
  * `finish_reason` always stays within OpenAI's own enum (`stop`) so strict clients do not break; a
  * failure is signalled by the `error` object, which the OpenAI SDK raises as an `APIError`.
@@ -184,6 +209,7 @@ class DefaultChunkTranslator implements ChunkTranslator {
 
   constructor(options: ChunkTranslatorOptions) {
     this.#options = options;
+    this.#result.usage = sumTokenUsage(options.priorUsage);
   }
 
   get finished(): boolean {
@@ -400,7 +426,7 @@ class DefaultChunkTranslator implements ChunkTranslator {
   #noteUsage(...sources: A2AMetadata[]): void {
     for (const source of sources) {
       const usage = readUsage(source);
-      if (usage !== undefined) this.#result.usage = usage;
+      if (usage !== undefined) this.#result.usage = sumTokenUsage(this.#options.priorUsage, usage);
     }
   }
 
@@ -430,7 +456,8 @@ class DefaultChunkTranslator implements ChunkTranslator {
   }
 
   #reasoningChunk(event: ReasoningEvent): EnsembleChatCompletionChunk {
-    return { ...this.#chunk({}, null), reasoning_event: event };
+    const field = this.#options.reasoningField ?? DEFAULT_REASONING_TEXT_FIELD;
+    return this.#chunk({ reasoning_event: event, ...(field === 'none' ? {} : { [field]: reasoningLine(event) }) }, null);
   }
 
   #finishChunk(reason: FinishReason): EnsembleChatCompletionChunk {
@@ -438,12 +465,17 @@ class DefaultChunkTranslator implements ChunkTranslator {
     return this.#chunk({}, reason);
   }
 
-  #chunk(delta: ChatCompletionChunk.Choice.Delta, finishReason: FinishReason | null): EnsembleChatCompletionChunk {
+  #chunk(delta: EnsembleChunkDelta, finishReason: FinishReason | null): EnsembleChatCompletionChunk {
     if (finishReason !== null) this.#result.finishReason = finishReason;
     // OpenAI sends the role once, on the first chunk.
-    const withRole: ChatCompletionChunk.Choice.Delta = this.#roleSent ? delta : { role: 'assistant', ...delta };
+    const withRole: EnsembleChunkDelta = this.#roleSent ? delta : { role: 'assistant', ...delta };
     this.#roleSent = true;
-    return { ...this.#envelope(), choices: [{ index: 0, delta: withRole, finish_reason: finishReason, logprobs: null }] };
+    // As OpenAI does with `include_usage`: every chunk but the last has `usage: null`.
+    return {
+      ...this.#envelope(),
+      choices: [{ index: 0, delta: withRole, finish_reason: finishReason, logprobs: null }],
+      ...(this.#options.includeUsage === true ? { usage: null } : {}),
+    };
   }
 
   #envelope(): Pick<ChatCompletionChunk, 'id' | 'object' | 'created' | 'model'> {
@@ -471,5 +503,23 @@ function statusText(message: Message | undefined): string {
   return text === '' ? partsToText(message.parts) : text;
 }
 
-/** A `chat.completion` with the reasoning events gathered from the stream. */
-export type EnsembleChatCompletion = ChatCompletion & { reasoning_events: ReasoningEvent[] };
+/**
+ * The assistant message of a non-streamed answer with the progress of the stream: every reasoning event
+ * in order, and their lines joined in `reasoning_content` (or `reasoning`, as configured).
+ */
+export type EnsembleChatCompletionMessage = ChatCompletionMessage & {
+  reasoning_events: ReasoningEvent[];
+  reasoning_content?: string;
+  reasoning?: string;
+};
+
+/** A `chat.completion` whose message carries the reasoning gathered from the stream. */
+export type EnsembleChatCompletion = Omit<ChatCompletion, 'choices'> & {
+  choices: (Omit<ChatCompletion.Choice, 'message'> & { message: EnsembleChatCompletionMessage })[];
+};
+
+/** The reasoning event a chunk carries (in `choices[0].delta.reasoning_event`), if any. */
+export function reasoningEventOf(chunk: { choices: readonly { delta?: object }[] }): ReasoningEvent | undefined {
+  const delta = chunk.choices[0]?.delta as EnsembleChunkDelta | undefined;
+  return delta?.reasoning_event;
+}

@@ -1,12 +1,15 @@
 export { aggregateCompletion } from './aggregate.js';
 export type { AggregatedCompletion } from './aggregate.js';
-export { createChunkTranslator, taskStateName, toStreamResponse } from './chunks.js';
+export { createChunkTranslator, reasoningEventOf, taskStateName, toStreamResponse } from './chunks.js';
 export type {
   A2AEvent,
   ChunkTranslator,
   ChunkTranslatorOptions,
   EnsembleChatCompletion,
   EnsembleChatCompletionChunk,
+  EnsembleChatCompletionMessage,
+  EnsembleChunkChoice,
+  EnsembleChunkDelta,
   FinishReason,
   TaskStateName,
   TurnResult,
@@ -14,6 +17,8 @@ export type {
 export { A2A_ENVELOPE_ALLOWANCE_BYTES, maxOrchestrationMessageBytes, orchestrationMessageBytes } from './limits.js';
 export { EnsembleMetadataKey, OPENAI_MESSAGES_PART_KIND, readAttribution, readReasoningEvent, readUsage } from './metadata.js';
 export type { A2AMetadata, Attribution } from './metadata.js';
+export { DEFAULT_REASONING_TEXT_FIELD, REASONING_TEXT_FIELDS, reasoningLine } from './reasoning-text.js';
+export type { ReasoningTextField } from './reasoning-text.js';
 export { dataPart, partsToText, plainText, textPart } from './parts.js';
 export { chatRequestToA2AMessage, readChatConversation } from './request.js';
 export type { ChatConversation, ToA2AMessageOptions } from './request.js';

@@ -1,30 +1,7 @@
-import { ReasoningEvent, TokenUsage } from '@ensemble/protocol';
+import { EnsembleMetadataKey, ReasoningEvent, TokenUsage } from '@ensemble/protocol';
 
-/**
- * Metadata keys Ensemble puts on A2A messages, tasks, status updates and artifact updates. Producers
- * (the orchestrator, agents) set them; the translator reads them. They are namespaced so they never
- * collide with another extension's metadata.
- */
-export const EnsembleMetadataKey = {
-  /** Name of the agent that produced the event (`string`). Used to attribute reasoning events. */
-  agent: 'ensemble.agent',
-  /** DAG node id the event belongs to (`string`). */
-  node: 'ensemble.node',
-  /** Step number within the plan (`non-negative integer`). */
-  step: 'ensemble.step',
-  /** An explicit `ReasoningEvent` to show the client, overriding the one derived from the event. */
-  reasoningEvent: 'ensemble.reasoningEvent',
-  /**
-   * Token usage so far for the whole task, OpenAI-shaped (`TokenUsage`). A running total: the latest
-   * value seen wins, so repeating it (for example on a final task snapshot) never double-counts.
-   */
-  usage: 'ensemble.usage',
-  /** On a request message: the OpenAI request options (everything but `messages`). */
-  openaiRequest: 'ensemble.openai.request',
-  /** On a part: what the part carries. The conversation part is marked `openai.messages`. */
-  partKind: 'ensemble.partKind',
-} as const;
-export type EnsembleMetadataKey = (typeof EnsembleMetadataKey)[keyof typeof EnsembleMetadataKey];
+/** The wire names live in `@ensemble/protocol`; re-exported here, where the translation reads them. */
+export { EnsembleMetadataKey };
 
 /** Value of `EnsembleMetadataKey.partKind` on the data part that carries the full OpenAI `messages`. */
 export const OPENAI_MESSAGES_PART_KIND = 'openai.messages';

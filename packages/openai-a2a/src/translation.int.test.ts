@@ -4,7 +4,7 @@ import { createLogger } from '@ensemble/telemetry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { aggregateCompletion } from './aggregate.js';
-import { type EnsembleChatCompletionChunk, createChunkTranslator } from './chunks.js';
+import { type EnsembleChatCompletionChunk, createChunkTranslator, reasoningEventOf } from './chunks.js';
 import { EnsembleMetadataKey } from './metadata.js';
 import { chatRequestToA2AMessage, readChatConversation } from './request.js';
 
@@ -17,8 +17,11 @@ const logger = createLogger({ service: 'openai-a2a-test', level: 'silent' });
 const service = createAgentService({
   logger,
   card: { name: 'conversation-echo', description: 'Reports what it received', skills: [{ id: 'echo', name: 'Echo', description: 'echo' }] },
-  executor: async function* (input) {
+  executor: async function* (input, ctx) {
     const { messages, options } = readChatConversation(input.message);
+    // As an agent that called an LLM reports it: the kit puts the turn's total on the final status.
+    ctx.reportUsage({ prompt_tokens: 12, completion_tokens: 5 });
+    ctx.reportUsage({ prompt_tokens: 3, completion_tokens: 1 });
     yield `turns=${messages.length};`;
     yield `model=${String(options['model'])};`;
     yield `roles=${messages.map((message) => message.role).join(',')}`;
@@ -57,12 +60,13 @@ describe('OpenAI <-> A2A against a real agent', () => {
 
     const text = chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('');
     expect(text).toBe('turns=4;model=ensemble-auto;roles=system,user,assistant,user');
-    expect(chunks.some((chunk) => chunk.reasoning_event?.agent === 'conversation-echo')).toBe(true);
+    expect(chunks.some((chunk) => reasoningEventOf(chunk)?.agent === 'conversation-echo')).toBe(true);
     expect(translator.result).toMatchObject({ state: 'completed', finishReason: 'stop', contextId: 'session-1', error: undefined });
-    expect(chunks.at(-1)).toMatchObject({ choices: [], usage: null });
+    expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { prompt_tokens: 15, completion_tokens: 6, total_tokens: 21 } });
 
     const { completion, error } = aggregateCompletion(events, { id: 'chatcmpl-1', model: 'ensemble-auto', created: 1, agent: client.agent });
     expect(error).toBeUndefined();
     expect(completion.choices[0]?.message.content).toBe(text);
+    expect(completion.usage).toEqual({ prompt_tokens: 15, completion_tokens: 6, total_tokens: 21 });
   });
 });

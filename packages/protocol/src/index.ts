@@ -32,7 +32,9 @@ export {
 export type { DagEventType } from './dag.js';
 export { FinalSessionStatus, Session, SessionPatch, SessionRecord, SessionRequest, SessionStatus, SessionTombstone } from './session.js';
 export { McpHttpServerConfig, McpServerConfig, McpServerName, McpServersConfig, McpStdioServerConfig } from './mcp-config.js';
-export { TokenUsage } from './token-usage.js';
+export { EnsembleMetadataKey } from './metadata-keys.js';
+export { TokenUsage, sumTokenUsage } from './token-usage.js';
+export type { TokenCounts, TokenTotals } from './token-usage.js';
 export { AgentCardSummary, AgentSkillSummary } from './agent-card.js';
 export { ApprovalAnswer, ApprovalAnswerData, ApprovalRequest, ApprovalRequestData } from './a2a-approval.js';
 export { ChatCompletionChunk, ChatCompletionResponse, ModelList } from './openai-responses.js';

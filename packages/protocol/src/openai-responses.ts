@@ -1,5 +1,7 @@
 import { z } from 'zod';
 
+import { ReasoningEvent } from './reasoning-event.js';
+
 /**
  * OpenAI response shapes as Ensemble documents them (OpenAPI) and checks them in tests. Loose objects:
  * upstream providers add fields, and the gateway relays those untouched.
@@ -9,6 +11,15 @@ const Usage = z.looseObject({
   completion_tokens: z.number().int().nonnegative(),
   total_tokens: z.number().int().nonnegative(),
 });
+
+/** Orchestrated answers only: the agents' progress, as data and as text for chat UIs that show thinking. */
+const reasoningText = {
+  reasoning_content: z
+    .string()
+    .optional()
+    .describe('Orchestrated answers: each progress event as one line of text ending in a newline (DeepSeek/vLLM style; ORCHESTRATION_REASONING_FIELD).'),
+  reasoning: z.string().optional().describe('As reasoning_content, when ORCHESTRATION_REASONING_FIELD=reasoning (OpenRouter/Ollama style).'),
+};
 
 const ToolCall = z.looseObject({
   id: z.string(),
@@ -28,6 +39,8 @@ export const ChatCompletionResponse = z.looseObject({
         role: z.literal('assistant'),
         content: z.string().nullable(),
         tool_calls: z.array(ToolCall).optional(),
+        reasoning_events: z.array(ReasoningEvent).optional().describe('Orchestrated answers: every progress event of the workflow, in order.'),
+        ...reasoningText,
       }),
       finish_reason: z.string().nullable(),
     }),
@@ -49,11 +62,13 @@ export const ChatCompletionChunk = z.looseObject({
         role: z.string().optional(),
         content: z.string().nullable().optional(),
         tool_calls: z.array(z.looseObject({ index: z.number().int() })).optional(),
+        reasoning_event: ReasoningEvent.optional().describe('Orchestrated answers: one progress event, attributed to its agent and DAG node, numbered 1, 2, 3... per response.'),
+        ...reasoningText,
       }),
       finish_reason: z.string().nullable().optional(),
     }),
   ),
-  usage: Usage.nullable().optional(),
+  usage: Usage.nullable().optional().describe('With stream_options.include_usage: on one extra last chunk with empty choices. Orchestrated answers count every LLM call of the request.'),
 });
 export type ChatCompletionChunk = z.infer<typeof ChatCompletionChunk>;
 

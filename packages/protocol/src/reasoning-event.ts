@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * Progress shown to the OpenAI client as a `reasoning_event` field on a `chat.completion.chunk`,
+ * Progress shown to the OpenAI client in `choices[0].delta.reasoning_event` of a `chat.completion.chunk`,
  * attributed to the agent (and DAG node) that produced it. Sequence numbers give a stable order when
  * several agents run in parallel.
  */

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 
+import { TokenUsage } from './token-usage.js';
+
 /** Where a chat request goes: straight to the LLM, or through the orchestrator. */
 export const RoutingPath = z.enum(['passthrough', 'orchestration']);
 export type RoutingPath = z.infer<typeof RoutingPath>;
@@ -19,6 +21,8 @@ export const RoutingDecision = z.object({
   cached: z.boolean().optional(),
   /** How sure the local classifier was of this path (0.5 to 1), when it decided. */
   confidence: z.number().min(0).max(1).optional(),
+  /** Tokens the classifier's LLM call spent for this request (absent for rules, headers and cache hits). */
+  usage: TokenUsage.optional(),
 });
 export type RoutingDecision = z.infer<typeof RoutingDecision>;
 

@@ -50,7 +50,7 @@ describe('LlmRoutingClassifier', () => {
     const { client, calls } = scriptedClient([{ body: completion('{"needs_orchestration":true,"reason":"needs research"}') }]);
     const classifier = new LlmRoutingClassifier({ client, model: 'gpt-4o-mini', temperature: 0 });
     const verdict = await classifier.classify('user: compare A and B', { signal });
-    expect(verdict).toEqual({ needs_orchestration: true, reason: 'needs research' });
+    expect(verdict).toEqual({ needs_orchestration: true, reason: 'needs research', usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 } });
 
     const body = calls[0]!.body;
     expect(calls[0]!.url).toBe('http://classifier.invalid/v1/chat/completions');

@@ -1,5 +1,5 @@
 import { structuredCompletion } from '@ensemble/llm';
-import { ClassifierVerdict } from '@ensemble/protocol';
+import { ClassifierVerdict, type TokenUsage } from '@ensemble/protocol';
 import type OpenAI from 'openai';
 
 import { tailOfConversation } from './conversation.js';
@@ -10,8 +10,11 @@ import { tailOfConversation } from './conversation.js';
  * router does not wait for a classifier that ignores its signal, but the work would be wasted.
  */
 export interface RoutingClassifier {
-  classify(conversation: string, options: { signal: AbortSignal }): Promise<ClassifierVerdict>;
+  classify(conversation: string, options: { signal: AbortSignal }): Promise<ClassifiedConversation>;
 }
+
+/** A verdict, with the tokens the call spent when it was an LLM call (reported in the answer's `usage`). */
+export type ClassifiedConversation = ClassifierVerdict & { usage?: TokenUsage };
 
 /** `response_format.json_schema.name` of the classifier call (OpenAI structured outputs). */
 export const CLASSIFIER_SCHEMA_NAME = 'routing_verdict';
@@ -48,9 +51,10 @@ export class LlmRoutingClassifier implements RoutingClassifier {
     this.#options = options;
   }
 
-  async classify(conversation: string, options: { signal: AbortSignal }): Promise<ClassifierVerdict> {
+  async classify(conversation: string, options: { signal: AbortSignal }): Promise<ClassifiedConversation> {
     const text = tailOfConversation(conversation, this.#options.maxConversationChars ?? 8_000);
-    return structuredCompletion(this.#options.client, {
+    let usage: TokenUsage | undefined;
+    const verdict = await structuredCompletion(this.#options.client, {
       model: this.#options.model,
       ...(this.#options.temperature === undefined ? {} : { temperature: this.#options.temperature }),
       messages: [
@@ -62,6 +66,10 @@ export class LlmRoutingClassifier implements RoutingClassifier {
       schemaName: CLASSIFIER_SCHEMA_NAME,
       spanName: 'routing.classify',
       signal: options.signal,
+      onUsage: (spent) => {
+        usage = { prompt_tokens: spent.prompt_tokens, completion_tokens: spent.completion_tokens, total_tokens: spent.total_tokens };
+      },
     });
+    return usage === undefined ? verdict : { ...verdict, usage };
   }
 }

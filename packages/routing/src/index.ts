@@ -1,5 +1,5 @@
 export { CLASSIFIER_SCHEMA_NAME, CLASSIFIER_SYSTEM_PROMPT, LlmRoutingClassifier } from './classifier.js';
-export type { LlmRoutingClassifierOptions, RoutingClassifier } from './classifier.js';
+export type { ClassifiedConversation, LlmRoutingClassifierOptions, RoutingClassifier } from './classifier.js';
 export { conversationKey, conversationText, tailOfConversation } from './conversation.js';
 export { ROUTING_DECISION_HEADER, formatRoutingDecisionHeader, parseRoutingDecisionHeader } from './decision-header.js';
 export { createLocalRoutingClassifier, defaultLocalRoutingModel } from './local/local-classifier.js';

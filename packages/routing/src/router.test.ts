@@ -1,7 +1,7 @@
-import { type ChatCompletionRequest, type ClassifierVerdict, EnsembleError, ErrorCode } from '@ensemble/protocol';
+import { type ChatCompletionRequest, EnsembleError, ErrorCode } from '@ensemble/protocol';
 import { describe, expect, it } from 'vitest';
 
-import type { RoutingClassifier } from './classifier.js';
+import type { ClassifiedConversation, RoutingClassifier } from './classifier.js';
 import type { LocalRoutingClassifier, LocalRoutingVerdict } from './local/local-classifier.js';
 import { createLocalRoutingClassifier } from './local/local-classifier.js';
 import { createRouter } from './router.js';
@@ -10,9 +10,9 @@ import { createRouter } from './router.js';
 class ScriptedClassifier implements RoutingClassifier {
   readonly calls: string[] = [];
   readonly signals: AbortSignal[] = [];
-  constructor(private readonly script: Array<ClassifierVerdict | Error | 'hang' | 'hang-ignoring-signal'>) {}
+  constructor(private readonly script: Array<ClassifiedConversation | Error | 'hang' | 'hang-ignoring-signal'>) {}
 
-  classify(conversation: string, options: { signal: AbortSignal }): Promise<ClassifierVerdict> {
+  classify(conversation: string, options: { signal: AbortSignal }): Promise<ClassifiedConversation> {
     this.calls.push(conversation);
     this.signals.push(options.signal);
     const next = this.script.shift();
@@ -40,6 +40,14 @@ describe('createRouter', () => {
     });
     expect(decision).toEqual({ path: 'orchestration', source: 'classifier', cached: false, reason: 'compare three sources' });
     expect(classifier.calls).toEqual(['system: be brief\nuser: research X']);
+  });
+
+  it('carries the classifier call’s usage on a fresh decision only: a cache hit cost nothing', async () => {
+    const usage = { prompt_tokens: 120, completion_tokens: 14, total_tokens: 134 };
+    const classifier = new ScriptedClassifier([{ needs_orchestration: true, reason: 'research', usage }]);
+    const router = createRouter({ classifier, classifierTimeoutMs: 1_000 });
+    expect(await router.route({ request: request('research X'), header: noHeaders })).toEqual({ path: 'orchestration', source: 'classifier', cached: false, reason: 'research', usage });
+    expect(await router.route({ request: request('research X'), header: noHeaders })).toEqual({ path: 'orchestration', source: 'classifier', cached: true, reason: 'research' });
   });
 
   it('never calls the classifier when a rule or header decides', async () => {

@@ -89,7 +89,8 @@ export function createRouter(options: RouterOptions): Router {
         reason: verdict.reason.trim() === '' ? 'classifier gave no reason' : verdict.reason.trim(),
       };
       if (key !== undefined) cache?.set(key, decided);
-      return { ...decided, source: 'classifier', cached: false };
+      // The tokens were spent for this request only: a later cache hit costs nothing.
+      return { ...decided, source: 'classifier', cached: false, ...(verdict.usage === undefined ? {} : { usage: verdict.usage }) };
     } catch (error) {
       if (signal?.aborted === true) {
         throw new EnsembleError(ErrorCode.Cancelled, 'Client closed the request during routing', { cause: error });

@@ -1,4 +1,4 @@
-import type { EnsembleChatCompletionChunk } from '@ensemble/openai-a2a';
+import { type EnsembleChatCompletionChunk, reasoningEventOf } from '@ensemble/openai-a2a';
 import type { ExecutionPlan, ReasoningEvent } from '@ensemble/protocol';
 import OpenAI from 'openai';
 
@@ -132,7 +132,8 @@ export async function readStream(stream: AsyncIterable<OpenAI.Chat.Completions.C
     const chunk = raw as EnsembleChatCompletionChunk;
     transcript.chunks.push(chunk);
     transcript.content += chunk.choices[0]?.delta.content ?? '';
-    if (chunk.reasoning_event !== undefined) transcript.events.push(chunk.reasoning_event);
+    const event = reasoningEventOf(chunk);
+    if (event !== undefined) transcript.events.push(event);
     const reason = chunk.choices[0]?.finish_reason;
     if (reason !== undefined && reason !== null) transcript.finishReason = reason;
     onChunk?.(chunk, transcript);

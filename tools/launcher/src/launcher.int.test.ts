@@ -127,7 +127,7 @@ describe('make up', () => {
     let finish: string | null | undefined;
     for await (const chunk of data) {
       content += chunk.choices[0]?.delta.content ?? '';
-      const event = (chunk as typeof chunk & { reasoning_event?: { type: string; agent?: string } }).reasoning_event;
+      const event = (chunk.choices[0]?.delta as { reasoning_event?: { type: string; agent?: string } } | undefined)?.reasoning_event;
       if (event?.type === 'node_completed' && event.agent !== undefined) agents.add(event.agent);
       finish = chunk.choices[0]?.finish_reason ?? finish;
     }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 
 import { type Message, Role, type Task, TaskState } from '@a2a-js/sdk';
 import { type AgentExecutionEvent, AgentEvent, type AgentExecutor, type ExecutionEventBus, type RequestContext } from '@a2a-js/sdk/server';
-import { type ApprovalAnswer, type ApprovalRequest, EnsembleError, ErrorCode } from '@ensemble/protocol';
+import { type ApprovalAnswer, type ApprovalRequest, EnsembleError, EnsembleMetadataKey, ErrorCode, type TokenCounts, type TokenTotals, sumTokenUsage } from '@ensemble/protocol';
 import { type Logger, type Span, agentSpanAttributes, inSpan, recordError, withLogContext } from '@ensemble/telemetry';
 
 import { readApprovalAnswer, readApprovalRequest } from '../approval.js';
@@ -83,6 +83,12 @@ export interface AgentContext {
   reject(reason: string, data?: Record<string, unknown>): never;
   /** Ends the task as `failed`, with a reason the caller will see. */
   fail(reason: string, code?: ErrorCode): never;
+  /**
+   * Counts tokens an LLM call of this turn spent (call it once per call, failed ones included). The
+   * turn's total goes to the caller as `ensemble.usage` on the final or interrupted status update, so
+   * whoever runs the agent can add it to the request's usage.
+   */
+  reportUsage(usage: TokenCounts): void;
   /** Escape hatch: publish a raw SDK event. */
   publish(event: AgentExecutionEvent): void;
 }
@@ -222,6 +228,8 @@ class TaskRun {
   private heldChunk: string | undefined;
   private readonly coalescer: ChunkCoalescer;
   private approvals: Record<string, ApprovalAnswer> = {};
+  /** Tokens this turn's LLM calls spent (`reportUsage`); `undefined` while none was reported. */
+  private usage: TokenTotals | undefined;
   private readonly started = performance.now();
 
   constructor(
@@ -361,6 +369,9 @@ class TaskRun {
       fail: (reason, code = ErrorCode.Internal) => {
         throw new RunStop(TaskState.TASK_STATE_FAILED, reason, code);
       },
+      reportUsage: (usage) => {
+        this.usage = sumTokenUsage(this.usage, usage);
+      },
       publish: (event) => this.emit(event),
     };
   }
@@ -372,9 +383,16 @@ class TaskRun {
   private askForApproval(request: ApprovalRequest, preface?: string): void {
     const text = `${preface === undefined ? '' : `${preface} `}Approval needed: ${request.summary} Reply "approve" or "reject" (a comment may follow), or send a data part {"approval":{"decision":"approve"|"reject","comment":"..."}}.`;
     const message = agentMessage({ taskId: this.taskId, contextId: this.contextId, text, data: { approvalRequest: request } });
-    this.emitStatus(TaskState.TASK_STATE_AUTH_REQUIRED, message, this.approvalsMetadata());
+    this.emitStatus(TaskState.TASK_STATE_AUTH_REQUIRED, message, this.endMetadata());
     this.closed = true;
     this.options.logger.info({ approval_key: request.key, duration_ms: this.elapsed() }, 'task waiting for approval');
+  }
+
+  /** Metadata of the status update that ends (or interrupts) the turn: approvals and the turn's usage. */
+  private endMetadata(): Record<string, unknown> | undefined {
+    const approvals = this.approvalsMetadata();
+    if (this.usage === undefined) return approvals;
+    return { ...approvals, [EnsembleMetadataKey.usage]: { ...this.usage } };
   }
 
   /** Task metadata recording the answered approvals (none: no metadata, tasks without approvals stay clean). */
@@ -470,7 +488,7 @@ class TaskRun {
             text: reason,
             data: code === undefined ? data : { error: { code, message: reason } },
           });
-    this.emitStatus(state, message);
+    this.emitStatus(state, message, this.usage === undefined ? undefined : { [EnsembleMetadataKey.usage]: { ...this.usage } });
     this.closed = true;
     this.coalescer.dispose();
     const line = { state: taskStateName(state), duration_ms: this.elapsed(), ...(reason === undefined ? {} : { reason }) };
