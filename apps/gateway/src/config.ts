@@ -47,6 +47,7 @@ export const GatewayConfig = z.object({
   ROUTING_CACHE_TTL_MS: env.int(600_000, 1),
   LOG_LEVEL: env.logLevel(),
   OTEL_EXPORTER_OTLP_ENDPOINT: env.optionalUrl(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: env.otlpProtocol(),
 });
 export type GatewayConfig = z.infer<typeof GatewayConfig>;
 

@@ -16,7 +16,7 @@ import { RedisSessionTaskIndex } from './session-tasks.js';
 
 const config = loadConfig(GatewayConfig, process.env);
 // Telemetry first: `fetch` must be instrumented before the first upstream call.
-const telemetry = startTelemetry({ serviceName: 'gateway', otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
+const telemetry = startTelemetry({ serviceName: 'gateway', otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, otlpProtocol: config.OTEL_EXPORTER_OTLP_PROTOCOL });
 const logger = createLogger({ service: 'gateway', level: config.LOG_LEVEL });
 
 // Passthrough calls are never retried by the gateway: a retry could only be transparent before the first

@@ -25,6 +25,7 @@ export const McpToolsConfig = z
     WEB_SEARCH_API_KEY: env.optionalString(),
     LOG_LEVEL: env.logLevel(),
     OTEL_EXPORTER_OTLP_ENDPOINT: env.optionalUrl(),
+    OTEL_EXPORTER_OTLP_PROTOCOL: env.otlpProtocol(),
   })
   .superRefine((config, ctx) => {
     // A half-configured provider is an operator mistake: fail at start-up, not on the first search.

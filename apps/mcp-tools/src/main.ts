@@ -26,7 +26,7 @@ try {
 }
 
 const logger = createLogger({ service: SERVICE, level: config.LOG_LEVEL, ...(stdio ? { destination: process.stderr } : {}) });
-const telemetry = startTelemetry({ serviceName: SERVICE, otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
+const telemetry = startTelemetry({ serviceName: SERVICE, otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, otlpProtocol: config.OTEL_EXPORTER_OTLP_PROTOCOL });
 
 const knowledgeBaseConfigured = config.DATABASE_URL !== undefined || config.EMBEDDED_PG_URL !== undefined;
 const knowledgeBase: KnowledgeBase & { close?(): Promise<void> } = knowledgeBaseConfigured

@@ -10,7 +10,7 @@ import { MockAgentsEnv, resolveBehaviour, resolvePort } from './config.js';
 
 const config = loadConfig(MockAgentsEnv, process.env);
 const behaviour = resolveBehaviour(config, (path) => readFileSync(path, 'utf8'));
-const telemetry = startTelemetry({ serviceName: behaviour.name, otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
+const telemetry = startTelemetry({ serviceName: behaviour.name, otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, otlpProtocol: config.OTEL_EXPORTER_OTLP_PROTOCOL });
 const logger = createLogger({ service: behaviour.name, level: config.LOG_LEVEL });
 
 const tasks = openAgentTaskStore(config.MOCK_AGENT_TASK_STORE, config, logger);

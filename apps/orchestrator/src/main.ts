@@ -14,7 +14,7 @@ import { OrchestratorConfig } from './config.js';
 import { RedisResultStore } from './results.js';
 
 const config = loadConfig(OrchestratorConfig, process.env);
-const telemetry = startTelemetry({ serviceName: ORCHESTRATOR_AGENT_NAME, otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
+const telemetry = startTelemetry({ serviceName: ORCHESTRATOR_AGENT_NAME, otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, otlpProtocol: config.OTEL_EXPORTER_OTLP_PROTOCOL });
 const logger = createLogger({ service: ORCHESTRATOR_AGENT_NAME, level: config.LOG_LEVEL });
 
 const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });

@@ -10,7 +10,7 @@ import { PLANNING_AGENT_CARD, createPlanningAgentApp } from './app.js';
 import { PlanningAgentEnv } from './config.js';
 
 const config = loadConfig(PlanningAgentEnv, process.env);
-const telemetry = startTelemetry({ serviceName: PLANNING_AGENT_CARD.name, otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
+const telemetry = startTelemetry({ serviceName: PLANNING_AGENT_CARD.name, otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, otlpProtocol: config.OTEL_EXPORTER_OTLP_PROTOCOL });
 const logger = createLogger({ service: PLANNING_AGENT_CARD.name, level: config.LOG_LEVEL });
 
 const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });

@@ -13,7 +13,7 @@ import { AGENT_NAME } from './events.js';
 import { seedKnowledgeBase } from './seed.js';
 
 const config = loadConfig(RagAgentConfig, process.env);
-const telemetry = startTelemetry({ serviceName: AGENT_NAME, otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
+const telemetry = startTelemetry({ serviceName: AGENT_NAME, otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, otlpProtocol: config.OTEL_EXPORTER_OTLP_PROTOCOL });
 const logger = createLogger({ service: AGENT_NAME, level: config.LOG_LEVEL });
 
 // Opened resources, closed again if start-up fails half-way (an in-process PGlite must be closed cleanly).

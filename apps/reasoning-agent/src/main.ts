@@ -9,7 +9,7 @@ import { REASONING_AGENT_NAME, createReasoningAgentApp } from './app.js';
 import { ReasoningAgentConfig } from './config.js';
 
 const config = loadConfig(ReasoningAgentConfig, process.env);
-const telemetry = startTelemetry({ serviceName: REASONING_AGENT_NAME, otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
+const telemetry = startTelemetry({ serviceName: REASONING_AGENT_NAME, otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, otlpProtocol: config.OTEL_EXPORTER_OTLP_PROTOCOL });
 const logger = createLogger({ service: REASONING_AGENT_NAME, level: config.LOG_LEVEL });
 
 const mcpConfig = await loadMcpServersConfig(config.MCP_CONFIG_FILE, { env: process.env });

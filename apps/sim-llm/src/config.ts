@@ -13,5 +13,6 @@ export const SimLlmConfig = z.object({
   SIM_LLM_MAX_RECORDED_REQUESTS: env.int(1000, 1),
   LOG_LEVEL: env.logLevel(),
   OTEL_EXPORTER_OTLP_ENDPOINT: env.optionalUrl(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: env.otlpProtocol(),
 });
 export type SimLlmConfig = z.infer<typeof SimLlmConfig>;

@@ -18,7 +18,7 @@ function readConfig(): SimLlmConfig {
 const config = readConfig();
 // Tracing only when there is somewhere to send it: sim-llm is what benchmarks measure against, so it
 // does no per-request work it does not need.
-const telemetry = config.OTEL_EXPORTER_OTLP_ENDPOINT === undefined ? undefined : startTelemetry({ serviceName: 'sim-llm', otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
+const telemetry = config.OTEL_EXPORTER_OTLP_ENDPOINT === undefined ? undefined : startTelemetry({ serviceName: 'sim-llm', otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, otlpProtocol: config.OTEL_EXPORTER_OTLP_PROTOCOL });
 const logger = createLogger({ service: 'sim-llm', level: config.LOG_LEVEL });
 
 const { app } = createSimLlmApp({

@@ -25,5 +25,6 @@ export const AgentServiceSettings = z.object({
   A2A_MAX_BODY_BYTES: env.int(DEFAULT_A2A_MAX_BODY_BYTES, 64 * 1024),
   LOG_LEVEL: env.logLevel(),
   OTEL_EXPORTER_OTLP_ENDPOINT: env.optionalUrl(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: env.otlpProtocol(),
 });
 export type AgentServiceSettings = z.infer<typeof AgentServiceSettings>;

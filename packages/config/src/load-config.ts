@@ -55,4 +55,6 @@ export const env = {
       )
       .default([]),
   logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `OTEL_EXPORTER_OTLP_PROTOCOL`: the OTLP/HTTP encodings `@ensemble/telemetry` exports (its `OTLP_PROTOCOLS`). */
+  otlpProtocol: () => z.enum(['http/protobuf', 'http/json']).default('http/protobuf'),
 } as const;

@@ -4,9 +4,11 @@ export { createLogger } from './logger.js';
 export type { Logger, LoggerConfig } from './logger.js';
 export {
   InMemorySpanExporter,
+  OTLP_PROTOCOLS,
   SpanKind,
   SpanStatusCode,
   context,
+  createOtlpExporter,
   extractTraceContext,
   getTracer,
   inSpan,
@@ -15,5 +17,5 @@ export {
   startTelemetry,
   trace,
 } from './tracing.js';
-export type { Attributes, Span, Telemetry, TelemetryConfig } from './tracing.js';
+export type { Attributes, OtlpProtocol, Span, Telemetry, TelemetryConfig } from './tracing.js';
 export { agentSpanAttributes, llmRequestAttributes, llmResponseAttributes, toolSpanAttributes } from './openinference.js';

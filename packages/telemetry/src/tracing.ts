@@ -1,5 +1,6 @@
 import { type Attributes, type Span, SpanKind, SpanStatusCode, context, propagation, trace } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as OTLPJsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as OTLPProtobufTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -7,16 +8,26 @@ import {
   BatchSpanProcessor,
   type InMemorySpanExporter,
   SimpleSpanProcessor,
+  type SpanExporter,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 
 export { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 
+/**
+ * The OTLP/HTTP encodings we export (`OTEL_EXPORTER_OTLP_PROTOCOL`). Protobuf is the default because it is
+ * the one every receiver takes: Phoenix answers 415 to OTLP JSON. (`grpc` is not offered.)
+ */
+export const OTLP_PROTOCOLS = ['http/protobuf', 'http/json'] as const;
+export type OtlpProtocol = (typeof OTLP_PROTOCOLS)[number];
+
 export interface TelemetryConfig {
   serviceName: string;
   /** OTLP/HTTP base endpoint (Phoenix: http://localhost:6006). Nothing is exported when unset. */
   otlpEndpoint?: string | undefined;
+  /** Encoding of the OTLP/HTTP export; `http/protobuf` when unset. */
+  otlpProtocol?: OtlpProtocol | undefined;
   /** Extra exporter for tests: spans are kept in memory and can be read back. */
   memoryExporter?: InMemorySpanExporter;
 }
@@ -34,8 +45,7 @@ export interface Telemetry {
 export function startTelemetry(config: TelemetryConfig): Telemetry {
   const spanProcessors: SpanProcessor[] = [];
   if (config.otlpEndpoint !== undefined) {
-    const url = `${config.otlpEndpoint.replace(/\/$/, '')}/v1/traces`;
-    spanProcessors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url })));
+    spanProcessors.push(new BatchSpanProcessor(createOtlpExporter(config.otlpEndpoint, config.otlpProtocol ?? 'http/protobuf')));
   }
   if (config.memoryExporter !== undefined) spanProcessors.push(new SimpleSpanProcessor(config.memoryExporter));
 
@@ -54,6 +64,20 @@ export function startTelemetry(config: TelemetryConfig): Telemetry {
       await provider.shutdown();
     },
   };
+}
+
+/** The OTLP/HTTP span exporter for `protocol`, posting to `<endpoint>/v1/traces`. */
+export function createOtlpExporter(endpoint: string, protocol: OtlpProtocol): SpanExporter {
+  const url = `${endpoint.replace(/\/$/, '')}/v1/traces`;
+  switch (protocol) {
+    case 'http/protobuf':
+      return new OTLPProtobufTraceExporter({ url });
+    case 'http/json':
+      return new OTLPJsonTraceExporter({ url });
+    default:
+      // Configs validate the variable against OTLP_PROTOCOLS; this catches a caller that did not.
+      throw new TypeError(`unsupported OTLP protocol "${String(protocol)}" (expected ${OTLP_PROTOCOLS.join(' or ')})`);
+  }
 }
 
 export function getTracer(name = 'ensemble') {
