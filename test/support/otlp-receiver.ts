@@ -124,7 +124,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     try {
       const message = ExportTraceServiceRequest.decode(await inflateBody(Buffer.concat(chunks)));
       // Plain object, unset fields left out (so an unset oneof member reads as undefined), int64 as numbers.
-      decoded = ExportTraceServiceRequest.toObject(message, { longs: Number, defaults: false }) as DecodedRequest;
+      decoded = ExportTraceServiceRequest.toObject(message, { longs: Number, defaults: false });
     } catch (error) {
       return answer(400, `Request body is invalid ExportTraceServiceRequest: ${String(error)}`);
     }
@@ -133,7 +133,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
       for (const scopeSpans of resourceSpans.scopeSpans ?? []) {
         for (const span of scopeSpans.spans ?? []) {
           spans.push({
-            service: String(resource['service.name'] ?? ''),
+            service: typeof resource['service.name'] === 'string' ? resource['service.name'] : '',
             traceId: Buffer.from(span.traceId).toString('hex'),
             spanId: Buffer.from(span.spanId).toString('hex'),
             parentSpanId: span.parentSpanId === undefined || span.parentSpanId.length === 0 ? undefined : Buffer.from(span.parentSpanId).toString('hex'),

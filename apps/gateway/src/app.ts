@@ -2,7 +2,7 @@ import { type AgentRegistry, DEFAULT_A2A_MAX_BODY_BYTES, agentsRoute } from '@en
 import { ChatCompletionRequest, EnsembleError, ErrorCode, type HealthReport, type RoutingDecision } from '@ensemble/protocol';
 import { ROUTING_DECISION_HEADER, type Router, formatRoutingDecisionHeader } from '@ensemble/routing';
 import { type ServiceEnv, bearerAuth, createHttpApp, readJsonBody } from '@ensemble/service';
-import { type Logger, trace } from '@ensemble/telemetry';
+import { type Logger, chainSpanAttributes, trace } from '@ensemble/telemetry';
 import type { Hono } from 'hono';
 import type OpenAI from 'openai';
 
@@ -96,6 +96,9 @@ export function createGatewayApp(deps: GatewayDeps): Hono<ServiceEnv> {
     c.header(ROUTING_DECISION_HEADER, formatRoutingDecisionHeader(decision));
 
     if (decision.path === 'passthrough') return relayChatCompletion(c, request, passthrough);
+    // The request span is the root of the workflow's trace: Phoenix shows it as the chain it is.
+    const span = trace.getActiveSpan();
+    if (span?.isRecording() === true) span.setAttributes(chainSpanAttributes({ input: JSON.stringify(request.messages), json: true }));
 
     const sessionId = c.req.header('x-session-id') || undefined;
     assertOrchestrable(request, { sessionId, agentMaxBodyBytes: deps.agentMaxBodyBytes ?? DEFAULT_A2A_MAX_BODY_BYTES });

@@ -1,7 +1,7 @@
 import { type A2AClient, approvalMessage, userMessage } from '@ensemble/a2a';
 import type { NodeRunOutcome, NodeRunRequest, NodeRunner } from '@ensemble/dag';
 import { EnsembleError, ErrorCode, OrchestratorMetadataKey, type ReplanSignal } from '@ensemble/protocol';
-import type { Logger } from '@ensemble/telemetry';
+import { type Logger, chainSpanAttributes, inSpan, outputAttributes } from '@ensemble/telemetry';
 
 import { AgentCallCollector } from './agent-call.js';
 import { type AgentClients, type AgentDirectory, resolveAgent } from './agents.js';
@@ -28,6 +28,23 @@ const CANCEL_TIMEOUT_MS = 5_000;
  * when the attempt is aborted (timeout or cancellation), so no agent keeps working for nobody.
  */
 export function createNodeRunner(deps: NodeRunnerDeps): NodeRunner {
+  const runNode = createAgentCall(deps);
+  // One CHAIN span per attempt: the agent's own AGENT span (in its process) hangs below it.
+  return (request) =>
+    inSpan(
+      'dag.node',
+      { attributes: { ...chainSpanAttributes({ input: request.input }), 'dag.node.id': request.node.id } },
+      async (span) => {
+        const outcome = await runNode(request);
+        const agent = outcome.agent ?? request.agent;
+        span.setAttributes({ 'dag.node.outcome': outcome.kind, ...(agent === null || agent === undefined ? {} : { 'agent.name': agent }) });
+        if (outcome.kind === 'completed') span.setAttributes(outputAttributes(outcome.output));
+        return outcome;
+      },
+    );
+}
+
+function createAgentCall(deps: NodeRunnerDeps): NodeRunner {
   return async (request: NodeRunRequest): Promise<NodeRunOutcome> => {
     const { node } = request;
     const info = resolveAgent(deps.directory, request.agent, request.agent === null ? node.skill : null);

@@ -10,7 +10,7 @@ import {
   type ReplanRequest,
   type TokenCounts,
 } from '@ensemble/protocol';
-import { type Logger, inSpan } from '@ensemble/telemetry';
+import { type Logger, chainSpanAttributes, inSpan } from '@ensemble/telemetry';
 import { z } from 'zod';
 
 import type { PlannerCatalog } from './catalog.js';
@@ -86,7 +86,7 @@ export async function planWorkflow(llm: LlmClient, settings: PlannerSettings, in
 
   for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
     input.onAttempt?.({ attempt, maxAttempts, problems });
-    const answer = await inSpan('planner.attempt', { attributes: { 'planner.attempt': attempt, 'planner.replan': input.replan !== undefined } }, () =>
+    const answer = await inSpan('planner.attempt', { attributes: { ...chainSpanAttributes(), 'planner.attempt': attempt, 'planner.replan': input.replan !== undefined } }, () =>
       askForPlan(llm, settings, messages, input.signal, input.onUsage),
     );
     if (answer.ok) {

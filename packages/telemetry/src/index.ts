@@ -18,4 +18,11 @@ export {
   trace,
 } from './tracing.js';
 export type { Attributes, OtlpProtocol, Span, Telemetry, TelemetryConfig } from './tracing.js';
-export { agentSpanAttributes, llmRequestAttributes, llmResponseAttributes, toolSpanAttributes } from './openinference.js';
+export {
+  agentSpanAttributes,
+  chainSpanAttributes,
+  llmRequestAttributes,
+  llmResponseAttributes,
+  outputAttributes,
+  toolSpanAttributes,
+} from './openinference.js';

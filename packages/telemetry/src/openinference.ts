@@ -55,6 +55,22 @@ export function agentSpanAttributes(input: { agent: string; input?: string }): A
   };
 }
 
+/**
+ * A CHAIN span: a step that strings other steps together (a workflow node, a planning attempt, the
+ * gateway's orchestrated request). `input` is text, or JSON when `json` is set.
+ */
+export function chainSpanAttributes(input: { input?: string | undefined; json?: boolean } = {}): Attributes {
+  return {
+    [OI.OPENINFERENCE_SPAN_KIND]: OpenInferenceSpanKind.CHAIN,
+    ...(input.input === undefined ? {} : { [OI.INPUT_VALUE]: input.input, [OI.INPUT_MIME_TYPE]: input.json === true ? 'application/json' : 'text/plain' }),
+  };
+}
+
+/** What a CHAIN or AGENT span produced (`output.value`). */
+export function outputAttributes(output: string): Attributes {
+  return { [OI.OUTPUT_VALUE]: output, [OI.OUTPUT_MIME_TYPE]: 'text/plain' };
+}
+
 export function toolSpanAttributes(input: { tool: string; arguments: unknown }): Attributes {
   return {
     [OI.OPENINFERENCE_SPAN_KIND]: OpenInferenceSpanKind.TOOL,
