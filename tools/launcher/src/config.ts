@@ -13,6 +13,8 @@ export const LauncherConfig = z.object({
   ENSEMBLE_DATA_DIR: env.string('.data'),
   /** First port of the mock agents (one process per preset); 0 = any free port for each. */
   MOCK_AGENTS_BASE_PORT: env.port(8201),
+  /** The gateway's client tokens (it reads them itself); the first goes into the printed curl example. */
+  API_TOKENS: env.list(),
   /** Tokens the agents accept; the first is also what the orchestrator and gateway present. Empty: a fresh random one for the orchestrator. */
   AGENT_AUTH_TOKENS: env.list(),
   /** What the RAG agent ingests (idempotently) at start-up, so the demo has something to answer from. */

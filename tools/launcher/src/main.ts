@@ -3,10 +3,11 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '@ensemble/config';
 
 import { LauncherConfig } from './config.js';
+import { tryItBanner } from './banner.js';
 import { createLinePrefixer } from './log-format.js';
 import { type LocalRedis, ensureRedis } from './redis.js';
 import { type LaunchContext, planServices } from './services.js';
-import { ManagedService } from './supervisor.js';
+import { ServiceGroup } from './supervisor.js';
 
 /**
  * `make up`: brings the whole system up on embedded defaults, each service its own process, in
@@ -25,13 +26,13 @@ async function main(): Promise<void> {
   const notice = (service: string, message: string) => out(prefix(service, message, 'json'));
 
   let localRedis: LocalRedis | undefined;
-  const started: ManagedService[] = [];
+  const group = new ServiceGroup(repoRoot, { line: (name, line) => out(prefix(name, line, format)), notice }, config.LAUNCHER_START_TIMEOUT_MS);
   let shuttingDown = false;
   const shutdown = async (exitCode: number) => {
     if (shuttingDown) return;
     shuttingDown = true;
     notice('launcher', 'stopping all services');
-    for (const service of [...started].reverse()) await service.stop();
+    await group.stopAll();
     await localRedis?.stop();
     notice('launcher', 'all stopped');
     process.exit(exitCode);
@@ -49,34 +50,15 @@ async function main(): Promise<void> {
       const inWave = planned.filter((service) => service.wave === wave).map((service) => ({ name: service.name, ...service.spec(context) }));
       await Promise.all(
         inWave.map(async (spec) => {
-          const service = new ManagedService(spec, repoRoot, { line: (name, line) => out(prefix(name, line, format)), notice }, config.LAUNCHER_START_TIMEOUT_MS);
-          started.push(service);
-          urls.set(spec.name, await service.start());
+          urls.set(spec.name, await group.add(spec).start());
         }),
       );
     }
-    printBanner(urls);
+    out(tryItBanner(urls, config.API_TOKENS));
   } catch (error) {
     notice('launcher', `start-up failed: ${error instanceof Error ? error.message : String(error)}`);
     await shutdown(1);
   }
-}
-
-function printBanner(urls: ReadonlyMap<string, string>): void {
-  const gateway = urls.get('gateway') ?? 'http://127.0.0.1:8000';
-  const lines = [
-    '',
-    'Ensemble is up. Services:',
-    ...[...urls].map(([name, url]) => `  ${name.padEnd(18)} ${url}`),
-    '',
-    'Try it:',
-    `  curl -s ${gateway}/v1/chat/completions -H 'Content-Type: application/json' \\`,
-    `    -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"What is 2+2?"}]}'`,
-    '',
-    'Ctrl-C stops everything.',
-    '',
-  ];
-  out(lines.join('\n'));
 }
 
 await main();

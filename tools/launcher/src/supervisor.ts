@@ -23,6 +23,41 @@ const RESTART_BACKOFF_MS = [500, 1_000, 2_000, 5_000, 10_000, 30_000];
 const HEALTHY_RESET_MS = 60_000;
 
 /**
+ * The services of one launch, stopped together. `stopAll()` marks the whole group as stopping before it
+ * stops anyone: on Ctrl-C a terminal sends SIGINT to every process of the group, so services exit on
+ * their own while the launcher is still stopping the others, and none of those exits is a crash.
+ */
+export class ServiceGroup {
+  readonly services: ManagedService[] = [];
+  #stopping = false;
+
+  constructor(
+    private readonly repoRoot: string,
+    private readonly events: SupervisorEvents,
+    private readonly startTimeoutMs: number,
+  ) {}
+
+  get stopping(): boolean {
+    return this.#stopping;
+  }
+
+  add(spec: ServiceSpec): ManagedService {
+    const service = new ManagedService(spec, this.repoRoot, this.events, this.startTimeoutMs, () => this.#stopping);
+    this.services.push(service);
+    return service;
+  }
+
+  /** Stops every service, the last started first (dependents before what they depend on). */
+  async stopAll(graceMs?: number): Promise<void> {
+    this.#stopping = true;
+    for (const service of [...this.services].reverse()) await service.stop(graceMs);
+  }
+}
+
+/** Signals that mean "stop", not "crashed": Ctrl-C (the terminal's SIGINT) and a polite SIGTERM. */
+const STOP_SIGNALS: ReadonlySet<NodeJS.Signals> = new Set(['SIGINT', 'SIGTERM']);
+
+/**
  * One service process under supervision: started through tsx, ready once it logs `listening` (carrying its
  * URL) and answers its health path, restarted with backoff when it exits unexpectedly, stopped with
  * SIGTERM then SIGKILL. After the first start its port is pinned, so a restarted service keeps the URL
@@ -36,11 +71,18 @@ export class ManagedService {
   private restartTimer: NodeJS.Timeout | undefined;
   url: string | undefined;
 
+  /** The current process's pid, while one runs. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   constructor(
     readonly spec: ServiceSpec,
     private readonly repoRoot: string,
     private readonly events: SupervisorEvents,
     private readonly startTimeoutMs: number,
+    /** True once the launch as a whole is stopping (see `ServiceGroup`). */
+    private readonly groupStopping: () => boolean = () => false,
   ) {}
 
   async start(): Promise<string> {
@@ -94,13 +136,26 @@ export class ManagedService {
     throw new Error(`${this.spec.name} is not healthy at ${url}${this.spec.healthPath ?? ''}: ${lastError}`);
   }
 
+  private get stopRequested(): boolean {
+    return this.stopping || this.groupStopping();
+  }
+
   private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
-    if (this.stopping || child !== this.child || this.url === undefined) return;
+    if (this.stopRequested || child !== this.child || this.url === undefined) return;
+    // Killed by SIGINT: Ctrl-C reached the whole process group, the launcher's own handler just has not
+    // run yet. It is a stop on its way, not a crash.
+    if (signal === 'SIGINT') return;
     if (Date.now() - this.lastStart > HEALTHY_RESET_MS) this.restarts = 0;
     const delay = RESTART_BACKOFF_MS[Math.min(this.restarts, RESTART_BACKOFF_MS.length - 1)] ?? 30_000;
     this.restarts += 1;
-    this.events.notice(this.spec.name, `exited unexpectedly (${signal ?? `code ${code}`}); restarting in ${delay} ms (restart #${this.restarts})`);
+    const how = signal ?? `code ${code}`;
+    // A clean exit (code 0, SIGTERM) is what a service does when told to stop. When the launcher's own
+    // stop is on its way it lands within the backoff, so the exit is judged when the restart is due.
+    const clean = code === 0 || (signal !== null && STOP_SIGNALS.has(signal));
+    if (!clean) this.events.notice(this.spec.name, `exited unexpectedly (${how}); restarting in ${delay} ms (restart #${this.restarts})`);
     this.restartTimer = setTimeout(() => {
+      if (this.stopRequested) return;
+      if (clean) this.events.notice(this.spec.name, `exited (${how}) without being asked to stop; restarting (restart #${this.restarts})`);
       this.start().then(
         (url) => this.events.notice(this.spec.name, `restarted at ${url}`),
         (error: unknown) => this.events.notice(this.spec.name, `restart failed: ${error instanceof Error ? error.message : String(error)}`),
