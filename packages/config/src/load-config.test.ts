@@ -37,4 +37,11 @@ describe('loadConfig', () => {
     expect(message).toContain('UPSTREAM_URL');
     expect(message).toContain('"eighty"');
   });
+
+  it('reads OTEL_EXPORTER_OTLP_PROTOCOL as http/protobuf by default, http/json on request, and nothing else', () => {
+    const otlp = z.object({ OTEL_EXPORTER_OTLP_PROTOCOL: env.otlpProtocol() });
+    expect(loadConfig(otlp, {}).OTEL_EXPORTER_OTLP_PROTOCOL).toBe('http/protobuf');
+    expect(loadConfig(otlp, { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }).OTEL_EXPORTER_OTLP_PROTOCOL).toBe('http/json');
+    expect(() => loadConfig(otlp, { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })).toThrow(/OTEL_EXPORTER_OTLP_PROTOCOL[\s\S]*"grpc"/);
+  });
 });
