@@ -25,7 +25,12 @@ async function restartFlaky(): Promise<ServiceProcess> {
 const working = (name: string) => ({ name, delayMs: 1_500, statusUpdates: [`${name} is working`] });
 
 beforeAll(async () => {
-  stack = await startStack({ agents: [{ name: 'steady' }, working('flaky'), working('lost')] });
+  stack = await startStack({
+    agents: [{ name: 'steady' }, working('flaky'), working('lost')],
+    // Twice the default budget: restarting a mock agent (a tsx process) takes 2-3 s on an idle machine but
+    // can take 10 s or more on a loaded CI box, and this test is about the bridging, not the machine.
+    orchestratorEnv: { ORCHESTRATOR_NODE_RETRY_BUDGET_MS: '30000' },
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -63,6 +68,7 @@ describe('an agent killed mid-task', () => {
     expect(done.finishReason).toBe('stop');
     expect(ofType(done.events, 'node_retrying', 'slow')).toHaveLength(1);
     expect(ofType(done.events, 'node_started', 'slow')).toHaveLength(2);
+    expect(ofType(done.events, 'node_failed', 'slow')).toEqual([]);
     expect(ofType(done.events, 'node_completed', 'slow')[0]?.message).toBe('flaky(slow work)');
     expect(ofType(done.events, 'node_completed', 'facts')).toHaveLength(1);
     // While it restarted, the orchestrator said it was waiting for the agent (without spending attempts).

@@ -155,7 +155,7 @@ function restartingAgent(downFor: number) {
       calls += 1;
       if (calls <= downFor) throw refused();
       yield taskEvent('agent-task-2', TaskState.TASK_STATE_WORKING);
-      yield { ...taskEvent('agent-task-2', TaskState.TASK_STATE_COMPLETED), final: true };
+      yield { kind: 'task', task: task('agent-task-2', TaskState.TASK_STATE_COMPLETED), state: TaskState.TASK_STATE_COMPLETED, final: true };
     },
     getTask: () => Promise.reject(new Error('not used')),
     cancelTask: (taskId) => Promise.resolve(task(taskId, TaskState.TASK_STATE_CANCELED)),
