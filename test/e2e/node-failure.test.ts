@@ -1,3 +1,4 @@
+import { reasoningEventOf } from '@ensemble/openai-a2a';
 import { APIError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -44,7 +45,7 @@ async function killMidTask(text: string, agent: ServiceProcess, onKilled: () => 
   let killed: Promise<void> | undefined;
   const stream = await stack.openai.chat.completions.create({ ...ask(text), stream: true }, { headers: ORCHESTRATE });
   const outcome = await readStream(stream, (chunk) => {
-    const event = chunk.reasoning_event;
+    const event = reasoningEventOf(chunk);
     if (killed === undefined && event?.type === 'status' && event.message?.endsWith('is working') === true) {
       killed = agent.kill().then(onKilled);
     }
