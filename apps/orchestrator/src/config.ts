@@ -19,5 +19,7 @@ export const OrchestratorConfig = z.object({
   SESSION_LEASE_MS: env.int(30_000, 300),
   ORCHESTRATOR_RESUME_SCAN_MS: env.int(10_000),
   ORCHESTRATOR_RESULT_TTL_SECONDS: env.int(3_600, 1),
+  ORCHESTRATOR_ON_NODE_FAILURE: z.enum(['partial', 'fail']).default('partial'),
+  ORCHESTRATOR_NODE_RETRY_BUDGET_MS: env.int(15_000),
 });
 export type OrchestratorConfig = z.infer<typeof OrchestratorConfig>;

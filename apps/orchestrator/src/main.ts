@@ -38,6 +38,8 @@ const { service, orchestrator } = createOrchestratorApp({
   llm: createLlmClient({ baseURL: config.OPENAI_BASE_URL, apiKey: config.OPENAI_API_KEY }),
   model: config.ORCHESTRATOR_MODEL,
   maxConcurrency: config.ORCHESTRATOR_MAX_CONCURRENCY,
+  onNodeFailure: config.ORCHESTRATOR_ON_NODE_FAILURE,
+  nodeRetryBudgetMs: config.ORCHESTRATOR_NODE_RETRY_BUDGET_MS,
   plannerTimeoutMs: 120_000,
   logger,
   authTokens: config.AGENT_AUTH_TOKENS,

@@ -1,12 +1,13 @@
 import { type Task, TaskState } from '@a2a-js/sdk';
-import { type A2AClient, type A2AStreamEvent, type AgentInfo, buildAgentCard } from '@ensemble/a2a';
+import { A2AClientError, type A2AClient, type A2AStreamEvent, type AgentInfo, buildAgentCard } from '@ensemble/a2a';
 import type { NodeRunRequest } from '@ensemble/dag';
-import { EnsembleMetadataKey } from '@ensemble/protocol';
+import { ManualClock } from '@ensemble/dag/testing';
+import { EnsembleError, EnsembleMetadataKey, ErrorCode, type ReasoningEvent } from '@ensemble/protocol';
 import { describe, expect, it } from 'vitest';
 
 import type { AgentDirectory } from './agents.js';
 import { silentSink } from './events.js';
-import { createNodeRunner } from './node-runner.js';
+import { createNodeRunner, isNotDelivered, isRetryableNodeError } from './node-runner.js';
 import { planNode, quietLogger } from './testing/harness.js';
 
 const card = buildAgentCard({ name: 'worker', description: 'test worker', skills: [{ id: 'work', name: 'Work', description: 'works' }] }, { baseUrl: 'http://127.0.0.1:1', bearerAuth: false, legacyCompat: false });
@@ -56,7 +57,7 @@ function slowStartingAgent() {
 }
 
 function runRequest(signal: AbortSignal): NodeRunRequest {
-  return { node: planNode('n1', 'worker', 'work'), agent: 'worker', input: 'work', attempt: 1, fallback: false, signal, approval: null, previous: null };
+  return { node: planNode('n1', 'worker', 'work'), agent: 'worker', input: 'work', attempt: 1, fallback: false, signal, approval: null, previous: null, deadline: Number.POSITIVE_INFINITY };
 }
 
 describe('node runner', () => {
@@ -137,5 +138,106 @@ describe('node runner', () => {
     });
     await expect(runNode(runRequest(AbortSignal.abort(new Error('cancelled'))))).rejects.toMatchObject({ code: 'cancelled' });
     expect(called).toBe(false);
+  });
+});
+
+const target = { agent: 'worker', url: 'http://127.0.0.1:1' };
+const refused = () => new A2AClientError('unreachable', 'cannot connect (ECONNREFUSED)', { ...target, notDelivered: true });
+
+/** An agent that refuses connections for its first `downFor` calls (restarting), then completes the task. */
+function restartingAgent(downFor: number) {
+  let calls = 0;
+  const client: A2AClient = {
+    card,
+    agent: 'worker',
+    send: () => Promise.reject(new Error('not used')),
+    async *stream() {
+      calls += 1;
+      if (calls <= downFor) throw refused();
+      yield taskEvent('agent-task-2', TaskState.TASK_STATE_WORKING);
+      yield { kind: 'task', task: task('agent-task-2', TaskState.TASK_STATE_COMPLETED), state: TaskState.TASK_STATE_COMPLETED, final: true };
+    },
+    getTask: () => Promise.reject(new Error('not used')),
+    cancelTask: (taskId) => Promise.resolve(task(taskId, TaskState.TASK_STATE_CANCELED)),
+    subscribe: () => {
+      throw new Error('not used');
+    },
+  };
+  return { client, calls: () => calls };
+}
+
+describe('node runner: an agent that is restarting', () => {
+  function runner(client: A2AClient, clock: ManualClock, progress: ReasoningEvent[]) {
+    return createNodeRunner({
+      directory,
+      clients: { for: () => Promise.resolve(client) },
+      sessionId: 'session-1',
+      sink: { ...silentSink, progress: (event) => void progress.push(event) },
+      onReplan: () => undefined,
+      logger: quietLogger(),
+      clock,
+      random: () => 1,
+    });
+  }
+
+  it('waits for it (backoff with jitter, no attempt spent) while the calls cannot have reached it, within the deadline', async () => {
+    const agent = restartingAgent(4);
+    const clock = new ManualClock({ autoAdvance: true });
+    const progress: ReasoningEvent[] = [];
+    const start = clock.now();
+    const outcome = await runner(agent.client, clock, progress)({ ...runRequest(new AbortController().signal), deadline: start + 15_000 });
+
+    expect(outcome).toMatchObject({ kind: 'completed', taskId: 'agent-task-2' });
+    expect(agent.calls()).toBe(5);
+    // 250, 500, 1000, 2000 ms (random() = 1: the top of each jitter range), then the agent is back.
+    expect(progress.map((event) => event.metadata?.['delay_ms'])).toEqual([250, 500, 1_000, 2_000]);
+    expect(progress[0]).toMatchObject({ type: 'status', node: 'n1', agent: 'worker', message: 'Agent "worker" is not reachable; trying again in 250 ms' });
+    expect(clock.now() - start).toBe(3_750);
+  });
+
+  it('gives up with the connection error once the next wait would pass the deadline', async () => {
+    const agent = restartingAgent(100);
+    const clock = new ManualClock({ autoAdvance: true });
+    const start = clock.now();
+    await expect(runner(agent.client, clock, [])({ ...runRequest(new AbortController().signal), deadline: start + 2_000 })).rejects.toMatchObject({ kind: 'unreachable' });
+    // Waits of 250, 500 and 1000 ms fit in 2 s; the next one (2000 ms) does not.
+    expect(agent.calls()).toBe(4);
+    expect(clock.now() - start).toBe(1_750);
+  });
+
+  it('stops waiting when the attempt is aborted', async () => {
+    const agent = restartingAgent(100);
+    const clock = new ManualClock();
+    const attempt = new AbortController();
+    const outcome = runner(agent.client, clock, [])({ ...runRequest(attempt.signal), deadline: clock.now() + 60_000 });
+    const settled = expect(outcome).rejects.toMatchObject({ code: 'cancelled' });
+    await clock.waitForSleepers((pending) => pending.length === 1);
+    attempt.abort(new Error('cancelled'));
+    await settled;
+    expect(agent.calls()).toBe(1);
+  });
+});
+
+describe('which node failures are retried', () => {
+  it('retries transient failures and not definitive answers', () => {
+    expect(isRetryableNodeError(refused())).toBe(true);
+    expect(isRetryableNodeError(new A2AClientError('unreachable', 'connection reset (ECONNRESET)', target))).toBe(true);
+    expect(isRetryableNodeError(new A2AClientError('timeout', 'slow', target))).toBe(true);
+    expect(isRetryableNodeError(new EnsembleError(ErrorCode.UpstreamError, 'stopped streaming', { wireCode: 'stream_incomplete' }))).toBe(true);
+
+    expect(isRetryableNodeError(new EnsembleError(ErrorCode.UpstreamError, 'Agent "x" failed: no such city', { wireCode: 'agent_failed' }))).toBe(false);
+    expect(isRetryableNodeError(new EnsembleError(ErrorCode.Forbidden, 'Agent "x" declined', { wireCode: 'agent_rejected' }))).toBe(false);
+    expect(isRetryableNodeError(new A2AClientError('protocol', 'invalid params', { ...target, rpcCode: -32602 }))).toBe(false);
+    expect(isRetryableNodeError(new A2AClientError('unauthorized', 'HTTP 401', target))).toBe(false);
+    expect(isRetryableNodeError(new EnsembleError(ErrorCode.InvalidRequest, 'No agent named "x"', { wireCode: 'unknown_agent' }))).toBe(false);
+  });
+
+  it('waits inside an attempt only for calls that cannot have reached the agent', () => {
+    expect(isNotDelivered(refused())).toBe(true);
+    expect(isNotDelivered(new A2AClientError('circuit_open', 'open', { ...target, notDelivered: true }))).toBe(true);
+    expect(isNotDelivered(new A2AClientError('unavailable', 'HTTP 503', { ...target, notDelivered: true }))).toBe(true);
+    // A reset may come after the agent took the task: that is the engine's (counted) retry.
+    expect(isNotDelivered(new A2AClientError('unreachable', 'reset', target))).toBe(false);
+    expect(isNotDelivered(new A2AClientError('unavailable', 'HTTP 502', target))).toBe(false);
   });
 });

@@ -1,5 +1,5 @@
-import { type A2AClient, approvalMessage, userMessage } from '@ensemble/a2a';
-import type { NodeRunOutcome, NodeRunRequest, NodeRunner } from '@ensemble/dag';
+import { type A2AClient, isA2AClientError, approvalMessage, userMessage } from '@ensemble/a2a';
+import { type Clock, type NodeRunOutcome, type NodeRunRequest, type NodeRunner, systemClock } from '@ensemble/dag';
 import { EnsembleError, ErrorCode, OrchestratorMetadataKey, type ReplanSignal } from '@ensemble/protocol';
 import { type Logger, chainSpanAttributes, inSpan, outputAttributes } from '@ensemble/telemetry';
 
@@ -16,6 +16,47 @@ export interface NodeRunnerDeps {
   /** Called when a node's agent asked for the rest of the plan to be revised. */
   onReplan(nodeId: string, signal: ReplanSignal): void;
   logger: Logger;
+  /** Waits between calls to an agent that cannot be reached (default: real time). */
+  clock?: Clock;
+  /** Jitter source in [0, 1) for those waits (default `Math.random`). */
+  random?: () => number;
+}
+
+/** First wait before calling an unreachable agent again; doubles per try up to `UNREACHABLE_MAX_DELAY_MS`. */
+const UNREACHABLE_FIRST_DELAY_MS = 250;
+const UNREACHABLE_MAX_DELAY_MS = 2_000;
+
+/**
+ * Failures that prove the agent never saw the request (connection refused, a draining replica's 503,
+ * its breaker open): repeating the call cannot run the work twice, so the runner waits for the agent
+ * (a restart takes seconds) within the node's retry budget, without spending one of the node's attempts.
+ */
+export function isNotDelivered(error: unknown): boolean {
+  return isA2AClientError(error) && error.notDelivered && (error.kind === 'unreachable' || error.kind === 'unavailable' || error.kind === 'circuit_open');
+}
+
+/** Wire codes of a definitive answer from the agent: repeating the same request would get the same answer. */
+const DEFINITIVE_WIRE_CODES: ReadonlySet<string> = new Set(['agent_failed', 'agent_rejected', 'unknown_agent', 'unknown_skill']);
+/** JSON-RPC codes of a request the agent refused as malformed (invalid request, method not found, invalid params). */
+const MALFORMED_RPC_CODES: ReadonlySet<number> = new Set([-32600, -32601, -32602]);
+
+/**
+ * The engine's `isRetryable` for agent calls. Transient failures (unreachable, timeout, unavailable, a
+ * stream cut before the task finished) are retried; a definitive answer is not: the task ended FAILED
+ * or REJECTED with a reason, the agent refused the request as invalid or our credentials, or no agent
+ * serves the node. The node's fallback agent still gets its turn.
+ */
+export function isRetryableNodeError(error: unknown): boolean {
+  if (isA2AClientError(error)) {
+    if (error.kind === 'unauthorized' || error.kind === 'task_failed' || error.kind === 'rejected') return false;
+    if (error.kind === 'protocol' && error.rpcCode !== undefined && MALFORMED_RPC_CODES.has(error.rpcCode)) return false;
+    return true;
+  }
+  if (error instanceof EnsembleError) {
+    if (error.wireCode !== undefined && DEFINITIVE_WIRE_CODES.has(error.wireCode)) return false;
+    return error.code !== ErrorCode.InvalidRequest && error.code !== ErrorCode.Unauthorized && error.code !== ErrorCode.Forbidden;
+  }
+  return true;
 }
 
 /** How long a best-effort cancellation of an agent's task may take. */
@@ -60,79 +101,115 @@ function createAgentCall(deps: NodeRunnerDeps): NodeRunner {
           })
         : userMessage({ text: request.input, contextId: deps.sessionId, metadata: { 'ensemble.node': node.id } });
 
-    if (request.signal.aborted) throw attemptAborted(node.id);
-    const collector = new AgentCallCollector();
-    // The agent's task id comes with its first event. An abort before it arrives keeps reading until it
-    // does (at most CANCEL_TIMEOUT_MS), so the task can be canceled: cutting the stream at once would
-    // leave the agent working for nobody.
-    const stream = new AbortController();
-    let cancelPending = false;
-    let giveUp: NodeJS.Timeout | undefined;
-    const cancelAgentTask = () => {
-      if (collector.taskId !== undefined) {
-        cancelQuietly(client, collector.taskId, deps.logger);
-        stream.abort(request.signal.reason);
-        return;
-      }
-      cancelPending = true;
-      giveUp = setTimeout(() => stream.abort(request.signal.reason), CANCEL_TIMEOUT_MS);
-    };
-    request.signal.addEventListener('abort', cancelAgentTask, { once: true });
-    try {
-      for await (const event of client.stream(message, { signal: stream.signal, timeoutMs: node.timeoutMs })) {
-        const progress = collector.add(event);
-        if (cancelPending) {
-          if (collector.taskId === undefined) continue;
-          cancelQuietly(client, collector.taskId, deps.logger);
-          break;
-        }
-        if (progress !== undefined) {
-          deps.sink.progress({
-            ...progress,
-            agent: client.agent,
-            node: node.id,
-            metadata: { ...progress.metadata, [OrchestratorMetadataKey.agentTaskId]: collector.taskId },
-          });
-        }
-      }
-    } finally {
-      request.signal.removeEventListener('abort', cancelAgentTask);
-      clearTimeout(giveUp);
-      // Spent whatever became of the attempt (failed, retried, aborted): it counts toward the request.
-      if (collector.usage !== undefined) deps.sink.usage(collector.usage);
-    }
-    // The engine has settled an aborted attempt already; what follows would only describe a cut stream.
-    if (request.signal.aborted) throw attemptAborted(node.id);
-
-    const end = collector.end;
-    const taskId = collector.taskId ?? null;
-    if (collector.replan !== undefined) deps.onReplan(node.id, collector.replan);
-    switch (end?.kind) {
-      case 'completed':
-        return { kind: 'completed', output: collector.output(), agent: client.agent, taskId };
-      case 'approval_required':
-        return {
-          kind: 'approval_required',
+    const clock = deps.clock ?? systemClock;
+    const random = deps.random ?? Math.random;
+    for (let tries = 1; ; tries += 1) {
+      if (request.signal.aborted) throw attemptAborted(node.id);
+      const collector = new AgentCallCollector();
+      try {
+        return await callAgent(deps, request, client, message, collector);
+      } catch (error) {
+        if (request.signal.aborted || collector.taskId !== undefined || !isNotDelivered(error)) throw error;
+        const base = Math.min(UNREACHABLE_FIRST_DELAY_MS * 2 ** (tries - 1), UNREACHABLE_MAX_DELAY_MS);
+        const delayMs = Math.round(base * (0.5 + random() / 2));
+        if (clock.now() + delayMs > request.deadline) throw error;
+        deps.logger.warn({ node: node.id, agent: client.agent, try: tries, delay_ms: delayMs, err: error }, 'agent not reachable; waiting for it');
+        deps.sink.progress({
+          type: 'status',
           agent: client.agent,
-          taskId,
-          context: {
-            question: end.question,
-            agent: client.agent,
-            [OrchestratorMetadataKey.agentTaskId]: taskId,
-            ...(end.request === undefined ? {} : { approval_request: end.request }),
-          },
-        };
-      case 'rejected':
-        // The agent (or the person it asked) declined: repeating the same request is pointless.
-        throw new EnsembleError(ErrorCode.Forbidden, `Agent "${client.agent}" declined: ${end.reason}`, { wireCode: 'agent_rejected' });
-      case 'failed':
-        throw new EnsembleError(ErrorCode.UpstreamError, `Agent "${client.agent}" failed: ${end.reason}`, { wireCode: 'agent_failed' });
-      case 'canceled':
-        throw new EnsembleError(ErrorCode.UpstreamError, `Agent "${client.agent}" canceled the task: ${end.reason}`, { wireCode: 'agent_canceled' });
-      case undefined:
-        throw new EnsembleError(ErrorCode.UpstreamError, `Agent "${client.agent}" stopped streaming before its task finished`, { wireCode: 'stream_incomplete' });
+          node: node.id,
+          message: `Agent "${client.agent}" is not reachable; trying again in ${delayMs} ms`,
+          metadata: { reason: isA2AClientError(error) ? error.kind : 'unreachable', delay_ms: delayMs, try: tries },
+        });
+        try {
+          await clock.sleep(delayMs, request.signal);
+        } catch {
+          throw attemptAborted(node.id);
+        }
+      }
     }
   };
+}
+
+/** One call of the node's agent: streams the task, forwarding progress, and reads how it ended. */
+async function callAgent(
+  deps: NodeRunnerDeps,
+  request: NodeRunRequest,
+  client: A2AClient,
+  message: ReturnType<typeof userMessage>,
+  collector: AgentCallCollector,
+): Promise<NodeRunOutcome> {
+  const { node } = request;
+  // The agent's task id comes with its first event. An abort before it arrives keeps reading until it
+  // does (at most CANCEL_TIMEOUT_MS), so the task can be canceled: cutting the stream at once would
+  // leave the agent working for nobody.
+  const stream = new AbortController();
+  let cancelPending = false;
+  let giveUp: NodeJS.Timeout | undefined;
+  const cancelAgentTask = () => {
+    if (collector.taskId !== undefined) {
+      cancelQuietly(client, collector.taskId, deps.logger);
+      stream.abort(request.signal.reason);
+      return;
+    }
+    cancelPending = true;
+    giveUp = setTimeout(() => stream.abort(request.signal.reason), CANCEL_TIMEOUT_MS);
+  };
+  request.signal.addEventListener('abort', cancelAgentTask, { once: true });
+  try {
+    for await (const event of client.stream(message, { signal: stream.signal, timeoutMs: node.timeoutMs })) {
+      const progress = collector.add(event);
+      if (cancelPending) {
+        if (collector.taskId === undefined) continue;
+        cancelQuietly(client, collector.taskId, deps.logger);
+        break;
+      }
+      if (progress !== undefined) {
+        deps.sink.progress({
+          ...progress,
+          agent: client.agent,
+          node: node.id,
+          metadata: { ...progress.metadata, [OrchestratorMetadataKey.agentTaskId]: collector.taskId },
+        });
+      }
+    }
+  } finally {
+    request.signal.removeEventListener('abort', cancelAgentTask);
+    clearTimeout(giveUp);
+    // Spent whatever became of the attempt (failed, retried, aborted): it counts toward the request.
+    if (collector.usage !== undefined) deps.sink.usage(collector.usage);
+  }
+  // The engine has settled an aborted attempt already; what follows would only describe a cut stream.
+  if (request.signal.aborted) throw attemptAborted(node.id);
+
+  const end = collector.end;
+  const taskId = collector.taskId ?? null;
+  if (collector.replan !== undefined) deps.onReplan(node.id, collector.replan);
+  switch (end?.kind) {
+    case 'completed':
+      return { kind: 'completed', output: collector.output(), agent: client.agent, taskId };
+    case 'approval_required':
+      return {
+        kind: 'approval_required',
+        agent: client.agent,
+        taskId,
+        context: {
+          question: end.question,
+          agent: client.agent,
+          [OrchestratorMetadataKey.agentTaskId]: taskId,
+          ...(end.request === undefined ? {} : { approval_request: end.request }),
+        },
+      };
+    case 'rejected':
+      // The agent (or the person it asked) declined: repeating the same request is pointless.
+      throw new EnsembleError(ErrorCode.Forbidden, `Agent "${client.agent}" declined: ${end.reason}`, { wireCode: 'agent_rejected' });
+    case 'failed':
+      throw new EnsembleError(ErrorCode.UpstreamError, `Agent "${client.agent}" failed: ${end.reason}`, { wireCode: 'agent_failed' });
+    case 'canceled':
+      throw new EnsembleError(ErrorCode.UpstreamError, `Agent "${client.agent}" canceled the task: ${end.reason}`, { wireCode: 'agent_canceled' });
+    case undefined:
+      throw new EnsembleError(ErrorCode.UpstreamError, `Agent "${client.agent}" stopped streaming before its task finished`, { wireCode: 'stream_incomplete' });
+  }
 }
 
 function attemptAborted(nodeId: string): EnsembleError {

@@ -11,7 +11,9 @@ const MAX_OUTPUT_CHARS = 8_000;
 const SYSTEM_PROMPT = [
   'You are the final step of a multi-agent workflow. Several agents worked on parts of the user request;',
   'their results follow. Write the answer to the user from those results: complete, direct, well organised.',
-  'Do not describe the workflow itself. If a step failed or was skipped and that leaves a gap, say so briefly.',
+  'Do not describe the workflow itself. When results are listed as missing, answer from what is there and say',
+  'plainly which part of the request is not covered and why (the step failed, or could not run because of it);',
+  'never fill the gap with guesses.',
   'When a result cites sources as [1], [2], keep those citations on the claims they support and end with the',
   'list of the sources you cited (number, title, location); never invent a source.',
 ].join(' ');
@@ -39,10 +41,37 @@ export function formatResults(plan: ExecutionPlan, results: Readonly<Record<stri
     .join('\n\n');
 }
 
+/** A node whose result the answer lacks: it failed, or was skipped because something it needed failed. */
+export interface MissingResult {
+  node: string;
+  agent: string | null;
+  description: string;
+  status: 'failed' | 'skipped';
+  reason: string;
+}
+
+/** The nodes whose results are missing because of a failure, in plan order (skips by condition or revision are not missing). */
+export function missingResults(plan: ExecutionPlan, results: Readonly<Record<string, NodeResult>>): MissingResult[] {
+  const missing: MissingResult[] = [];
+  for (const node of plan.nodes) {
+    const result = results[node.id];
+    const agent = result?.agent ?? node.agent;
+    if (result?.status === 'failed') missing.push({ node: node.id, agent, description: node.description, status: 'failed', reason: result.error?.message ?? 'unknown error' });
+    else if (result?.status === 'skipped' && result.error !== null) missing.push({ node: node.id, agent, description: node.description, status: 'skipped', reason: result.error.message });
+  }
+  return missing;
+}
+
 export function synthesisMessages(request: string, plan: ExecutionPlan, results: Readonly<Record<string, NodeResult>>): ChatMessages {
+  const missing = missingResults(plan, results);
+  // Before the results block, which runs to the end of the message.
+  const gaps =
+    missing.length === 0
+      ? ''
+      : `Missing results (say so in the answer):\n${missing.map((entry) => `- ${entry.node}: ${entry.description} (${entry.status}: ${entry.reason})`).join('\n')}\n\n`;
   return [
     { role: 'system', content: SYSTEM_PROMPT },
-    { role: 'user', content: `User request:\n${request}\n\nGoal: ${plan.goal}\n\nAgent results:\n\n${formatResults(plan, results)}` },
+    { role: 'user', content: `User request:\n${request}\n\nGoal: ${plan.goal}\n\n${gaps}Agent results:\n\n${formatResults(plan, results)}` },
   ];
 }
 

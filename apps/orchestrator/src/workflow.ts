@@ -1,4 +1,4 @@
-import { APPROVAL_REJECTED, DEPENDENCY_FAILED, runDag } from '@ensemble/dag';
+import { APPROVAL_REJECTED, DEPENDENCY_FAILED, type NodeFailurePolicy, runDag } from '@ensemble/dag';
 import type { createLlmClient } from '@ensemble/llm';
 import {
   type ApprovalDecision,
@@ -17,12 +17,12 @@ import type { Logger } from '@ensemble/telemetry';
 
 import { type AgentClients, type AgentDirectory, catalogOf } from './agents.js';
 import { type ProgressSink, dagEventToProgress, planSummary } from './events.js';
-import { createNodeRunner } from './node-runner.js';
+import { createNodeRunner, isRetryableNodeError } from './node-runner.js';
 import { NodeResultWriter } from './node-writes.js';
 import { revisionFromPlan } from './plan-revision.js';
 import { planningConversation, replanResults, requestPlan } from './planner.js';
 import type { ResultStore } from './results.js';
-import { formatResults, synthesize } from './synthesis.js';
+import { formatResults, missingResults, synthesize } from './synthesis.js';
 
 export interface WorkflowDeps {
   store: SessionStore;
@@ -33,8 +33,17 @@ export interface WorkflowDeps {
   model: string;
   maxConcurrency: number;
   plannerTimeoutMs: number;
+  /** What a node that finally failed does to the workflow (`ORCHESTRATOR_ON_NODE_FAILURE`). Default `partial`. */
+  onNodeFailure?: NodeFailurePolicy;
+  /** Per node: how long retries (and waits for a restarting agent) may go on (`ORCHESTRATOR_NODE_RETRY_BUDGET_MS`). */
+  nodeRetryBudgetMs?: number;
   logger: Logger;
 }
+
+/** Error code of a workflow that failed because a node the plan marked `required` failed or could not run. */
+export const REQUIRED_NODE_FAILED = 'required_node_failed';
+/** Error code of a workflow that failed because a node failed (policy `fail`, or nothing succeeded). */
+export const NODE_FAILED = 'node_failed';
 
 /** A node paused for a human decision, as stored in the session's `approvalContext.nodes`. */
 export interface WaitingNode {
@@ -113,6 +122,9 @@ export function waitingNodes(results: Readonly<Record<string, NodeResult>>): Wai
     }));
 }
 
+/** Default of `nodeRetryBudgetMs`: bridges an agent restart of several seconds. */
+export const DEFAULT_NODE_RETRY_BUDGET_MS = 15_000;
+
 function isUserCancel(signal: AbortSignal): boolean {
   return signal.aborted && EnsembleError.is(signal.reason, ErrorCode.Cancelled);
 }
@@ -179,6 +191,10 @@ export async function runWorkflow(deps: WorkflowDeps, run: WorkflowRun): Promise
       ...(run.approvals === undefined ? {} : { approvals: run.approvals }),
       maxConcurrency: deps.maxConcurrency,
       signal,
+      onNodeFailure: deps.onNodeFailure ?? 'partial',
+      retryBudgetMs: deps.nodeRetryBudgetMs ?? DEFAULT_NODE_RETRY_BUDGET_MS,
+      isRetryable: isRetryableNodeError,
+      random: Math.random,
       catalog: catalogOf(deps.directory),
       runNode: createNodeRunner({
         directory: deps.directory,
@@ -219,7 +235,8 @@ export async function runWorkflow(deps: WorkflowDeps, run: WorkflowRun): Promise
         const rejected = rejectedNodes(result.plan, result.results);
         // The user said no: not a fault of any agent or of ours, and callers should be able to tell.
         if (rejected !== undefined) return await finish({ kind: 'failed', message: describeFailures(result.plan, result.results), code: APPROVAL_REJECTED, nodes: rejected });
-        return await finish({ kind: 'failed', message: describeFailures(result.plan, result.results), code: 'node_failed' });
+        const required = result.plan.nodes.some((node) => node.required === true && result.results[node.id]?.status === 'failed');
+        return await finish({ kind: 'failed', message: describeFailures(result.plan, result.results), code: required ? REQUIRED_NODE_FAILED : NODE_FAILED });
       }
       case 'paused': {
         const waiting = waitingNodes(result.results);
@@ -228,7 +245,13 @@ export async function runWorkflow(deps: WorkflowDeps, run: WorkflowRun): Promise
         return { kind: 'paused', waiting };
       }
       case 'completed': {
-        sink.progress({ type: 'synthesis', message: 'Writing the final answer' });
+        // Say what the answer lacks before it streams, by node: the client's UI can show it next to the answer.
+        const missing = missingResults(result.plan, result.results);
+        sink.progress({
+          type: 'synthesis',
+          message: missing.length === 0 ? 'Writing the final answer' : `Writing the final answer without ${missing.map((entry) => `"${entry.node}" (${entry.status})`).join(', ')}`,
+          ...(missing.length === 0 ? {} : { metadata: { missing } }),
+        });
         let answer: string;
         try {
           answer = await synthesize(deps.llm, { model: deps.model, request, plan: result.plan, results: result.results, signal, onToken: (text) => sink.answer(text), onUsage: (usage) => sink.usage(usage) });

@@ -50,6 +50,7 @@ function systemPrompt(input: PlanningPromptInput): string {
     '6. When the plan has several branches, end it with one node that depends on every branch and combines their results into the final answer.',
     '7. Node ids are short lowercase slugs (letters, digits, "-" and "_"), unique within the plan.',
     '8. Unless there is a reason to differ: retry {"maxAttempts": 2, "backoffMs": 500}, timeoutMs 60000, fallbackAgent null (or another listed agent offering the same skill). Give every node a one-line description; state the goal in one sentence; in rationale say which parts run in parallel and why.',
+    '9. "required": true only for a node without whose result the answer would be worthless (the request is about exactly that); its failure then fails the whole workflow. Otherwise null: when such a node fails, the answer is written from the other results and says what is missing.',
     '',
     PLANNER_PROMPT_SECTIONS.catalog,
     JSON.stringify(input.catalog),

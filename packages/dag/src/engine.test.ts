@@ -232,7 +232,7 @@ describe('runDag: failures, retries, fallback, timeouts', () => {
 
     expect(result.status).toBe('failed');
     expect(result.results['broken']).toMatchObject({ status: 'failed', attempts: 2, error: { code: 'internal', message: 'boom' } });
-    expect(result.results['after']).toMatchObject({ status: 'failed', attempts: 0, error: { code: 'dependency_failed', message: 'Dependency "broken" failed' } });
+    expect(result.results['after']).toMatchObject({ status: 'failed', attempts: 0, error: { code: 'dependency_failed', message: 'Dependency "broken" failed: boom' } });
     expect(result.results['then']?.error?.code).toBe('dependency_failed');
     expect(result.results['independent']?.status).toBe('completed');
     expect(h.events.at(-1)).toMatchObject({ type: 'workflow_failed', failedNodes: ['broken', 'after', 'then'] });
@@ -578,5 +578,110 @@ describe('durability order', () => {
     const finished = await run;
     expect(finished.status).toBe('completed');
     expect(writes.indexOf('b:completed')).toBeLessThan(writes.indexOf('c:running'));
+  });
+});
+
+describe('runDag: node failure policy, required nodes, retry budget', () => {
+  const failing = (broken: ReadonlySet<string>) => async (request: NodeRunRequest): Promise<NodeRunOutcome> => {
+    if (broken.has(request.node.id)) throw new EnsembleError(ErrorCode.UpstreamUnavailable, `${request.node.id} is down`);
+    return { kind: 'completed', output: `${request.node.id}[${request.input}]` };
+  };
+
+  it('partial: skips what cannot run (with the failure as reason, cascading), runs the other branches, and completes', async () => {
+    const h = harness(failing(new Set(['rag'])));
+    const result = await runDag(
+      h.options(
+        plan(
+          node('rag'),
+          node('web'),
+          node('summary', { dependsOn: ['rag'], input: 'sum {{nodes.rag.output}}' }),
+          node('final', { dependsOn: ['summary', 'web'], input: '{{nodes.summary.output}} + {{nodes.web.output}}' }),
+        ),
+        { onNodeFailure: 'partial' },
+      ),
+    );
+
+    expect(result.status).toBe('completed');
+    expect(result.results['rag']).toMatchObject({ status: 'failed', error: { code: 'upstream_unavailable', message: 'rag is down' } });
+    const reason = 'Dependency "rag" failed: rag is down';
+    expect(result.results['summary']).toMatchObject({ status: 'skipped', attempts: 0, skipReason: reason, error: { code: 'dependency_failed', message: reason } });
+    // A dependent of a failure-skipped node is skipped too, even with another dependency completed: its input is missing.
+    expect(result.results['final']).toMatchObject({ status: 'skipped', skipReason: reason });
+    expect(result.results['web']?.status).toBe('completed');
+    expect(h.calls.map((call) => call.node.id).sort()).toEqual(['rag', 'web']);
+    expect(h.events.filter((event) => event.type === 'node_skipped').map((event) => [event.node, event.reason])).toEqual([
+      ['summary', reason],
+      ['final', reason],
+    ]);
+    expect(h.saved()['summary']?.status).toBe('skipped');
+    expect(h.events.at(-1)).toMatchObject({ type: 'workflow_completed', failedNodes: ['rag'] });
+  });
+
+  it('fail: the same failure blocks its dependents and fails the run (the default)', async () => {
+    for (const options of [{ onNodeFailure: 'fail' as const }, {}]) {
+      const h = harness(failing(new Set(['rag'])));
+      const result = await runDag(h.options(plan(node('rag'), node('web'), node('summary', { dependsOn: ['rag'] })), options));
+      expect(result.status).toBe('failed');
+      expect(result.results['summary']).toMatchObject({ status: 'failed', error: { code: 'dependency_failed', message: 'Dependency "rag" failed: rag is down' } });
+      expect(h.events.at(-1)).toMatchObject({ type: 'workflow_failed' });
+    }
+  });
+
+  it('partial: fails the run when nothing succeeded, so there is nothing to answer from', async () => {
+    const h = harness(failing(new Set(['only'])));
+    const result = await runDag(h.options(plan(node('only'), node('next', { dependsOn: ['only'] })), { onNodeFailure: 'partial' }));
+    expect(result.status).toBe('failed');
+    expect(result.results['next']?.status).toBe('skipped');
+  });
+
+  it('a required node that fails fails the run under partial, even when others completed', async () => {
+    const h = harness(failing(new Set(['leaf'])));
+    const result = await runDag(h.options(plan(node('main'), node('leaf', { required: true })), { onNodeFailure: 'partial' }));
+    expect(result.status).toBe('failed');
+    expect(h.events.at(-1)).toMatchObject({ type: 'workflow_failed', failedNodes: ['leaf'] });
+
+    // Not required: the same failure leaves a completed run.
+    const relaxed = harness(failing(new Set(['leaf'])));
+    expect((await runDag(relaxed.options(plan(node('main'), node('leaf', { required: null })), { onNodeFailure: 'partial' }))).status).toBe('completed');
+  });
+
+  it('a required node that cannot run because of a failure is blocked, and fails the run under partial', async () => {
+    const h = harness(failing(new Set(['source'])));
+    const result = await runDag(h.options(plan(node('source'), node('other'), node('must', { dependsOn: ['source'], required: true })), { onNodeFailure: 'partial' }));
+    expect(result.status).toBe('failed');
+    expect(result.results['must']).toMatchObject({ status: 'failed', error: { code: 'dependency_failed' } });
+  });
+
+  it('partial still lets the plan handle a failure itself (condition "failed")', async () => {
+    const h = harness(failing(new Set(['risky'])));
+    const result = await runDag(
+      h.options(plan(node('risky'), node('recover', { dependsOn: ['risky'], condition: { node: 'risky', operator: 'failed', value: null } })), { onNodeFailure: 'partial' }),
+    );
+    expect(result.results['recover']?.status).toBe('completed');
+  });
+
+  it('jitters the backoff with the injected source, and tells the runner the node deadline', async () => {
+    const h = harness(failing(new Set(['a'])));
+    const start = h.clock.now();
+    const draws = [0, 0.5, 0.999];
+    await runDag(h.options(plan(node('a', { retry: { maxAttempts: 4, backoffMs: 1_000 } })), { random: () => draws.shift() ?? 0, retryBudgetMs: 60_000 }));
+    // delay * (0.5 + r / 2): 1000 -> 500, 2000 -> 1500, 4000 -> ~4000.
+    expect(h.events.filter((event) => event.type === 'node_retrying').map((event) => event.delayMs)).toEqual([500, 1_500, 3_998]);
+    expect(h.calls.map((call) => call.deadline)).toEqual([start + 60_000, start + 60_000, start + 60_000, start + 60_000]);
+  });
+
+  it('stops retrying when the next backoff would end past the node retry budget', async () => {
+    const h = harness(failing(new Set(['a'])));
+    const result = await runDag(h.options(plan(node('a', { retry: { maxAttempts: 10, backoffMs: 1_000 } })), { retryBudgetMs: 5_000 }));
+    // Waits of 1 s and 2 s fit in 5 s; the next (4 s, ending at 7 s) does not.
+    expect(h.calls).toHaveLength(3);
+    expect(result.results['a']).toMatchObject({ status: 'failed', attempts: 3, error: { message: 'a is down (retry budget of 5000 ms spent)' } });
+  });
+
+  it('without a budget, the deadline is infinite and the plan alone bounds retries', async () => {
+    const h = harness(failing(new Set(['a'])));
+    await runDag(h.options(plan(node('a', { retry: { maxAttempts: 3, backoffMs: 10_000 } }))));
+    expect(h.calls).toHaveLength(3);
+    expect(h.calls[0]?.deadline).toBe(Number.POSITIVE_INFINITY);
   });
 });

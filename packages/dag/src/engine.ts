@@ -32,6 +32,11 @@ export interface NodeRunRequest {
   approval: ApprovalDecision | null;
   /** The node's record from an earlier run (resume): its `taskId` lets the runner continue the same agent task. */
   previous: NodeResult | null;
+  /**
+   * When the node's retry budget is spent (`clock.now()` milliseconds; `Infinity` without a budget). A
+   * runner that waits inside an attempt (for an agent that is restarting) gives up by then.
+   */
+  deadline: number;
 }
 
 export type NodeRunOutcome =
@@ -90,10 +95,30 @@ export interface DagRunOptions {
   limits?: Partial<PlanLimits>;
   /** Whether a failed attempt is worth retrying. Default: all but `invalid_request`, `unauthorized`, `forbidden`. */
   isRetryable?: (error: unknown) => boolean;
+  /**
+   * What a node that finally failed does to the rest of the run. `fail` (default): its dependents are
+   * blocked (they fail with `dependency_failed`) and the run fails. `partial`: its dependents are skipped
+   * (with the reason), the other branches go on, and the run completes with what succeeded. Either way
+   * a node marked `required` that fails (or cannot run) fails the run.
+   */
+  onNodeFailure?: NodeFailurePolicy;
+  /**
+   * Per node: how long after its first attempt started retries may still begin (and the runner may keep
+   * waiting, see `NodeRunRequest.deadline`). A retry whose backoff would end past it is not made.
+   * Default: no budget (the plan's `retry.maxAttempts` alone bounds the retries).
+   */
+  retryBudgetMs?: number;
+  /**
+   * Jitter source in [0, 1): each backoff becomes `delay * (0.5 + random() / 2)`, so nodes that failed
+   * together (one agent restarting) do not retry in lockstep. Default: no jitter (exact backoff).
+   */
+  random?: () => number;
   clock?: Clock;
   /** The last sequence number already used (when resuming, so numbers keep increasing). Default 0. */
   lastSequence?: number;
 }
+
+export type NodeFailurePolicy = 'partial' | 'fail';
 
 export interface DagRunResult {
   status: WorkflowStatus;
@@ -119,7 +144,9 @@ export const APPROVAL_REJECTED = 'approval_rejected';
  *
  * 1. A failed dependency blocks the node (it fails with `dependency_failed`, never running) unless the
  *    node's condition tests that very dependency with `failed` or `succeeded`: such a node is the
- *    plan's own error handling.
+ *    plan's own error handling. Under `onNodeFailure: 'partial'` the node is skipped instead (status
+ *    `skipped`, error `dependency_failed` naming the failure), and so are its own dependents in turn;
+ *    a `required` node is still blocked.
  * 2. If every dependency was skipped, the node is skipped: there is nothing for it to work on. With some
  *    dependencies skipped and others completed it runs; a skipped node's output renders as "".
  * 3. A false condition skips the node.
@@ -127,9 +154,10 @@ export const APPROVAL_REJECTED = 'approval_rejected';
  *
  * A node's attempts follow its retry policy (backoff `backoffMs * 2^(n-1)`), each bounded by `timeoutMs`;
  * then, if it has one, the fallback agent gets the same policy. The run's status:
- * `cancelled` if the signal aborted; else `failed` if some node was blocked by a failure (rule 1) or
- * nodes failed and none completed; else `paused` if a node waits for approval; else `completed` (a failed
- * node nothing depends on does not fail the run; it is listed in `failedNodes`).
+ * `cancelled` if the signal aborted; else `failed` if a `required` node failed, or some node was blocked by
+ * a failure (rule 1), or nodes failed and none completed; else `paused` if a node waits for approval;
+ * else `completed` (a failed node nothing depends on does not fail the run; it is listed in
+ * `failedNodes`). Retries back off with optional jitter and stop when the node's `retryBudgetMs` is spent.
  */
 export async function runDag(options: DagRunOptions): Promise<DagRunResult> {
   return new DagRun(options).run();
@@ -142,6 +170,9 @@ class DagRun {
   readonly #clock: Clock;
   readonly #maxConcurrency: number;
   readonly #isRetryable: (error: unknown) => boolean;
+  readonly #onNodeFailure: NodeFailurePolicy;
+  readonly #retryBudgetMs: number;
+  readonly #random: (() => number) | undefined;
   readonly #results = new Map<string, NodeResult>();
   /** Records from the saved state for nodes that must run again (they were running or cancelled). */
   readonly #previous = new Map<string, NodeResult>();
@@ -161,6 +192,9 @@ class DagRun {
     this.#clock = options.clock ?? systemClock;
     this.#maxConcurrency = Math.max(1, options.maxConcurrency ?? 8);
     this.#isRetryable = options.isRetryable ?? defaultIsRetryable;
+    this.#onNodeFailure = options.onNodeFailure ?? 'fail';
+    this.#retryBudgetMs = Math.max(0, options.retryBudgetMs ?? Number.POSITIVE_INFINITY);
+    this.#random = options.random;
     this.#sequence = options.lastSequence ?? 0;
     this.#plan = assertValidPlan(options.plan, { catalog: options.catalog, limits: options.limits });
   }
@@ -257,27 +291,33 @@ class DagRun {
       } else if (decision.kind === 'skip') {
         return {
           id: node.id,
-          result: { ...pendingResult(), status: 'skipped', skipReason: decision.reason, finishedAt: this.#iso() },
+          result: { ...pendingResult(), status: 'skipped', skipReason: decision.reason, error: decision.error ?? null, finishedAt: this.#iso() },
           event: { type: 'node_skipped', node: node.id, reason: decision.reason },
         };
       } else if (decision.kind === 'blocked') {
-        const error = { code: DEPENDENCY_FAILED, message: `Dependency "${decision.dependency}" failed` };
+        const error = { code: DEPENDENCY_FAILED, message: this.#dependencyFailure(decision.dependency) };
         return { id: node.id, result: { ...pendingResult(), status: 'failed', error, finishedAt: this.#iso() }, event: { type: 'node_failed', node: node.id, agent: null, error } };
       }
     }
     return undefined;
   }
 
-  #readiness(node: PlanNode): { kind: 'wait' } | { kind: 'run' } | { kind: 'skip'; reason: string } | { kind: 'blocked'; dependency: string } {
+  #readiness(node: PlanNode): { kind: 'wait' } | { kind: 'run' } | { kind: 'skip'; reason: string; error?: NodeError } | { kind: 'blocked'; dependency: string } {
     const dependencies = [...new Set(node.dependsOn)];
     for (const dependency of dependencies) {
       if (!TERMINAL.has(this.#result(dependency).status) || this.#revising.has(dependency)) return { kind: 'wait' };
     }
     const condition = node.condition;
     for (const dependency of dependencies) {
-      if (this.#result(dependency).status !== 'failed') continue;
+      const upstream = this.#result(dependency);
+      // Under `partial`, a node skipped because of a failure passes the failure on: its output is missing, not empty.
+      const lost = upstream.status === 'failed' || (upstream.status === 'skipped' && upstream.error?.code === DEPENDENCY_FAILED);
+      if (!lost) continue;
       const handled = condition !== null && condition.node === dependency && (condition.operator === 'failed' || condition.operator === 'succeeded');
-      if (!handled) return { kind: 'blocked', dependency };
+      if (handled) continue;
+      if (this.#onNodeFailure === 'fail' || node.required === true) return { kind: 'blocked', dependency };
+      const message = this.#dependencyFailure(dependency);
+      return { kind: 'skip', reason: message, error: { code: DEPENDENCY_FAILED, message } };
     }
     if (dependencies.length > 0 && dependencies.every((dependency) => this.#result(dependency).status === 'skipped')) {
       return { kind: 'skip', reason: 'all dependencies were skipped' };
@@ -286,6 +326,14 @@ class DagRun {
       return { kind: 'skip', reason: `condition not met: ${describeCondition(condition)}` };
     }
     return { kind: 'run' };
+  }
+
+  /** Why a dependency's output is missing, traced back to the node that failed on its own. */
+  #dependencyFailure(dependency: string): string {
+    const upstream = this.#result(dependency);
+    if (upstream.status === 'skipped' && upstream.error !== null) return upstream.error.message;
+    if (upstream.error?.code === DEPENDENCY_FAILED) return upstream.error.message;
+    return `Dependency "${dependency}" failed: ${upstream.error?.message ?? 'unknown error'}`;
   }
 
   #start(node: PlanNode, approval: ApprovalDecision | null): void {
@@ -309,6 +357,7 @@ class DagRun {
     let taskId = previous?.taskId ?? null;
     let lastError: NodeError = { code: ErrorCode.Internal, message: 'Node did not run' };
     let lastAgent: string | null = node.agent;
+    const deadline = this.#clock.now() + this.#retryBudgetMs;
 
     allPhases: for (let phaseIndex = firstPhase; phaseIndex < phases.length; phaseIndex += 1) {
       const phase = phases[phaseIndex] ?? { agent: node.agent, fallback: false };
@@ -318,7 +367,7 @@ class DagRun {
         attempts += 1;
         const running: NodeResult = { ...pendingResult(), status: 'running', attempts, agent: phase.agent, startedAt, taskId };
         await this.#record(id, running, { type: 'node_started', node: id, agent: phase.agent, attempt: attempts, input });
-        const result = await this.#attempt(node, { node, agent: phase.agent, input, attempt: attempts, fallback: phase.fallback, signal: this.#abort.signal, approval, previous });
+        const result = await this.#attempt(node, { node, agent: phase.agent, input, attempt: attempts, fallback: phase.fallback, signal: this.#abort.signal, approval, previous, deadline });
 
         if (result.kind === 'cancelled') {
           await this.#cancelled(id, running);
@@ -346,7 +395,11 @@ class DagRun {
           break allPhases;
         }
         if (!result.retryable || attemptInPhase === node.retry.maxAttempts) break;
-        const delayMs = node.retry.backoffMs * 2 ** (attemptInPhase - 1);
+        const delayMs = this.#backoff(node.retry.backoffMs * 2 ** (attemptInPhase - 1));
+        if (this.#clock.now() + delayMs > deadline) {
+          lastError = { ...lastError, message: `${lastError.message} (retry budget of ${this.#retryBudgetMs} ms spent)` };
+          break;
+        }
         this.#emit({ type: 'node_retrying', node: id, agent: phase.agent, attempt: attempts + 1, delayMs, error: lastError });
         try {
           await this.#clock.sleep(delayMs, this.#abort.signal);
@@ -358,6 +411,12 @@ class DagRun {
     }
     const failed: NodeResult = { ...pendingResult(), status: 'failed', error: lastError, attempts, agent: lastAgent, startedAt, finishedAt: this.#iso(), taskId };
     await this.#record(id, failed, { type: 'node_failed', node: id, agent: lastAgent, error: lastError });
+  }
+
+  /** The delay before a retry: `base`, jittered into [base/2, base) when a jitter source is set. */
+  #backoff(base: number): number {
+    if (this.#random === undefined) return base;
+    return Math.round(base * (0.5 + Math.min(Math.max(this.#random(), 0), 1) / 2));
   }
 
   /** One runner call, bounded by the node's timeout and the run's cancellation. */
@@ -477,7 +536,11 @@ class DagRun {
     if (this.#abort.signal.aborted) {
       status = 'cancelled';
       this.#emit({ type: 'workflow_cancelled' });
-    } else if (all.some((result) => result.error?.code === DEPENDENCY_FAILED) || (failedNodes.length > 0 && waitingNodes.length === 0 && !all.some((result) => result.status === 'completed'))) {
+    } else if (
+      this.#plan.nodes.some((node) => node.required === true && this.#result(node.id).status === 'failed') ||
+      all.some((result) => result.status === 'failed' && result.error?.code === DEPENDENCY_FAILED) ||
+      (failedNodes.length > 0 && waitingNodes.length === 0 && !all.some((result) => result.status === 'completed'))
+    ) {
       status = 'failed';
       this.#emit({ type: 'workflow_failed', failedNodes });
     } else if (waitingNodes.length > 0) {

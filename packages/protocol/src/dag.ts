@@ -64,6 +64,12 @@ const PlanNodeShape = z.object({
   fallbackAgent: z.string().nullable(),
   /** One line for humans: what this step does and why. */
   description: z.string(),
+  /**
+   * True when the answer is worthless without this node: its failure (or its being unable to run) fails
+   * the workflow whatever the orchestrator's failure policy. Absent or null means false. Optional on the
+   * wire (added later); nullable so the strict structured-output schema can carry it.
+   */
+  required: z.boolean().nullable().optional(),
 });
 
 /** At least one of `agent` and `skill`: a zod refinement, since strict JSON schema cannot say it. */

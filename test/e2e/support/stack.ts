@@ -39,8 +39,8 @@ export interface Stack {
   openai: OpenAI;
   /** Makes the planner answer `plan` for requests containing `tag` (a sim-llm script on `execution_plan`). */
   pinPlan(tag: string, plan: ExecutionPlan, options?: { times?: number; contains?: string }): Promise<void>;
-  /** Starts a new orchestrator on the same port (its URL is in the gateway's configuration). */
-  restartOrchestrator(): Promise<ServiceProcess>;
+  /** Starts a new orchestrator on the same port (its URL is in the gateway's configuration), with `env` added to its environment. */
+  restartOrchestrator(env?: Record<string, string>): Promise<ServiceProcess>;
   /** `fetch` against the gateway with the client's bearer token (or another caller's). */
   request(path: string, init?: RequestInit, token?: string): Promise<Response>;
   stop(): Promise<void>;
@@ -99,9 +99,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     pinPlan(tag, plan, pin = {}) {
       return pinPlanInSimLlm(sim.url, plan, { contains: pin.contains ?? tag, ...(pin.times === undefined ? {} : { times: pin.times }) });
     },
-    async restartOrchestrator() {
+    async restartOrchestrator(env = {}) {
       const port = new URL(orchestrator.url).port;
-      orchestrator = await startOrchestrator('orchestrator', { ...orchestratorEnv, extra: { ...orchestratorEnv.extra, ORCHESTRATOR_PORT: port } });
+      orchestrator = await startOrchestrator('orchestrator', { ...orchestratorEnv, extra: { ...orchestratorEnv.extra, ...env, ORCHESTRATOR_PORT: port } });
       return orchestrator;
     },
     request(path, init = {}, token = API_TOKEN) {

@@ -111,6 +111,8 @@ export interface MockAgentSpec {
   data?: Record<string, unknown>;
   statusUpdates?: string[];
   failure?: Record<string, unknown>;
+  /** Fixed port (to restart a killed agent where the orchestrator knows it); default 0. */
+  port?: number;
 }
 
 /** One `apps/mock-agents` process with the given behaviour (in-memory task store). */
@@ -128,7 +130,7 @@ export function startMockAgent(spec: MockAgentSpec): Promise<ServiceProcess> {
   return startService({
     name: `mock-${spec.name}`,
     entry: 'apps/mock-agents/src/main.ts',
-    env: { MOCK_AGENT_CONFIG: JSON.stringify(config), MOCK_AGENT_PORT: '0', MOCK_AGENT_TASK_STORE: 'memory', LOG_LEVEL: 'info' },
+    env: { MOCK_AGENT_CONFIG: JSON.stringify(config), MOCK_AGENT_PORT: String(spec.port ?? 0), MOCK_AGENT_TASK_STORE: 'memory', LOG_LEVEL: 'info' },
   });
 }
 

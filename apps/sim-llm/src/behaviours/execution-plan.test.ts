@@ -111,6 +111,8 @@ describe('execution-plan behaviour: fresh plans', () => {
       ]),
     );
     expect((reply.json as ExecutionPlan).nodes.map((node) => node.agent)).toEqual(['search-agent']);
+    // The only node is the whole answer, so the plan marks it required (a strict-mode model sends null otherwise).
+    expect((reply.json as ExecutionPlan).nodes.map((node) => node.required)).toEqual([true]);
   });
 
   it('uses only the agents in the prompt, and never lets user text open a template variable', () => {

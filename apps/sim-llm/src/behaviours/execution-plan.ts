@@ -134,6 +134,8 @@ export function buildPlan(text: string, agents: readonly CatalogAgent[]): Execut
 
   const parallel = first.length > 1 ? `${first.length} independent steps (${first.join(', ')}) run in parallel` : 'a single first step';
   const tail = nodes.length > first.length ? `; ${nodes.slice(first.length).map((node) => node.id).join(' then ')} build on them` : '';
+  // A lone node is the whole answer: nothing is left to answer from if it fails.
+  if (nodes.length === 1 && nodes[0] !== undefined) nodes[0] = { ...nodes[0], required: true };
   return { goal: goalOf(request), rationale: `Chose the agents whose skills match the request: ${parallel}${tail}.`, nodes };
 }
 
@@ -271,7 +273,7 @@ function firstUserText(request: SimRequest): string {
 }
 
 function makeNode(id: string, agent: string | null, skill: string, input: string, dependsOn: string[], description: string, fallbackAgent: string | null = null): PlanNode {
-  return { id, agent, skill, input, dependsOn, condition: null, retry: { maxAttempts: 2, backoffMs: 500 }, timeoutMs: 60_000, fallbackAgent, description };
+  return { id, agent, skill, input, dependsOn, condition: null, retry: { maxAttempts: 2, backoffMs: 500 }, timeoutMs: 60_000, fallbackAgent, description, required: null };
 }
 
 function outputsOf(ids: readonly string[]): string {

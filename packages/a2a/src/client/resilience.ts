@@ -6,6 +6,7 @@ import {
   type IPolicy,
   circuitBreaker,
   handleWhen,
+  noJitterGenerator,
   noop,
   retry,
 } from 'cockatiel';
@@ -24,8 +25,16 @@ export interface RetryOptions {
 export interface BreakerOptions {
   /** Consecutive failures (unreachable, timeout, unavailable) that open the circuit. Default 5. */
   consecutiveFailures?: number;
-  /** How long the circuit stays open before one trial call is let through. Default 10 s. */
+  /**
+   * How long the circuit stays open before one trial call is let through: `firstHalfOpenAfterMs` the
+   * first time, doubling each time the trial fails too, up to this. Default 10 s.
+   */
   halfOpenAfterMs?: number;
+  /**
+   * The first open period. Default 1 s (or `halfOpenAfterMs` when shorter): an agent that restarts in a
+   * few seconds is called again soon after it is back, while one that stays down is tried ever less often.
+   */
+  firstHalfOpenAfterMs?: number;
 }
 
 /** Failures that say something about the agent's health (not about the request or the task). */
@@ -50,9 +59,15 @@ export function agentBreaker(url: string, options: BreakerOptions = {}): Circuit
   const key = breakerKey(url);
   let breaker = breakers.get(key);
   if (breaker === undefined) {
+    const maxDelay = options.halfOpenAfterMs ?? 10_000;
+    const initialDelay = Math.min(options.firstHalfOpenAfterMs ?? 1_000, maxDelay);
     breaker = circuitBreaker(
       handleWhen((error) => error instanceof A2AClientError && BREAKER_KINDS.has(error.kind)),
-      { halfOpenAfter: options.halfOpenAfterMs ?? 10_000, breaker: new ConsecutiveBreaker(options.consecutiveFailures ?? 5) },
+      {
+        // Exact (unjittered) periods: callers already jitter their own retries.
+        halfOpenAfter: new ExponentialBackoff({ initialDelay, maxDelay, generator: noJitterGenerator }),
+        breaker: new ConsecutiveBreaker(options.consecutiveFailures ?? 5),
+      },
     );
     breakers.set(key, breaker);
   }
