@@ -14,12 +14,18 @@ import { type ReadinessCheck, runReadinessChecks } from './readiness.js';
 import { sessionHeader } from './session-header.js';
 import { type SessionsApiDeps, mountSessionsApi } from './sessions-api.js';
 import { describeUpstreamFailure } from './upstream-errors.js';
+import { HttpPassthroughUpstream, type PassthroughUpstream } from './upstream-relay.js';
 
 export interface GatewayDeps {
   logger: Logger;
-  /** Client for the passthrough path and `/v1/models`; give it `maxRetries: 0` (see `main.ts`). */
+  /** Client for `/v1/models` (and the readiness probe); give it `maxRetries: 0` (see `main.ts`). */
   upstream: OpenAI;
-  /** Its timeout, for error messages. */
+  /**
+   * The passthrough's relay to the upstream's `/chat/completions`. Default: an `HttpPassthroughUpstream`
+   * to the same base URL with the same key as `upstream`, and `upstreamTimeoutMs` as its timeout.
+   */
+  passthroughUpstream?: PassthroughUpstream;
+  /** The upstream's timeout (the passthrough's, and for error messages). */
   upstreamTimeoutMs: number;
   router: Router;
   /** The complex path (`A2AOrchestration` in deployments); without it, orchestrated requests get a 501. */
@@ -46,7 +52,9 @@ export interface GatewayDeps {
 export function createGatewayApp(deps: GatewayDeps): Hono<ServiceEnv> {
   const app = createHttpApp({ logger: deps.logger, ...(deps.maxBodyBytes === undefined ? {} : { maxBodyBytes: deps.maxBodyBytes }) });
   const orchestration = deps.orchestration ?? new UnavailableOrchestration();
-  const passthrough = { upstream: deps.upstream, logger: deps.logger, upstreamTimeoutMs: deps.upstreamTimeoutMs };
+  const passthroughUpstream =
+    deps.passthroughUpstream ?? new HttpPassthroughUpstream({ baseURL: deps.upstream.baseURL, apiKey: deps.upstream.apiKey ?? undefined, timeoutMs: deps.upstreamTimeoutMs });
+  const passthrough = { upstream: passthroughUpstream, logger: deps.logger, upstreamTimeoutMs: deps.upstreamTimeoutMs };
   // Built once: the document only depends on configuration.
   const openApi = JSON.stringify(buildOpenApiDocument({ version: deps.version ?? '0.1.0', authRequired: deps.apiTokens.length > 0 }));
 

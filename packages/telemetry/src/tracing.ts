@@ -1,4 +1,4 @@
-import { type Attributes, type Span, SpanKind, SpanStatusCode, context, propagation, trace } from '@opentelemetry/api';
+import { type Attributes, type Context, type Span, SpanKind, SpanStatusCode, context, propagation, trace } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
@@ -91,9 +91,9 @@ export function extractTraceContext(headers: Record<string, string | undefined>)
   return propagation.extract(context.active(), headers);
 }
 
-/** Injects the active trace context into an outgoing header carrier. */
-export function injectTraceContext(headers: Record<string, string>): Record<string, string> {
-  propagation.inject(context.active(), headers);
+/** Injects a trace context (the active one by default) into an outgoing header carrier. */
+export function injectTraceContext(headers: Record<string, string>, from: Context = context.active()): Record<string, string> {
+  propagation.inject(from, headers);
   return headers;
 }
 
