@@ -276,14 +276,16 @@ async function main(): Promise<void> {
     }
 
     const bareCpu = median(summaries.get('bare proxy')!.cpuUs);
+    // CPU is compared round by round (both measured minutes apart at most), then the median ratio taken.
+    const cpuRatios = (cpuUs: number[]) => median(cpuUs.map((value, round) => value / summaries.get('bare proxy')!.cpuUs[round]!));
     console.log('\nTargets (issue 15), on the medians:');
     for (const name of ['ensemble', 'ensemble (base)']) {
       const s = summaries.get(name);
       if (s === undefined) continue;
       const verdict = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
-      const cpuRatio = median(s.cpuUs) / bareCpu;
+      const cpuRatio = cpuRatios(s.cpuUs);
       console.log(`  ${name}:`);
-      console.log(`    CPU per request <= 2x bare proxy: ${cpuRatio.toFixed(2)}x (${median(s.cpuUs).toFixed(0)} vs ${bareCpu.toFixed(0)} µs)  ${verdict(cpuRatio <= 2)}`);
+      console.log(`    CPU per request <= 2x bare proxy: ${cpuRatio.toFixed(2)}x, median of per-round ratios (medians ${median(s.cpuUs).toFixed(0)} vs ${bareCpu.toFixed(0)} µs)  ${verdict(cpuRatio <= 2)}`);
       console.log(`    added p50 at c=1 <= 0.5 ms: ${signedMs(median(s.addedP50))} ms  ${verdict(median(s.addedP50) <= 0.5)}`);
       console.log(`    c=32 JSON >= 0.45 of direct: ${median(s.jsonShare).toFixed(2)}  ${verdict(median(s.jsonShare) >= 0.45)}`);
       console.log(`    c=32 SSE >= 0.45 of direct: ${median(s.sseShare).toFixed(2)}  ${verdict(median(s.sseShare) >= 0.45)}`);
