@@ -127,13 +127,16 @@ export function createGatewayApp(deps: GatewayDeps): Hono<ServiceEnv> {
  * audited later. A fallback (the classifier failed) also gets a warning of its own when it happens.
  */
 function recordDecision(decision: RoutingDecision, request: Pick<ServiceEnv['Variables'], 'accessLog' | 'logger'>): void {
-  trace.getActiveSpan()?.setAttributes({
-    'ensemble.routing.path': decision.path,
-    'ensemble.routing.source': decision.source,
-    'ensemble.routing.reason': decision.reason,
-    'ensemble.routing.cached': decision.cached ?? false,
-    ...(decision.confidence === undefined ? {} : { 'ensemble.routing.confidence': decision.confidence }),
-  });
+  const span = trace.getActiveSpan();
+  if (span?.isRecording() === true) {
+    span.setAttributes({
+      'ensemble.routing.path': decision.path,
+      'ensemble.routing.source': decision.source,
+      'ensemble.routing.reason': decision.reason,
+      'ensemble.routing.cached': decision.cached ?? false,
+      ...(decision.confidence === undefined ? {} : { 'ensemble.routing.confidence': decision.confidence }),
+    });
+  }
   request.accessLog['routing'] = decision;
   if (decision.source === 'fallback') request.logger.warn({ routing: decision }, 'routing fell back to passthrough');
 }

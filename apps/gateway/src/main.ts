@@ -18,7 +18,7 @@ import { HttpPassthroughUpstream } from './upstream-relay.js';
 const config = loadConfig(GatewayConfig, process.env);
 // Telemetry first: `fetch` must be instrumented before the first upstream call.
 const telemetry = startTelemetry({ serviceName: 'gateway', otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
-const logger = createLogger({ service: 'gateway', level: config.LOG_LEVEL });
+const logger = createLogger({ service: 'gateway', level: config.LOG_LEVEL, flushIntervalMs: config.LOG_FLUSH_INTERVAL_MS });
 
 // Passthrough calls are never retried by the gateway: a retry could only be transparent before the first
 // byte reached the client, and a client that gets the upstream's 429/5xx (with Retry-After) retries with

@@ -79,11 +79,12 @@ export class HttpPassthroughUpstream implements PassthroughUpstream {
   send(call: PassthroughCall): Promise<PassthroughAnswer> {
     const { signal } = call;
     if (signal.aborted) return Promise.reject(new OpenAI.APIUserAbortError());
-    const payload = Buffer.from(call.body);
+    // A string body goes out in one write with the headers.
+    const payload = call.body;
     const headers: OutgoingHttpHeaders = {
       ...this.#baseHeaders,
       accept: call.stream ? 'text/event-stream' : 'application/json',
-      'content-length': payload.byteLength,
+      'content-length': Buffer.byteLength(payload),
       'x-request-id': call.requestId,
       ...call.headers,
     };
