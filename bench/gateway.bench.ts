@@ -34,6 +34,8 @@ const REQUESTS = Number(process.env['BENCH_REQUESTS'] ?? 1_000);
 const LOAD_REQUESTS = Number(process.env['BENCH_LOAD_REQUESTS'] ?? 2_000);
 const WARMUP = Number(process.env['BENCH_WARMUP'] ?? 300);
 const LOAD_CONCURRENCY = 32;
+/** Each measurement is split into this many chunks, alternating with direct calls. */
+const CHUNKS = 4;
 const BASE_DIR = process.env['BENCH_BASE_DIR'];
 const PEERS = process.argv.includes('--peers');
 const TOKEN = 'bench-token';
@@ -83,8 +85,20 @@ function send(target: Contender, agent: Agent, payload: string): Promise<number>
 }
 
 /** `count` requests with `concurrency` in flight; returns the durations and the achieved requests/s. */
+/** One keep-alive pool per contender and concurrency, kept for the whole run (connections stay warm). */
+const agents = new Map<string, Agent>();
+function agentFor(target: Contender, concurrency: number): Agent {
+  const key = `${target.name}/${concurrency}`;
+  let agent = agents.get(key);
+  if (agent === undefined) {
+    agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+    agents.set(key, agent);
+  }
+  return agent;
+}
+
 async function run(target: Contender, payload: string, count: number, concurrency: number): Promise<{ durations: number[]; rps: number }> {
-  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  const agent = agentFor(target, concurrency);
   const durations: number[] = [];
   let next = 0;
   const started = performance.now();
@@ -94,11 +108,7 @@ async function run(target: Contender, payload: string, count: number, concurrenc
       durations.push(await send(target, agent, payload));
     }
   };
-  try {
-    await Promise.all(Array.from({ length: concurrency }, worker));
-  } finally {
-    agent.destroy();
-  }
+  await Promise.all(Array.from({ length: concurrency }, worker));
   return { durations, rps: count / ((performance.now() - started) / 1000) };
 }
 
@@ -146,8 +156,8 @@ async function startPeer(name: string, args: string[], ready: RegExp, cwd: strin
         resolve({ pid: child.pid!, line });
       }
     };
-    createInterface({ input: child.stdout! }).on('line', onLine);
-    createInterface({ input: child.stderr! }).on('line', onLine);
+    createInterface({ input: child.stdout }).on('line', onLine);
+    createInterface({ input: child.stderr }).on('line', onLine);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`${name} exited (code ${code}):\n${lines.join('\n')}`));
@@ -169,20 +179,49 @@ async function stopPeers(): Promise<void> {
   );
 }
 
-async function measure(target: Contender, round: number): Promise<RoundResult> {
+/**
+ * One round of one contender, paired with direct calls: the requests are sent in chunks that alternate
+ * between direct and the contender (d, c, d, c, ...), so both see the same moment of a shared machine.
+ */
+async function measure(target: Contender, direct: Contender, round: number): Promise<{ own: RoundResult; direct: RoundResult }> {
   const json = body(false);
   const sse = body(true);
   if (round === 0) {
     await run(target, json, WARMUP, LOAD_CONCURRENCY);
     await run(target, sse, WARMUP, LOAD_CONCURRENCY);
   }
+  const own = { single: [] as number[], cpuMs: 0, json: 0, jsonMs: 0, sse: 0, sseMs: 0 };
+  const base = { single: [] as number[], json: 0, jsonMs: 0, sse: 0, sseMs: 0 };
+  const singleChunk = Math.ceil(REQUESTS / CHUNKS);
+  const loadChunk = Math.ceil(LOAD_REQUESTS / CHUNKS);
   await run(target, json, Math.min(WARMUP, 100), 1);
-  const cpu0 = cpuMs(target.pid);
-  const single = await run(target, json, REQUESTS, 1);
-  const cpuUs = ((cpuMs(target.pid) - cpu0) / REQUESTS) * 1000;
-  const jsonLoad = await run(target, json, LOAD_REQUESTS, LOAD_CONCURRENCY);
-  const sseLoad = await run(target, sse, LOAD_REQUESTS, LOAD_CONCURRENCY);
-  return { p50: percentile(single.durations, 50), p99: percentile(single.durations, 99), cpuUs, jsonRps: jsonLoad.rps, sseRps: sseLoad.rps };
+  for (let chunk = 0; chunk < CHUNKS; chunk += 1) {
+    base.single.push(...(await run(direct, json, singleChunk, 1)).durations);
+    const cpu0 = cpuMs(target.pid);
+    own.single.push(...(await run(target, json, singleChunk, 1)).durations);
+    own.cpuMs += cpuMs(target.pid) - cpu0;
+  }
+  for (const [payload, key] of [
+    [json, 'json'],
+    [sse, 'sse'],
+  ] as const) {
+    for (let chunk = 0; chunk < CHUNKS; chunk += 1) {
+      const d = await run(direct, payload, loadChunk, LOAD_CONCURRENCY);
+      base[key] += loadChunk;
+      base[`${key}Ms`] += (loadChunk / d.rps) * 1000;
+      const c = await run(target, payload, loadChunk, LOAD_CONCURRENCY);
+      own[key] += loadChunk;
+      own[`${key}Ms`] += (loadChunk / c.rps) * 1000;
+    }
+  }
+  const result = (r: { single: number[]; json: number; jsonMs: number; sse: number; sseMs: number }, cpuUs: number): RoundResult => ({
+    p50: percentile(r.single, 50),
+    p99: percentile(r.single, 99),
+    cpuUs,
+    jsonRps: r.json / (r.jsonMs / 1000),
+    sseRps: r.sse / (r.sseMs / 1000),
+  });
+  return { own: result(own, (own.cpuMs / own.single.length) * 1000), direct: result(base, Number.NaN) };
 }
 
 interface Summary {
@@ -236,34 +275,41 @@ async function main(): Promise<void> {
 
     console.log(`node ${process.version}; ${ROUNDS} rounds; c=1: ${REQUESTS} requests, c=${LOAD_CONCURRENCY}: ${LOAD_REQUESTS} per format; contenders: ${contenders.map((c) => c.name).join(', ')}`);
     const results = new Map<string, RoundResult[]>(contenders.map((contender) => [contender.name, []]));
+    /** The direct calls paired with each contender's, by round. */
+    const pairedDirect = new Map<string, RoundResult[]>(contenders.map((contender) => [contender.name, []]));
+    const [direct, ...proxies] = contenders as [Contender, ...Contender[]];
     for (let round = 0; round < ROUNDS; round += 1) {
       // Rotate the order so no contender always runs right after another.
-      const order = contenders.map((_, index) => contenders[(index + round) % contenders.length]!);
+      const order = proxies.map((_, index) => proxies[(index + round) % proxies.length]!);
       for (const contender of order) {
-        const result = await measure(contender, round);
-        results.get(contender.name)!.push(result);
+        const { own, direct: paired } = await measure(contender, direct, round);
+        results.get(contender.name)!.push(own);
+        pairedDirect.get(contender.name)!.push(paired);
         console.log(
-          `  round ${round + 1} ${contender.name.padEnd(16)} p50 ${result.p50.toFixed(2)} ms  p99 ${result.p99.toFixed(2)} ms  CPU ${Number.isNaN(result.cpuUs) ? '-' : `${result.cpuUs.toFixed(0)} µs`}  c=32 JSON ${result.jsonRps.toFixed(0)}/s  SSE ${result.sseRps.toFixed(0)}/s`,
+          `  round ${round + 1} ${contender.name.padEnd(16)} p50 ${own.p50.toFixed(2)} ms (direct ${paired.p50.toFixed(2)})  p99 ${own.p99.toFixed(2)} ms (${paired.p99.toFixed(2)})  CPU ${own.cpuUs.toFixed(0)} µs  c=32 JSON ${own.jsonRps.toFixed(0)}/s (${paired.jsonRps.toFixed(0)})  SSE ${own.sseRps.toFixed(0)}/s (${paired.sseRps.toFixed(0)})`,
         );
       }
     }
 
-    const direct = results.get('direct')!;
     const summaries = new Map<string, Summary>();
-    for (const contender of contenders.slice(1)) {
+    for (const contender of proxies) {
       const rounds = results.get(contender.name)!;
+      const paired = pairedDirect.get(contender.name)!;
       summaries.set(contender.name, {
-        addedP50: rounds.map((r, i) => r.p50 - direct[i]!.p50),
-        addedP99: rounds.map((r, i) => r.p99 - direct[i]!.p99),
+        addedP50: rounds.map((r, i) => r.p50 - paired[i]!.p50),
+        addedP99: rounds.map((r, i) => r.p99 - paired[i]!.p99),
         cpuUs: rounds.map((r) => r.cpuUs),
-        jsonShare: rounds.map((r, i) => r.jsonRps / direct[i]!.jsonRps),
-        sseShare: rounds.map((r, i) => r.sseRps / direct[i]!.sseRps),
+        jsonShare: rounds.map((r, i) => r.jsonRps / paired[i]!.jsonRps),
+        sseShare: rounds.map((r, i) => r.sseRps / paired[i]!.sseRps),
         jsonRps: rounds.map((r) => r.jsonRps),
         sseRps: rounds.map((r) => r.sseRps),
       });
     }
+    const allDirect = [...pairedDirect.values()].flat();
 
-    console.log(`\nMedians over ${ROUNDS} rounds [min–max]; direct: c=1 p50 ${spread(direct.map((r) => r.p50), (v) => v.toFixed(2))} ms, c=32 JSON ${median(direct.map((r) => r.jsonRps)).toFixed(0)} req/s, SSE ${median(direct.map((r) => r.sseRps)).toFixed(0)} req/s`);
+    console.log(
+      `\nMedians over ${ROUNDS} rounds [min–max]; direct: c=1 p50 ${spread(allDirect.map((r) => r.p50), (v) => v.toFixed(2))} ms, c=32 JSON ${median(allDirect.map((r) => r.jsonRps)).toFixed(0)} req/s, SSE ${median(allDirect.map((r) => r.sseRps)).toFixed(0)} req/s`,
+    );
     console.log('\n| c=1, non-streaming | added p50 (ms) | added p99 (ms) | CPU per request (µs) |');
     console.log('|---|---|---|---|');
     for (const [name, s] of summaries) {
@@ -291,6 +337,7 @@ async function main(): Promise<void> {
       console.log(`    c=32 SSE >= 0.45 of direct: ${median(s.sseShare).toFixed(2)}  ${verdict(median(s.sseShare) >= 0.45)}`);
     }
   } finally {
+    for (const agent of agents.values()) agent.destroy();
     await stopPeers();
     await stopAllServices();
   }
