@@ -17,13 +17,14 @@ import {
   trace,
   withLogContext,
 } from '@ensemble/telemetry';
+import type { HttpBindings } from '@hono/node-server';
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import OpenAI from 'openai';
 import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/completions';
 
 import { type UpstreamFailure, describeUpstreamFailure } from './upstream-errors.js';
-import { type PassthroughUpstream, toHeaders } from './upstream-relay.js';
+import { type CancelSignal, type PassthroughUpstream, toHeaders } from './upstream-relay.js';
 
 export interface PassthroughDeps {
   /** The upstream's chat-completions endpoint (never retried: see `main.ts`). */
@@ -54,7 +55,8 @@ export async function relayChatCompletion(c: Context<ServiceEnv>, request: ChatC
   // The trace goes upstream as `traceparent` (under the LLM span), recorded or not, so the upstream's
   // logs and spans join the caller's trace.
   const traceHeaders = injectTraceContext({}, trace.setSpan(context.active(), span));
-  const signal = c.req.raw.signal;
+  const outgoing = (c.env as Partial<HttpBindings> | undefined)?.outgoing;
+  const signal = outgoing === undefined ? c.req.raw.signal : clientGoneSignal(outgoing);
   const started = performance.now();
   const stream = request.stream === true;
 
@@ -93,6 +95,34 @@ export async function relayChatCompletion(c: Context<ServiceEnv>, request: ChatC
   }
 }
 
+/**
+ * Aborted when the client's connection closes before its response was complete: the same moment
+ * @hono/node-server aborts `c.req.raw.signal`, seen through the socket's own `close` event instead of an
+ * `AbortSignal`, whose creation and listeners cost more per request than the rest of the relay's
+ * bookkeeping together.
+ */
+function clientGoneSignal(outgoing: ServerResponse): CancelSignal {
+  let aborted = false;
+  const listeners = new Set<() => void>();
+  outgoing.once('close', () => {
+    if (outgoing.writableFinished) return;
+    aborted = true;
+    for (const listener of listeners) listener();
+    listeners.clear();
+  });
+  return {
+    get aborted() {
+      return aborted;
+    },
+    addEventListener(_type, listener) {
+      listeners.add(listener);
+    },
+    removeEventListener(_type, listener) {
+      listeners.delete(listener);
+    },
+  };
+}
+
 /** The fields of a completion the span reads, all optional: the upstream's answer is relayed, not judged. */
 interface CompletionSummary {
   choices?: Array<{ message?: { content?: string | null } }>;
@@ -118,7 +148,7 @@ interface RelayContext {
   span: Span;
   started: number;
   logger: Logger;
-  signal: AbortSignal;
+  signal: CancelSignal;
   timeoutMs: number;
 }
 

@@ -13,7 +13,18 @@ export interface PassthroughCall {
   /** Extra headers (W3C `traceparent`). */
   headers?: Readonly<Record<string, string>>;
   /** The client's request: its abort cancels the upstream call, before or during the answer. */
-  signal: AbortSignal;
+  signal: CancelSignal;
+}
+
+/**
+ * What `send` needs of an `AbortSignal` (which is one). The gateway passes a lighter one built on the
+ * client socket's `close` event: creating an `AbortSignal` and its listeners cost more per request than
+ * the rest of the relay's bookkeeping together.
+ */
+export interface CancelSignal {
+  readonly aborted: boolean;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
 }
 
 /** A successful (2xx) upstream answer. Error statuses never come back: they are thrown (see `send`). */
@@ -58,15 +69,18 @@ const MAX_ERROR_BODY_BYTES = 64 * 1024;
  * `fetch` types, its header merging, retries logic, the `Response` wrapper) is not.
  */
 export class HttpPassthroughUpstream implements PassthroughUpstream {
-  readonly #url: URL;
+  /** Where every call goes, as `node:http` options: a `URL` would be converted again on every call. */
+  readonly #target: { protocol: string; hostname: string; port: string; path: string };
   readonly #https: boolean;
   readonly #agent: HttpAgent;
   readonly #timeoutMs: number;
   readonly #baseHeaders: Readonly<Record<string, string>>;
 
   constructor(options: HttpPassthroughUpstreamOptions) {
-    this.#url = new URL(`${options.baseURL.replace(/\/+$/, '')}/chat/completions`);
-    this.#https = this.#url.protocol === 'https:';
+    const url = new URL(`${options.baseURL.replace(/\/+$/, '')}/chat/completions`);
+    this.#https = url.protocol === 'https:';
+    // `hostname` keeps an IPv6 literal's brackets; `node:http` wants it without them.
+    this.#target = { protocol: url.protocol, hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: url.port, path: `${url.pathname}${url.search}` };
     const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? Number.POSITIVE_INFINITY, scheduling: 'lifo' as const };
     this.#agent = this.#https ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
     this.#timeoutMs = options.timeoutMs;
@@ -114,7 +128,7 @@ export class HttpPassthroughUpstream implements PassthroughUpstream {
         }
       };
       const timer = setTimeout(() => settle(new OpenAI.APIConnectionTimeoutError()), this.#timeoutMs);
-      const req = (this.#https ? httpsRequest : httpRequest)(this.#url, { method: 'POST', headers, agent: this.#agent }, (res) => {
+      const req = (this.#https ? httpsRequest : httpRequest)({ ...this.#target, method: 'POST', headers, agent: this.#agent }, (res) => {
         response = res;
         res.once('close', () => signal.removeEventListener('abort', onAbort));
         const status = res.statusCode ?? 502;
