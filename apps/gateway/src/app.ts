@@ -14,12 +14,18 @@ import { type ReadinessCheck, runReadinessChecks } from './readiness.js';
 import { sessionHeader } from './session-header.js';
 import { type SessionsApiDeps, mountSessionsApi } from './sessions-api.js';
 import { describeUpstreamFailure } from './upstream-errors.js';
+import { HttpPassthroughUpstream, type PassthroughUpstream } from './upstream-relay.js';
 
 export interface GatewayDeps {
   logger: Logger;
-  /** Client for the passthrough path and `/v1/models`; give it `maxRetries: 0` (see `main.ts`). */
+  /** Client for `/v1/models` (and the readiness probe); give it `maxRetries: 0` (see `main.ts`). */
   upstream: OpenAI;
-  /** Its timeout, for error messages. */
+  /**
+   * The passthrough's relay to the upstream's `/chat/completions`. Default: an `HttpPassthroughUpstream`
+   * to the same base URL with the same key as `upstream`, and `upstreamTimeoutMs` as its timeout.
+   */
+  passthroughUpstream?: PassthroughUpstream;
+  /** The upstream's timeout (the passthrough's, and for error messages). */
   upstreamTimeoutMs: number;
   router: Router;
   /** The complex path (`A2AOrchestration` in deployments); without it, orchestrated requests get a 501. */
@@ -46,7 +52,9 @@ export interface GatewayDeps {
 export function createGatewayApp(deps: GatewayDeps): Hono<ServiceEnv> {
   const app = createHttpApp({ logger: deps.logger, ...(deps.maxBodyBytes === undefined ? {} : { maxBodyBytes: deps.maxBodyBytes }) });
   const orchestration = deps.orchestration ?? new UnavailableOrchestration();
-  const passthrough = { upstream: deps.upstream, logger: deps.logger, upstreamTimeoutMs: deps.upstreamTimeoutMs };
+  const passthroughUpstream =
+    deps.passthroughUpstream ?? new HttpPassthroughUpstream({ baseURL: deps.upstream.baseURL, apiKey: deps.upstream.apiKey ?? undefined, timeoutMs: deps.upstreamTimeoutMs });
+  const passthrough = { upstream: passthroughUpstream, logger: deps.logger, upstreamTimeoutMs: deps.upstreamTimeoutMs };
   // Built once: the document only depends on configuration.
   const openApi = JSON.stringify(buildOpenApiDocument({ version: deps.version ?? '0.1.0', authRequired: deps.apiTokens.length > 0 }));
 
@@ -90,8 +98,15 @@ export function createGatewayApp(deps: GatewayDeps): Hono<ServiceEnv> {
 
   app.post('/v1/chat/completions', async (c) => {
     const request = await readJsonBody(c, ChatCompletionRequest);
-    const signal = c.req.raw.signal;
-    const decision = await deps.router.route({ request, header: (name) => c.req.header(name), signal });
+    // Read only when used (a classifier call, orchestration): creating the request's `AbortSignal` is a
+    // noticeable part of a passthrough's cost, and the passthrough watches the socket instead.
+    const decision = await deps.router.route({
+      request,
+      header: (name) => c.req.header(name),
+      get signal() {
+        return c.req.raw.signal;
+      },
+    });
     recordDecision(decision, c.var);
     c.header(ROUTING_DECISION_HEADER, formatRoutingDecisionHeader(decision));
 
@@ -108,7 +123,7 @@ export function createGatewayApp(deps: GatewayDeps): Hono<ServiceEnv> {
       sessionId,
       principal: c.var.principal,
       requestId: c.var.requestId,
-      signal,
+      signal: c.req.raw.signal,
     });
     // The handler's headers are merged over ours (request id, routing decision, session id).
     return c.newResponse(response.body, response);
@@ -122,13 +137,16 @@ export function createGatewayApp(deps: GatewayDeps): Hono<ServiceEnv> {
  * audited later. A fallback (the classifier failed) also gets a warning of its own when it happens.
  */
 function recordDecision(decision: RoutingDecision, request: Pick<ServiceEnv['Variables'], 'accessLog' | 'logger'>): void {
-  trace.getActiveSpan()?.setAttributes({
-    'ensemble.routing.path': decision.path,
-    'ensemble.routing.source': decision.source,
-    'ensemble.routing.reason': decision.reason,
-    'ensemble.routing.cached': decision.cached ?? false,
-    ...(decision.confidence === undefined ? {} : { 'ensemble.routing.confidence': decision.confidence }),
-  });
+  const span = trace.getActiveSpan();
+  if (span?.isRecording() === true) {
+    span.setAttributes({
+      'ensemble.routing.path': decision.path,
+      'ensemble.routing.source': decision.source,
+      'ensemble.routing.reason': decision.reason,
+      'ensemble.routing.cached': decision.cached ?? false,
+      ...(decision.confidence === undefined ? {} : { 'ensemble.routing.confidence': decision.confidence }),
+    });
+  }
   request.accessLog['routing'] = decision;
   if (decision.source === 'fallback') request.logger.warn({ routing: decision }, 'routing fell back to passthrough');
 }

@@ -46,6 +46,8 @@ export const GatewayConfig = z.object({
   ROUTING_CACHE_MAX_ENTRIES: env.int(10_000, 0),
   ROUTING_CACHE_TTL_MS: env.int(600_000, 1),
   LOG_LEVEL: env.logLevel(),
+  /** Log lines are written together at most this often (one write per request line costs a system call); 0 writes each at once. */
+  LOG_FLUSH_INTERVAL_MS: env.int(100, 0),
   OTEL_EXPORTER_OTLP_ENDPOINT: env.optionalUrl(),
   OTEL_EXPORTER_OTLP_PROTOCOL: env.otlpProtocol(),
 });

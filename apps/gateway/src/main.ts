@@ -13,16 +13,24 @@ import { GatewayConfig, resolveBindHost } from './config.js';
 import { A2AOrchestration } from './orchestrator-client.js';
 import { redisReadiness, upstreamReadiness } from './readiness.js';
 import { RedisSessionTaskIndex } from './session-tasks.js';
+import { HttpPassthroughUpstream } from './upstream-relay.js';
 
 const config = loadConfig(GatewayConfig, process.env);
 // Telemetry first: `fetch` must be instrumented before the first upstream call.
 const telemetry = startTelemetry({ serviceName: 'gateway', otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, otlpProtocol: config.OTEL_EXPORTER_OTLP_PROTOCOL });
-const logger = createLogger({ service: 'gateway', level: config.LOG_LEVEL });
+const logger = createLogger({ service: 'gateway', level: config.LOG_LEVEL, flushIntervalMs: config.LOG_FLUSH_INTERVAL_MS });
 
 // Passthrough calls are never retried by the gateway: a retry could only be transparent before the first
 // byte reached the client, and a client that gets the upstream's 429/5xx (with Retry-After) retries with
 // its own policy. Retrying here too would multiply load exactly when the upstream is struggling.
-const upstreamFetch = createNodeFetch({ claimableStreams: true });
+// The passthrough relays bytes it does not read, so it goes over plain keep-alive HTTP, without the SDK.
+const passthroughUpstream = new HttpPassthroughUpstream({
+  baseURL: config.OPENAI_BASE_URL,
+  apiKey: config.OPENAI_API_KEY,
+  timeoutMs: config.UPSTREAM_TIMEOUT_MS,
+});
+// `/v1/models` and the readiness probe read their answers: the SDK.
+const upstreamFetch = createNodeFetch();
 const upstream = createLlmClient({
   baseURL: config.OPENAI_BASE_URL,
   apiKey: config.OPENAI_API_KEY,
@@ -85,6 +93,7 @@ if (bind.warning !== undefined) logger.warn({ host: bind.host }, bind.warning);
 const app = createGatewayApp({
   logger,
   upstream,
+  passthroughUpstream,
   upstreamTimeoutMs: config.UPSTREAM_TIMEOUT_MS,
   router,
   orchestration,
@@ -100,6 +109,7 @@ const server = await serveHttp(app, { host: bind.host, port: config.GATEWAY_PORT
 onShutdownSignal(logger, async () => {
   await server.close();
   upstreamFetch.close();
+  passthroughUpstream.close();
   await registry.stop();
   redis.disconnect();
   data.disconnect();

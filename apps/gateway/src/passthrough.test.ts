@@ -1,19 +1,21 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 
 import { createLlmClient } from '@ensemble/llm';
 import { createRouter } from '@ensemble/routing';
-import { createNodeFetch, serveHttp } from '@ensemble/service';
+import { serveHttp } from '@ensemble/service';
 import { createLogger } from '@ensemble/telemetry';
 import type OpenAI from 'openai';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { createGatewayApp } from './app.js';
+import { HttpPassthroughUpstream, type PassthroughAnswer, type PassthroughUpstream } from './upstream-relay.js';
 
 /**
  * Stream endings sim-llm cannot produce (a clean end without `finish_reason`, an in-band error event),
- * driven through the real `openai` SDK, both ways the gateway relays a stream: in-process (a scripted
- * `fetch`, the relay as a web body) and served (a real upstream socket, Node stream to client socket).
+ * both ways the gateway relays a stream: in-process (a scripted upstream, the relay as a web body) and
+ * served (a real upstream socket through `HttpPassthroughUpstream`, Node stream to client socket).
  */
 const logger = createLogger({ service: 'test', level: 'silent' });
 const cleanups: Array<() => Promise<void>> = [];
@@ -21,10 +23,11 @@ afterAll(async () => {
   await Promise.all(cleanups.map((cleanup) => cleanup()));
 });
 
-function gatewayApp(upstream: OpenAI) {
+function gatewayApp(upstream: OpenAI, passthroughUpstream?: PassthroughUpstream) {
   return createGatewayApp({
     logger,
     upstream,
+    ...(passthroughUpstream === undefined ? {} : { passthroughUpstream }),
     upstreamTimeoutMs: 1_000,
     router: createRouter({ classifier: { classify: () => Promise.reject(new Error('unused')) }, classifierTimeoutMs: 100 }),
     apiTokens: [],
@@ -40,13 +43,17 @@ const requestInit = (body: Record<string, unknown>): RequestInit => ({
 
 type Send = (body: Record<string, unknown>) => Promise<Response>;
 
+/** A scripted upstream: every call is answered with `events` as one event stream. */
+class ScriptedUpstream implements PassthroughUpstream {
+  constructor(private readonly events: string[]) {}
+  send(): Promise<PassthroughAnswer> {
+    return Promise.resolve({ stream: true, status: 200, headers: { 'content-type': 'text/event-stream' }, body: Readable.from([Buffer.from(sseBody(this.events))]) });
+  }
+  close(): void {}
+}
+
 function inProcess(events: string[]): Promise<Send> {
-  const upstream = createLlmClient({
-    baseURL: 'http://upstream.invalid/v1',
-    maxRetries: 0,
-    fetch: async () => new Response(sseBody(events), { status: 200, headers: { 'content-type': 'text/event-stream' } }),
-  });
-  const app = gatewayApp(upstream);
+  const app = gatewayApp(createLlmClient({ baseURL: 'http://upstream.invalid/v1', maxRetries: 0 }), new ScriptedUpstream(events));
   return Promise.resolve((body) => Promise.resolve(app.request('/v1/chat/completions', requestInit(body))));
 }
 
@@ -56,12 +63,12 @@ async function served(events: string[]): Promise<Send> {
     req.on('end', () => res.writeHead(200, { 'content-type': 'text/event-stream' }).end(sseBody(events)));
   });
   await new Promise<void>((resolve) => upstreamServer.listen(0, '127.0.0.1', resolve));
-  const nodeFetch = createNodeFetch({ claimableStreams: true });
-  const upstream = createLlmClient({ baseURL: `http://127.0.0.1:${(upstreamServer.address() as AddressInfo).port}/v1`, maxRetries: 0, fetch: nodeFetch.fetch });
-  const gateway = await serveHttp(gatewayApp(upstream), { host: '127.0.0.1', port: 0, logger, service: 'gateway' });
+  const baseURL = `http://127.0.0.1:${(upstreamServer.address() as AddressInfo).port}/v1`;
+  const relay = new HttpPassthroughUpstream({ baseURL, timeoutMs: 1_000 });
+  const gateway = await serveHttp(gatewayApp(createLlmClient({ baseURL, maxRetries: 0 }), relay), { host: '127.0.0.1', port: 0, logger, service: 'gateway' });
   cleanups.push(async () => {
     await gateway.close();
-    nodeFetch.close();
+    relay.close();
     upstreamServer.closeAllConnections();
     await new Promise<void>((resolve) => upstreamServer.close(() => resolve()));
   });

@@ -1,8 +1,8 @@
-import type { ServerResponse } from 'node:http';
-import type { Readable } from 'node:stream';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
 
 import type { ChatCompletionRequest } from '@ensemble/protocol';
-import { NODE_STREAM_RESPONSE, type ServiceEnv, type SseEvent, SseDecoder, claimNodeBody, writeNodeStreamHead } from '@ensemble/service';
+import { NODE_STREAM_RESPONSE, type ServiceEnv, type SseEvent, SseDecoder, writeNodeStreamHead } from '@ensemble/service';
 import {
   type Logger,
   type Span,
@@ -11,88 +11,116 @@ import {
   context,
   currentLogContext,
   getTracer,
+  injectTraceContext,
   llmRequestAttributes,
   llmResponseAttributes,
   trace,
   withLogContext,
 } from '@ensemble/telemetry';
+import type { HttpBindings } from '@hono/node-server';
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import OpenAI from 'openai';
-import type {
-  ChatCompletion,
-  ChatCompletionChunk,
-  ChatCompletionCreateParamsNonStreaming,
-  ChatCompletionCreateParamsStreaming,
-} from 'openai/resources/chat/completions';
+import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/completions';
 
 import { type UpstreamFailure, describeUpstreamFailure } from './upstream-errors.js';
+import { type CancelSignal, type PassthroughUpstream, toHeaders } from './upstream-relay.js';
 
 export interface PassthroughDeps {
-  /** The upstream client; built with `maxRetries: 0` (see `main.ts` for why). */
-  upstream: OpenAI;
+  /** The upstream's chat-completions endpoint (never retried: see `main.ts`). */
+  upstream: PassthroughUpstream;
   logger: Logger;
-  /** The client's `timeout`, repeated here for the 504 message. */
+  /** The upstream's timeout, repeated here for the 504 message. */
   upstreamTimeoutMs: number;
 }
 
 const tracer = getTracer('ensemble-gateway');
 const encoder = new TextEncoder();
 const SSE_HEADERS = { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no' };
+const JSON_HEADERS = { 'Content-Type': 'application/json' };
 
 /**
- * The simple path: the client's request goes to the upstream LLM through the `openai` SDK exactly as
- * validated (unknown and provider-specific fields included), and the answer comes back unchanged.
- * Streams are relayed event by event as they arrive; a client disconnect aborts the upstream call.
+ * The simple path: the client's request goes to the upstream LLM exactly as validated (unknown and
+ * provider-specific fields included), over a plain keep-alive connection (`PassthroughUpstream`), and the
+ * answer comes back unchanged. Streams are relayed event by event as they arrive; a client disconnect
+ * aborts the upstream call.
  */
 export async function relayChatCompletion(c: Context<ServiceEnv>, request: ChatCompletionRequest, deps: PassthroughDeps): Promise<Response> {
   const span = tracer.startSpan('llm.chat_completions', { kind: SpanKind.CLIENT });
+  const recording = span.isRecording();
   // Message bodies are serialised for the span only when it is recorded (an exporter is configured).
-  if (span.isRecording()) {
+  if (recording) {
     span.setAttributes(llmRequestAttributes({ model: request.model, messages: request.messages, invocationParameters: invocationParameters(request) }));
   }
-  const spanContext = trace.setSpan(context.active(), span);
-  // The request id travels upstream so one id finds the exchange in both services' logs.
-  const options = { signal: c.req.raw.signal, headers: { 'X-Request-ID': c.var.requestId } };
+  // The trace goes upstream as `traceparent` (under the LLM span), recorded or not, so the upstream's
+  // logs and spans join the caller's trace.
+  const traceHeaders = injectTraceContext({}, trace.setSpan(context.active(), span));
+  const outgoing = (c.env as Partial<HttpBindings> | undefined)?.outgoing;
+  const signal = outgoing === undefined ? c.req.raw.signal : clientGoneSignal(outgoing);
   const started = performance.now();
+  const stream = request.stream === true;
 
-  if (request.stream === true) {
-    let upstream: Response;
-    try {
-      // The raw response: its bytes are relayed as they are (see `SseRelay`); the SDK still builds the
-      // request, applies its timeout to the wait for the headers, and turns an HTTP error into an `APIError`.
-      upstream = await context.with(spanContext, () => deps.upstream.chat.completions.create(asStreamingParams(request), options).asResponse());
-    } catch (error) {
-      return failed(c, span, describeUpstreamFailure(error, { timeoutMs: deps.upstreamTimeoutMs }), deps.logger);
-    }
-    const headers: Record<string, string> = { ...SSE_HEADERS, ...upstreamRequestId(upstream) };
-    const relay = new SseRelay(upstream, { span, started, logger: deps.logger, signal: c.req.raw.signal, timeoutMs: deps.upstreamTimeoutMs });
-    // Served on a socket: Node stream to socket. In-process (no socket): the web body, which is still
-    // readable since nothing read the claimed Node stream.
-    const upstreamBody = claimNodeBody(upstream);
-    const client = upstreamBody === undefined ? undefined : writeNodeStreamHead(c, 200, headers);
-    if (upstreamBody !== undefined && client !== undefined) {
-      relayToSocket(relay, upstreamBody, client);
+  let answer: Awaited<ReturnType<PassthroughUpstream['send']>>;
+  try {
+    answer = await deps.upstream.send({ body: JSON.stringify(request), stream, requestId: c.var.requestId, headers: traceHeaders, signal });
+  } catch (error) {
+    return failed(c, span, describeUpstreamFailure(error, { timeoutMs: deps.upstreamTimeoutMs }), deps.logger);
+  }
+
+  if (answer.stream) {
+    const headers: Record<string, string> = { ...SSE_HEADERS, ...upstreamRequestId(answer.headers) };
+    const relay = new SseRelay(answer.headers, { span, started, logger: deps.logger, signal, timeoutMs: deps.upstreamTimeoutMs });
+    // Served on a socket: Node stream to socket. In-process (no socket): a web body.
+    const client = writeNodeStreamHead(c, 200, headers);
+    if (client !== undefined) {
+      relayToSocket(relay, answer.body, client);
       return NODE_STREAM_RESPONSE;
     }
-    return c.body(relayAsWebStream(relay, upstream), 200, headers);
+    return c.body(relayAsWebStream(relay, answer.body), 200, headers);
   }
 
   try {
-    const response = await context.with(spanContext, () => deps.upstream.chat.completions.create(asNonStreamingParams(request), options).asResponse());
-    // Parsed once, for the span and to refuse a body that is not JSON; the client gets the upstream's own text.
-    const text = await response.text();
-    const data = parseCompletion(text);
-    if (span.isRecording()) {
+    // Parsed once, to refuse a body that is not a completion (and for the span); the client gets the
+    // upstream's own text. A stream request the upstream answered with JSON is relayed as JSON.
+    const data = parseCompletion(answer.text);
+    if (recording) {
       const first = data.choices?.[0]?.message;
       span.setAttributes(llmResponseAttributes({ content: first?.content ?? undefined, usage: data.usage }));
       span.setAttribute('ensemble.upstream.duration_ms', roundMs(performance.now() - started));
     }
     span.end();
-    return c.body(text, 200, { 'Content-Type': 'application/json', ...upstreamRequestId(response) });
+    return c.body(answer.text, 200, { ...JSON_HEADERS, ...upstreamRequestId(answer.headers) });
   } catch (error) {
     return failed(c, span, describeUpstreamFailure(error, { timeoutMs: deps.upstreamTimeoutMs }), deps.logger);
   }
+}
+
+/**
+ * Aborted when the client's connection closes before its response was complete: the same moment
+ * @hono/node-server aborts `c.req.raw.signal`, seen through the socket's own `close` event instead of an
+ * `AbortSignal`, whose creation and listeners cost more per request than the rest of the relay's
+ * bookkeeping together.
+ */
+function clientGoneSignal(outgoing: ServerResponse): CancelSignal {
+  let aborted = false;
+  const listeners = new Set<() => void>();
+  outgoing.once('close', () => {
+    if (outgoing.writableFinished) return;
+    aborted = true;
+    for (const listener of listeners) listener();
+    listeners.clear();
+  });
+  return {
+    get aborted() {
+      return aborted;
+    },
+    addEventListener(_type, listener) {
+      listeners.add(listener);
+    },
+    removeEventListener(_type, listener) {
+      listeners.delete(listener);
+    },
+  };
 }
 
 /** The fields of a completion the span reads, all optional: the upstream's answer is relayed, not judged. */
@@ -120,7 +148,7 @@ interface RelayContext {
   span: Span;
   started: number;
   logger: Logger;
-  signal: AbortSignal;
+  signal: CancelSignal;
   timeoutMs: number;
 }
 
@@ -147,7 +175,7 @@ class SseRelay {
   #sawDone = false;
 
   constructor(
-    private readonly upstream: Response,
+    private readonly upstreamHeaders: IncomingHttpHeaders,
     private readonly relay: RelayContext,
   ) {}
 
@@ -217,7 +245,7 @@ class SseRelay {
         return;
       }
       const parsed: unknown = JSON.parse(event.data);
-      if (isRecord(parsed) && Boolean(parsed['error'])) throw new OpenAI.APIError(undefined, parsed['error'] as object, undefined, this.upstream.headers);
+      if (isRecord(parsed) && Boolean(parsed['error'])) throw new OpenAI.APIError(undefined, parsed['error'] as object, undefined, toHeaders(this.upstreamHeaders));
       this.#observer.observe(parsed as ChatCompletionChunk);
       batch.text += `data: ${event.data}\n\n`;
     }
@@ -304,17 +332,16 @@ function relayToSocket(relay: SseRelay, upstream: Readable, client: ServerRespon
 }
 
 /** The relay as a web body, for a gateway served without a Node socket (in-process tests). */
-function relayAsWebStream(relay: SseRelay, upstream: Response): ReadableStream<Uint8Array> {
-  // `Response.body` is typed loosely in Node's lib; the bytes of an HTTP body are `Uint8Array`s.
-  const reader: ReadableStreamDefaultReader<Uint8Array> | undefined = (upstream.body as ReadableStream<Uint8Array> | null)?.getReader();
+function relayAsWebStream(relay: SseRelay, upstream: Readable): ReadableStream<Uint8Array> {
+  // The bytes of an HTTP body are `Uint8Array`s.
+  const reader = (Readable.toWeb(upstream) as ReadableStream<Uint8Array>).getReader();
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
         let text = '';
-        if (reader === undefined) text = relay.fail(new Error('upstream stream has no body'));
         // A read can complete no event (a partial one, a comment): read on, since a pull that enqueues
         // nothing is not called again.
-        while (reader !== undefined && text === '' && !relay.finished) {
+        while (text === '' && !relay.finished) {
           let chunk: Awaited<ReturnType<typeof reader.read>>;
           try {
             chunk = await reader.read();
@@ -325,7 +352,7 @@ function relayAsWebStream(relay: SseRelay, upstream: Response): ReadableStream<U
           if (relay.finished) return;
           text = chunk.done ? relay.end() : relay.push(chunk.value);
         }
-        if (relay.finished && reader !== undefined) {
+        if (relay.finished) {
           if (relay.sawDone) void drain(reader);
           else reader.cancel().catch(() => undefined);
         }
@@ -335,7 +362,7 @@ function relayAsWebStream(relay: SseRelay, upstream: Response): ReadableStream<U
       cancel() {
         // The client went away (the server cancels the body): stop reading, which aborts the upstream call.
         relay.cancel();
-        reader?.cancel().catch(() => undefined);
+        reader.cancel().catch(() => undefined);
       },
     },
     // Pull-driven: upstream bytes are read as the response consumer asks for more, not ahead of it.
@@ -402,27 +429,15 @@ function endWithFailure(span: Span, failure: UpstreamFailure): void {
   span.end();
 }
 
-function upstreamRequestId(response: Response): Record<string, string> {
-  const id = response.headers.get('x-request-id');
-  return id === null ? {} : { 'X-Upstream-Request-ID': id };
+function upstreamRequestId(headers: IncomingHttpHeaders): Record<string, string> {
+  const id = headers['x-request-id'];
+  return typeof id === 'string' ? { 'X-Upstream-Request-ID': id } : {};
 }
 
 /** Sampling and length parameters for the span (`llm.invocation_parameters`); messages and tools excluded. */
 function invocationParameters(request: ChatCompletionRequest): Record<string, unknown> {
   const { messages: _messages, tools: _tools, model: _model, ...rest } = request;
   return rest;
-}
-
-/*
- * The validated request is the client's OpenAI request with every unknown field kept. The SDK's parameter
- * types are narrower than what the gateway accepts on purpose (the upstream, not the gateway, judges
- * provider-specific fields), so this is the one place where the two types meet, by assertion.
- */
-function asStreamingParams(request: ChatCompletionRequest): ChatCompletionCreateParamsStreaming {
-  return request as unknown as ChatCompletionCreateParamsStreaming;
-}
-function asNonStreamingParams(request: ChatCompletionRequest): ChatCompletionCreateParamsNonStreaming {
-  return request as unknown as ChatCompletionCreateParamsNonStreaming;
 }
 
 function roundMs(ms: number): number {

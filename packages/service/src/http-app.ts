@@ -72,7 +72,8 @@ export function createHttpApp(options: HttpAppOptions): Hono<ServiceEnv> {
     c.set('accessLog', accessLog);
     c.header('X-Request-ID', requestId);
     const started = performance.now();
-    const parentContext = extractTraceContext(c.req.header());
+    // Only the propagation headers are read (not a record of every header).
+    const parentContext = extractTraceContext(c.req);
     const span = tracer.startSpan(
       `${c.req.method} ${c.req.path}`,
       { kind: SpanKind.SERVER, attributes: { 'http.request.method': c.req.method, 'url.path': c.req.path, 'request.id': requestId } },
@@ -88,9 +89,11 @@ export function createHttpApp(options: HttpAppOptions): Hono<ServiceEnv> {
           span.setAttribute('http.response.status_code', status);
           if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
           span.end();
+          // The line's fields are built only at a level that writes it.
+          const level = quietPaths.has(c.req.path) ? 'debug' : 'info';
+          if (!options.logger.isLevelEnabled(level)) return;
           const line = { method: c.req.method, path: c.req.path, status, duration_ms: roundMs(performance.now() - started), ...(streamed ? { streamed } : {}), ...accessLog };
-          if (quietPaths.has(c.req.path)) options.logger.debug(line, 'request');
-          else options.logger.info(line, 'request');
+          options.logger[level](line, 'request');
         };
         try {
           await next();

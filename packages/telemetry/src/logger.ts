@@ -10,6 +10,20 @@ export interface LoggerConfig {
   level?: LoggerOptions['level'];
   /** Where lines go; stdout when omitted. Tests pass a stream to read lines back. */
   destination?: DestinationStream;
+  /**
+   * Stdout only: lines are gathered and written together when 4 KiB are pending or this many ms have
+   * passed, instead of one write per line (a service that logs a line per request spends a system call
+   * on each). Everything pending is written on exit; a hard kill loses at most this window. 0 or unset:
+   * every line is written at once.
+   */
+  flushIntervalMs?: number;
+}
+
+/** Buffered stdout (see `flushIntervalMs`): pino's own destination, flushed on a timer and on exit. */
+function bufferedStdout(flushIntervalMs: number): DestinationStream {
+  const destination = pino.destination({ dest: process.stdout.fd, minLength: 4096, sync: false });
+  setInterval(() => destination.flush(), flushIntervalMs).unref();
+  return destination;
 }
 
 /**
@@ -31,5 +45,7 @@ export function createLogger(config: LoggerConfig): Logger {
       };
     },
   };
-  return config.destination === undefined ? pino(options) : pino(options, config.destination);
+  if (config.destination !== undefined) return pino(options, config.destination);
+  if (config.flushIntervalMs !== undefined && config.flushIntervalMs > 0) return pino(options, bufferedStdout(config.flushIntervalMs));
+  return pino(options);
 }

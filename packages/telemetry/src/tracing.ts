@@ -1,12 +1,14 @@
-import { type Attributes, type Span, SpanKind, SpanStatusCode, context, propagation, trace } from '@opentelemetry/api';
+import { type Attributes, type Context, type Span, SpanKind, SpanStatusCode, context, propagation, trace } from '@opentelemetry/api';
 import { OTLPTraceExporter as OTLPJsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as OTLPProtobufTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
+  AlwaysOffSampler,
   BatchSpanProcessor,
   type InMemorySpanExporter,
+  ParentBasedSampler,
   SimpleSpanProcessor,
   type SpanExporter,
   type SpanProcessor,
@@ -38,7 +40,8 @@ export interface Telemetry {
 
 /**
  * Starts tracing for one service. W3C trace context is always propagated on outgoing `fetch` (the
- * `openai` SDK and the A2A client both use it) so a trace spans processes even when nothing is exported.
+ * `openai` SDK and the A2A client both use it) so a trace spans processes even when nothing is exported;
+ * spans are recorded only when there is an exporter (or the caller's trace is sampled).
  * Incoming requests get their server span from `@ensemble/service`'s middleware, which keeps us off
  * Node's ESM loader hooks entirely.
  */
@@ -52,6 +55,11 @@ export function startTelemetry(config: TelemetryConfig): Telemetry {
   const provider = new NodeTracerProvider({
     resource: resourceFromAttributes({ 'service.name': config.serviceName }),
     spanProcessors,
+    // Nowhere to export: spans this service starts are not recorded (no attributes kept, no processor
+    // work, and code that builds attributes behind `span.isRecording()` skips it). They still carry
+    // trace and span ids, so `traceparent` goes out and log lines keep their `trace_id`. A caller that
+    // sampled its trace keeps it sampled downstream.
+    ...(spanProcessors.length === 0 ? { sampler: new ParentBasedSampler({ root: new AlwaysOffSampler() }) } : {}),
   });
   provider.register();
   const unregister = registerInstrumentations({
@@ -110,14 +118,21 @@ export function recordError(span: Span, error: unknown): void {
   span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
 }
 
-/** Extracts W3C trace context from incoming headers (for servers that are not behind our middleware). */
-export function extractTraceContext(headers: Record<string, string | undefined>) {
+/** Reads one header by name (a Hono `c.req`, a `Headers`): propagation looks up only the headers it knows. */
+interface HeaderLookup {
+  header(name: string): string | undefined;
+}
+const headerLookupGetter = { get: (carrier: HeaderLookup, key: string) => carrier.header(key), keys: () => [] };
+
+/** Extracts W3C trace context from incoming headers: a record of them, or a `header(name)` lookup. */
+export function extractTraceContext(headers: Record<string, string | undefined> | HeaderLookup) {
+  if (typeof headers['header'] === 'function') return propagation.extract(context.active(), headers as HeaderLookup, headerLookupGetter);
   return propagation.extract(context.active(), headers);
 }
 
-/** Injects the active trace context into an outgoing header carrier. */
-export function injectTraceContext(headers: Record<string, string>): Record<string, string> {
-  propagation.inject(context.active(), headers);
+/** Injects a trace context (the active one by default) into an outgoing header carrier. */
+export function injectTraceContext(headers: Record<string, string>, from: Context = context.active()): Record<string, string> {
+  propagation.inject(from, headers);
   return headers;
 }
 
