@@ -77,18 +77,20 @@ describe('the runtime layout the Dockerfile builds', () => {
   });
 
   it('starts every service with plain node; each becomes healthy and stops cleanly on SIGTERM', async () => {
-    started['sim-llm'] = await startCompiled('sim-llm', { SIM_LLM_PORT: '0' });
-    started['embedded-postgres'] = await startCompiled('embedded-postgres', { EMBEDDED_PG_PORT: '0', EMBEDDED_PG_DATA_DIR: 'memory' });
-    const pgUrl = (await started['embedded-postgres'].waitForLine((line) => line['msg'] === 'listening'))['url'] as string;
-    const llm = { OPENAI_BASE_URL: `${started['sim-llm'].url}/v1`, OPENAI_API_KEY: 'image-test' };
-    const database = { EMBEDDED_PG_URL: pgUrl, EMBEDDED_PG_DATA_DIR: 'memory' };
-    const [mcp, mock, rag, reasoning] = await Promise.all([
-      startCompiled('mcp-tools', { MCP_TOOLS_PORT: '0', ...database }),
+    // Started in dependency waves, each wave in parallel: URLs bound on port 0 are known only once up.
+    const [sim, pg, mcp, mock] = await Promise.all([
+      startCompiled('sim-llm', { SIM_LLM_PORT: '0' }),
+      startCompiled('embedded-postgres', { EMBEDDED_PG_PORT: '0', EMBEDDED_PG_DATA_DIR: 'memory' }),
+      startCompiled('mcp-tools', { MCP_TOOLS_PORT: '0', EMBEDDED_PG_DATA_DIR: 'memory' }),
       startCompiled('mock-agent', { MOCK_AGENT_PORT: '0', MOCK_AGENT_PRESET: 'search' }),
-      startCompiled('rag-agent', { RAG_AGENT_PORT: '0', ...llm, ...database }),
+    ]);
+    Object.assign(started, { 'sim-llm': sim, 'embedded-postgres': pg, 'mcp-tools': mcp, 'mock-agent': mock });
+    const llm = { OPENAI_BASE_URL: `${sim.url}/v1`, OPENAI_API_KEY: 'image-test' };
+    const [rag, reasoning] = await Promise.all([
+      startCompiled('rag-agent', { RAG_AGENT_PORT: '0', EMBEDDED_PG_URL: pg.url, EMBEDDED_PG_DATA_DIR: 'memory', ...llm }),
       startCompiled('reasoning-agent', { REASONING_AGENT_PORT: '0', ...llm }),
     ]);
-    Object.assign(started, { 'mcp-tools': mcp, 'mock-agent': mock, 'rag-agent': rag, 'reasoning-agent': reasoning });
+    Object.assign(started, { 'rag-agent': rag, 'reasoning-agent': reasoning });
     const agentUrls = [mock.url, rag.url, reasoning.url].join(',');
     started['planning-agent'] = await startCompiled('planning-agent', { PLANNING_AGENT_PORT: '0', AGENT_URLS: agentUrls, ...llm });
     started['orchestrator'] = await startCompiled('orchestrator', { ORCHESTRATOR_PORT: '0', AGENT_URLS: `${started['planning-agent'].url},${agentUrls}`, ...llm });
@@ -109,10 +111,13 @@ describe('the runtime layout the Dockerfile builds', () => {
     // The gateway's readiness checks its real dependencies (sim-llm and Redis here).
     expect((await fetch(`${started['gateway'].url}/ready`)).status).toBe(200);
 
-    for (const [name, process] of Object.entries(started)) {
-      await process.stop(15_000);
-      expect({ name, code: process.child.exitCode, signal: process.child.signalCode }).toEqual({ name, code: 0, signal: null });
-    }
+    const exits = await Promise.all(
+      Object.entries(started).map(async ([name, process]) => {
+        await process.stop(15_000);
+        return { name, code: process.child.exitCode, signal: process.child.signalCode };
+      }),
+    );
+    expect(exits).toEqual(Object.keys(started).map((name) => ({ name, code: 0, signal: null })));
   }, 180_000);
 
   it('reports an unhealthy service (nothing listening) with exit code 1', async () => {
