@@ -281,9 +281,10 @@ describe('NetworkPolicies', () => {
   it('open exactly the port each pod serves', () => {
     for (const policy of of(base, 'NetworkPolicy')) {
       const target = ensembleDeployments(base).find((deployment) => matches(pspec(policy).podSelector.matchLabels, dspec(deployment).template.metadata.labels));
-      if (target === undefined || pspec(policy).ingress === undefined) continue;
+      const ingress = pspec(policy).ingress;
+      if (target === undefined || ingress === undefined) continue;
       const served = containersOf(target).flatMap((container) => container.ports ?? []).map((port) => port.containerPort);
-      for (const rule of pspec(policy).ingress) expect(rule.ports.map((port) => port.port), policy.metadata.name).toEqual(served);
+      for (const rule of ingress) expect(rule.ports.map((port) => port.port), policy.metadata.name).toEqual(served);
     }
   });
 });

@@ -5,11 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
+import { glob } from 'tinyglobby';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { buildRuntimeLayout } from '../../tools/image/src/build.js';
 import { IMAGE_SERVICES, type ImageService } from '../../tools/image/src/services.js';
-import { type ServiceProcess, startService, stopAllServices } from '../support/processes.js';
+import { REPO_ROOT, type ServiceProcess, startService, stopAllServices } from '../support/processes.js';
 import { testRedis } from '../support/redis.js';
 
 const run = promisify(execFile);
@@ -74,6 +75,10 @@ describe('the runtime layout the Dockerfile builds', () => {
     const a2a = JSON.parse(await readFile(join(layout, 'packages/a2a/package.json'), 'utf8')) as { exports: Record<string, string> };
     expect(a2a.exports['.']).toBe('./dist/index.js');
     expect(existsSync(join(layout, 'packages/a2a/src'))).toBe(false);
+    // Files modules import beside themselves (the routing model's JSON) are there too.
+    const assets = await glob(['{apps,packages,tools}/*/src/**/*'], { cwd: REPO_ROOT, ignore: ['**/*.ts', '**/node_modules/**'] });
+    expect(assets.length).toBeGreaterThan(0);
+    for (const asset of assets) expect(existsSync(join(layout, asset.replace('/src/', '/dist/'))), asset).toBe(true);
   });
 
   it('starts every service with plain node; each becomes healthy and stops cleanly on SIGTERM', async () => {

@@ -12,7 +12,8 @@ import { glob } from 'tinyglobby';
  * - the root `package.json` and `package-lock.json`, so `npm ci --omit=dev` there installs exactly the
  *   production dependencies the lock file names, laid out as npm lays them out (nested ones included);
  * - every workspace's `package.json`, its `exports` pointing at `dist/*.js` instead of `src/*.ts`;
- * - every workspace's `src/**` compiled file by file to `dist/**` (ESM, source maps, tests left out);
+ * - every workspace's `src/**` compiled file by file to `dist/**` (ESM, source maps, tests left out), its
+ *   other files under `src/` (JSON a module imports) copied beside them;
  * - `config/`, the sample corpus and the container entrypoint.
  *
  * Why compile per file with esbuild rather than bundle, or run `tsc -b`: in the repository the workspaces
@@ -91,6 +92,9 @@ export async function buildRuntimeLayout(outDir: string): Promise<LayoutResult> 
       logLevel: 'warning',
     });
     compiledFiles += sources.length;
+    // Files the compiled code reads or imports beside itself (JSON models, templates) go along unchanged.
+    const assets = await glob(['src/**/*'], { cwd: join(REPO_ROOT, workspace), ignore: ['**/*.ts', '**/*.tsx', '**/__snapshots__/**', '**/fixtures/**'] });
+    for (const asset of assets) await cp(join(REPO_ROOT, workspace, asset), join(out, workspace, asset.replace(/^src\//, 'dist/')));
   }
   for (const path of EXTRA_PATHS) await cp(join(REPO_ROOT, path), join(out, path), { recursive: true });
   return { outDir: out, workspaces, compiledFiles };
