@@ -19,7 +19,8 @@ const run = promisify(execFile);
  * The container image, without a Docker engine: the same build step the Dockerfile's `build` stage runs
  * (`tools/image/src/build.ts`), the same production install its `deps` stage runs (`npm ci --omit=dev`),
  * then every service started through the image's own entrypoint with plain `node` (no tsx anywhere),
- * checked healthy by the image's own HEALTHCHECK script, and stopped with SIGTERM.
+ * checked healthy by the image's own HEALTHCHECK script, and stopped with SIGTERM. Start-up timeouts are
+ * generous: PGlite's first start alone takes a minute when the shared 2-core machine is loaded.
  */
 
 let layout: string;
@@ -31,7 +32,7 @@ function entrypoint(service: string): [string, ...string[]] {
 }
 
 function startCompiled(name: string, env: Record<string, string>): Promise<ServiceProcess> {
-  return startService({ name, command: { argv: entrypoint(name), cwd: layout }, env: { REDIS_URL: redis.url, REDIS_KEY_PREFIX: redis.prefix, ...env }, timeoutMs: 60_000 });
+  return startService({ name, command: { argv: entrypoint(name), cwd: layout }, env: { REDIS_URL: redis.url, REDIS_KEY_PREFIX: redis.prefix, ...env }, timeoutMs: 120_000 });
 }
 
 function service(name: string): ImageService {
@@ -133,7 +134,7 @@ describe('the runtime layout the Dockerfile builds', () => {
       }),
     );
     expect(exits).toEqual(Object.keys(started).map((name) => ({ name, code: 0, signal: null })));
-  }, 180_000);
+  }, 300_000);
 
   it('reports an unhealthy service (nothing listening) with exit code 1', async () => {
     const check = await healthcheck('gateway', 1);

@@ -87,7 +87,8 @@ export async function buildRuntimeLayout(outDir: string): Promise<LayoutResult> 
       bundle: false,
       platform: 'node',
       format: 'esm',
-      target: 'node20',
+      // The engines floor: an older target makes esbuild drop import attributes (`with { type: 'json' }`).
+      target: 'node20.19',
       sourcemap: true,
       logLevel: 'warning',
     });
