@@ -25,8 +25,10 @@ const running = new Set<ServiceProcess>();
 
 export interface StartServiceOptions {
   name: string;
-  /** Entry file relative to the repo root, e.g. `apps/sim-llm/src/main.ts`. */
-  entry: string;
+  /** Entry file relative to the repo root, e.g. `apps/sim-llm/src/main.ts`, run through tsx. */
+  entry?: string;
+  /** Instead of `entry`: the command line to run as is (a compiled service, no tsx), and its directory. */
+  command?: { argv: [string, ...string[]]; cwd: string };
   env?: Record<string, string | undefined>;
   args?: string[];
   timeoutMs?: number;
@@ -40,8 +42,9 @@ export async function startService(options: StartServiceOptions): Promise<Servic
   // BENCH_PROFILE_DIR=dir: every service writes a V8 CPU profile to dir/<name>/ when it exits (benchmarks).
   const profileDir = process.env['BENCH_PROFILE_DIR'];
   const profiling = profileDir === undefined || profileDir === '' ? [] : ['--cpu-prof', '--cpu-prof-dir', `${profileDir}/${options.name}`];
-  const child = spawn(process.execPath, [...profiling, '--import', 'tsx', options.entry, ...(options.args ?? [])], {
-    cwd: REPO_ROOT,
+  const [file, ...argv] = options.command?.argv ?? [process.execPath, ...profiling, '--import', 'tsx', options.entry ?? '', ...(options.args ?? [])];
+  const child = spawn(file, argv, {
+    cwd: options.command?.cwd ?? REPO_ROOT,
     env: { ...process.env, LOG_LEVEL: 'info', OTEL_EXPORTER_OTLP_ENDPOINT: '', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -131,14 +131,15 @@ function toEnsembleError(error: { code: string; message: string }): EnsembleErro
 }
 
 /**
- * Services run from their TypeScript sources through tsx, whose loader a worker thread does not inherit
- * on Node 20: the worker loads its entry through tsx's API instead.
+ * Compiled (the container image bundles `calculator-worker.js` beside this module's bundle), the worker
+ * starts from that file. From source, through tsx, whose loader a worker thread does not inherit on
+ * Node 20, the worker loads its entry through tsx's API instead.
  */
 function startWorker(maxHeapMb: number, logger: Logger | undefined): Promise<Worker> {
-  const tsxApi = import.meta.resolve('tsx/esm/api');
-  const entry = new URL('./calculator-worker.ts', import.meta.url).href;
-  const source = `import(${JSON.stringify(tsxApi)}).then(({ tsImport }) => tsImport(${JSON.stringify(entry)}, ${JSON.stringify(import.meta.url)}))`;
-  const worker = new Worker(source, { eval: true, resourceLimits: { maxOldGenerationSizeMb: maxHeapMb } });
+  const resourceLimits = { maxOldGenerationSizeMb: maxHeapMb };
+  const worker = import.meta.url.endsWith('.js')
+    ? new Worker(new URL('./calculator-worker.js', import.meta.url), { resourceLimits })
+    : new Worker(tsxWorkerSource(), { eval: true, resourceLimits });
   // An idle calculator must not keep the process alive.
   worker.unref();
   return new Promise((resolve, reject) => {
@@ -153,4 +154,10 @@ function startWorker(maxHeapMb: number, logger: Logger | undefined): Promise<Wor
       resolve(worker);
     });
   });
+}
+
+function tsxWorkerSource(): string {
+  const tsxApi = import.meta.resolve('tsx/esm/api');
+  const entry = new URL('./calculator-worker.ts', import.meta.url).href;
+  return `import(${JSON.stringify(tsxApi)}).then(({ tsImport }) => tsImport(${JSON.stringify(entry)}, ${JSON.stringify(import.meta.url)}))`;
 }

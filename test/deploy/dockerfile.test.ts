@@ -1,0 +1,63 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { validate } from 'dockerfile-utils';
+import { describe, expect, it } from 'vitest';
+
+import { IMAGE_SERVICES } from '../../tools/image/src/services.js';
+import { REPO_ROOT } from '../support/processes.js';
+import { dockerfileStages } from './deploy-support.js';
+
+/**
+ * The Dockerfile, without a Docker engine: the linter (`dockerfile-utils`, the Dockerfile language
+ * server's validator; hadolint is neither on npm nor in Debian 12), and what the image promises. That the
+ * layout it builds runs is proven by runtime-layout.int.test.ts.
+ */
+
+const dockerfile = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
+const runtimeStage = dockerfile.slice(dockerfile.search(/^FROM .* AS runtime$/m));
+
+describe('Dockerfile', () => {
+  it('passes the linter', () => {
+    expect(validate(dockerfile).map((problem) => `line ${problem.range.start.line + 1}: ${typeof problem.message === 'string' ? problem.message : problem.message.value}`)).toEqual([]);
+  });
+
+  it('the linter catches a broken Dockerfile (it is really running)', () => {
+    expect(validate('FROM node:20\nHEALTHCHECK --interval=soon CMD true\nEXPOSE 8000/http\n').length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('builds in stages and runs as a non-root user from a production install', () => {
+    expect([...dockerfileStages()]).toEqual(['build', 'deps', 'runtime']);
+    expect(dockerfile).toMatch(/npm ci --omit=dev/);
+    expect(runtimeStage).toMatch(/^USER node$/m);
+    expect(runtimeStage).not.toMatch(/npm (ci|install)/);
+    expect(runtimeStage).toMatch(/^COPY --from=deps /m);
+  });
+
+  it('labels the image with the version and the source', () => {
+    const version = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+    expect(runtimeStage).toContain(`ARG VERSION=${version}`);
+    for (const label of ['version', 'source', 'revision', 'title', 'licenses']) expect(runtimeStage).toMatch(new RegExp(`org\\.opencontainers\\.image\\.${label}=`));
+  });
+
+  it('checks health, forwards SIGTERM through tini, and binds every service to all interfaces', () => {
+    expect(runtimeStage).toMatch(/^HEALTHCHECK .*\\\n\s+CMD \["node", "\/app\/tools\/image\/dist\/healthcheck\.js"\]/m);
+    expect(runtimeStage).toMatch(/^STOPSIGNAL SIGTERM$/m);
+    expect(runtimeStage).toMatch(/^ENTRYPOINT \["\/usr\/bin\/tini", "--", "\/app\/deploy\/docker\/entrypoint\.sh"\]$/m);
+    for (const service of IMAGE_SERVICES) {
+      if (service.hostVariable !== undefined) expect(runtimeStage, service.name).toContain(`${service.hostVariable}=0.0.0.0`);
+      if (service.defaultPort !== undefined) expect(runtimeStage.match(/^EXPOSE (.*)$/m)?.[1]?.split(' '), service.name).toContain(String(service.defaultPort));
+    }
+  });
+
+  it("the entrypoint accepts exactly the image's services", () => {
+    const entrypoint = readFileSync(join(REPO_ROOT, 'deploy/docker/entrypoint.sh'), 'utf8');
+    const accepted = [...entrypoint.matchAll(/^\s+([a-z| -]+)\)$/gm)].flatMap((match) => match[1]!.split('|').map((name) => name.trim()));
+    expect(accepted.filter((name) => name !== 'healthcheck').sort()).toEqual(IMAGE_SERVICES.map((service) => service.name).sort());
+  });
+
+  it('.dockerignore keeps dependencies, embedded state, build and test output out of the context', () => {
+    const ignored = readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8').split('\n');
+    for (const entry of ['**/node_modules', '**/dist', '.data', 'coverage', 'test-results', '.env', '.git']) expect(ignored).toContain(entry);
+  });
+});

@@ -1,0 +1,150 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+import { glob } from 'tinyglobby';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { buildRuntimeLayout } from '../../tools/image/src/build.js';
+import { IMAGE_SERVICES, type ImageService } from '../../tools/image/src/services.js';
+import { REPO_ROOT, type ServiceProcess, startService, stopAllServices } from '../support/processes.js';
+import { testRedis } from '../support/redis.js';
+
+const run = promisify(execFile);
+
+/**
+ * The container image, without a Docker engine: the same build step the Dockerfile's `build` stage runs
+ * (`tools/image/src/build.ts`), the same production install its `deps` stage runs (`npm ci --omit=dev`),
+ * then every service started through the image's own entrypoint with plain `node` (no tsx anywhere),
+ * checked healthy by the image's own HEALTHCHECK script, and stopped with SIGTERM. Start-up timeouts are
+ * generous: PGlite's first start alone takes a minute when the shared 2-core machine is loaded.
+ */
+
+let layout: string;
+const redis = testRedis();
+const started: Record<string, ServiceProcess> = {};
+
+function entrypoint(service: string): [string, ...string[]] {
+  return ['sh', join(layout, 'deploy/docker/entrypoint.sh'), service];
+}
+
+function startCompiled(name: string, env: Record<string, string>): Promise<ServiceProcess> {
+  return startService({ name, command: { argv: entrypoint(name), cwd: layout }, env: { REDIS_URL: redis.url, REDIS_KEY_PREFIX: redis.prefix, ...env }, timeoutMs: 120_000 });
+}
+
+function service(name: string): ImageService {
+  const found = IMAGE_SERVICES.find((candidate) => candidate.name === name);
+  if (found === undefined) throw new Error(`no image service ${name}`);
+  return found;
+}
+
+/** The image's HEALTHCHECK command, told the port the service really bound (port 0 here). */
+async function healthcheck(name: string, port: number): Promise<{ code: number; output: string }> {
+  const variable = service(name).portVariable!;
+  try {
+    const { stdout } = await run('sh', [...entrypoint('healthcheck').slice(1), name], { cwd: layout, env: { ...process.env, [variable]: String(port) } });
+    return { code: 0, output: stdout };
+  } catch (error) {
+    const failed = error as { code: number; stderr: string };
+    return { code: failed.code, output: failed.stderr };
+  }
+}
+
+beforeAll(async () => {
+  layout = await mkdtemp(join(tmpdir(), 'ensemble-image-'));
+  await buildRuntimeLayout(layout);
+  await run('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { cwd: layout, env: { ...process.env, NODE_ENV: 'production' } });
+}, 300_000);
+
+afterAll(async () => {
+  await stopAllServices();
+  await redis.cleanup();
+  if (layout !== undefined) await rm(layout, { recursive: true, force: true });
+});
+
+describe('the runtime layout the Dockerfile builds', () => {
+  it('holds compiled JavaScript and production dependencies only', async () => {
+    for (const candidate of IMAGE_SERVICES) {
+      const app = candidate.name === 'mock-agent' ? 'mock-agents' : candidate.name;
+      expect(existsSync(join(layout, 'apps', app, 'dist/main.js')), candidate.name).toBe(true);
+    }
+    // Development tools are not installed; the manifests point at the compiled files.
+    for (const devOnly of ['vitest', 'eslint', 'typescript', 'kubernetes-models']) expect(existsSync(join(layout, 'node_modules', devOnly)), devOnly).toBe(false);
+    const a2a = JSON.parse(await readFile(join(layout, 'packages/a2a/package.json'), 'utf8')) as { exports: Record<string, string> };
+    expect(a2a.exports['.']).toBe('./dist/index.js');
+    expect(existsSync(join(layout, 'packages/a2a/src'))).toBe(false);
+    // Files modules import beside themselves (the routing model's JSON) are there too.
+    const assets = await glob(['{apps,packages,tools}/*/src/**/*'], { cwd: REPO_ROOT, ignore: ['**/*.ts', '**/node_modules/**'] });
+    expect(assets.length).toBeGreaterThan(0);
+    for (const asset of assets) expect(existsSync(join(layout, asset.replace('/src/', '/dist/'))), asset).toBe(true);
+  });
+
+  it('starts every service with plain node; each becomes healthy and stops cleanly on SIGTERM', async () => {
+    // Started in dependency waves, each wave in parallel: URLs bound on port 0 are known only once up.
+    const [sim, pg, mcp, mock] = await Promise.all([
+      startCompiled('sim-llm', { SIM_LLM_PORT: '0' }),
+      startCompiled('embedded-postgres', { EMBEDDED_PG_PORT: '0', EMBEDDED_PG_DATA_DIR: 'memory' }),
+      startCompiled('mcp-tools', { MCP_TOOLS_PORT: '0', EMBEDDED_PG_DATA_DIR: 'memory' }),
+      startCompiled('mock-agent', { MOCK_AGENT_PORT: '0', MOCK_AGENT_PRESET: 'search' }),
+    ]);
+    Object.assign(started, { 'sim-llm': sim, 'embedded-postgres': pg, 'mcp-tools': mcp, 'mock-agent': mock });
+    const llm = { OPENAI_BASE_URL: `${sim.url}/v1`, OPENAI_API_KEY: 'image-test' };
+    const [rag, reasoning] = await Promise.all([
+      startCompiled('rag-agent', { RAG_AGENT_PORT: '0', EMBEDDED_PG_URL: pg.url, EMBEDDED_PG_DATA_DIR: 'memory', ...llm }),
+      startCompiled('reasoning-agent', { REASONING_AGENT_PORT: '0', ...llm }),
+    ]);
+    Object.assign(started, { 'rag-agent': rag, 'reasoning-agent': reasoning });
+    const agentUrls = [mock.url, rag.url, reasoning.url].join(',');
+    started['planning-agent'] = await startCompiled('planning-agent', { PLANNING_AGENT_PORT: '0', AGENT_URLS: agentUrls, ...llm });
+    started['orchestrator'] = await startCompiled('orchestrator', { ORCHESTRATOR_PORT: '0', AGENT_URLS: `${started['planning-agent'].url},${agentUrls}`, ...llm });
+    started['gateway'] = await startCompiled('gateway', { GATEWAY_PORT: '0', ORCHESTRATOR_URL: started['orchestrator'].url, AGENT_URLS: agentUrls, ...llm });
+
+    const expected = IMAGE_SERVICES.filter((candidate) => candidate.probe !== 'none').map((candidate) => candidate.name);
+    expect(Object.keys(started).sort()).toEqual([...expected].sort());
+    for (const [name, process] of Object.entries(started)) {
+      const port = Number(new URL(process.url).port);
+      if (service(name).probe === 'http') {
+        const response = await fetch(`${process.url}${service(name).healthPath}`);
+        expect(response.status, name).toBe(200);
+        await response.body?.cancel();
+      }
+      const check = await healthcheck(name, port);
+      expect(check.output, name).toMatch(/^healthy: /);
+      expect(check.code, name).toBe(0);
+    }
+    // The calculator's worker thread starts from its compiled file (no tsx in the layout).
+    const calculation = await fetch(`${mcp.url}/mcp`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'calculator', arguments: { expression: '2+3*4' } } }),
+    });
+    const reply = await calculation.text();
+    expect(reply).toMatch(/"result":\s*"?14/);
+    expect(reply).not.toContain('"isError":true');
+    // The gateway's readiness checks its real dependencies (sim-llm and Redis here).
+    expect((await fetch(`${started['gateway'].url}/ready`)).status).toBe(200);
+
+    const exits = await Promise.all(
+      Object.entries(started).map(async ([name, process]) => {
+        await process.stop(15_000);
+        return { name, code: process.child.exitCode, signal: process.child.signalCode };
+      }),
+    );
+    expect(exits).toEqual(Object.keys(started).map((name) => ({ name, code: 0, signal: null })));
+  }, 300_000);
+
+  it('reports an unhealthy service (nothing listening) with exit code 1', async () => {
+    const check = await healthcheck('gateway', 1);
+    expect(check.code).toBe(1);
+    expect(check.output).toMatch(/^unhealthy: gateway: /);
+  });
+
+  it('runs the CLI as a command and refuses an unknown service', async () => {
+    const help = await run('sh', entrypoint('cli').concat('--help').slice(1), { cwd: layout });
+    expect(help.stdout).toMatch(/ingest/);
+    await expect(run('sh', entrypoint('no-such-service').slice(1), { cwd: layout })).rejects.toMatchObject({ code: 64 });
+  });
+});
