@@ -1,0 +1,2 @@
+export { RedisEventLog } from './redis-event-log.js';
+export type { RedisEventLogOptions } from './redis-event-log.js';

@@ -1,0 +1,2 @@
+export { describeEventLogConformance } from './conformance.js';
+export type { EventLogHarness, SampleEvent } from './conformance.js';
