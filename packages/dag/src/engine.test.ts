@@ -652,6 +652,25 @@ describe('runDag: node failure policy, required nodes, retry budget', () => {
     expect(result.results['must']).toMatchObject({ status: 'failed', error: { code: 'dependency_failed' } });
   });
 
+  it('a rejected approval fails the run under partial too: what depends on the refused action is blocked', async () => {
+    const waiting = { deploy: { status: 'waiting_approval', output: null, error: null, attempts: 1, agent: 'ops', startedAt: null, finishedAt: null, taskId: 't', approvalContext: { action: 'x' }, skipReason: null } } satisfies Record<string, NodeResult>;
+    const h = harness(async (request) => {
+      if (request.node.id === 'deploy') throw new EnsembleError(ErrorCode.Forbidden, 'the agent cancelled its task');
+      return echo(request);
+    });
+    const result = await runDag(
+      h.options(plan(node('deploy', { agent: 'ops' }), node('announce', { dependsOn: ['deploy'] }), node('docs')), {
+        onNodeFailure: 'partial',
+        state: waiting,
+        approvals: { deploy: { approved: false, comment: 'freeze', decidedBy: 'bob' } },
+      }),
+    );
+    expect(result.status).toBe('failed');
+    expect(result.results['docs']?.status).toBe('completed');
+    expect(result.results['announce']).toMatchObject({ status: 'failed', error: { code: 'dependency_failed' } });
+    expect(h.calls.map((call) => call.node.id)).not.toContain('announce');
+  });
+
   it('partial still lets the plan handle a failure itself (condition "failed")', async () => {
     const h = harness(failing(new Set(['risky'])));
     const result = await runDag(

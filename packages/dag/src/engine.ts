@@ -154,7 +154,8 @@ export const APPROVAL_REJECTED = 'approval_rejected';
  *
  * A node's attempts follow its retry policy (backoff `backoffMs * 2^(n-1)`), each bounded by `timeoutMs`;
  * then, if it has one, the fallback agent gets the same policy. The run's status:
- * `cancelled` if the signal aborted; else `failed` if a `required` node failed, or some node was blocked by
+ * `cancelled` if the signal aborted; else `failed` if a `required` node failed, or a human rejected a
+ * node's approval (its dependents are blocked under either policy), or some node was blocked by
  * a failure (rule 1), or nodes failed and none completed; else `paused` if a node waits for approval;
  * else `completed` (a failed node nothing depends on does not fail the run; it is listed in
  * `failedNodes`). Retries back off with optional jitter and stop when the node's `retryBudgetMs` is spent.
@@ -315,7 +316,8 @@ class DagRun {
       if (!lost) continue;
       const handled = condition !== null && condition.node === dependency && (condition.operator === 'failed' || condition.operator === 'succeeded');
       if (handled) continue;
-      if (this.#onNodeFailure === 'fail' || node.required === true) return { kind: 'blocked', dependency };
+      // A human's "no" is never worked around: what depends on the rejected action does not run.
+      if (this.#onNodeFailure === 'fail' || node.required === true || this.#rejected(dependency)) return { kind: 'blocked', dependency };
       const message = this.#dependencyFailure(dependency);
       return { kind: 'skip', reason: message, error: { code: DEPENDENCY_FAILED, message } };
     }
@@ -527,6 +529,12 @@ class DagRun {
     }
   }
 
+  /** Whether the node failed because a human rejected its approval (under either policy, that ends the run). */
+  #rejected(id: string): boolean {
+    const result = this.#result(id);
+    return result.status === 'failed' && result.error?.code === APPROVAL_REJECTED;
+  }
+
   #finish(): DagRunResult {
     const results = Object.fromEntries(this.#results);
     const all = [...this.#results.values()];
@@ -538,6 +546,7 @@ class DagRun {
       this.#emit({ type: 'workflow_cancelled' });
     } else if (
       this.#plan.nodes.some((node) => node.required === true && this.#result(node.id).status === 'failed') ||
+      all.some((result) => result.status === 'failed' && result.error?.code === APPROVAL_REJECTED) ||
       all.some((result) => result.status === 'failed' && result.error?.code === DEPENDENCY_FAILED) ||
       (failedNodes.length > 0 && waitingNodes.length === 0 && !all.some((result) => result.status === 'completed'))
     ) {
