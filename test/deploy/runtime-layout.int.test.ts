@@ -110,6 +110,9 @@ describe('the runtime layout the Dockerfile builds', () => {
         const response = await fetch(`${process.url}${service(name).healthPath}`);
         expect(response.status, name).toBe(200);
         await response.body?.cancel();
+        // Readiness checks each service's real dependencies (Redis, sim-llm, the database, the worker).
+        const ready = await fetch(`${process.url}${service(name).readyPath}`);
+        expect({ name, status: ready.status, body: await ready.json() }).toMatchObject({ name, status: 200, body: { status: 'ready' } });
       }
       const check = await healthcheck(name, port);
       expect(check.output, name).toMatch(/^healthy: /);
@@ -124,8 +127,6 @@ describe('the runtime layout the Dockerfile builds', () => {
     const reply = await calculation.text();
     expect(reply).toMatch(/"result":\s*"?14/);
     expect(reply).not.toContain('"isError":true');
-    // The gateway's readiness checks its real dependencies (sim-llm and Redis here).
-    expect((await fetch(`${started['gateway'].url}/ready`)).status).toBe(200);
 
     const exits = await Promise.all(
       Object.entries(started).map(async ([name, process]) => {

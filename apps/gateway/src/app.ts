@@ -1,7 +1,7 @@
 import { type AgentRegistry, DEFAULT_A2A_MAX_BODY_BYTES, agentsRoute } from '@ensemble/a2a';
 import { ChatCompletionRequest, EnsembleError, ErrorCode, type HealthReport, type RoutingDecision } from '@ensemble/protocol';
 import { ROUTING_DECISION_HEADER, type Router, formatRoutingDecisionHeader } from '@ensemble/routing';
-import { type ServiceEnv, bearerAuth, createHttpApp, readJsonBody } from '@ensemble/service';
+import { type ReadinessCheck, type ServiceEnv, bearerAuth, createHttpApp, mountReadiness, readJsonBody } from '@ensemble/service';
 import { type Logger, chainSpanAttributes, trace } from '@ensemble/telemetry';
 import type { Hono } from 'hono';
 import type OpenAI from 'openai';
@@ -10,7 +10,6 @@ import { buildOpenApiDocument } from './openapi.js';
 import { assertOrchestrable } from './orchestration-input.js';
 import { type OrchestrationHandler, UnavailableOrchestration } from './orchestration.js';
 import { failed, relayChatCompletion } from './passthrough.js';
-import { type ReadinessCheck, runReadinessChecks } from './readiness.js';
 import { sessionHeader } from './session-header.js';
 import { type SessionsApiDeps, mountSessionsApi } from './sessions-api.js';
 import { describeUpstreamFailure } from './upstream-errors.js';
@@ -60,14 +59,7 @@ export function createGatewayApp(deps: GatewayDeps): Hono<ServiceEnv> {
 
   app.get('/health', (c) => c.json({ status: 'ok', service: 'gateway' } satisfies HealthReport));
 
-  app.get('/ready', async (c) => {
-    const report = await runReadinessChecks(deps.readinessChecks ?? [], deps.readinessTimeoutMs ?? 2_000);
-    if (report.status !== 'ready') {
-      const failing = Object.entries(report.checks).filter(([, result]) => result.status === 'fail');
-      c.var.logger.warn({ failing: Object.fromEntries(failing) }, 'not ready');
-    }
-    return c.json(report, report.status === 'ready' ? 200 : 503);
-  });
+  mountReadiness(app, { checks: deps.readinessChecks, timeoutMs: deps.readinessTimeoutMs });
 
   app.get('/openapi.json', (c) => c.body(openApi, 200, { 'Content-Type': 'application/json' }));
 

@@ -1,10 +1,10 @@
 import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 
-import { createLlmClient } from '@ensemble/llm';
+import { createLlmClient, upstreamReadiness } from '@ensemble/llm';
 import { ChatCompletionResponse } from '@ensemble/protocol';
 import { LlmRoutingClassifier, type RouterOptions, createRouter, parseRoutingDecisionHeader } from '@ensemble/routing';
-import { type RunningServer, createNodeFetch, serveHttp } from '@ensemble/service';
+import { type RunningServer, createNodeFetch, redisReadiness, serveHttp } from '@ensemble/service';
 import { createLogger } from '@ensemble/telemetry';
 import OpenAI from 'openai';
 import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
@@ -13,7 +13,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { testRedis } from '../../../test/support/redis.js';
 import { createSimLlmApp } from '../../sim-llm/src/app.js';
 import { type GatewayDeps, createGatewayApp } from './app.js';
-import { redisReadiness, upstreamReadiness } from './readiness.js';
 
 /**
  * The gateway over real HTTP, in front of sim-llm (the project's OpenAI-compatible test double), with

@@ -1,9 +1,9 @@
 import { AgentRegistry } from '@ensemble/a2a';
 import { RedisAgentCardCache } from '@ensemble/a2a/redis';
 import { loadConfig } from '@ensemble/config';
-import { createLlmClient } from '@ensemble/llm';
+import { createLlmClient, upstreamReadiness } from '@ensemble/llm';
 import { LlmRoutingClassifier, createLocalRoutingClassifier, createRouter } from '@ensemble/routing';
-import { createNodeFetch, onShutdownSignal, serveHttp } from '@ensemble/service';
+import { createNodeFetch, onShutdownSignal, redisReadiness, serveHttp } from '@ensemble/service';
 import { RedisSessionStore } from '@ensemble/sessions/redis';
 import { createLogger, startTelemetry } from '@ensemble/telemetry';
 import { Redis } from 'ioredis';
@@ -11,7 +11,6 @@ import { Redis } from 'ioredis';
 import { createGatewayApp } from './app.js';
 import { GatewayConfig, resolveBindHost } from './config.js';
 import { A2AOrchestration } from './orchestrator-client.js';
-import { redisReadiness, upstreamReadiness } from './readiness.js';
 import { RedisSessionTaskIndex } from './session-tasks.js';
 import { HttpPassthroughUpstream } from './upstream-relay.js';
 

@@ -1,5 +1,5 @@
 import { EnsembleError, ErrorCode } from '@ensemble/protocol';
-import { type ServiceEnv, bearerAuth, createHttpApp } from '@ensemble/service';
+import { type ServiceEnv, bearerAuth, createHttpApp, mountReadiness } from '@ensemble/service';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import type { Hono, MiddlewareHandler } from 'hono';
 
@@ -21,6 +21,9 @@ export interface McpToolsAppDeps extends McpToolsDeps {
 export function createMcpToolsApp(deps: McpToolsAppDeps): Hono<ServiceEnv> {
   const app = createHttpApp({ logger: deps.logger });
   app.get('/health', (c) => c.json({ status: 'ok', service: 'mcp-tools' }));
+  // The calculator (its worker, in the service) must answer; the other tools' backends are remote and
+  // optional per call, so they do not make the server unready.
+  mountReadiness(app, { checks: [{ name: 'calculator', check: () => deps.calculator.calculate('1+1').then(() => undefined) }] });
   app.use('/mcp', originGuard(deps.allowedOrigins));
   app.use('/mcp', bearerAuth(deps.authTokens));
   app.post('/mcp', async (c) => {

@@ -1,5 +1,5 @@
 import { type AgentService, type TaskStore, createAgentService } from '@ensemble/a2a';
-import { readJsonBody } from '@ensemble/service';
+import { type ReadinessCheck, readJsonBody } from '@ensemble/service';
 import type { Logger } from '@ensemble/telemetry';
 import { z } from 'zod';
 
@@ -10,6 +10,8 @@ export interface MockAgentAppDeps extends MockAgentDeps {
   behaviour: MockAgentBehaviour;
   logger: Logger;
   taskStore?: TaskStore;
+  /** What `/ready` verifies besides draining (Redis, the LLM, the database). */
+  readiness?: readonly ReadinessCheck[];
   authTokens?: readonly string[];
   publicUrl?: string;
   shutdownGraceMs?: number;
@@ -33,6 +35,7 @@ export function createMockAgentApp(deps: MockAgentAppDeps): AgentService {
     },
     executor: createMockAgentRun(behaviour, deps),
     taskStore: deps.taskStore,
+    readiness: deps.readiness,
     logger: deps.logger,
     auth: { tokens: deps.authTokens ?? [] },
     publicUrl: deps.publicUrl,

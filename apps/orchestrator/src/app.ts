@@ -1,5 +1,6 @@
 import { type AgentService, type TaskStore, createAgentService } from '@ensemble/a2a';
 import type { Logger } from '@ensemble/telemetry';
+import type { ReadinessCheck } from '@ensemble/service';
 
 import type { AgentClients, AgentDirectory } from './agents.js';
 import type { CancelRelay } from './cancel-relay.js';
@@ -16,6 +17,8 @@ export interface OrchestratorAppDeps extends Omit<WorkflowDeps, 'results' | 'dir
   results: ResultStore;
   /** Where the orchestrator's own A2A tasks live (Redis in deployments, so approvals survive restarts). */
   taskStore: TaskStore;
+  /** What `/ready` verifies besides draining (Redis, the LLM, the database). */
+  readiness?: readonly ReadinessCheck[];
   relay: CancelRelay | undefined;
   logger: Logger;
   authTokens: readonly string[];
@@ -55,6 +58,7 @@ export function createOrchestratorApp(deps: OrchestratorAppDeps): OrchestratorAp
     },
     executor: orchestrator.executor,
     taskStore,
+    readiness: deps.readiness,
     logger: deps.logger,
     auth: { tokens: deps.authTokens },
     publicUrl: deps.publicUrl,

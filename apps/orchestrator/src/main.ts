@@ -1,8 +1,8 @@
 import { AgentRegistry } from '@ensemble/a2a';
 import { RedisAgentCardCache, RedisTaskStore } from '@ensemble/a2a/redis';
 import { loadConfig } from '@ensemble/config';
-import { createLlmClient } from '@ensemble/llm';
-import { onShutdownSignal } from '@ensemble/service';
+import { createLlmClient, upstreamReadiness } from '@ensemble/llm';
+import { onShutdownSignal, redisReadiness } from '@ensemble/service';
 import { RedisSessionStore } from '@ensemble/sessions/redis';
 import { createLogger, startTelemetry } from '@ensemble/telemetry';
 import { Redis } from 'ioredis';
@@ -28,6 +28,8 @@ const keyPrefix = config.REDIS_KEY_PREFIX;
 const registry = new AgentRegistry({ agentUrls: config.AGENT_URLS, cache: new RedisAgentCardCache(redis, { keyPrefix }), logger });
 await registry.start();
 
+const llm = createLlmClient({ baseURL: config.OPENAI_BASE_URL, apiKey: config.OPENAI_API_KEY });
+
 const { service, orchestrator } = createOrchestratorApp({
   store: new RedisSessionStore(sessionRedis, { keyPrefix, ttlMs: config.SESSION_TTL_SECONDS * 1000 }),
   results: new RedisResultStore(redis, { keyPrefix, ttlSeconds: config.ORCHESTRATOR_RESULT_TTL_SECONDS }),
@@ -35,7 +37,7 @@ const { service, orchestrator } = createOrchestratorApp({
   relay: new CancelRelay(redis, { keyPrefix, logger }),
   directory: registry,
   clients: new AgentClients({ token: config.AGENT_CLIENT_TOKEN, logger }),
-  llm: createLlmClient({ baseURL: config.OPENAI_BASE_URL, apiKey: config.OPENAI_API_KEY }),
+  llm,
   model: config.ORCHESTRATOR_MODEL,
   maxConcurrency: config.ORCHESTRATOR_MAX_CONCURRENCY,
   onNodeFailure: config.ORCHESTRATOR_ON_NODE_FAILURE,
@@ -49,6 +51,8 @@ const { service, orchestrator } = createOrchestratorApp({
   maxBackgroundResumes: config.ORCHESTRATOR_MAX_BACKGROUND_RESUMES,
   shutdownGraceMs: config.A2A_SHUTDOWN_GRACE_MS,
   maxBodyBytes: config.A2A_MAX_BODY_BYTES,
+  // Sessions, tasks and the registry live in Redis; the synthesis needs the LLM.
+  readiness: [redisReadiness(redis), redisReadiness(sessionRedis, 'redis-sessions'), upstreamReadiness(llm)],
 });
 
 await orchestrator.start();

@@ -1,6 +1,7 @@
 import { type AgentCardSpec, type AgentService, type TaskStore, createAgentService } from '@ensemble/a2a';
 import { PLANNING_SKILL_ID } from '@ensemble/protocol';
 import type { Logger } from '@ensemble/telemetry';
+import type { ReadinessCheck } from '@ensemble/service';
 
 import { type PlanningAgentDeps, createPlanningRun } from './planning-agent.js';
 
@@ -35,6 +36,8 @@ export const PLANNING_AGENT_CARD: AgentCardSpec = {
 export interface PlanningAgentAppDeps extends PlanningAgentDeps {
   logger: Logger;
   taskStore?: TaskStore;
+  /** What `/ready` verifies besides draining (Redis, the LLM, the database). */
+  readiness?: readonly ReadinessCheck[];
   authTokens?: readonly string[];
   publicUrl?: string;
   shutdownGraceMs?: number;
@@ -48,6 +51,7 @@ export function createPlanningAgentApp(deps: PlanningAgentAppDeps): AgentService
     card: PLANNING_AGENT_CARD,
     executor: createPlanningRun(deps),
     taskStore: deps.taskStore,
+    readiness: deps.readiness,
     logger: deps.logger,
     auth: { tokens: deps.authTokens ?? [] },
     publicUrl: deps.publicUrl,

@@ -1,8 +1,8 @@
 import { AgentRegistry } from '@ensemble/a2a';
 import { RedisAgentCardCache, RedisTaskStore } from '@ensemble/a2a/redis';
 import { loadConfig } from '@ensemble/config';
-import { createLlmClient } from '@ensemble/llm';
-import { onShutdownSignal } from '@ensemble/service';
+import { createLlmClient, upstreamReadiness } from '@ensemble/llm';
+import { onShutdownSignal, redisReadiness } from '@ensemble/service';
 import { createLogger, startTelemetry } from '@ensemble/telemetry';
 import { Redis } from 'ioredis';
 
@@ -23,8 +23,10 @@ const registry = new AgentRegistry({
   logger,
 });
 
+const llm = createLlmClient({ baseURL: config.OPENAI_BASE_URL, apiKey: config.OPENAI_API_KEY });
+
 const service = createPlanningAgentApp({
-  llm: createLlmClient({ baseURL: config.OPENAI_BASE_URL, apiKey: config.OPENAI_API_KEY }),
+  llm,
   settings: { model: config.PLANNER_MODEL, temperature: config.PLANNER_TEMPERATURE, maxAttempts: config.PLANNER_MAX_ATTEMPTS },
   registry,
   logger,
@@ -33,6 +35,7 @@ const service = createPlanningAgentApp({
   publicUrl: config.PLANNING_AGENT_PUBLIC_URL,
   shutdownGraceMs: config.A2A_SHUTDOWN_GRACE_MS,
   maxBodyBytes: config.A2A_MAX_BODY_BYTES,
+  readiness: [redisReadiness(redis), upstreamReadiness(llm)],
 });
 
 await service.start({ host: config.PLANNING_AGENT_HOST, port: config.PLANNING_AGENT_PORT });

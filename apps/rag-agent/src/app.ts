@@ -1,6 +1,7 @@
 import { type AgentCardSpec, type AgentService, type TaskStore, createAgentService } from '@ensemble/a2a';
 import { DOCUMENT_RETRIEVAL_SKILL_ID } from '@ensemble/protocol';
 import type { Logger } from '@ensemble/telemetry';
+import type { ReadinessCheck } from '@ensemble/service';
 
 import { AGENT_NAME } from './events.js';
 import { mountIngestRoute } from './ingest-route.js';
@@ -9,6 +10,8 @@ import { type RagDeps, createRagRun } from './rag-run.js';
 export interface RagAgentAppDeps extends RagDeps {
   logger: Logger;
   taskStore?: TaskStore;
+  /** What `/ready` verifies besides draining (Redis, the LLM, the database). */
+  readiness?: readonly ReadinessCheck[];
   /** Bearer tokens for the A2A endpoints and `POST /v1/ingest`; none = no auth. */
   authTokens?: readonly string[];
   publicUrl?: string;
@@ -50,6 +53,7 @@ export function createRagAgentApp(deps: RagAgentAppDeps): AgentService {
     card: RAG_AGENT_CARD,
     executor: createRagRun(deps),
     taskStore: deps.taskStore,
+    readiness: deps.readiness,
     logger: deps.logger,
     auth: { tokens: authTokens },
     publicUrl: deps.publicUrl,

@@ -1,10 +1,10 @@
 import { openAgentTaskStore } from '@ensemble/a2a/redis';
 import { loadConfig } from '@ensemble/config';
-import { createLlmClient } from '@ensemble/llm';
+import { createLlmClient, upstreamReadiness } from '@ensemble/llm';
 import { EnsembleError } from '@ensemble/protocol';
 import { onShutdownSignal } from '@ensemble/service';
 import { createLogger, startTelemetry } from '@ensemble/telemetry';
-import { LEXICAL_MODEL } from '@ensemble/vectors';
+import { LEXICAL_MODEL, vectorStoreReadiness } from '@ensemble/vectors';
 import { type OpenedVectorStore, openVectorStore } from '@ensemble/vectors/open';
 
 import { createRagAgentApp } from './app.js';
@@ -34,10 +34,11 @@ try {
 
   const tasks = openAgentTaskStore(config.RAG_TASK_STORE, config, logger);
 
+  const llm = createLlmClient({ baseURL: config.OPENAI_BASE_URL, apiKey: config.OPENAI_API_KEY, timeoutMs: config.RAG_LLM_TIMEOUT_MS });
   const service = createRagAgentApp({
     store,
     embedder,
-    llm: createLlmClient({ baseURL: config.OPENAI_BASE_URL, apiKey: config.OPENAI_API_KEY, timeoutMs: config.RAG_LLM_TIMEOUT_MS }),
+    llm,
     settings: {
       model: config.RAG_MODEL,
       topK: config.RAG_TOP_K,
@@ -53,6 +54,7 @@ try {
     shutdownGraceMs: config.A2A_SHUTDOWN_GRACE_MS,
     // One limit for A2A calls and ingest uploads: never below what every agent accepts (A2A_MAX_BODY_BYTES).
     maxBodyBytes: Math.max(config.RAG_MAX_BODY_BYTES, config.A2A_MAX_BODY_BYTES),
+    readiness: [...tasks.readiness, upstreamReadiness(llm), vectorStoreReadiness(store)],
   });
   await service.start({ host: config.RAG_AGENT_HOST, port: config.RAG_AGENT_PORT });
   const stats = await store.stats();

@@ -1,6 +1,7 @@
 import { type AgentCardSpec, type AgentService, type TaskStore, createAgentService } from '@ensemble/a2a';
 import type { McpToolbox } from '@ensemble/mcp';
 import type { Logger } from '@ensemble/telemetry';
+import type { ReadinessCheck } from '@ensemble/service';
 import type OpenAI from 'openai';
 
 import { createReasoningRun } from './reasoning-loop.js';
@@ -44,6 +45,8 @@ export interface ReasoningAgentAppDeps {
   logger: Logger;
   /** Default: in memory. Deployments use `RedisTaskStore` so approvals survive restarts and move between replicas. */
   taskStore?: TaskStore;
+  /** What `/ready` verifies besides draining (Redis, the LLM, the database). */
+  readiness?: readonly ReadinessCheck[];
   authTokens?: readonly string[];
   publicUrl?: string;
   shutdownGraceMs?: number;
@@ -68,6 +71,7 @@ export function createReasoningAgentApp(deps: ReasoningAgentAppDeps): AgentServi
       ...(deps.llmTimeoutMs === undefined ? {} : { llmTimeoutMs: deps.llmTimeoutMs }),
     }),
     taskStore: deps.taskStore,
+    readiness: deps.readiness,
     logger: deps.logger,
     auth: { tokens: deps.authTokens ?? [] },
     publicUrl: deps.publicUrl,

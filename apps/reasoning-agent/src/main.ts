@@ -1,6 +1,6 @@
 import { openAgentTaskStore } from '@ensemble/a2a/redis';
 import { loadConfig } from '@ensemble/config';
-import { createLlmClient } from '@ensemble/llm';
+import { createLlmClient, upstreamReadiness } from '@ensemble/llm';
 import { createMcpToolbox, loadMcpServersConfig } from '@ensemble/mcp';
 import { onShutdownSignal } from '@ensemble/service';
 import { createLogger, startTelemetry } from '@ensemble/telemetry';
@@ -37,6 +37,8 @@ const service = createReasoningAgentApp({
   publicUrl: config.REASONING_AGENT_PUBLIC_URL,
   shutdownGraceMs: config.A2A_SHUTDOWN_GRACE_MS,
   maxBodyBytes: config.A2A_MAX_BODY_BYTES,
+  // MCP servers are left out on purpose: the agent answers without a server that is down (see above).
+  readiness: [...tasks.readiness, upstreamReadiness(llm)],
 });
 
 await service.start({ host: config.REASONING_AGENT_HOST, port: config.REASONING_AGENT_PORT });

@@ -1,7 +1,7 @@
 import { setImmediate as nextTurn, setTimeout as delay } from 'node:timers/promises';
 
 import { ChatCompletionRequest, EmbeddingRequest, EnsembleError, ErrorCode } from '@ensemble/protocol';
-import { type ServiceEnv, createHttpApp, readJsonBody } from '@ensemble/service';
+import { type ServiceEnv, createHttpApp, mountReadiness, readJsonBody } from '@ensemble/service';
 import { type Logger, createLogger } from '@ensemble/telemetry';
 import type { Context, Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
@@ -59,6 +59,8 @@ export function createSimLlmApp(options: SimLlmOptions = {}): { app: Hono<Servic
   const app = createHttpApp({ logger });
 
   app.get('/health', (c) => c.json({ status: 'ok', service: 'sim-llm' }));
+  // No dependencies: ready whenever it serves (the route exists so every service answers the same probes).
+  mountReadiness(app);
 
   app.get('/v1/models', (c) => c.json({ object: 'list', data: SIM_LLM_MODELS.map(modelObject) }));
   app.get('/v1/models/:id{.+}', (c) => {

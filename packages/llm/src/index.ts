@@ -1,2 +1,2 @@
-export { createLlmClient, fromOpenAIError, structuredCompletion, textCompletion } from './llm-client.js';
+export { createLlmClient, fromOpenAIError, structuredCompletion, textCompletion, upstreamReadiness } from './llm-client.js';
 export type { LlmClientConfig, StructuredCompletionRequest } from './llm-client.js';

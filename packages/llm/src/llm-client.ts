@@ -143,3 +143,21 @@ export async function textCompletion(
     },
   );
 }
+
+/**
+ * A readiness check (the shape `@ensemble/service`'s `mountReadiness` takes) that the upstream LLM answers
+ * `GET /models`: cheap, and every OpenAI-compatible server has it. Give the client `maxRetries: 0` or
+ * a probe waits through the SDK's retries.
+ */
+export function upstreamReadiness(client: OpenAI, name = 'upstream'): { name: string; check(signal: AbortSignal): Promise<void> } {
+  return {
+    name,
+    async check(signal) {
+      try {
+        await client.models.list({ signal, maxRetries: 0 });
+      } catch (error) {
+        throw fromOpenAIError(error, 'upstream GET /models');
+      }
+    },
+  };
+}

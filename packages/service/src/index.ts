@@ -1,6 +1,8 @@
 export { bearerAuth, principalOf } from './auth.js';
 export { NODE_STREAM_RESPONSE, createHttpApp, errorResponse, readJsonBody, writeNodeStreamHead } from './http-app.js';
 export type { HttpAppOptions, ServiceEnv, ServiceVariables } from './http-app.js';
+export { mountReadiness, redisReadiness, runReadinessChecks } from './readiness.js';
+export type { ReadinessCheck, ReadinessOptions } from './readiness.js';
 export { onShutdownSignal, serveHttp } from './serve.js';
 export type { RunningServer, ServeOptions } from './serve.js';
 export { SseDecoder } from './sse-decoder.js';

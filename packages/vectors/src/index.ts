@@ -22,5 +22,6 @@ export { InMemoryVectorStore, matchesFilter } from './memory-store.js';
 export { LEXICAL_DEFAULT_DIMENSION, LEXICAL_MODEL, LexicalEmbedder } from './lexical-embedder.js';
 export type { LexicalEmbedderOptions } from './lexical-embedder.js';
 export { DEFAULT_RRF_K, MAX_K, reciprocalRankFusion } from './shared.js';
+export { vectorStoreReadiness } from './readiness.js';
 export { searchChunks } from './search.js';
 export type { SearchChunksOptions, SearchMode } from './search.js';

@@ -20,7 +20,7 @@ export interface ImageService {
   readonly hostVariable?: string;
   /** Liveness: the process serves requests. */
   readonly healthPath?: string;
-  /** Readiness: its dependencies answer. Services without a `/ready` route are ready when alive. */
+  /** Readiness: its dependencies answer (`/ready` on every HTTP service). */
   readonly readyPath?: string;
   /** Extra entry points bundled beside `main.js` (worker threads loaded by URL). */
   readonly extraEntries?: Readonly<Record<string, string>>;
@@ -28,10 +28,10 @@ export interface ImageService {
 
 export const IMAGE_SERVICES: readonly ImageService[] = [
   { name: 'gateway', app: 'gateway', probe: 'http', portVariable: 'GATEWAY_PORT', defaultPort: 8000, hostVariable: 'GATEWAY_HOST', healthPath: '/health', readyPath: '/ready' },
-  { name: 'orchestrator', app: 'orchestrator', probe: 'http', portVariable: 'ORCHESTRATOR_PORT', defaultPort: 8001, hostVariable: 'ORCHESTRATOR_HOST', healthPath: '/health', readyPath: '/health' },
-  { name: 'planning-agent', app: 'planning-agent', probe: 'http', portVariable: 'PLANNING_AGENT_PORT', defaultPort: 8002, hostVariable: 'PLANNING_AGENT_HOST', healthPath: '/health', readyPath: '/health' },
-  { name: 'reasoning-agent', app: 'reasoning-agent', probe: 'http', portVariable: 'REASONING_AGENT_PORT', defaultPort: 8003, hostVariable: 'REASONING_AGENT_HOST', healthPath: '/health', readyPath: '/health' },
-  { name: 'rag-agent', app: 'rag-agent', probe: 'http', portVariable: 'RAG_AGENT_PORT', defaultPort: 8004, hostVariable: 'RAG_AGENT_HOST', healthPath: '/health', readyPath: '/health' },
+  { name: 'orchestrator', app: 'orchestrator', probe: 'http', portVariable: 'ORCHESTRATOR_PORT', defaultPort: 8001, hostVariable: 'ORCHESTRATOR_HOST', healthPath: '/health', readyPath: '/ready' },
+  { name: 'planning-agent', app: 'planning-agent', probe: 'http', portVariable: 'PLANNING_AGENT_PORT', defaultPort: 8002, hostVariable: 'PLANNING_AGENT_HOST', healthPath: '/health', readyPath: '/ready' },
+  { name: 'reasoning-agent', app: 'reasoning-agent', probe: 'http', portVariable: 'REASONING_AGENT_PORT', defaultPort: 8003, hostVariable: 'REASONING_AGENT_HOST', healthPath: '/health', readyPath: '/ready' },
+  { name: 'rag-agent', app: 'rag-agent', probe: 'http', portVariable: 'RAG_AGENT_PORT', defaultPort: 8004, hostVariable: 'RAG_AGENT_HOST', healthPath: '/health', readyPath: '/ready' },
   {
     name: 'mcp-tools',
     app: 'mcp-tools',
@@ -40,11 +40,11 @@ export const IMAGE_SERVICES: readonly ImageService[] = [
     defaultPort: 8010,
     hostVariable: 'MCP_TOOLS_HOST',
     healthPath: '/health',
-    readyPath: '/health',
+    readyPath: '/ready',
     extraEntries: { 'calculator-worker': 'src/tools/calculator-worker.ts' },
   },
-  { name: 'mock-agent', app: 'mock-agents', probe: 'http', portVariable: 'MOCK_AGENT_PORT', defaultPort: 8201, hostVariable: 'MOCK_AGENT_HOST', healthPath: '/health', readyPath: '/health' },
-  { name: 'sim-llm', app: 'sim-llm', probe: 'http', portVariable: 'SIM_LLM_PORT', defaultPort: 8100, hostVariable: 'SIM_LLM_HOST', healthPath: '/health', readyPath: '/health' },
+  { name: 'mock-agent', app: 'mock-agents', probe: 'http', portVariable: 'MOCK_AGENT_PORT', defaultPort: 8201, hostVariable: 'MOCK_AGENT_HOST', healthPath: '/health', readyPath: '/ready' },
+  { name: 'sim-llm', app: 'sim-llm', probe: 'http', portVariable: 'SIM_LLM_PORT', defaultPort: 8100, hostVariable: 'SIM_LLM_HOST', healthPath: '/health', readyPath: '/ready' },
   { name: 'embedded-postgres', app: 'embedded-postgres', probe: 'postgres', portVariable: 'EMBEDDED_PG_PORT', defaultPort: 5433, hostVariable: 'EMBEDDED_PG_HOST' },
   { name: 'cli', app: 'cli', probe: 'none' },
 ];

@@ -13,7 +13,7 @@ import {
 } from '@a2a-js/sdk/server';
 import { TaskNotCancelableError } from '@a2a-js/sdk/errors';
 import { EnsembleError, ErrorCode } from '@ensemble/protocol';
-import { type RunningServer, type ServiceEnv, bearerAuth, createHttpApp, serveHttp } from '@ensemble/service';
+import { type ReadinessCheck, type RunningServer, type ServiceEnv, bearerAuth, createHttpApp, mountReadiness, serveHttp } from '@ensemble/service';
 import type { Logger } from '@ensemble/telemetry';
 import type { Context, Hono } from 'hono';
 
@@ -62,6 +62,11 @@ export interface AgentServiceOptions {
    * 50 ms; `false` writes every save through.
    */
   storeWriteBehind?: Omit<WriteBehindOptions, 'logger'> | false;
+  /**
+   * What `GET /ready` verifies (the task store's Redis, the LLM, the database). None: ready whenever it
+   * serves and is not draining. `/health` (liveness) never looks at dependencies.
+   */
+  readiness?: readonly ReadinessCheck[];
 }
 
 export interface AgentService {
@@ -225,6 +230,7 @@ export function createAgentService(options: AgentServiceOptions): AgentService {
   app.get('/health', (c) =>
     c.json({ status: draining ? 'draining' : 'ok', agent: options.card.name, running_tasks: kit?.activeCount ?? null }, draining ? 503 : 200),
   );
+  mountReadiness(app, { checks: options.readiness ?? [], isDraining: () => draining });
 
   app.get(AGENT_CARD_PATH, (c) => {
     if (cardBodies === undefined) throw new EnsembleError(ErrorCode.Unavailable, 'Agent service is not started');
