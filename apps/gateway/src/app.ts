@@ -109,10 +109,12 @@ export function createGatewayApp(deps: GatewayDeps): Hono<ServiceEnv> {
 
     const sessionId = c.req.header('x-session-id') || undefined;
     assertOrchestrable(request, { sessionId, agentMaxBodyBytes: deps.agentMaxBodyBytes ?? DEFAULT_A2A_MAX_BODY_BYTES });
+    const lastEventId = readLastEventId(c.req.header('last-event-id'), sessionId);
     const response = await orchestration.handle({
       request,
       decision,
       sessionId,
+      ...(lastEventId === undefined ? {} : { lastEventId }),
       principal: c.var.principal,
       requestId: c.var.requestId,
       signal: c.req.raw.signal,
@@ -122,6 +124,21 @@ export function createGatewayApp(deps: GatewayDeps): Hono<ServiceEnv> {
   });
 
   return app;
+}
+
+/**
+ * `Last-Event-ID`: the position of the last workflow event the client saw (the SSE `id:` it got). It
+ * only means something on a session the client continues.
+ */
+function readLastEventId(header: string | undefined, sessionId: string | undefined): number | undefined {
+  if (header === undefined || header === '') return undefined;
+  if (!/^\d{1,15}$/.test(header)) {
+    throw new EnsembleError(ErrorCode.InvalidRequest, 'Last-Event-ID must be the non-negative integer id of an event this API sent', { details: { param: 'Last-Event-ID' } });
+  }
+  if (sessionId === undefined) {
+    throw new EnsembleError(ErrorCode.InvalidRequest, 'Last-Event-ID resumes a session: send it with the X-Session-ID the response carried', { details: { param: 'Last-Event-ID' } });
+  }
+  return Number(header);
 }
 
 /**

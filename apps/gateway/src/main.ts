@@ -2,10 +2,12 @@ import { AgentRegistry } from '@ensemble/a2a';
 import { RedisAgentCardCache } from '@ensemble/a2a/redis';
 import { loadConfig } from '@ensemble/config';
 import { createLlmClient, upstreamReadiness } from '@ensemble/llm';
+import { WorkflowEvent } from '@ensemble/protocol';
 import { LlmRoutingClassifier, createLocalRoutingClassifier, createRouter } from '@ensemble/routing';
 import { createNodeFetch, onShutdownSignal, redisReadiness, serveHttp } from '@ensemble/service';
 import { RedisSessionStore } from '@ensemble/sessions/redis';
 import { createLogger, startTelemetry } from '@ensemble/telemetry';
+import { RedisEventLog } from '@ensemble/workflow/redis';
 import { Redis } from 'ioredis';
 
 import { createGatewayApp } from './app.js';
@@ -67,6 +69,9 @@ redis.connect().catch((error: unknown) => logger.warn({ err: error }, 'redis not
 const data = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
 data.on('error', (error: Error) => logger.debug({ err: error }, 'redis connection error'));
 const keyPrefix = config.REDIS_KEY_PREFIX;
+// The orchestrators write every session's event log; the gateway reads it (re-attaching clients, the
+// sessions API), so any gateway serves any session. Blocking reads take connections of their own.
+const events = new RedisEventLog(data, { keyPrefix, parse: (value) => WorkflowEvent.parse(value) });
 
 const orchestration = new A2AOrchestration({
   url: config.ORCHESTRATOR_URL,
@@ -75,6 +80,7 @@ const orchestration = new A2AOrchestration({
   reasoningField: config.ORCHESTRATION_REASONING_FIELD,
   logger,
   sessionTasks: new RedisSessionTaskIndex(data, { keyPrefix }),
+  events,
 });
 const sessions = new RedisSessionStore(data, { keyPrefix });
 const registry = new AgentRegistry({
@@ -96,7 +102,7 @@ const app = createGatewayApp({
   upstreamTimeoutMs: config.UPSTREAM_TIMEOUT_MS,
   router,
   orchestration,
-  sessions: { store: sessions, cancel: (id, principal) => orchestration.cancelSession(id, principal) },
+  sessions: { store: sessions, cancel: (id, principal) => orchestration.cancelSession(id, principal), events },
   agents: registry,
   readinessChecks: [upstreamReadiness(upstream), redisReadiness(redis)],
   apiTokens: config.API_TOKENS,
@@ -110,6 +116,7 @@ onShutdownSignal(logger, async () => {
   upstreamFetch.close();
   passthroughUpstream.close();
   await registry.stop();
+  await events.close();
   redis.disconnect();
   data.disconnect();
   await telemetry.shutdown();

@@ -5,6 +5,11 @@ export interface OrchestrationRequest {
   decision: RoutingDecision;
   /** From `X-Session-ID`, when the client continues a session. */
   sessionId: string | undefined;
+  /**
+   * From `Last-Event-ID` (with `X-Session-ID`): the position of the last event the client saw. The
+   * response resumes right after it, read from the session's event log.
+   */
+  lastEventId?: number;
   /** The caller's identity (see `bearerAuth`); sessions are scoped by it. */
   principal: string;
   requestId: string;

@@ -2,13 +2,17 @@ import { randomUUID } from 'node:crypto';
 
 import { type A2AClient, type A2AStreamEvent, createA2AClient, partsText } from '@ensemble/a2a';
 import {
+  type A2AEvent,
   type ChunkTranslator,
   type ChunkTranslatorOptions,
   type EnsembleChatCompletionChunk,
   type ReasoningTextField,
   aggregateCompletion,
   chatRequestToA2AMessage,
+  EnsembleMetadataKey,
+  WorkflowReplay,
   createChunkTranslator,
+  endsTurn,
   reasoningEventOf,
 } from '@ensemble/openai-a2a';
 import {
@@ -18,10 +22,13 @@ import {
   OrchestratorMetadataKey,
   type ReasoningEvent,
   type SessionCancelResult,
+  type WorkflowEvent,
   toOpenAIErrorBody,
 } from '@ensemble/protocol';
+import { SSE_HEADERS, sseFrame } from '@ensemble/service';
 import { type Logger, currentLogContext, trace, withLogContext } from '@ensemble/telemetry';
 import { SESSION_ID_HEADER } from '@ensemble/routing';
+import type { EventLog, LoggedEvent } from '@ensemble/workflow';
 
 import type { OrchestrationHandler, OrchestrationRequest } from './orchestration.js';
 import { isSessionBusy, orchestratorFailure } from './orchestrator-errors.js';
@@ -40,6 +47,12 @@ export interface A2AOrchestrationOptions {
   cancelTimeoutMs?: number;
   logger: Logger;
   sessionTasks: SessionTaskIndex;
+  /**
+   * The sessions' event logs (the orchestrators write them): a client re-attaches by reading it, on any
+   * gateway, while any orchestrator runs the workflow. Without it, re-attaching goes through the
+   * orchestrator task (only on the process that runs it).
+   */
+  events?: EventLog<WorkflowEvent>;
   fetch?: typeof fetch;
 }
 
@@ -48,8 +61,8 @@ interface OpenTurn {
   sessionId: string;
   taskId: string | undefined;
   /** Events already read: the first one; on a re-attach also the first live one. */
-  head: A2AStreamEvent[];
-  rest: AsyncGenerator<A2AStreamEvent, void, undefined>;
+  head: A2AEvent[];
+  rest: AsyncGenerator<A2AEvent, void, undefined>;
   reattached: boolean;
   /** Marks this request as the session's reader while it reads (see `SessionTaskIndex.attach`). */
   hold: ReaderHold;
@@ -103,7 +116,6 @@ class ReaderHold {
 }
 
 const encoder = new TextEncoder();
-const SSE_HEADERS = { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no' };
 /** Events with no `ensemble.agent` are the orchestrator's own. */
 const ORCHESTRATOR_AGENT = 'orchestrator';
 
@@ -136,7 +148,9 @@ export class A2AOrchestration implements OrchestrationHandler {
 
     let turn: OpenTurn;
     try {
-      turn = await this.#open(input, reader);
+      // A client that says what it saw resumes right after it, from the log, wherever the workflow runs.
+      const resumed = input.lastEventId === undefined || input.sessionId === undefined ? undefined : await this.#fromLog(input.sessionId, input.principal, input.lastEventId, reader, false);
+      turn = resumed ?? (await this.#open(input, reader));
     } catch (error) {
       release();
       throw orchestratorFailure(error, input.sessionId);
@@ -236,11 +250,68 @@ export class A2AOrchestration implements OrchestrationHandler {
     } catch (error) {
       await stream.return().catch(() => undefined);
       if (input.sessionId !== undefined && isSessionBusy(error)) {
-        const attached = await this.#reattach(client, input.sessionId, input.principal, reader);
+        const attached = (await this.#fromLog(input.sessionId, input.principal, undefined, reader, true)) ?? (await this.#reattach(client, input.sessionId, input.principal, reader));
         if (attached !== undefined) return attached;
       }
       throw error;
     }
+  }
+
+  /**
+   * Joins a session's current turn through its event log: every event of the turn after `after` (all of
+   * them without it), then each new one as the orchestrator running it appends it, until the turn ends.
+   * Works on any gateway while any orchestrator runs the workflow (or none yet: after a crash the client
+   * waits here for the one that takes over). `undefined` when the caller has no turn of this session to
+   * join: not theirs (the task index is scoped by owner), no log, or (with `exclusive`) another client
+   * reading it. The turn's usage is summed from its start, whatever `after` is.
+   */
+  async #fromLog(sessionId: string, principal: string, after: number | undefined, reader: AbortController, exclusive: boolean): Promise<OpenTurn | undefined> {
+    const { events, logger, timeoutMs } = this.#options;
+    if (events === undefined) return undefined;
+    const taskId = await this.#options.sessionTasks.lookup(sessionId, principal).catch((error: unknown) => {
+      logger.warn({ err: error, session_id: sessionId }, 'could not look up the session’s task');
+      return undefined;
+    });
+    if (taskId === undefined) return undefined;
+    let records: LoggedEvent<WorkflowEvent>[];
+    try {
+      records = (await events.read(sessionId, { limit: LOG_SCAN_LIMIT })).events;
+    } catch (error) {
+      logger.warn({ err: error, session_id: sessionId }, 'could not read the session’s event log');
+      return undefined;
+    }
+    const start = turnStart(records, after);
+    if (start === undefined) return undefined;
+    const hold = new ReaderHold(this.#options.sessionTasks, sessionId, logger);
+    if (!(await hold.acquire(exclusive))) return undefined;
+    logger.info({ session_id: sessionId, after: after ?? null, from: records[start]?.position }, 're-attached to the workflow through its event log');
+    const replay = new WorkflowReplay({ taskId, contextId: sessionId });
+    const seen = after ?? 0;
+    const signal = reader.signal;
+    async function* turnEvents(): AsyncGenerator<A2AEvent, void, undefined> {
+      let batch = records.slice(start);
+      let cursor = 0;
+      for (;;) {
+        for (const record of batch) {
+          cursor = record.position;
+          const event = replay.toA2A(record);
+          // The ending is sent even when the client saw it: its response must end the same way.
+          if (endsTurn(record.event)) {
+            if (event !== undefined) yield event;
+            return;
+          }
+          if (event !== undefined && record.position > seen) yield event;
+        }
+        if (events === undefined) return;
+        const read = await events.read(sessionId, { after: cursor, waitMs: timeoutMs, signal });
+        if (read.events.length === 0) {
+          if (signal.aborted) return;
+          throw new EnsembleError(ErrorCode.UpstreamTimeout, `No workflow event for ${timeoutMs} ms`);
+        }
+        batch = read.events;
+      }
+    }
+    return { sessionId, taskId, head: [], rest: turnEvents(), reattached: true, hold };
   }
 
   /**
@@ -320,7 +391,8 @@ export class A2AOrchestration implements OrchestrationHandler {
                 end('orchestrator_disconnected');
               }
             } else {
-              for (const chunk of translator.translate(event)) frames += `data: ${JSON.stringify(renumbered(chunk, numbered))}\n\n`;
+              const id = positionOf(event);
+              for (const chunk of translator.translate(event)) frames += sseFrame({ ...(id === undefined ? {} : { id }), data: renumbered(chunk, numbered) });
               if (translator.finished) {
                 frames += tail(translator);
                 end(translator.result.error === undefined ? 'completed' : 'failed');
@@ -372,6 +444,29 @@ export class A2AOrchestration implements OrchestrationHandler {
   }
 }
 
+/** Most records read to find the start of a session's current turn. */
+const LOG_SCAN_LIMIT = 10_000;
+
+/**
+ * Index (in `records`) of the start of the turn a client re-attaches to: the last turn that started
+ * at or before `after` (the turn the client was reading), or the latest one without `after`.
+ */
+function turnStart(records: readonly LoggedEvent<WorkflowEvent>[], after: number | undefined): number | undefined {
+  let found: number | undefined;
+  records.forEach((record, index) => {
+    if (record.event.kind !== 'turn' || record.event.state !== 'started') return;
+    if (after === undefined || record.position <= after || found === undefined) found = index;
+  });
+  return found;
+}
+
+/** The event's position in the session's log (the orchestrator puts it on status and artifact updates). */
+function positionOf(event: A2AEvent): number | undefined {
+  if (!('kind' in event) || (event.kind !== 'status' && event.kind !== 'artifact')) return undefined;
+  const position: unknown = event.event.metadata?.[EnsembleMetadataKey.position];
+  return typeof position === 'number' ? position : undefined;
+}
+
 /** The session and task a stream belongs to, from its first event. */
 function identify(event: A2AStreamEvent, requested: string | undefined): { sessionId: string; taskId: string | undefined } {
   switch (event.kind) {
@@ -409,7 +504,7 @@ function renumbered(chunk: EnsembleChatCompletionChunk, numbered: (event: Reason
 /** The end of a finished turn: the usage chunk (when asked for), then `[DONE]` unless it failed. */
 function tail(translator: ChunkTranslator): string {
   let frames = '';
-  for (const chunk of translator.finish()) frames += `data: ${JSON.stringify(chunk)}\n\n`;
+  for (const chunk of translator.finish()) frames += sseFrame({ data: chunk });
   if (translator.result.error === undefined) frames += 'data: [DONE]\n\n';
   return frames;
 }
@@ -425,7 +520,7 @@ function disconnected(sessionId: string, cause: unknown): EnsembleError {
 
 function errorFrame(error: EnsembleError): string {
   const body: OpenAIErrorBody = toOpenAIErrorBody(error);
-  return `data: ${JSON.stringify(body)}\n\n`;
+  return sseFrame({ data: body });
 }
 
 function json(body: unknown, status: number, headers: Record<string, string>): Response {

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 
 import type { ChatCompletionRequest } from '@ensemble/protocol';
-import { NODE_STREAM_RESPONSE, type ServiceEnv, type SseEvent, SseDecoder, writeNodeStreamHead } from '@ensemble/service';
+import { NODE_STREAM_RESPONSE, SSE_HEADERS, type ServiceEnv, type SseEvent, SseDecoder, sseFrame, writeNodeStreamHead } from '@ensemble/service';
 import {
   type Logger,
   type Span,
@@ -36,7 +36,6 @@ export interface PassthroughDeps {
 
 const tracer = getTracer('ensemble-gateway');
 const encoder = new TextEncoder();
-const SSE_HEADERS = { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no' };
 const JSON_HEADERS = { 'Content-Type': 'application/json' };
 
 /**
@@ -419,7 +418,7 @@ class StreamObserver {
 }
 
 function errorFrame(failure: UpstreamFailure): string {
-  return `data: ${JSON.stringify(failure.body)}\n\n`;
+  return sseFrame({ data: failure.body });
 }
 
 function endWithFailure(span: Span, failure: UpstreamFailure): void {

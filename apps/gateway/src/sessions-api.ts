@@ -1,6 +1,16 @@
-import { EnsembleError, ErrorCode, type Session, SessionApprovalView, type SessionCancelResult, type SessionRecord, type SessionView } from '@ensemble/protocol';
-import type { ServiceEnv } from '@ensemble/service';
+import {
+  EnsembleError,
+  ErrorCode,
+  type Session,
+  SessionApprovalView,
+  type SessionCancelResult,
+  type SessionRecord,
+  type SessionView,
+  type WorkflowEvent,
+} from '@ensemble/protocol';
+import { SSE_HEADERS, SSE_KEEP_ALIVE, type ServiceEnv, sseFrame } from '@ensemble/service';
 import type { SessionStore } from '@ensemble/sessions';
+import type { EventLog, LoggedEvent } from '@ensemble/workflow';
 import type { Hono } from 'hono';
 import { z } from 'zod';
 
@@ -12,9 +22,23 @@ export interface SessionsApiDeps {
    */
   store: Pick<SessionStore, 'get' | 'list'>;
   cancel(sessionId: string, principal: string): Promise<SessionCancelResult>;
+  /** The sessions' event logs, for `GET /v1/sessions/{id}/events`; without it that route is a 404. */
+  events?: EventLog<WorkflowEvent>;
+  /** Longest quiet gap of an events stream before a keep-alive comment. Default 15 s. */
+  keepAliveMs?: number;
 }
 
 const ListQuery = z.object({ limit: z.coerce.number().int().min(1).max(100).default(20) });
+const EventsQuery = z.object({
+  after: z.coerce.number().int().min(0).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(1000),
+});
+const DEFAULT_KEEP_ALIVE_MS = 15_000;
+
+/** A log record as the API shows it: its position, then the record. */
+function eventView(logged: LoggedEvent<WorkflowEvent>): Record<string, unknown> {
+  return { position: logged.position, ...logged.event };
+}
 
 /**
  * `GET /v1/sessions` (the caller's own, newest first), `GET /v1/sessions/{id}` (plan and per-node
@@ -36,10 +60,85 @@ export function mountSessionsApi(app: Hono<ServiceEnv>, deps: SessionsApiDeps): 
     return c.json(toSessionView(session));
   });
 
+  const events = deps.events;
+  if (events !== undefined) {
+    /**
+     * The session's event log, from a position: JSON pages, or (`Accept: text/event-stream`) a live SSE
+     * tail whose ids are the positions, resumable with `Last-Event-ID`. Owner-scoped like the session: a
+     * finished session's log stays readable by its owner while its tombstone lasts.
+     */
+    app.get('/v1/sessions/:id/events', async (c) => {
+      const sessionId = c.req.param('id');
+      const query = EventsQuery.safeParse({ after: c.req.query('after') ?? undefined, limit: c.req.query('limit') ?? undefined });
+      if (!query.success) {
+        const param = String(query.error.issues[0]?.path[0] ?? 'after');
+        throw new EnsembleError(ErrorCode.InvalidRequest, `${param} must be ${param === 'limit' ? 'an integer from 1 to 1000' : 'a non-negative integer'}`, { details: { param } });
+      }
+      await assertOwnsSession(deps.store, sessionId, c.var.principal);
+      const lastEventId = c.req.header('last-event-id');
+      if (lastEventId !== undefined && lastEventId !== '' && !/^\d{1,15}$/.test(lastEventId)) {
+        throw new EnsembleError(ErrorCode.InvalidRequest, 'Last-Event-ID must be the id of an event this API sent', { details: { param: 'Last-Event-ID' } });
+      }
+      const after = lastEventId !== undefined && lastEventId !== '' ? Number(lastEventId) : (query.data.after ?? 0);
+      if (!(c.req.header('accept') ?? '').includes('text/event-stream')) {
+        const read = await events.read(sessionId, { after, limit: query.data.limit });
+        return c.json({ object: 'list', data: read.events.map(eventView), head: await events.head(sessionId), truncated: read.truncated });
+      }
+      return new Response(eventStream(events, sessionId, after, deps.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS, c.req.raw.signal), { status: 200, headers: SSE_HEADERS });
+    });
+  }
+
   app.delete('/v1/sessions/:id', async (c) => {
     const result = await deps.cancel(c.req.param('id'), c.var.principal);
     return c.json(result);
   });
+}
+
+/** Another principal's session, or an unknown one, is a 404; a finished one stays its owner's. */
+async function assertOwnsSession(store: Pick<SessionStore, 'get'>, sessionId: string, principal: string): Promise<void> {
+  try {
+    await store.get(sessionId, principal);
+  } catch (error) {
+    if (EnsembleError.is(error, ErrorCode.NotFound) && error.wireCode === 'session_finished') return;
+    throw error;
+  }
+}
+
+/**
+ * The live tail of a session's log as SSE: `id:` is the position, `event:` the record's kind. Pull-driven
+ * (read only as fast as the client takes it); a keep-alive comment after each quiet `keepAliveMs`. A
+ * gap (events trimmed away before the reader got them) is said once, as an `event: truncated` frame.
+ */
+function eventStream(events: EventLog<WorkflowEvent>, sessionId: string, after: number, keepAliveMs: number, signal: AbortSignal): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  let cursor = after;
+  return new ReadableStream<Uint8Array>(
+    {
+      pull: async (controller) => {
+        let read;
+        try {
+          read = await events.read(sessionId, { after: cursor, waitMs: keepAliveMs, signal });
+        } catch {
+          controller.enqueue(encoder.encode(sseFrame({ event: 'error', data: { error: { message: 'The session’s events could not be read; reconnect to resume', type: 'server_error', code: 'unavailable' } } })));
+          controller.close();
+          return;
+        }
+        if (signal.aborted) {
+          controller.close();
+          return;
+        }
+        let frames = '';
+        const first = read.events[0];
+        if (read.truncated && first !== undefined) frames += sseFrame({ event: 'truncated', data: { after: cursor, next: first.position } });
+        for (const logged of read.events) {
+          frames += sseFrame({ id: logged.position, event: logged.event.kind, data: eventView(logged) });
+          cursor = logged.position;
+        }
+        controller.enqueue(encoder.encode(frames === '' ? SSE_KEEP_ALIVE : frames));
+      },
+    },
+    { highWaterMark: 0 },
+  );
 }
 
 /** The public view: snake_case, without the owner, the stored conversation or agent task ids. */

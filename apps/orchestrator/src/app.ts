@@ -4,7 +4,7 @@ import type { ReadinessCheck } from '@ensemble/service';
 
 import type { AgentClients, AgentDirectory } from './agents.js';
 import type { CancelRelay } from './cancel-relay.js';
-import { Orchestrator } from './orchestrator.js';
+import { Orchestrator, type OrchestratorOptions } from './orchestrator.js';
 import type { ResultStore } from './results.js';
 import { OrchestratorTaskStore } from './task-store.js';
 import type { WorkflowDeps } from './workflow.js';
@@ -26,6 +26,9 @@ export interface OrchestratorAppDeps extends Omit<WorkflowDeps, 'results' | 'dir
   leaseMs: number;
   resumeScanMs: number;
   maxBackgroundResumes: number;
+  /** Every session's event log (Redis Streams in deployments; see `OrchestratorOptions.events`). */
+  events?: OrchestratorOptions['events'];
+  finishedEventLogTtlMs?: number;
   shutdownGraceMs: number;
   /** Largest A2A request body (`A2A_MAX_BODY_BYTES`); the gateway sizes what it forwards by the same setting. */
   maxBodyBytes?: number;

@@ -1,5 +1,7 @@
 import { EnsembleMetadataKey } from '@ensemble/openai-a2a';
-import type { DagEvent, ExecutionPlan, ReasoningEvent, TokenCounts } from '@ensemble/protocol';
+import type { DagEvent, ExecutionPlan, ReasoningEvent, TokenCounts, WorkflowEvent } from '@ensemble/protocol';
+import type { Logger } from '@ensemble/telemetry';
+import type { EventAppender } from '@ensemble/workflow';
 
 /**
  * Progress of a workflow as the client sees it. Pure mapping from engine events to `ReasoningEvent`s,
@@ -135,4 +137,60 @@ export function progressMetadata(event: ReasoningEvent): Record<string, unknown>
     ...(event.agent === undefined ? {} : { [EnsembleMetadataKey.agent]: event.agent }),
     ...(event.node === undefined ? {} : { [EnsembleMetadataKey.node]: event.node }),
   };
+}
+
+/** What a live client's task stream does with each event once the log has given it a position. */
+export interface PositionedPublisher {
+  progress(event: ReasoningEvent, position: number | undefined): void;
+  answer(text: string, position: number | undefined): void;
+  usage(spent: TokenCounts): void;
+}
+
+/**
+ * The sink of every run, live or background: each event is appended once to the session's event log
+ * (`@ensemble/workflow`), and its position is the event's only number. A live client's task stream
+ * (`publisher`) gets each event after the log, in log order, carrying that position. Appends are
+ * batched and never awaited by the workflow itself: only `end()` waits for them, before the turn's
+ * final status. When the log cannot be written the event still reaches the live client, unnumbered,
+ * and a warning says that re-attaching will miss it.
+ */
+export class LoggedSink implements ProgressSink {
+  #tail: Promise<void> = Promise.resolve();
+  #warned = false;
+
+  constructor(
+    private readonly appender: EventAppender<WorkflowEvent>,
+    private readonly logger: Logger,
+    private readonly publisher?: PositionedPublisher,
+  ) {}
+
+  progress(event: ProgressEvent): void {
+    this.#write({ kind: 'progress', at: new Date().toISOString(), event }, (position) => this.publisher?.progress({ ...event, ...(position === undefined ? {} : { sequence: position }) }, position));
+  }
+
+  answer(text: string): void {
+    this.#write({ kind: 'answer', at: new Date().toISOString(), text }, (position) => this.publisher?.answer(text, position));
+  }
+
+  usage(spent: TokenCounts): void {
+    this.publisher?.usage(spent);
+    this.#write({ kind: 'usage', at: new Date().toISOString(), usage: { prompt_tokens: spent.prompt_tokens, completion_tokens: spent.completion_tokens } });
+  }
+
+  /** Appends the turn's ending (if any) after everything before it, and waits until all of it is written and published. */
+  async end(ending: WorkflowEvent | undefined): Promise<void> {
+    if (ending !== undefined) this.#write(ending);
+    await this.#tail;
+  }
+
+  #write(record: WorkflowEvent, then?: (position: number | undefined) => void): void {
+    const appended = this.appender.append(record).catch((error: unknown) => {
+      if (!this.#warned) {
+        this.#warned = true;
+        this.logger.warn({ err: error, session_id: this.appender.sessionId }, 'could not append to the session’s event log; a client re-attaching will miss events');
+      }
+      return undefined;
+    });
+    this.#tail = Promise.all([this.#tail, appended]).then(([, position]) => then?.(position));
+  }
 }

@@ -3,8 +3,10 @@ import { RedisAgentCardCache, RedisTaskStore } from '@ensemble/a2a/redis';
 import { loadConfig } from '@ensemble/config';
 import { createLlmClient, upstreamReadiness } from '@ensemble/llm';
 import { onShutdownSignal, redisReadiness } from '@ensemble/service';
+import { WorkflowEvent } from '@ensemble/protocol';
 import { RedisSessionStore } from '@ensemble/sessions/redis';
 import { createLogger, startTelemetry } from '@ensemble/telemetry';
+import { RedisEventLog } from '@ensemble/workflow/redis';
 import { Redis } from 'ioredis';
 
 import { AgentClients } from './agents.js';
@@ -33,6 +35,9 @@ const llm = createLlmClient({ baseURL: config.OPENAI_BASE_URL, apiKey: config.OP
 const { service, orchestrator } = createOrchestratorApp({
   store: new RedisSessionStore(sessionRedis, { keyPrefix, ttlMs: config.SESSION_TTL_SECONDS * 1000 }),
   results: new RedisResultStore(redis, { keyPrefix, ttlSeconds: config.ORCHESTRATOR_RESULT_TTL_SECONDS }),
+  // Appends share the sessions' connection (they are on the workflow's path too); blocking reads take their own.
+  events: new RedisEventLog(sessionRedis, { keyPrefix, ttlMs: config.SESSION_TTL_SECONDS * 1000, parse: (value) => WorkflowEvent.parse(value) }),
+  finishedEventLogTtlMs: config.ORCHESTRATOR_RESULT_TTL_SECONDS * 1000,
   taskStore: new RedisTaskStore(redis, { keyPrefix, ttlSeconds: config.A2A_TASK_TTL_SECONDS }),
   relay: new CancelRelay(redis, { keyPrefix, logger }),
   directory: registry,

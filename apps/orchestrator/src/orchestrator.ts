@@ -3,25 +3,29 @@ import { randomUUID } from 'node:crypto';
 import { type Message, type Task, TaskState } from '@a2a-js/sdk';
 import { JsonRpcRequestMalformedError, JsonRpcUnsupportedOperationError } from '@a2a-js/sdk/errors';
 import { AgentEvent, type ExecutionEventBus, RequestContext } from '@a2a-js/sdk/server';
-import { type AgentContext, type AgentInput, KitExecutor, clientContextId, partsData, readApprovalAnswer } from '@ensemble/a2a';
+import { type AgentContext, type AgentInput, KitExecutor, approvalPrompt, clientContextId, partsData, readApprovalAnswer, textPart } from '@ensemble/a2a';
 import { APPROVAL_REJECTED } from '@ensemble/dag';
 import { readChatConversation } from '@ensemble/openai-a2a';
 import {
   type ApprovalDecision,
   EnsembleError,
+  EnsembleMetadataKey,
   ErrorCode,
   OrchestratorCommand,
   OrchestratorMetadataKey,
   OrchestratorRpcError,
+  type ReasoningEvent,
   type Session,
   type TokenCounts,
+  type WorkflowEvent,
 } from '@ensemble/protocol';
 import type { SessionLease } from '@ensemble/sessions';
 import { withLogContext } from '@ensemble/telemetry';
+import { EventAppender, type EventLog, InMemoryEventLog } from '@ensemble/workflow';
 
 import { resolveAgent } from './agents.js';
 import type { CancelRelay } from './cancel-relay.js';
-import { type ProgressEvent, type ProgressSink, progressMetadata, silentSink } from './events.js';
+import { LoggedSink, type PositionedPublisher, progressMetadata } from './events.js';
 import type { FinishedWorkflow } from './results.js';
 import type { OrchestratorTaskStore } from './task-store.js';
 import { type WaitingNode, type WorkflowDeps, type WorkflowOutcome, requestText, runWorkflow, waitingNodes } from './workflow.js';
@@ -36,10 +40,19 @@ export interface OrchestratorOptions extends WorkflowDeps {
   /** Period of the resumable-session scan; 0 disables it. */
   resumeScanMs: number;
   maxBackgroundResumes: number;
+  /**
+   * Every session's event log: each workflow event is appended once, with its position, and clients
+   * re-attach from it on any gateway. Default: in memory (one process, tests).
+   */
+  events?: EventLog<WorkflowEvent>;
+  /** Lifetime of a session's log once its workflow has ended (a client may still re-attach). Default 1 hour. */
+  finishedEventLogTtlMs?: number;
 }
 
 /** Task metadata key recording which session (and owner) a task works on, for cancels that arrive elsewhere. */
 const SESSION_METADATA_KEY = 'ensemble.session';
+/** Default of `finishedEventLogTtlMs`. */
+const DEFAULT_FINISHED_LOG_TTL_MS = 3_600_000;
 /** A session touched more recently than this is not resumed by the scan (it may be being created). */
 const RESUME_MIN_IDLE_MS = 1_000;
 
@@ -128,22 +141,24 @@ function inSession(context: RequestContext, sessionId: string): RequestContext {
 }
 
 /**
- * The client's view of a workflow: `working` status updates carrying numbered reasoning events, and
- * the answer as one streamed artifact. The last answer piece is held back so it can be marked final.
+ * A live client's view of a workflow: `working` status updates carrying the reasoning events, and the
+ * answer as one streamed artifact, each with its position in the session's event log. The last answer
+ * piece is held back so it can be marked final.
  */
-class TaskSink implements ProgressSink {
-  #sequence = 0;
-  #pending: string | undefined;
+class TaskPublisher implements PositionedPublisher {
+  #first = true;
+  #pending: { text: string; position: number | undefined } | undefined;
 
   constructor(
     private readonly ctx: AgentContext,
     private readonly session: { id: string; owner: string },
   ) {}
 
-  progress(event: ProgressEvent): void {
-    this.#sequence += 1;
-    const metadata = progressMetadata({ ...event, sequence: this.#sequence });
-    if (this.#sequence === 1) metadata[SESSION_METADATA_KEY] = this.session;
+  progress(event: ReasoningEvent, position: number | undefined): void {
+    const metadata = progressMetadata(event);
+    if (position !== undefined) metadata[EnsembleMetadataKey.position] = position;
+    if (this.#first) metadata[SESSION_METADATA_KEY] = this.session;
+    this.#first = false;
     this.ctx.publish(
       AgentEvent.statusUpdate({
         taskId: this.ctx.taskId,
@@ -159,15 +174,62 @@ class TaskSink implements ProgressSink {
     this.ctx.reportUsage(spent);
   }
 
-  answer(text: string): void {
-    if (this.#pending !== undefined) this.ctx.artifactChunk(this.#pending, { name: 'answer' });
-    this.#pending = text;
+  answer(text: string, position: number | undefined): void {
+    this.#publishPending(false);
+    this.#pending = { text, position };
   }
 
   flush(): void {
-    if (this.#pending !== undefined) this.ctx.artifactChunk(this.#pending, { name: 'answer', lastChunk: true });
-    this.#pending = undefined;
+    this.#publishPending(true);
   }
+
+  #publishPending(last: boolean): void {
+    if (this.#pending === undefined) return;
+    const { text, position } = this.#pending;
+    this.#pending = undefined;
+    this.ctx.publish(
+      AgentEvent.artifactUpdate({
+        taskId: this.ctx.taskId,
+        contextId: this.ctx.contextId,
+        artifact: { artifactId: `answer-${this.ctx.contextId}`, name: 'answer', description: '', parts: [textPart(text)], metadata: undefined, extensions: [] },
+        append: true,
+        lastChunk: last,
+        metadata: position === undefined ? undefined : { [EnsembleMetadataKey.position]: position },
+      }),
+    );
+  }
+}
+
+/** The log record ending a turn with `outcome`; none for an interrupted run (another instance goes on with it). */
+function endingOf(outcome: WorkflowOutcome, sessionId: string): WorkflowEvent | undefined {
+  const at = new Date().toISOString();
+  switch (outcome.kind) {
+    case 'completed':
+      return { kind: 'turn', at, state: 'completed' };
+    case 'failed':
+      return outcome.code === APPROVAL_REJECTED
+        ? { kind: 'turn', at, state: 'rejected', message: outcome.message, code: APPROVAL_REJECTED, details: { nodes: outcome.nodes ?? [] } }
+        : { kind: 'turn', at, state: 'failed', message: outcome.message, code: ErrorCode.UpstreamError };
+    case 'paused': {
+      const request = approvalRequestOf(sessionId, outcome.waiting);
+      return { kind: 'turn', at, state: 'paused', message: approvalPrompt(request.summary), details: request };
+    }
+    case 'cancelled':
+      return { kind: 'turn', at, state: 'cancelled', message: `Session ${sessionId} was cancelled`, code: ErrorCode.Cancelled };
+    case 'interrupted':
+      return undefined;
+  }
+}
+
+/** What a pause asks, as the task's auth-required status and the log's `paused` record both say it. */
+function approvalRequestOf(sessionId: string, waiting: WaitingNode[]): { key: string; summary: string; details: Record<string, unknown> } {
+  const summary = waiting.map((node) => `Node "${node.node}"${node.agent === null ? '' : ` (agent "${node.agent}")`} asks: ${node.question}`).join(' ');
+  return {
+    // A fresh key: every pause is its own question, answered by the next message on the session.
+    key: `approval-${randomUUID()}`,
+    summary: summary === '' ? 'The workflow waits for an approval.' : summary,
+    details: { session_id: sessionId, nodes: waiting },
+  };
 }
 
 /**
@@ -177,6 +239,7 @@ class TaskSink implements ProgressSink {
 export class Orchestrator {
   readonly executor: KitExecutor;
   readonly #options: OrchestratorOptions;
+  readonly #events: EventLog<WorkflowEvent>;
   readonly #turns = new Map<string, Turn>();
   readonly #runs = new Map<string, LocalRun>();
   #scanTimer: NodeJS.Timeout | undefined;
@@ -185,6 +248,7 @@ export class Orchestrator {
 
   constructor(options: OrchestratorOptions) {
     this.#options = options;
+    this.#events = options.events ?? new InMemoryEventLog<WorkflowEvent>();
     const executor = new KitExecutor((input, ctx) => this.#run(input, ctx), { agentName: options.agentName, logger: options.logger });
     // Admission happens before the kit publishes the task: it decides the session (and so the task's
     // contextId) and refuses busy or unknown sessions as JSON-RPC errors. The kit's executor keeps
@@ -389,26 +453,46 @@ export class Orchestrator {
 
   async #runTurn(turn: Extract<Turn, { kind: 'run' }>, ctx: AgentContext): Promise<undefined> {
     const { session, lease, owner } = turn;
-    const sink = new TaskSink(ctx, { id: session.id, owner });
+    const publisher = new TaskPublisher(ctx, { id: session.id, owner });
+    const sink = this.#sinkFor(session.id, publisher);
     let approvals: Record<string, ApprovalDecision> | undefined;
     if (session.status === 'waiting_approval') {
       const waiting = waitingNodes(session.nodes);
       const answer = readApprovalAnswer(ctx.message);
       // Not a decision: ask again (the task goes back to auth-required and this run ends).
-      if (answer === undefined) await this.#askApproval(ctx, session.id, waiting);
+      if (answer === undefined) await ctx.requireApproval(approvalRequestOf(session.id, waiting));
       else approvals = Object.fromEntries(waiting.map((node) => [node.node, { approved: answer.decision === 'approve', comment: answer.comment ?? null, decidedBy: owner }]));
     }
+    await sink.end({ kind: 'turn', at: new Date().toISOString(), state: 'started' });
     const controller = new AbortController();
     const outcome = await this.#track(session.id, controller, false, () =>
       runWorkflow(this.#options, { session, lease, sink, signal: AbortSignal.any([ctx.signal, controller.signal]), ...(approvals === undefined ? {} : { approvals }) }),
     );
-    return this.#settle(outcome, ctx, sink, session.id);
+    // Everything the run streamed is in the log (and published) before the task's final status.
+    const ending = await this.#endTurn(sink, outcome, session.id);
+    return this.#settle(outcome, ctx, publisher, session.id, ending);
   }
 
-  async #settle(outcome: WorkflowOutcome, ctx: AgentContext, sink: TaskSink, sessionId: string): Promise<undefined> {
+  #sinkFor(sessionId: string, publisher?: PositionedPublisher): LoggedSink {
+    return new LoggedSink(new EventAppender(this.#events, sessionId), this.#options.logger, publisher);
+  }
+
+  /** Appends how the turn ended; an ended workflow's log is kept a while for clients that re-attach. */
+  async #endTurn(sink: LoggedSink, outcome: WorkflowOutcome, sessionId: string): Promise<WorkflowEvent | undefined> {
+    const ending = endingOf(outcome, sessionId);
+    await sink.end(ending);
+    if (outcome.kind === 'completed' || outcome.kind === 'failed' || outcome.kind === 'cancelled') {
+      await this.#events.expire(sessionId, this.#options.finishedEventLogTtlMs ?? DEFAULT_FINISHED_LOG_TTL_MS).catch((error: unknown) => {
+        this.#options.logger.warn({ err: error, session_id: sessionId }, 'could not shorten the ended session’s event log lifetime');
+      });
+    }
+    return ending;
+  }
+
+  async #settle(outcome: WorkflowOutcome, ctx: AgentContext, publisher: TaskPublisher, sessionId: string, ending: WorkflowEvent | undefined): Promise<undefined> {
     switch (outcome.kind) {
       case 'completed':
-        sink.flush();
+        publisher.flush();
         return undefined;
       case 'failed':
         // A user's rejection ends the task REJECTED (the workflow declines to go on without the
@@ -417,7 +501,9 @@ export class Orchestrator {
         ctx.fail(outcome.message, ErrorCode.UpstreamError);
         break;
       case 'paused':
-        await this.#askApproval(ctx, sessionId, outcome.waiting);
+        // Puts the task in auth-required saying what needs approval; ends the run (the kit unwinds it).
+        // The same question the log's `paused` record holds (a client re-attaching reads that one).
+        await ctx.requireApproval(ending?.kind === 'turn' && ending.details !== undefined ? (ending.details as ReturnType<typeof approvalRequestOf>) : approvalRequestOf(sessionId, outcome.waiting));
         break;
       case 'cancelled':
         // Cancelled through this task (`CancelTask`): the kit has already published CANCELED.
@@ -427,17 +513,6 @@ export class Orchestrator {
         ctx.fail(outcome.reason, ErrorCode.Unavailable);
     }
     return undefined;
-  }
-
-  /** Puts the task in auth-required saying what needs approval; ends the run (the kit unwinds it). */
-  async #askApproval(ctx: AgentContext, sessionId: string, waiting: WaitingNode[]): Promise<void> {
-    const summary = waiting.map((node) => `Node "${node.node}"${node.agent === null ? '' : ` (agent "${node.agent}")`} asks: ${node.question}`).join(' ');
-    await ctx.requireApproval({
-      // A fresh key: every pause is its own question, answered by the next message on the session.
-      key: `approval-${randomUUID()}`,
-      summary: summary === '' ? 'The workflow waits for an approval.' : summary,
-      details: { session_id: sessionId, nodes: waiting },
-    });
   }
 
   /** Registers a run of `sessionId` in this process for cancels, the scan and shutdown. */
@@ -480,12 +555,15 @@ export class Orchestrator {
   async #resumeInBackground(sessionId: string, owner: string, lease: SessionLease): Promise<void> {
     const { store, logger } = this.#options;
     const controller = new AbortController();
+    // No client stream: the log alone carries the resumed turn to whoever re-attaches.
+    const sink = this.#sinkFor(sessionId);
     try {
       const session = await store.get(sessionId, owner);
       logger.info({ session_id: sessionId }, 'resuming orphaned session');
       const outcome = await withLogContext({ session_id: sessionId }, () =>
-        this.#track(sessionId, controller, true, () => runWorkflow(this.#options, { session, lease, sink: silentSink, signal: controller.signal })),
+        this.#track(sessionId, controller, true, () => runWorkflow(this.#options, { session, lease, sink, signal: controller.signal })),
       );
+      await this.#endTurn(sink, outcome, sessionId);
       logger.info({ session_id: sessionId, outcome: outcome.kind }, 'background resume ended');
     } catch (error) {
       logger.error({ err: error, session_id: sessionId }, 'background resume failed');

@@ -1,7 +1,7 @@
 import { setImmediate as nextTurn, setTimeout as delay } from 'node:timers/promises';
 
 import { ChatCompletionRequest, EmbeddingRequest, EnsembleError, ErrorCode } from '@ensemble/protocol';
-import { type ServiceEnv, createHttpApp, mountReadiness, readJsonBody } from '@ensemble/service';
+import { SSE_HEADERS, type ServiceEnv, createHttpApp, mountReadiness, readJsonBody } from '@ensemble/service';
 import { type Logger, createLogger } from '@ensemble/telemetry';
 import type { Context, Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
@@ -33,7 +33,6 @@ export interface SimLlmOptions {
 export const SIM_LLM_MODELS = ['gpt-4o-mini', 'gpt-4o', 'sim-llm'] as const;
 const MODELS_CREATED = 1_735_689_600; // 2025-01-01: fixed, so listings are deterministic.
 
-const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' };
 const encoder = new TextEncoder();
 const DONE_BYTES = encoder.encode(DONE_EVENT);
 /** Status recorded (and logged) for requests whose client left before an answer: nginx's "client closed request". */

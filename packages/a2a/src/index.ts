@@ -23,7 +23,7 @@ export {
   userMessage,
 } from './parts.js';
 export type { MessageInput } from './parts.js';
-export { APPROVALS_METADATA_KEY, KitExecutor, createAgentExecutor } from './server/executor.js';
+export { APPROVALS_METADATA_KEY, KitExecutor, approvalPrompt, createAgentExecutor } from './server/executor.js';
 export type {
   AgentContext,
   AgentDefinition,

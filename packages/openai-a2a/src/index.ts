@@ -22,3 +22,5 @@ export type { ReasoningTextField } from './reasoning-text.js';
 export { dataPart, partsToText, plainText, textPart } from './parts.js';
 export { chatRequestToA2AMessage, readChatConversation } from './request.js';
 export type { ChatConversation, ToA2AMessageOptions } from './request.js';
+export { WorkflowReplay, endsTurn } from './workflow-replay.js';
+export type { PositionedWorkflowEvent } from './workflow-replay.js';

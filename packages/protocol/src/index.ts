@@ -11,6 +11,7 @@ export {
 export type { OpenAIErrorBody } from './openai.js';
 export { ClassifierVerdict, RoutingDecision, RoutingMode, RoutingPath, RoutingSource } from './routing.js';
 export { ReasoningEvent, ReasoningEventType } from './reasoning-event.js';
+export { WorkflowEvent, WorkflowTurnState } from './workflow-event.js';
 export {
   ApprovalDecision,
   ConditionOperator,

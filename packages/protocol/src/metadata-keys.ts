@@ -21,6 +21,12 @@ export const EnsembleMetadataKey = {
   usage: 'ensemble.usage',
   /** On a request message: the OpenAI request options (everything but `messages`). */
   openaiRequest: 'ensemble.openai.request',
+  /**
+   * Position of the event in the session's event log (`positive integer`): the one numbering of a
+   * workflow's events, carried on the orchestrator's status and artifact updates. The gateway writes it
+   * as the SSE `id:`; a client resumes after it with `Last-Event-ID`.
+   */
+  position: 'ensemble.position',
   /** On a part: what the part carries. The conversation part is marked `openai.messages`. */
   partKind: 'ensemble.partKind',
 } as const;

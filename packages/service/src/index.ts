@@ -5,6 +5,8 @@ export { mountReadiness, redisReadiness, runReadinessChecks } from './readiness.
 export type { ReadinessCheck, ReadinessOptions } from './readiness.js';
 export { onShutdownSignal, serveHttp } from './serve.js';
 export type { RunningServer, ServeOptions } from './serve.js';
+export { SSE_HEADERS, SSE_KEEP_ALIVE, sseFrame } from './sse.js';
+export type { SseFrame } from './sse.js';
 export { SseDecoder } from './sse-decoder.js';
 export type { SseEvent } from './sse-decoder.js';
 export { claimNodeBody, createNodeFetch, sharedNodeFetch } from './node-fetch.js';

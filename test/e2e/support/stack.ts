@@ -41,6 +41,8 @@ export interface Stack {
   pinPlan(tag: string, plan: ExecutionPlan, options?: { times?: number; contains?: string }): Promise<void>;
   /** Starts a new orchestrator on the same port (its URL is in the gateway's configuration), with `env` added to its environment. */
   restartOrchestrator(env?: Record<string, string>): Promise<ServiceProcess>;
+  /** Starts another gateway replica over the same Redis and orchestrator (stopped with the stack). */
+  startGateway(): Promise<ServiceProcess>;
   /** `fetch` against the gateway with the client's bearer token (or another caller's). */
   request(path: string, init?: RequestInit, token?: string): Promise<Response>;
   stop(): Promise<void>;
@@ -71,8 +73,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     extra: { AGENT_CLIENT_TOKEN: AGENT_TOKEN, ORCHESTRATOR_RESUME_SCAN_MS: '0', ...options.orchestratorEnv },
   };
   let orchestrator = await startOrchestrator('orchestrator', orchestratorEnv);
-  const gateway = await startService({
-    name: 'gateway',
+  const startGateway = (name: string) => startService({
+    name,
     entry: 'apps/gateway/src/main.ts',
     env: {
       ...shared,
@@ -85,6 +87,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       AGENT_REFRESH_INTERVAL_MS: '200',
     },
   });
+  const gateway = await startGateway('gateway');
+  const extraGateways: ServiceProcess[] = [];
 
   const stack: Stack = {
     redis,
@@ -104,13 +108,18 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       orchestrator = await startOrchestrator('orchestrator', { ...orchestratorEnv, extra: { ...orchestratorEnv.extra, ...env, ORCHESTRATOR_PORT: port } });
       return orchestrator;
     },
+    async startGateway() {
+      const replica = await startGateway(`gateway-${extraGateways.length + 2}`);
+      extraGateways.push(replica);
+      return replica;
+    },
     request(path, init = {}, token = API_TOKEN) {
       const headers = new Headers(init.headers);
       headers.set('authorization', `Bearer ${token}`);
       return fetch(`${gateway.url}${path}`, { ...init, headers });
     },
     async stop() {
-      await Promise.allSettled([gateway, orchestrator, planner, ...mocks, sim].map((service) => service.stop()));
+      await Promise.allSettled([gateway, ...extraGateways, orchestrator, planner, ...mocks, sim].map((service) => service.stop()));
       await redis.cleanup();
     },
   };

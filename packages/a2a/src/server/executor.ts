@@ -381,7 +381,7 @@ class TaskRun {
   }
 
   private askForApproval(request: ApprovalRequest, preface?: string): void {
-    const text = `${preface === undefined ? '' : `${preface} `}Approval needed: ${request.summary} Reply "approve" or "reject" (a comment may follow), or send a data part {"approval":{"decision":"approve"|"reject","comment":"..."}}.`;
+    const text = `${preface === undefined ? '' : `${preface} `}${approvalPrompt(request.summary)}`;
     const message = agentMessage({ taskId: this.taskId, contextId: this.contextId, text, data: { approvalRequest: request } });
     this.emitStatus(TaskState.TASK_STATE_AUTH_REQUIRED, message, this.endMetadata());
     this.closed = true;
@@ -519,4 +519,9 @@ function isAsyncGenerator(value: unknown): value is AsyncGenerator<string, Agent
 /** Builds the SDK executor for an agent: `createAgentExecutor(run)` or `createAgentExecutor({ run })`. */
 export function createAgentExecutor(agent: AgentRun | AgentDefinition, options: KitExecutorOptions): KitExecutor {
   return new KitExecutor(typeof agent === 'function' ? agent : agent.run, options);
+}
+
+/** The text of an auth-required status asking for an approval: what is asked, and how to answer it. */
+export function approvalPrompt(summary: string): string {
+  return `Approval needed: ${summary} Reply "approve" or "reject" (a comment may follow), or send a data part {"approval":{"decision":"approve"|"reject","comment":"..."}}.`;
 }
