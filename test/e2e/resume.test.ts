@@ -50,7 +50,7 @@ async function rawTurn(baseUrl: string, text: string, headers: Record<string, st
     turn.frames.push({ id: undefined, data: await response.text() });
     return turn;
   }
-  const reader = response.body.getReader();
+  const reader = response.body.getReader() as ReadableStreamDefaultReader<Uint8Array>;
   const decoder = new TextDecoder();
   let buffer = '';
   try {
@@ -178,7 +178,7 @@ describe('resuming from the event log', () => {
 
     const tail = await stack.request(path, { headers: { accept: 'text/event-stream', 'last-event-id': String(page.head - 2) } });
     expect(tail.headers.get('content-type')).toContain('text/event-stream');
-    const reader = tail.body!.getReader();
+    const reader = tail.body!.getReader() as ReadableStreamDefaultReader<Uint8Array>;
     let text = '';
     while ((text.match(/\n\n/g) ?? []).length < 2) text += new TextDecoder().decode((await reader.read()).value);
     await reader.cancel();

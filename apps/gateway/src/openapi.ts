@@ -104,6 +104,15 @@ export function buildOpenApiDocument(options: { version: string; authRequired: b
                 pattern: '^[\\w.:-]{1,128}$',
               }),
             },
+            {
+              name: 'Last-Event-ID',
+              in: 'header',
+              required: false,
+              ...header(
+                'With `X-Session-ID`: the `id:` of the last SSE event the client got. The response resumes exactly after it (read from the session’s event log, on any gateway, also while another orchestrator takes the workflow over), including the rest of an answer that was streaming.',
+                { type: 'string', pattern: '^\\d{1,15}$' },
+              ),
+            },
             { name: 'X-Request-ID', in: 'header', required: false, ...header('Correlation id; generated when absent, echoed back, sent upstream.') },
           ],
           requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/ChatCompletionRequest' } } } },
@@ -168,6 +177,42 @@ export function buildOpenApiDocument(options: { version: string; authRequired: b
             '401': commonErrors['401'],
             '404': errorResponse("Unknown, finished or another caller's session."),
             '503': errorResponse('The orchestrator is unreachable.'),
+          },
+        },
+      },
+      '/v1/sessions/{id}/events': {
+        parameters: [
+          { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
+          { name: 'after', in: 'query', required: false, description: 'Events after this position (default 0: from the first).', schema: { type: 'integer', minimum: 0 } },
+          { name: 'limit', in: 'query', required: false, description: 'Most events in a JSON page.', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 1000 } },
+          { name: 'Last-Event-ID', in: 'header', required: false, description: 'SSE: resume after this position (overrides `after`).', schema: { type: 'string', pattern: '^\\d{1,15}$' } },
+        ],
+        get: {
+          operationId: 'listSessionEvents',
+          summary:
+            "The session's event log: every workflow event (kind `progress` with a reasoning event, `answer` pieces, `usage`, `turn` start and end) with its position. JSON pages, or with `Accept: text/event-stream` a live tail whose SSE `id:` is the position and `event:` the kind (a keep-alive comment every 15 s; `event: truncated` when events were trimmed before they were read).",
+          responses: {
+            '200': {
+              description: 'Events after the position.',
+              content: {
+                'application/json': {
+                  schema: {
+                    type: 'object',
+                    required: ['object', 'data', 'head', 'truncated'],
+                    properties: {
+                      object: { type: 'string', enum: ['list'] },
+                      data: { type: 'array', items: { type: 'object', required: ['position', 'kind', 'at'], properties: { position: { type: 'integer' }, kind: { type: 'string', enum: ['progress', 'answer', 'usage', 'turn'] }, at: { type: 'string' } } } },
+                      head: { type: 'integer', description: 'Position of the newest event.' },
+                      truncated: { type: 'boolean', description: 'Events right after `after` were trimmed away.' },
+                    },
+                  },
+                },
+                'text/event-stream': { schema: { type: 'string' } },
+              },
+            },
+            '400': errorResponse('`after`, `limit` or `Last-Event-ID` is not a valid number.'),
+            '401': commonErrors['401'],
+            '404': errorResponse("Unknown, expired or another caller's session."),
           },
         },
       },

@@ -16,8 +16,9 @@ export const OrchestratorConfig = z.object({
   ORCHESTRATOR_MAX_CONCURRENCY: env.int(8, 1),
   ORCHESTRATOR_MAX_BACKGROUND_RESUMES: env.int(4, 1),
   SESSION_TTL_SECONDS: env.int(7 * 24 * 60 * 60, 60),
-  SESSION_LEASE_MS: env.int(30_000, 300),
-  ORCHESTRATOR_RESUME_SCAN_MS: env.int(10_000),
+  // Short and renewed every third: another replica takes a dead one's workflow over within about lease + scan.
+  SESSION_LEASE_MS: env.int(3_000, 300),
+  ORCHESTRATOR_RESUME_SCAN_MS: env.int(1_000),
   ORCHESTRATOR_RESULT_TTL_SECONDS: env.int(3_600, 1),
   ORCHESTRATOR_ON_NODE_FAILURE: z.enum(['partial', 'fail']).default('partial'),
   ORCHESTRATOR_NODE_RETRY_BUDGET_MS: env.int(15_000),

@@ -1,7 +1,10 @@
-import type { DagEvent } from '@ensemble/protocol';
+import type { DagEvent, WorkflowEvent } from '@ensemble/protocol';
+import { InMemorySessionStore } from '@ensemble/sessions';
+import { EventAppender, InMemoryEventLog } from '@ensemble/workflow';
 import { describe, expect, it } from 'vitest';
 
-import { dagEventToProgress, excerpt, progressMetadata } from './events.js';
+import { collectingLogger } from '../../../test/support/logs.js';
+import { LoggedSink, dagEventToProgress, excerpt, progressMetadata } from './events.js';
 import { plan, planNode } from './testing/harness.js';
 
 const context = {
@@ -46,5 +49,53 @@ describe('progress metadata', () => {
   it('cuts long text for excerpts', () => {
     expect(excerpt('a  b\n c')).toBe('a b c');
     expect(excerpt('x'.repeat(500))).toHaveLength(280);
+  });
+});
+
+describe('LoggedSink', () => {
+  const request = { messages: [{ role: 'user' as const, content: 'hi' }], model: null };
+
+  it('numbers events by their log position and publishes them in log order, answer pieces included', async () => {
+    const log = new InMemoryEventLog<WorkflowEvent>();
+    const published: string[] = [];
+    const sink = new LoggedSink(new EventAppender(log, 's1'), collectingLogger('sink-test').logger, {
+      progress: (event, position) => published.push(`${position}:${event.type}:${event.sequence}`),
+      answer: (text, position) => published.push(`${position}:answer:${text}`),
+      usage: () => published.push('usage'),
+    });
+    sink.progress({ type: 'planning', message: 'Planning' });
+    sink.answer('Hello');
+    sink.usage({ prompt_tokens: 3, completion_tokens: 4 });
+    sink.answer(' world');
+    await sink.end({ kind: 'turn', at, state: 'completed' });
+    // Usage goes to the task at once (the kit sums it for the final status); the rest after the log.
+    expect(published).toEqual(['usage', '1:planning:1', '2:answer:Hello', '4:answer: world']);
+    expect((await log.read('s1')).events.map((logged) => logged.event.kind)).toEqual(['progress', 'answer', 'usage', 'answer', 'turn']);
+  });
+
+  it('fences out a paused owner: after a takeover its late events are refused and only the new owner’s are kept', async () => {
+    let now = 0;
+    const store = new InMemorySessionStore({ now: () => now });
+    const log = new InMemoryEventLog<WorkflowEvent>();
+    const { logger, lines } = collectingLogger('sink-test');
+    const session = await store.create({ owner: 'alice', request });
+    const stale = await store.acquireLease(session.id, 'alice', { ttlMs: 1_000 });
+    const staleSink = new LoggedSink(new EventAppender(log, session.id, { fence: stale.fencingToken }), logger);
+    staleSink.progress({ type: 'status', message: 'before the pause' });
+    await staleSink.end(undefined);
+
+    // The owner stalls past its lease; another orchestrator takes the session over and writes.
+    now += 5_000;
+    const fresh = await store.acquireLease(session.id, 'alice', { ttlMs: 1_000 });
+    expect(fresh.fencingToken).toBeGreaterThan(stale.fencingToken);
+    const freshSink = new LoggedSink(new EventAppender(log, session.id, { fence: fresh.fencingToken }), logger);
+    freshSink.progress({ type: 'status', message: 'resumed' });
+    await freshSink.end(undefined);
+
+    staleSink.progress({ type: 'status', message: 'late write from the stale owner' });
+    await staleSink.end({ kind: 'turn', at, state: 'completed' });
+    const kept = (await log.read(session.id)).events.map((logged) => (logged.event.kind === 'progress' ? logged.event.event.message : logged.event.kind));
+    expect(kept).toEqual(['before the pause', 'resumed']);
+    expect(lines.some((line) => String(line['msg']).startsWith('could not append'))).toBe(true);
   });
 });

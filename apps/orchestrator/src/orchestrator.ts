@@ -454,7 +454,7 @@ export class Orchestrator {
   async #runTurn(turn: Extract<Turn, { kind: 'run' }>, ctx: AgentContext): Promise<undefined> {
     const { session, lease, owner } = turn;
     const publisher = new TaskPublisher(ctx, { id: session.id, owner });
-    const sink = this.#sinkFor(session.id, publisher);
+    const sink = this.#sinkFor(lease, publisher);
     let approvals: Record<string, ApprovalDecision> | undefined;
     if (session.status === 'waiting_approval') {
       const waiting = waitingNodes(session.nodes);
@@ -473,8 +473,12 @@ export class Orchestrator {
     return this.#settle(outcome, ctx, publisher, session.id, ending);
   }
 
-  #sinkFor(sessionId: string, publisher?: PositionedPublisher): LoggedSink {
-    return new LoggedSink(new EventAppender(this.#events, sessionId), this.#options.logger, publisher);
+  /**
+   * The sink of a run under `lease`: its appends carry the lease's fencing token, so once another
+   * orchestrator has taken the session over (and written), this run's late events are refused.
+   */
+  #sinkFor(lease: SessionLease, publisher?: PositionedPublisher): LoggedSink {
+    return new LoggedSink(new EventAppender(this.#events, lease.sessionId, { fence: lease.fencingToken }), this.#options.logger, publisher);
   }
 
   /** Appends how the turn ended; an ended workflow's log is kept a while for clients that re-attach. */
@@ -556,7 +560,7 @@ export class Orchestrator {
     const { store, logger } = this.#options;
     const controller = new AbortController();
     // No client stream: the log alone carries the resumed turn to whoever re-attaches.
-    const sink = this.#sinkFor(sessionId);
+    const sink = this.#sinkFor(lease);
     try {
       const session = await store.get(sessionId, owner);
       logger.info({ session_id: sessionId }, 'resuming orphaned session');

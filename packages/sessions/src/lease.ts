@@ -20,6 +20,7 @@ interface ManagedLeaseOptions {
 export class ManagedLease implements SessionLease {
   readonly sessionId: string;
   readonly token: string;
+  readonly fencingToken: number;
   readonly ttlMs: number;
   readonly #backend: LeaseBackend;
   readonly #options: ManagedLeaseOptions;
@@ -28,9 +29,10 @@ export class ManagedLease implements SessionLease {
   #timer: NodeJS.Timeout | undefined;
   #released = false;
 
-  constructor(sessionId: string, token: string, ttlMs: number, backend: LeaseBackend, options: ManagedLeaseOptions) {
+  constructor(sessionId: string, token: string, fencingToken: number, ttlMs: number, backend: LeaseBackend, options: ManagedLeaseOptions) {
     this.sessionId = sessionId;
     this.token = token;
+    this.fencingToken = fencingToken;
     this.ttlMs = ttlMs;
     this.#backend = backend;
     this.#options = options;

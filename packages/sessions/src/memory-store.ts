@@ -41,6 +41,8 @@ export class InMemorySessionStore implements SessionStore {
   readonly #now: () => number;
   readonly #sessions = new Map<string, Entry>();
   readonly #locks = new Map<string, { token: string; expiresAt: number }>();
+  /** Last fencing token handed out per session. */
+  readonly #fences = new Map<string, number>();
   readonly #tombstones = new Map<string, { tombstone: SessionTombstone; expiresAt: number }>();
 
   constructor(options: InMemorySessionStoreOptions = {}) {
@@ -112,9 +114,12 @@ export class InMemorySessionStore implements SessionStore {
       return true;
     });
     if (!acquired) throw conflict(id);
+    const fencingToken = (this.#fences.get(id) ?? 0) + 1;
+    this.#fences.set(id, fencingToken);
     return new ManagedLease(
       id,
       token,
+      fencingToken,
       ttlMs,
       {
         renew: async (held, ttl) => {

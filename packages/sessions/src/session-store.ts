@@ -32,6 +32,12 @@ export interface LeaseOptions {
 export interface SessionLease {
   readonly sessionId: string;
   readonly token: string;
+  /**
+   * Fencing token: greater than every earlier holder's of this session's lease (1, 2, 3...). Writes to
+   * stores that check it (the event log's `fence`) are refused once a newer holder has written, so a
+   * holder that was paused past its lease cannot overwrite its successor's work.
+   */
+  readonly fencingToken: number;
   readonly ttlMs: number;
   /**
    * Aborts (reason: `conflict` EnsembleError) when the lease is found lost: a renewal saw another token

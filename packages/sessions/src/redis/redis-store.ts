@@ -161,11 +161,19 @@ export class RedisSessionStore implements SessionStore {
     const ttlMs = options.ttlMs ?? DEFAULT_LEASE_TTL_MS;
     const token = randomUUID();
     const lockKey = this.#lockKey(id);
-    const acquired = await acquireWithin(options.waitMs ?? 0, async () => (await this.#call('acquire lease', () => runScript(this.#redis, ACQUIRE, [lockKey], [token, ttlMs]))) === 1);
+    // The fencing token: one more than the previous holder's, so writes a stale holder makes after a
+    // takeover can be refused (the counter outlives the lock; it lives as long as a session).
+    let fencingToken = 0;
+    const acquired = await acquireWithin(options.waitMs ?? 0, async () => {
+      const reply = await this.#call('acquire lease', () => runScript(this.#redis, ACQUIRE, [lockKey, this.#fenceKey(id)], [token, ttlMs, this.#ttlMs + ttlMs]));
+      fencingToken = Number(reply);
+      return fencingToken > 0;
+    });
     if (!acquired) throw conflict(id);
     return new ManagedLease(
       id,
       token,
+      fencingToken,
       ttlMs,
       {
         renew: async (held, ttl) => (await this.#call('renew lease', () => runScript(this.#redis, RENEW, [lockKey], [held, ttl]))) === 1,
@@ -282,6 +290,10 @@ export class RedisSessionStore implements SessionStore {
 
   #lockKey(id: string): string {
     return `${this.#prefix}session:${id}:lock`;
+  }
+
+  #fenceKey(id: string): string {
+    return `${this.#prefix}session:${id}:fence`;
   }
 
   #tombstoneKey(id: string): string {

@@ -230,6 +230,21 @@ export function describeSessionStoreConformance(name: string, setup: () => Promi
         expect((await rejection(store.acquireLease('6f1c1d4e-7a59-4d39-a3f3-5b7f6bfe1f00', 'alice'))).code).toBe(ErrorCode.NotFound);
       });
 
+      it('hands every new holder a greater fencing token, also after an expiry, and sessions count apart', async () => {
+        const session = await store.create({ owner: 'alice', request: sampleRequest });
+        const other = await store.create({ owner: 'alice', request: sampleRequest });
+        const first = await store.acquireLease(session.id, 'alice', { ttlMs: 10_000 });
+        await first.release();
+        const second = await store.acquireLease(session.id, 'alice', { ttlMs: 10_000 });
+        expect(second.fencingToken).toBeGreaterThan(first.fencingToken);
+        await harness.expireLease(session.id);
+        const third = await store.acquireLease(session.id, 'alice', { ttlMs: 10_000 });
+        expect(third.fencingToken).toBeGreaterThan(second.fencingToken);
+        const elsewhere = await store.acquireLease(other.id, 'alice');
+        expect(elsewhere.fencingToken).toBe(1);
+        await Promise.all([third.release(), elsewhere.release()]);
+      });
+
       it('a holder whose lease expired and was taken over finds it lost, and cannot free the new lock', async () => {
         const session = await store.create({ owner: 'alice', request: sampleRequest });
         const stale = await store.acquireLease(session.id, 'alice', { ttlMs: 10_000 });
