@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { finishedTasks, plan, planNode } from '../../apps/orchestrator/src/testing/harness.js';
 import { stopAllServices } from '../support/processes.js';
@@ -101,6 +101,21 @@ function startedNodes(frames: readonly Frame[], node: string): number {
   return chunks(frames).filter((chunk) => chunk.choices?.[0]?.delta?.reasoning_event?.type === 'node_started' && chunk.choices[0].delta.reasoning_event.node === node).length;
 }
 
+/** Kills the orchestrator once the running `long` node's record holds its agent task id. */
+async function killOnceTaskSaved(frames: readonly Frame[]): Promise<void> {
+  const sessionId = chunks(frames)
+    .map((chunk) => (chunk as { choices?: { delta?: { reasoning_event?: { metadata?: { session_id?: string } } } }[] }).choices?.[0]?.delta?.reasoning_event?.metadata?.session_id)
+    .find((id) => id !== undefined);
+  await vi.waitFor(
+    async () => {
+      const record = await stack.redis.redis.hget(`${stack.redis.prefix}session:${sessionId}:nodes`, 'long');
+      expect((JSON.parse(record ?? '{}') as { taskId?: string }).taskId).toEqual(expect.any(String));
+    },
+    { timeout: 5_000, interval: 20 },
+  );
+  await stack.orchestrator.kill();
+}
+
 const TWO_STEPS = plan(planNode('first', 'alpha', 'first step'), planNode('second', 'beta', 'second after {{nodes.first.output}}', { dependsOn: ['first'] }));
 
 describe('resuming from the event log', () => {
@@ -143,9 +158,11 @@ describe('resuming from the event log', () => {
   it('lets a re-send during a takeover wait on the log instead of a 409, and finishes when another orchestrator takes over', async () => {
     await stack.pinPlan('[takeover]', plan(planNode('quick', 'alpha', 'quick step'), planNode('long', 'slow', 'after {{nodes.quick.output}}', { dependsOn: ['quick'] })));
     const alphaBefore = finishedTasks(stack.agents['alpha']!);
+    const slowBefore = finishedTasks(stack.agents['slow']!);
     let killed: Promise<void> | undefined;
     const broken = await rawTurn(stack.gateway.url, '[takeover] keep going', {}, (frames) => {
-      if (killed === undefined && startedNodes(frames, 'long') > 0) killed = stack.orchestrator.kill();
+      // Killed once the slow agent's task id is saved with the node: that task outlives the orchestrator.
+      if (killed === undefined && startedNodes(frames, 'long') > 0) killed = killOnceTaskSaved(frames);
       return false;
     });
     await killed;
@@ -160,9 +177,11 @@ describe('resuming from the event log', () => {
     expect(rest.frames.at(-1)?.data).toBe('[DONE]');
     expect(contentOf(rest.frames)).toContain('[sim-llm]');
     expect(idsOf(rest.frames).every((id) => id > lastSeen)).toBe(true);
-    // The finished node was not run again.
+    // The finished node was not run again, and the surviving agent task was reconnected to, not re-sent.
     expect(startedNodes(rest.frames, 'quick')).toBe(0);
     expect(finishedTasks(stack.agents['alpha']!) - alphaBefore).toBe(1);
+    expect(finishedTasks(stack.agents['slow']!) - slowBefore).toBe(1);
+    await stack.orchestrator.waitForLine((line) => line['msg'] === 'reconnecting to the agent task the node was running' && line['node'] === 'long');
     await stack.orchestrator.waitForLine((line) => line['msg'] === 'resuming orphaned session' && line['session_id'] === broken.sessionId);
   }, 60_000);
 

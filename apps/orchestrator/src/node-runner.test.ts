@@ -241,3 +241,91 @@ describe('which node failures are retried', () => {
     expect(isNotDelivered(new A2AClientError('unavailable', 'HTTP 502', target))).toBe(false);
   });
 });
+
+describe('node runner: resuming a node whose agent task survived a crash', () => {
+  /** An agent that knows the tasks in `tasks` (by id) and counts the new messages it is sent. */
+  function survivingAgent(tasks: Record<string, { state: TaskState; output?: string; live?: A2AStreamEvent[] }>) {
+    const sent: string[] = [];
+    const subscribed: string[] = [];
+    const withOutput = (id: string, state: TaskState, output: string | undefined): Task => ({
+      ...task(id, state),
+      artifacts: output === undefined ? [] : [{ artifactId: 'a1', name: 'answer', description: '', parts: [{ content: { $case: 'text', value: output }, metadata: undefined, filename: '', mediaType: 'text/plain' }], metadata: undefined, extensions: [] }],
+    });
+    const client: A2AClient = {
+      card,
+      agent: 'worker',
+      send: () => Promise.reject(new Error('not used')),
+      async *stream() {
+        sent.push('message');
+        yield taskEvent('agent-task-new', TaskState.TASK_STATE_WORKING);
+        yield { kind: 'task', task: withOutput('agent-task-new', TaskState.TASK_STATE_COMPLETED, 'fresh work'), state: TaskState.TASK_STATE_COMPLETED, final: true };
+      },
+      getTask: (taskId) => {
+        const known = tasks[taskId];
+        if (known === undefined) return Promise.reject(new A2AClientError('task_not_found', `task ${taskId} not found`, target));
+        return Promise.resolve(withOutput(taskId, known.state, known.output));
+      },
+      cancelTask: (taskId) => Promise.resolve(task(taskId, TaskState.TASK_STATE_CANCELED)),
+      async *subscribe(taskId) {
+        subscribed.push(taskId);
+        yield* tasks[taskId]?.live ?? [];
+      },
+    };
+    return { client, sent, subscribed };
+  }
+
+  const resumedRequest = (taskId: string): NodeRunRequest => ({
+    ...runRequest(new AbortController().signal),
+    previous: { status: 'running', output: null, error: null, attempts: 1, agent: 'worker', startedAt: null, finishedAt: null, taskId, approvalContext: null, skipReason: null },
+  });
+
+  function runner(client: A2AClient, progress: ReasoningEvent[] = []) {
+    return createNodeRunner({ directory, clients: { for: () => Promise.resolve(client) }, sessionId: 'session-1', sink: { ...silentSink, progress: (event) => void progress.push(event) }, onReplan: () => undefined, logger: quietLogger() });
+  }
+
+  it('takes the result of a task that finished meanwhile, without sending the work again', async () => {
+    const agent = survivingAgent({ 'agent-task-1': { state: TaskState.TASK_STATE_COMPLETED, output: 'done while we were down' } });
+    const outcome = await runner(agent.client)(resumedRequest('agent-task-1'));
+    expect(outcome).toMatchObject({ kind: 'completed', output: 'done while we were down', taskId: 'agent-task-1' });
+    expect(agent.sent).toEqual([]);
+    expect(agent.subscribed).toEqual([]);
+  });
+
+  it('subscribes to a task that is still working and reads it to its end', async () => {
+    const finished: A2AStreamEvent = {
+      kind: 'artifact',
+      taskId: 'agent-task-1',
+      contextId: 'session-1',
+      artifact: { artifactId: 'a1', name: 'answer', description: '', parts: [{ content: { $case: 'text', value: 'finished live' }, metadata: undefined, filename: '', mediaType: 'text/plain' }], metadata: undefined, extensions: [] },
+      append: false,
+      lastChunk: true,
+      text: 'finished live',
+      data: [],
+      final: false,
+      event: {} as never,
+    };
+    const agent = survivingAgent({
+      'agent-task-1': { state: TaskState.TASK_STATE_WORKING, live: [finished, { kind: 'task', task: task('agent-task-1', TaskState.TASK_STATE_COMPLETED), state: TaskState.TASK_STATE_COMPLETED, final: true }] },
+    });
+    const outcome = await runner(agent.client)(resumedRequest('agent-task-1'));
+    expect(outcome).toMatchObject({ kind: 'completed', output: 'finished live', taskId: 'agent-task-1' });
+    expect(agent.subscribed).toEqual(['agent-task-1']);
+    expect(agent.sent).toEqual([]);
+  });
+
+  it('sends the work again, visibly, when the agent no longer knows the task', async () => {
+    const agent = survivingAgent({});
+    const progress: ReasoningEvent[] = [];
+    const outcome = await runner(agent.client, progress)(resumedRequest('agent-task-lost'));
+    expect(outcome).toMatchObject({ kind: 'completed', output: 'fresh work', taskId: 'agent-task-new' });
+    expect(agent.sent).toEqual(['message']);
+    expect(progress[0]).toMatchObject({ type: 'node_retrying', node: 'n1', metadata: { reason: 'task_not_found' } });
+  });
+
+  it('reports the agent task id as soon as the first event names it', async () => {
+    const agent = survivingAgent({});
+    const reported: string[] = [];
+    await runner(agent.client)({ ...runRequest(new AbortController().signal), onAgentTask: (who, taskId) => reported.push(`${who}:${taskId}`) });
+    expect(reported).toEqual(['worker:agent-task-new']);
+  });
+});

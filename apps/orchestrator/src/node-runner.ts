@@ -1,4 +1,5 @@
-import { type A2AClient, isA2AClientError, approvalMessage, userMessage } from '@ensemble/a2a';
+import { TaskState } from '@a2a-js/sdk';
+import { type A2AClient, type A2AStreamEvent, isA2AClientError, isInterruptedState, isTerminalState, approvalMessage, userMessage } from '@ensemble/a2a';
 import { type Clock, type NodeRunOutcome, type NodeRunRequest, type NodeRunner, systemClock } from '@ensemble/dag';
 import { EnsembleError, ErrorCode, OrchestratorMetadataKey, type ReplanSignal } from '@ensemble/protocol';
 import { type Logger, chainSpanAttributes, inSpan, outputAttributes } from '@ensemble/telemetry';
@@ -103,12 +104,37 @@ function createAgentCall(deps: NodeRunnerDeps): NodeRunner {
 
     const clock = deps.clock ?? systemClock;
     const random = deps.random ?? Math.random;
+    // Resumed after a crash while this node's task ran on the same agent: reconnect to that task (it
+    // may have finished, or still be working) rather than send the work again.
+    const previous = request.previous;
+    let reconnectTo =
+      request.approval === null && request.attempt === 1 && !request.fallback && previous?.status === 'running' && previous.taskId !== null && previous.agent === client.agent
+        ? previous.taskId
+        : null;
     for (let tries = 1; ; tries += 1) {
       if (request.signal.aborted) throw attemptAborted(node.id);
       const collector = new AgentCallCollector();
+      const taskId = reconnectTo;
       try {
-        return await callAgent(deps, request, client, message, collector);
+        if (taskId !== null) {
+          deps.logger.info({ node: node.id, agent: client.agent, agent_task_id: taskId }, 'reconnecting to the agent task the node was running');
+          return await callAgent(deps, request, client, (signal) => taskEvents(client, taskId, signal, node.timeoutMs), collector);
+        }
+        return await callAgent(deps, request, client, (signal) => client.stream(message, { signal, timeoutMs: node.timeoutMs }), collector);
       } catch (error) {
+        if (taskId !== null && isA2AClientError(error, 'task_not_found')) {
+          // The agent lost the task (a restart without a durable store): the work is sent again, visibly.
+          reconnectTo = null;
+          deps.logger.warn({ node: node.id, agent: client.agent, agent_task_id: taskId }, 'the agent no longer knows the node’s task; sending it again');
+          deps.sink.progress({
+            type: 'node_retrying',
+            agent: client.agent,
+            node: node.id,
+            message: `Agent "${client.agent}" no longer knows task ${taskId}; sending the request again`,
+            metadata: { reason: 'task_not_found', [OrchestratorMetadataKey.agentTaskId]: taskId },
+          });
+          continue;
+        }
         if (request.signal.aborted || collector.taskId !== undefined || !isNotDelivered(error)) throw error;
         const base = Math.min(UNREACHABLE_FIRST_DELAY_MS * 2 ** (tries - 1), UNREACHABLE_MAX_DELAY_MS);
         const delayMs = Math.round(base * (0.5 + random() / 2));
@@ -131,12 +157,24 @@ function createAgentCall(deps: NodeRunnerDeps): NodeRunner {
   };
 }
 
-/** One call of the node's agent: streams the task, forwarding progress, and reads how it ended. */
+/**
+ * The events of an agent task this node started before a crash: its current state (`GetTask`), then,
+ * while it is still working, its live stream (`SubscribeToTask`). A finished task ends with the snapshot.
+ */
+async function* taskEvents(client: A2AClient, taskId: string, signal: AbortSignal, timeoutMs: number): AsyncGenerator<A2AStreamEvent, void, undefined> {
+  const task = await client.getTask(taskId, { timeoutMs, signal });
+  const state = task.status?.state ?? TaskState.TASK_STATE_UNSPECIFIED;
+  const final = isTerminalState(state) || isInterruptedState(state);
+  yield { kind: 'task', task, state, final };
+  if (!final) yield* client.subscribe(taskId, { signal, timeoutMs });
+}
+
+/** One call of the node's agent: streams the task (`open`), forwarding progress, and reads how it ended. */
 async function callAgent(
   deps: NodeRunnerDeps,
   request: NodeRunRequest,
   client: A2AClient,
-  message: ReturnType<typeof userMessage>,
+  open: (signal: AbortSignal) => AsyncIterable<A2AStreamEvent>,
   collector: AgentCallCollector,
 ): Promise<NodeRunOutcome> {
   const { node } = request;
@@ -157,8 +195,13 @@ async function callAgent(
   };
   request.signal.addEventListener('abort', cancelAgentTask, { once: true });
   try {
-    for await (const event of client.stream(message, { signal: stream.signal, timeoutMs: node.timeoutMs })) {
+    let reported = false;
+    for await (const event of open(stream.signal)) {
       const progress = collector.add(event);
+      if (!reported && collector.taskId !== undefined) {
+        reported = true;
+        request.onAgentTask?.(client.agent, collector.taskId);
+      }
       if (cancelPending) {
         if (collector.taskId === undefined) continue;
         cancelQuietly(client, collector.taskId, deps.logger);

@@ -33,6 +33,12 @@ export interface NodeRunRequest {
   /** The node's record from an earlier run (resume): its `taskId` lets the runner continue the same agent task. */
   previous: NodeResult | null;
   /**
+   * The runner says which agent task runs the attempt as soon as it knows (the agent's first event).
+   * The engine saves it with the node's `running` record (written behind, like that record), so a run
+   * resumed after a crash reconnects to the task instead of sending the work again.
+   */
+  onAgentTask?: (agent: string | null, taskId: string) => void;
+  /**
    * When the node's retry budget is spent (`clock.now()` milliseconds; `Infinity` without a budget). A
    * runner that waits inside an attempt (for an agent that is restarting) gives up by then.
    */
@@ -369,7 +375,11 @@ class DagRun {
         attempts += 1;
         const running: NodeResult = { ...pendingResult(), status: 'running', attempts, agent: phase.agent, startedAt, taskId };
         await this.#record(id, running, { type: 'node_started', node: id, agent: phase.agent, attempt: attempts, input });
-        const result = await this.#attempt(node, { node, agent: phase.agent, input, attempt: attempts, fallback: phase.fallback, signal: this.#abort.signal, approval, previous, deadline });
+        const onAgentTask = (agent: string | null, agentTaskId: string): void => {
+          // Not awaited (nor is the `running` record): a failed write shows on the node's next awaited one.
+          this.#options.persist?.(id, { ...running, agent: agent ?? running.agent, taskId: agentTaskId })?.catch(() => undefined);
+        };
+        const result = await this.#attempt(node, { node, agent: phase.agent, input, attempt: attempts, fallback: phase.fallback, signal: this.#abort.signal, approval, previous, deadline, onAgentTask });
 
         if (result.kind === 'cancelled') {
           await this.#cancelled(id, running);
