@@ -185,6 +185,14 @@ describe('resuming from the event log', () => {
     await stack.orchestrator.waitForLine((line) => line['msg'] === 'resuming orphaned session' && line['session_id'] === broken.sessionId);
   }, 60_000);
 
+  it('carries the client’s X-Request-ID through the orchestrator to the planner and every agent', async () => {
+    await stack.pinPlan('[request-id]', TWO_STEPS);
+    const turn = await rawTurn(stack.gateway.url, '[request-id] two steps please', { 'X-Request-ID': 'req-e2e-follow-me' });
+    expect(turn.frames.at(-1)?.data).toBe('[DONE]');
+    const mine = (line: Record<string, unknown>) => line['msg'] === 'request' && line['request_id'] === 'req-e2e-follow-me';
+    await Promise.all([stack.orchestrator.waitForLine(mine), stack.planner.waitForLine(mine), stack.agents['alpha']!.waitForLine(mine), stack.agents['beta']!.waitForLine(mine)]);
+  });
+
   it('serves the session’s log as JSON and as a resumable SSE tail, to its owner only', async () => {
     await stack.pinPlan('[log]', TWO_STEPS);
     const turn = await rawTurn(stack.gateway.url, '[log] two steps please');

@@ -12,7 +12,7 @@ import {
 } from '@a2a-js/sdk';
 import { type Client, ClientFactory, ClientFactoryOptions, JsonRpcTransportFactory, RestTransportFactory } from '@a2a-js/sdk/client';
 import { type FetchFunction, sharedNodeFetch } from '@ensemble/service';
-import type { Logger } from '@ensemble/telemetry';
+import { type Logger, currentLogContext } from '@ensemble/telemetry';
 import type { IPolicy } from 'cockatiel';
 
 import { AGENT_CARD_PATH, parseAgentCard } from '../card.js';
@@ -188,14 +188,17 @@ function reported(caller: Pick<Caller, 'logger'>, error: A2AClientError): A2ACli
 }
 
 /**
- * `fetch` with the bearer token and HTTP-level failures turned into typed errors before the SDK sees
- * them: connection failures (marked when the request cannot have been delivered), 401/403, and
+ * `fetch` with the bearer token, the caller's request id (`X-Request-ID` from the log context of the
+ * request being served, so one id follows a request from the gateway through the orchestrator to every
+ * agent), and HTTP-level failures turned into typed errors before the SDK sees them: connection failures (marked when the request cannot have been delivered), 401/403, and
  * 502/503/504 (a draining replica answers 503 before creating any task, so that one is safe to retry).
  */
 function agentFetch(base: FetchFunction, token: string | undefined, target: () => Target): typeof fetch {
   return async (input, init) => {
     const headers = new Headers(init?.headers);
     if (token !== undefined && !headers.has('authorization')) headers.set('authorization', `Bearer ${token}`);
+    const requestId = currentLogContext()['request_id'];
+    if (typeof requestId === 'string' && !headers.has('x-request-id')) headers.set('x-request-id', requestId);
     let response: Response;
     try {
       response = await base(input, { ...init, headers });
