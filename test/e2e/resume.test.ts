@@ -34,6 +34,8 @@ interface RawTurn {
   status: number;
   sessionId: string;
   frames: Frame[];
+  /** The connection broke before the stream ended (the server went away). */
+  cut?: boolean;
 }
 
 /** One orchestrated streaming request, read frame by frame until the end or until `stopWhen` says so (then the client goes away). */
@@ -72,9 +74,9 @@ async function rawTurn(baseUrl: string, text: string, headers: Record<string, st
         }
       }
     }
-  } catch (error) {
-    if (client.signal.aborted) return turn;
-    throw error;
+  } catch {
+    if (!client.signal.aborted) turn.cut = true;
+    return turn;
   }
 }
 
@@ -183,6 +185,43 @@ describe('resuming from the event log', () => {
     expect(finishedTasks(stack.agents['slow']!) - slowBefore).toBe(1);
     await stack.orchestrator.waitForLine((line) => line['msg'] === 'reconnecting to the agent task the node was running' && line['node'] === 'long');
     await stack.orchestrator.waitForLine((line) => line['msg'] === 'resuming orphaned session' && line['session_id'] === broken.sessionId);
+  }, 60_000);
+
+  it('continues an answer cut by an orchestrator kill mid-synthesis, rather than restarting it', async () => {
+    await stack.pinPlan('[mid-answer]', TWO_STEPS);
+    const undisturbed = await rawTurn(stack.gateway.url, '[mid-answer] two steps please');
+    let killed: Promise<void> | undefined;
+    const broken = await rawTurn(stack.gateway.url, '[mid-answer] two steps please', {}, (frames) => {
+      if (killed === undefined && contentOf(frames) !== '') killed = stack.orchestrator.kill();
+      return false;
+    });
+    await killed;
+    expect(contentOf(broken.frames)).not.toBe('');
+    const lastSeen = idsOf(broken.frames).at(-1)!;
+    const resending = rawTurn(stack.gateway.url, '[mid-answer] two steps please', { 'X-Session-ID': broken.sessionId, 'Last-Event-ID': String(lastSeen) });
+    await stack.restartOrchestrator({ ORCHESTRATOR_RESUME_SCAN_MS: '200' });
+    const rest = await resending;
+    expect(rest.frames.at(-1)?.data).toBe('[DONE]');
+    expect(contentOf(broken.frames) + contentOf(rest.frames)).toBe(contentOf(undisturbed.frames));
+  }, 60_000);
+
+  it('re-attaches through another gateway after the one streaming is killed', async () => {
+    await stack.pinPlan('[gateway-kill]', TWO_STEPS);
+    const undisturbed = await rawTurn(stack.gateway.url, '[gateway-kill] two steps please');
+    const doomed = await stack.startGateway();
+    let killed: Promise<void> | undefined;
+    const seen = await rawTurn(doomed.url, '[gateway-kill] two steps please', {}, (frames) => {
+      if (killed === undefined && idsOf(frames).length >= 3) killed = doomed.kill();
+      return false;
+    });
+    await killed;
+    expect(seen.cut).toBe(true);
+    const lastSeen = idsOf(seen.frames).at(-1)!;
+    const rest = await rawTurn(stack.gateway.url, '[gateway-kill] two steps please', { 'X-Session-ID': seen.sessionId, 'Last-Event-ID': String(lastSeen) });
+    expect(rest.status).toBe(200);
+    expect(rest.frames.at(-1)?.data).toBe('[DONE]');
+    expect(contentOf(seen.frames) + contentOf(rest.frames)).toBe(contentOf(undisturbed.frames));
+    expect(idsOf(rest.frames).every((id) => id > lastSeen)).toBe(true);
   }, 60_000);
 
   it('carries the client’s X-Request-ID through the orchestrator to the planner and every agent', async () => {

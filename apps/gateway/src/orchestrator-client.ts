@@ -69,7 +69,7 @@ interface OpenTurn {
 }
 
 /** How long a reader mark lasts without renewal: what a crashed gateway blocks re-attaching for. */
-const READER_TTL_MS = 30_000;
+const READER_TTL_MS = 6_000;
 
 /** This request's mark as the client reading a session's stream, renewed until released. */
 class ReaderHold {

@@ -99,3 +99,29 @@ describe('LoggedSink', () => {
     expect(lines.some((line) => String(line['msg']).startsWith('could not append'))).toBe(true);
   });
 });
+
+describe('LoggedSink after a takeover mid-answer', () => {
+  function sinkWith(alreadyAnswered: string) {
+    const published: string[] = [];
+    const sink = new LoggedSink(new EventAppender(new InMemoryEventLog<WorkflowEvent>(), 's1'), collectingLogger('sink-test').logger, {
+      progress: (event) => published.push(`${event.type}`),
+      answer: (text) => published.push(text),
+      usage: () => undefined,
+    }, { alreadyAnswered });
+    return { sink, published };
+  }
+
+  it('does not send again the answer the log already holds, whatever the pieces', async () => {
+    const { sink, published } = sinkWith('Hello wor');
+    for (const piece of ['Hel', 'lo world', '!']) sink.answer(piece);
+    await sink.end(undefined);
+    expect(published).toEqual(['ld', '!']);
+  });
+
+  it('says so and goes on from where a new draft parts from the old one', async () => {
+    const { sink, published } = sinkWith('Hello');
+    sink.answer('Help is near');
+    await sink.end(undefined);
+    expect(published).toEqual(['status', 'p is near']);
+  });
+});

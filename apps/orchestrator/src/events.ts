@@ -157,19 +157,49 @@ export interface PositionedPublisher {
 export class LoggedSink implements ProgressSink {
   #tail: Promise<void> = Promise.resolve();
   #warned = false;
+  /** Answer text the turn's log already holds (a run taken over mid-answer): not appended again. */
+  #answered: string;
+  #diverged = false;
 
   constructor(
     private readonly appender: EventAppender<WorkflowEvent>,
     private readonly logger: Logger,
     private readonly publisher?: PositionedPublisher,
-  ) {}
+    options: { alreadyAnswered?: string } = {},
+  ) {
+    this.#answered = options.alreadyAnswered ?? '';
+  }
 
   progress(event: ProgressEvent): void {
     this.#write({ kind: 'progress', at: new Date().toISOString(), event }, (position) => this.publisher?.progress({ ...event, ...(position === undefined ? {} : { sequence: position }) }, position));
   }
 
   answer(text: string): void {
-    this.#write({ kind: 'answer', at: new Date().toISOString(), text }, (position) => this.publisher?.answer(text, position));
+    const fresh = this.#skipAnswered(text);
+    if (fresh === '') return;
+    this.#write({ kind: 'answer', at: new Date().toISOString(), text: fresh }, (position) => this.publisher?.answer(fresh, position));
+  }
+
+  /**
+   * A run that took a turn over mid-answer synthesises again. The client already has the answer the log
+   * holds: that prefix is not sent twice. A model that writes something else this time (not at
+   * temperature 0) cannot take back what the client printed: the rest follows from where they part,
+   * after a status event saying so.
+   */
+  #skipAnswered(text: string): string {
+    if (this.#answered === '') return text;
+    let common = 0;
+    while (common < text.length && common < this.#answered.length && text[common] === this.#answered[common]) common += 1;
+    if (common === text.length) {
+      this.#answered = this.#answered.slice(common);
+      return '';
+    }
+    if (common < this.#answered.length && !this.#diverged) {
+      this.#diverged = true;
+      this.progress({ type: 'status', message: 'The answer was being written when the workflow moved to another orchestrator; it continues from a new draft' });
+    }
+    this.#answered = '';
+    return text.slice(common);
   }
 
   usage(spent: TokenCounts): void {

@@ -51,6 +51,8 @@ export interface OrchestratorOptions extends WorkflowDeps {
 
 /** Task metadata key recording which session (and owner) a task works on, for cancels that arrive elsewhere. */
 const SESSION_METADATA_KEY = 'ensemble.session';
+/** Most log records read to find what an interrupted turn already answered. */
+const ANSWER_SCAN_LIMIT = 10_000;
 /** Default of `finishedEventLogTtlMs`. */
 const DEFAULT_FINISHED_LOG_TTL_MS = 3_600_000;
 /** A session touched more recently than this is not resumed by the scan (it may be being created). */
@@ -477,8 +479,27 @@ export class Orchestrator {
    * The sink of a run under `lease`: its appends carry the lease's fencing token, so once another
    * orchestrator has taken the session over (and written), this run's late events are refused.
    */
-  #sinkFor(lease: SessionLease, publisher?: PositionedPublisher): LoggedSink {
-    return new LoggedSink(new EventAppender(this.#events, lease.sessionId, { fence: lease.fencingToken }), this.#options.logger, publisher);
+  #sinkFor(lease: SessionLease, publisher?: PositionedPublisher, alreadyAnswered?: string): LoggedSink {
+    return new LoggedSink(new EventAppender(this.#events, lease.sessionId, { fence: lease.fencingToken }), this.#options.logger, publisher, { alreadyAnswered });
+  }
+
+  /** The answer text the session's open turn already logged (a run interrupted mid-answer); '' otherwise. */
+  async #answeredSoFar(sessionId: string): Promise<string> {
+    try {
+      const { events } = await this.#events.read(sessionId, { limit: ANSWER_SCAN_LIMIT });
+      let answered = '';
+      let open = false;
+      for (const { event } of events) {
+        if (event.kind === 'turn') {
+          answered = '';
+          open = event.state === 'started';
+        } else if (event.kind === 'answer') answered += event.text;
+      }
+      return open ? answered : '';
+    } catch (error) {
+      this.#options.logger.warn({ err: error, session_id: sessionId }, 'could not read the session’s event log; a re-attached client may see the answer again');
+      return '';
+    }
   }
 
   /** Appends how the turn ended; an ended workflow's log is kept a while for clients that re-attach. */
@@ -560,7 +581,7 @@ export class Orchestrator {
     const { store, logger } = this.#options;
     const controller = new AbortController();
     // No client stream: the log alone carries the resumed turn to whoever re-attaches.
-    const sink = this.#sinkFor(lease);
+    const sink = this.#sinkFor(lease, undefined, await this.#answeredSoFar(sessionId));
     try {
       const session = await store.get(sessionId, owner);
       logger.info({ session_id: sessionId }, 'resuming orphaned session');
