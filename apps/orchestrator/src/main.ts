@@ -25,6 +25,8 @@ redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error
 // must not queue behind the task store's and the registry's traffic (a connection answers in order).
 const sessionRedis = redis.duplicate();
 sessionRedis.on('error', (error) => logger.warn({ err: error }, 'redis connection error (sessions)'));
+const eventRedis = redis.duplicate();
+eventRedis.on('error', (error) => logger.warn({ err: error }, 'redis connection error (event log)'));
 const keyPrefix = config.REDIS_KEY_PREFIX;
 
 const registry = new AgentRegistry({ agentUrls: config.AGENT_URLS, cache: new RedisAgentCardCache(redis, { keyPrefix }), logger });
@@ -35,8 +37,9 @@ const llm = createLlmClient({ baseURL: config.OPENAI_BASE_URL, apiKey: config.OP
 const { service, orchestrator } = createOrchestratorApp({
   store: new RedisSessionStore(sessionRedis, { keyPrefix, ttlMs: config.SESSION_TTL_SECONDS * 1000 }),
   results: new RedisResultStore(redis, { keyPrefix, ttlSeconds: config.ORCHESTRATOR_RESULT_TTL_SECONDS }),
-  // Appends share the sessions' connection (they are on the workflow's path too); blocking reads take their own.
-  events: new RedisEventLog(sessionRedis, { keyPrefix, ttlMs: config.SESSION_TTL_SECONDS * 1000, parse: (value) => WorkflowEvent.parse(value) }),
+  // Its own connection: event appends (batched, off the workflow's path) must not queue in front of the
+  // node results the next layer waits for on the sessions' connection. Blocking reads take their own.
+  events: new RedisEventLog(eventRedis, { keyPrefix, ttlMs: config.SESSION_TTL_SECONDS * 1000, parse: (value) => WorkflowEvent.parse(value) }),
   finishedEventLogTtlMs: config.ORCHESTRATOR_RESULT_TTL_SECONDS * 1000,
   taskStore: new RedisTaskStore(redis, { keyPrefix, ttlSeconds: config.A2A_TASK_TTL_SECONDS }),
   relay: new CancelRelay(redis, { keyPrefix, logger }),
@@ -71,5 +74,6 @@ onShutdownSignal(logger, async () => {
   await registry.stop();
   redis.disconnect();
   sessionRedis.disconnect();
+  eventRedis.disconnect();
   await telemetry.shutdown();
 });
