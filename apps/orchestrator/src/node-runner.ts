@@ -101,6 +101,7 @@ function createAgentCall(deps: NodeRunnerDeps): NodeRunner {
             contextId: deps.sessionId,
             decision: request.approval.approved ? 'approve' : 'reject',
             ...(request.approval.comment === null ? {} : { comment: request.approval.comment }),
+            ...(request.approval.arguments === undefined ? {} : { arguments: request.approval.arguments }),
           })
         : userMessage({ text: request.input, contextId: deps.sessionId, metadata: { 'ensemble.node': node.id } });
 

@@ -4,6 +4,7 @@ import { type Message, type Task, TaskState } from '@a2a-js/sdk';
 import { JsonRpcRequestMalformedError, JsonRpcUnsupportedOperationError } from '@a2a-js/sdk/errors';
 import { AgentEvent, type ExecutionEventBus, RequestContext } from '@a2a-js/sdk/server';
 import { type AgentContext, type AgentInput, KitExecutor, clientContextId, partsData, readApprovalAnswer } from '@ensemble/a2a';
+import { approvalDecidedMetadata, collectDecisions } from '@ensemble/approvals';
 import { APPROVAL_REJECTED } from '@ensemble/dag';
 import { readChatConversation } from '@ensemble/openai-a2a';
 import {
@@ -394,8 +395,22 @@ export class Orchestrator {
     if (session.status === 'waiting_approval') {
       const waiting = waitingNodes(session.nodes);
       const answer = readApprovalAnswer(ctx.message);
+      if (this.#options.approvals !== undefined) {
+        // Decisions recorded through the approvals API (or expired) resume their nodes; a chat answer
+        // decides the one pending approval. Nothing decided: ask again.
+        const collected = await collectDecisions(this.#options.approvals, owner, waiting, answer).catch((error: unknown) => {
+          if (EnsembleError.is(error, ErrorCode.Conflict)) return undefined;
+          throw error;
+        });
+        if (collected === undefined || Object.keys(collected.decisions).length === 0) await this.#askApproval(ctx, session.id, waiting);
+        else {
+          approvals = collected.decisions;
+          for (const record of collected.decided) {
+            sink.progress({ type: 'approval_decided', node: record.node_id, ...(record.agent === null ? {} : { agent: record.agent }), message: `${record.action}: ${record.status}`, metadata: approvalDecidedMetadata(record) });
+          }
+        }
+      } else if (answer === undefined) await this.#askApproval(ctx, session.id, waiting);
       // Not a decision: ask again (the task goes back to auth-required and this run ends).
-      if (answer === undefined) await this.#askApproval(ctx, session.id, waiting);
       else approvals = Object.fromEntries(waiting.map((node) => [node.node, { approved: answer.decision === 'approve', comment: answer.comment ?? null, decidedBy: owner }]));
     }
     const controller = new AbortController();
