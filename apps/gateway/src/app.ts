@@ -6,6 +6,7 @@ import { type Logger, chainSpanAttributes, trace } from '@ensemble/telemetry';
 import type { Hono } from 'hono';
 import type OpenAI from 'openai';
 
+import { type ApprovalsApiDeps, mountApprovalsApi } from './approvals-api.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { assertOrchestrable } from './orchestration-input.js';
 import { type OrchestrationHandler, UnavailableOrchestration } from './orchestration.js';
@@ -32,6 +33,8 @@ export interface GatewayDeps {
   orchestration?: OrchestrationHandler;
   /** `/v1/sessions` routes; without them those routes answer 501. */
   sessions?: SessionsApiDeps;
+  /** `/v1/approvals` and `/v1/sessions/{id}/approvals`; without them `/v1/approvals` answers 501. */
+  approvals?: ApprovalsApiDeps;
   /** Discovered agents for `GET /v1/agents` (the gateway's own `AgentRegistry` over `AGENT_URLS`). */
   agents?: Pick<AgentRegistry, 'list'>;
   /** What `/ready` verifies (upstream, Redis); none means always ready. */
@@ -85,6 +88,13 @@ export function createGatewayApp(deps: GatewayDeps): Hono<ServiceEnv> {
 
   // `list()` reads the registry's in-memory state, so this route never waits on an agent.
   app.get('/v1/agents', agentsRoute(deps.agents ?? { list: () => [] }));
+
+  if (deps.approvals === undefined) {
+    app.all('/v1/approvals', notImplemented('Approvals are not available on this gateway (no orchestrator is configured)'));
+    app.all('/v1/approvals/*', notImplemented('Approvals are not available on this gateway (no orchestrator is configured)'));
+  } else {
+    mountApprovalsApi(app, deps.approvals);
+  }
 
   if (deps.sessions === undefined) {
     const unavailable = () => {
@@ -149,4 +159,10 @@ function recordDecision(decision: RoutingDecision, request: Pick<ServiceEnv['Var
   }
   request.accessLog['routing'] = decision;
   if (decision.source === 'fallback') request.logger.warn({ routing: decision }, 'routing fell back to passthrough');
+}
+
+function notImplemented(message: string): () => never {
+  return () => {
+    throw new EnsembleError(ErrorCode.NotImplemented, message, { wireCode: 'approvals_unavailable' });
+  };
 }

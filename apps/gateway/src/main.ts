@@ -1,5 +1,6 @@
 import { AgentRegistry } from '@ensemble/a2a';
 import { RedisAgentCardCache } from '@ensemble/a2a/redis';
+import { RedisApprovalStore } from '@ensemble/approvals/redis';
 import { loadConfig } from '@ensemble/config';
 import { createLlmClient } from '@ensemble/llm';
 import { LlmRoutingClassifier, createLocalRoutingClassifier, createRouter } from '@ensemble/routing';
@@ -98,6 +99,7 @@ const app = createGatewayApp({
   router,
   orchestration,
   sessions: { store: sessions, cancel: (id, principal) => orchestration.cancelSession(id, principal) },
+  approvals: { store: new RedisApprovalStore(data, { keyPrefix }), sessions, resume: (id, principal) => orchestration.resumeSession(id, principal) },
   agents: registry,
   readinessChecks: [upstreamReadiness(upstream), redisReadiness(redis)],
   apiTokens: config.API_TOKENS,

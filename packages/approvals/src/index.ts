@@ -4,4 +4,5 @@ export { collectDecisions, toDecision } from './decisions.js';
 export type { CollectedDecisions, PausedNode } from './decisions.js';
 export { InMemoryApprovalStore } from './memory-store.js';
 export { approvalDecidedMetadata, approvalRequiredMetadata, pauseDetails } from './pause.js';
+export { decisionFromRequest } from './validate.js';
 export type { PauseDetails } from './pause.js';
