@@ -6,7 +6,7 @@ import { type Logger, chainSpanAttributes, trace } from '@ensemble/telemetry';
 import type { Hono } from 'hono';
 import type OpenAI from 'openai';
 
-import { type ApprovalsApiDeps, mountApprovalsApi } from './approvals-api.js';
+import { type ApprovalsApiDeps, assertUnambiguousChatDecision, mountApprovalsApi } from './approvals-api.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { assertOrchestrable } from './orchestration-input.js';
 import { type OrchestrationHandler, UnavailableOrchestration } from './orchestration.js';
@@ -127,6 +127,7 @@ export function createGatewayApp(deps: GatewayDeps): Hono<ServiceEnv> {
 
     const sessionId = c.req.header('x-session-id') || undefined;
     assertOrchestrable(request, { sessionId, agentMaxBodyBytes: deps.agentMaxBodyBytes ?? DEFAULT_A2A_MAX_BODY_BYTES });
+    if (sessionId !== undefined && deps.approvals !== undefined) await assertUnambiguousChatDecision(deps.approvals.store, c.var.principal, sessionId, request.messages);
     const response = await orchestration.handle({
       request,
       decision,

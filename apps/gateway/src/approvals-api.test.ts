@@ -141,3 +141,36 @@ describe('/v1/approvals', () => {
     expect((await post(`/v1/sessions/${sessionId}/approvals`, { decision: 'approve' })).status).toBe(409);
   });
 });
+
+describe('chat answers with several approvals pending', () => {
+  it('a chat "approve" on a session with two pending approvals is a 409 listing both ids; other turns pass', async () => {
+    const approvals = new InMemoryApprovalStore();
+    const sessionId = 'b7f3c2e9-0000-4d8e-9a57-0b7f3c2e9d10';
+    const first = await approvals.create(sampleApproval({ owner, sessionId }));
+    const second = await approvals.create(sampleApproval({ owner, sessionId, nodeId: 'deploy' }));
+    const app = createGatewayApp({
+      logger,
+      upstream: createLlmClient({ baseURL: 'http://127.0.0.1:9/v1', maxRetries: 0 }),
+      upstreamTimeoutMs: 1_000,
+      router: createRouter({ classifier: { classify: () => Promise.resolve(ClassifierVerdict.parse({ needs_orchestration: false, reason: 'test' })) }, classifierTimeoutMs: 100 }),
+      apiTokens: [TOKEN],
+      approvals: { store: approvals, sessions: new InMemorySessionStore(), resume: () => undefined },
+    });
+    const chat = (content: string) =>
+      app.request('/v1/chat/completions', {
+        method: 'POST',
+        headers: { ...auth(), 'X-Session-ID': sessionId, 'X-Routing-Mode': 'orchestration' },
+        body: JSON.stringify({ model: 'ensemble', messages: [{ role: 'user', content: 'restart things' }, { role: 'user', content }] }),
+      });
+    const refused = await chat('approve');
+    expect(refused.status).toBe(409);
+    const { error } = (await refused.json()) as { error: { message: string; code: string } };
+    expect(error.code).toBe('approval_ambiguous');
+    expect(error.message).toContain(first.id);
+    expect(error.message).toContain(second.id);
+    // Not an answer: it goes on to orchestration (501 here: this gateway has no orchestrator).
+    expect((await chat('what is the status?')).status).toBe(501);
+    await approvals.decide(first.id, owner, { decision: 'approved', decidedBy: owner });
+    expect((await chat('approve')).status).toBe(501);
+  });
+});

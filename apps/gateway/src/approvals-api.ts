@@ -1,5 +1,6 @@
+import { readApprovalAnswer, userMessage } from '@ensemble/a2a';
 import { type ApprovalStore, decisionFromRequest } from '@ensemble/approvals';
-import { ApprovalDecisionRequest, ApprovalStatus, EnsembleError, ErrorCode, toApprovalView } from '@ensemble/protocol';
+import { ApprovalDecisionRequest, ApprovalStatus, type ChatMessage, EnsembleError, ErrorCode, messageText, toApprovalView } from '@ensemble/protocol';
 import { type ServiceEnv, readJsonBody } from '@ensemble/service';
 import type { SessionStore } from '@ensemble/sessions';
 import type { Context, Hono } from 'hono';
@@ -113,5 +114,22 @@ export function mountApprovalsApi(app: Hono<ServiceEnv>, deps: ApprovalsApiDeps)
       });
     }
     return decide(c, pending.data[0]?.id ?? '', body);
+  });
+}
+
+/**
+ * A chat turn on a session whose last user message is an "approve" / "reject" answers the session's
+ * pending approval. With several pending it cannot say which: 409 listing the ids (decide each through
+ * `POST /v1/approvals/{id}`). Anything else passes.
+ */
+export async function assertUnambiguousChatDecision(store: ApprovalStore, principal: string, sessionId: string, messages: readonly ChatMessage[]): Promise<void> {
+  const last = messages.at(-1);
+  if (last?.role !== 'user' || readApprovalAnswer(userMessage({ text: messageText(last.content) })) === undefined) return;
+  const pending = await store.list(principal, { sessionId, status: 'pending', limit: 100 });
+  if (pending.data.length < 2) return;
+  const ids = pending.data.map((record) => record.id);
+  throw new EnsembleError(ErrorCode.Conflict, `Several approvals are pending in session ${sessionId} (${ids.join(', ')}): decide each with POST /v1/approvals/{id}`, {
+    wireCode: 'approval_ambiguous',
+    details: { approval_ids: ids },
   });
 }
