@@ -326,3 +326,42 @@ describe('the follow-up a client sends as the README describes it', () => {
     await stack.agents['deployer']!.waitForLine((line) => line['msg'] === 'task finished' && line['task_id'] === agentTaskId && line['state'] === 'completed');
   });
 });
+
+describe('approval through the approvals API (no chat client connected)', () => {
+  it('records the pause, approves via POST /v1/approvals/{id}, and the workflow finishes in the background', async () => {
+    await stack.pinPlan('[ship-api]', releasePlan('7.0'));
+    const request: ChatCompletionMessageParam[] = [{ role: 'user', content: '[ship-api] build and ship release 7.0' }];
+    const paused = await streamTurn(request);
+    expect(paused.error).toBeUndefined();
+    const { sessionId } = paused;
+    const agentTaskId = pausedAgentTask(paused.transcript.events, 'deploy');
+    const approvalId = ofType(paused.transcript.events, 'approval_required', 'deploy')[0]?.metadata?.['approval_id'];
+    expect(approvalId).toEqual(expect.any(String));
+
+    const listed = (await (await stack.request(`/v1/sessions/${sessionId}/approvals`)).json()) as { data: Record<string, unknown>[] };
+    expect(listed.data).toEqual([expect.objectContaining({ object: 'approval', id: approvalId, session_id: sessionId, node_id: 'deploy', agent: 'deployer', kind: 'approval', status: 'pending' })]);
+    expect(String(listed.data[0]?.['action'])).toContain('Deploy release 7.0 to production');
+    // Another principal sees nothing and changes nothing.
+    expect((await stack.request(`/v1/approvals/${String(approvalId)}`, {}, OTHER_API_TOKEN)).status).toBe(404);
+    expect((await stack.request(`/v1/approvals/${String(approvalId)}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ decision: 'approve' }) }, OTHER_API_TOKEN)).status).toBe(404);
+
+    const decided = await stack.request(`/v1/approvals/${String(approvalId)}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ decision: 'approve', comment: 'via api' }) });
+    expect(decided.status).toBe(200);
+    expect(await decided.json()).toMatchObject({ id: approvalId, status: 'approved', comment: 'via api' });
+    const again = await stack.request(`/v1/approvals/${String(approvalId)}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ decision: 'reject' }) });
+    expect(again.status).toBe(409);
+
+    // Nobody reads the session: the decision alone resumes the agent's paused task and the rest of the plan.
+    await stack.agents['deployer']!.waitForLine((line) => line['msg'] === 'task finished' && line['task_id'] === agentTaskId && line['state'] === 'completed');
+    expect(taskLines(stack.agents['deployer']!, agentTaskId)).toContainEqual(expect.objectContaining({ msg: 'approval answered', decision: 'approve' }));
+    let finished = false;
+    for (let tries = 0; tries < 200 && !finished; tries += 1) {
+      finished = (await sessionView(sessionId)).body.error?.code === 'session_finished';
+      if (!finished) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(finished).toBe(true);
+    // A client that comes back gets the answer.
+    const replay = await streamTurn([...request, { role: 'user', content: 'what happened?' }], sessionId);
+    expect(replay.transcript.content).toContain('[sim-llm]');
+  });
+});

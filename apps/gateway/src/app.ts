@@ -6,6 +6,7 @@ import { type Logger, chainSpanAttributes, trace } from '@ensemble/telemetry';
 import type { Hono } from 'hono';
 import type OpenAI from 'openai';
 
+import { type ApprovalsApiDeps, assertUnambiguousChatDecision, mountApprovalsApi } from './approvals-api.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { assertOrchestrable } from './orchestration-input.js';
 import { type OrchestrationHandler, UnavailableOrchestration } from './orchestration.js';
@@ -31,6 +32,8 @@ export interface GatewayDeps {
   orchestration?: OrchestrationHandler;
   /** `/v1/sessions` routes; without them those routes answer 501. */
   sessions?: SessionsApiDeps;
+  /** `/v1/approvals` and `/v1/sessions/{id}/approvals`; without them `/v1/approvals` answers 501. */
+  approvals?: ApprovalsApiDeps;
   /** Discovered agents for `GET /v1/agents` (the gateway's own `AgentRegistry` over `AGENT_URLS`). */
   agents?: Pick<AgentRegistry, 'list'>;
   /** What `/ready` verifies (upstream, Redis); none means always ready. */
@@ -78,6 +81,13 @@ export function createGatewayApp(deps: GatewayDeps): Hono<ServiceEnv> {
   // `list()` reads the registry's in-memory state, so this route never waits on an agent.
   app.get('/v1/agents', agentsRoute(deps.agents ?? { list: () => [] }));
 
+  if (deps.approvals === undefined) {
+    app.all('/v1/approvals', notImplemented('Approvals are not available on this gateway (no orchestrator is configured)'));
+    app.all('/v1/approvals/*', notImplemented('Approvals are not available on this gateway (no orchestrator is configured)'));
+  } else {
+    mountApprovalsApi(app, deps.approvals);
+  }
+
   if (deps.sessions === undefined) {
     const unavailable = () => {
       throw new EnsembleError(ErrorCode.NotImplemented, 'Sessions are not available on this gateway (no orchestrator is configured)', { wireCode: 'sessions_unavailable' });
@@ -110,6 +120,7 @@ export function createGatewayApp(deps: GatewayDeps): Hono<ServiceEnv> {
     const sessionId = c.req.header('x-session-id') || undefined;
     assertOrchestrable(request, { sessionId, agentMaxBodyBytes: deps.agentMaxBodyBytes ?? DEFAULT_A2A_MAX_BODY_BYTES });
     const lastEventId = readLastEventId(c.req.header('last-event-id'), sessionId);
+    if (sessionId !== undefined && deps.approvals !== undefined) await assertUnambiguousChatDecision(deps.approvals.store, c.var.principal, sessionId, request.messages);
     const response = await orchestration.handle({
       request,
       decision,
@@ -158,4 +169,10 @@ function recordDecision(decision: RoutingDecision, request: Pick<ServiceEnv['Var
   }
   request.accessLog['routing'] = decision;
   if (decision.source === 'fallback') request.logger.warn({ routing: decision }, 'routing fell back to passthrough');
+}
+
+function notImplemented(message: string): () => never {
+  return () => {
+    throw new EnsembleError(ErrorCode.NotImplemented, message, { wireCode: 'approvals_unavailable' });
+  };
 }

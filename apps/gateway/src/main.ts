@@ -1,5 +1,7 @@
 import { AgentRegistry } from '@ensemble/a2a';
 import { RedisAgentCardCache } from '@ensemble/a2a/redis';
+import { startExpirySweeper } from '@ensemble/approvals';
+import { RedisApprovalStore } from '@ensemble/approvals/redis';
 import { loadConfig } from '@ensemble/config';
 import { createLlmClient, upstreamReadiness } from '@ensemble/llm';
 import { WorkflowEvent } from '@ensemble/protocol';
@@ -95,6 +97,18 @@ void registry.start();
 const bind = resolveBindHost(config.GATEWAY_HOST, config.API_TOKENS);
 if (bind.warning !== undefined) logger.warn({ host: bind.host }, bind.warning);
 
+const approvals = new RedisApprovalStore(data, { keyPrefix });
+// Expired approvals (claimed once across replicas) wake their workflow, which takes an expiry as a rejection.
+const stopExpirySweeper = startExpirySweeper({
+  store: approvals,
+  intervalMs: 1_000,
+  onExpired: (record) => {
+    logger.info({ approval_id: record.id, session_id: record.session_id, node: record.node_id, action: record.action }, 'approval expired');
+    orchestration.resumeSession(record.session_id, record.owner);
+  },
+  onError: (error) => logger.warn({ err: error }, 'approval expiry sweep failed'),
+});
+
 const app = createGatewayApp({
   logger,
   upstream,
@@ -103,6 +117,7 @@ const app = createGatewayApp({
   router,
   orchestration,
   sessions: { store: sessions, cancel: (id, principal) => orchestration.cancelSession(id, principal), events },
+  approvals: { store: approvals, sessions, resume: (id, principal) => orchestration.resumeSession(id, principal) },
   agents: registry,
   readinessChecks: [upstreamReadiness(upstream), redisReadiness(redis)],
   apiTokens: config.API_TOKENS,
@@ -112,6 +127,7 @@ const app = createGatewayApp({
 const server = await serveHttp(app, { host: bind.host, port: config.GATEWAY_PORT, logger, service: 'gateway' });
 
 onShutdownSignal(logger, async () => {
+  stopExpirySweeper();
   await server.close();
   upstreamFetch.close();
   passthroughUpstream.close();

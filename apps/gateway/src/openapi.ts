@@ -1,4 +1,7 @@
 import {
+  Approval,
+  ApprovalDecisionRequest,
+  ApprovalList,
   ChatCompletionChunk,
   ChatCompletionRequest,
   ChatCompletionResponse,
@@ -31,6 +34,61 @@ const commonErrors = {
   '400': errorResponse('Invalid JSON, a field of the wrong type, or a malformed or contradictory routing header.'),
   '401': errorResponse('Missing or invalid bearer token.'),
   '413': errorResponse('Request body larger than MAX_BODY_BYTES.'),
+};
+
+const approvalJson = (ref: string, description: string) => ({ description, content: { 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } } });
+const approvalListParameters = [
+  { name: 'status', in: 'query', required: false, schema: { type: 'string', enum: ['pending', 'approved', 'rejected', 'expired'] } },
+  { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } },
+  { name: 'cursor', in: 'query', required: false, schema: { type: 'string' }, description: 'The `next_cursor` of the previous page.' },
+];
+const decisionBody = { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/ApprovalDecisionRequest' } } } };
+const decisionErrors = {
+  '400': errorResponse('Malformed body, an answer for a kind `approval` (or a decision for kind `input`), or `arguments` that fail `arguments_schema` (`param` names the field, e.g. `arguments.environment`).'),
+  '401': errorResponse('Missing or invalid bearer token.'),
+  '404': errorResponse("Unknown approval or session, or another caller's (nothing is changed)."),
+  '409': errorResponse('Already decided or expired (`approval_already_decided`); on the session route also several pending (`approval_ambiguous`, the ids in the message) or none.'),
+};
+
+/** Human decisions as records (CONTRACTS.md "Approvals API"); a decision resumes the workflow in the background. */
+const APPROVAL_PATHS = {
+  '/v1/approvals': {
+    get: {
+      operationId: 'listApprovals',
+      summary: "The caller's approvals (one per paused node), pending first, then newest first.",
+      parameters: [...approvalListParameters, { name: 'session_id', in: 'query', required: false, schema: { type: 'string' } }],
+      responses: { '200': approvalJson('ApprovalList', 'One page.'), '400': errorResponse('Bad status, limit or cursor.'), '401': errorResponse('Missing or invalid bearer token.') },
+    },
+  },
+  '/v1/approvals/{id}': {
+    parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+    get: {
+      operationId: 'getApproval',
+      summary: 'One approval: what the agent wants to do, why, risks, impact, arguments and their schema.',
+      responses: { '200': approvalJson('Approval', 'The approval.'), '401': errorResponse('Missing or invalid bearer token.'), '404': errorResponse("Unknown or another caller's approval.") },
+    },
+    post: {
+      operationId: 'decideApproval',
+      summary: 'Approve (optionally with edited `arguments`), reject, or answer (kind `input`). Exactly once; the paused workflow resumes in the background.',
+      requestBody: decisionBody,
+      responses: { '200': approvalJson('Approval', 'The decided approval.'), ...decisionErrors },
+    },
+  },
+  '/v1/sessions/{id}/approvals': {
+    parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+    get: {
+      operationId: 'listSessionApprovals',
+      summary: "The session's approvals.",
+      parameters: approvalListParameters,
+      responses: { '200': approvalJson('ApprovalList', 'One page.'), '401': errorResponse('Missing or invalid bearer token.'), '404': errorResponse("Unknown or another caller's session.") },
+    },
+    post: {
+      operationId: 'decideSessionApproval',
+      summary: "Decides the session's single pending approval, or the one named by `approval_id` in the body.",
+      requestBody: decisionBody,
+      responses: { '200': approvalJson('Approval', 'The decided approval.'), ...decisionErrors },
+    },
+  },
 };
 
 const upstreamErrors = {
@@ -216,6 +274,7 @@ export function buildOpenApiDocument(options: { version: string; authRequired: b
           },
         },
       },
+      ...APPROVAL_PATHS,
       '/v1/agents': {
         get: {
           operationId: 'listAgents',
@@ -272,6 +331,9 @@ export function buildOpenApiDocument(options: { version: string; authRequired: b
         Session: schema(SessionView),
         SessionList: schema(SessionList),
         SessionCancelResult: schema(SessionCancelResult),
+        Approval: schema(Approval),
+        ApprovalList: schema(ApprovalList),
+        ApprovalDecisionRequest: schema(ApprovalDecisionRequest, 'input'),
         Error: schema(OpenAIErrorBodySchema),
       },
     },

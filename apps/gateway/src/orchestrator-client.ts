@@ -197,6 +197,35 @@ export class A2AOrchestration implements OrchestrationHandler {
   }
 
   /**
+   * Wakes a paused session after a decision was recorded through the approvals API: a message on its
+   * context, read only until the run started (the workflow goes on without a reader; a client that
+   * re-attaches sees the rest). A busy session (a run still going: another node's decision) is tried
+   * again with backoff for up to `budgetMs`, so a decision made mid-run is picked up when it pauses.
+   * Runs in the background and never throws.
+   */
+  resumeSession(sessionId: string, principal: string, budgetMs = 10 * 60_000): void {
+    const deadline = Date.now() + budgetMs;
+    const attempt = async (tries: number): Promise<void> => {
+      const client = await this.#connect();
+      const stream = client.stream(
+        { text: 'resume: an approval was decided', contextId: sessionId, metadata: { [OrchestratorMetadataKey.principal]: principal, [OrchestratorMetadataKey.resume]: true } },
+        { timeoutMs: this.#options.timeoutMs },
+      );
+      try {
+        await stream.next();
+        this.#options.logger.info({ session_id: sessionId, tries }, 'session resumed after an approval decision');
+      } catch (error) {
+        if (!isSessionBusy(error) || Date.now() + 1_000 > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 250 * 2 ** tries)));
+        return attempt(tries + 1);
+      } finally {
+        await stream.return().catch(() => undefined);
+      }
+    };
+    attempt(1).catch((error: unknown) => this.#options.logger.warn({ err: error, session_id: sessionId }, 'could not resume the session after an approval decision; its next message will'));
+  }
+
+  /**
    * Cancels a session wherever it runs: a `{ command: 'cancel' }` message on its context. The
    * orchestrator aborts the running nodes, cancels their agents' tasks and deletes the session.
    */

@@ -99,6 +99,11 @@ describe('AgentCallCollector', () => {
     const approval = new AgentCallCollector();
     const request = { key: 'approval', summary: 'Delete 3 files' };
     approval.add(status(TaskState.TASK_STATE_AUTH_REQUIRED, 'Approval needed: Delete 3 files', { approvalRequest: request }));
-    expect(approval.end).toEqual({ kind: 'approval_required', question: 'Approval needed: Delete 3 files', request });
+    expect(approval.end).toEqual({ kind: 'approval_required', question: 'Approval needed: Delete 3 files', request, input: false });
+
+    // input-required is a question for the user (an approval of kind "input"), not a consent.
+    const question = new AgentCallCollector();
+    question.add(status(TaskState.TASK_STATE_INPUT_REQUIRED, 'Which environment?'));
+    expect(question.end).toMatchObject({ kind: 'approval_required', question: 'Which environment?', input: true });
   });
 });

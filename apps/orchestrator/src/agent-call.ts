@@ -19,7 +19,8 @@ export interface AgentProgress {
 export type AgentCallEnd =
   | { kind: 'completed' }
   | { kind: 'failed' | 'rejected' | 'canceled'; reason: string }
-  | { kind: 'approval_required'; question: string; request: ApprovalRequest | undefined };
+  /** `input` is true for `input-required` (the agent asks a question), false for `auth-required`. */
+  | { kind: 'approval_required'; question: string; request: ApprovalRequest | undefined; input?: boolean };
 
 /** Data parts that are control signals for the orchestrator, not results. */
 function isSignal(data: Record<string, unknown>): boolean {
@@ -131,7 +132,7 @@ export class AgentCallCollector {
       case TaskState.TASK_STATE_AUTH_REQUIRED:
       case TaskState.TASK_STATE_INPUT_REQUIRED: {
         const request = event === undefined ? (task === undefined ? undefined : readApprovalRequest(task)) : approvalRequestOf(event.data);
-        this.end = { kind: 'approval_required', question: message === '' ? (request?.summary ?? 'The agent needs a decision to continue.') : message, request };
+        this.end = { kind: 'approval_required', question: message === '' ? (request?.summary ?? 'The agent needs a decision to continue.') : message, request, input: state === TaskState.TASK_STATE_INPUT_REQUIRED };
         return undefined;
       }
       default: {

@@ -22,5 +22,6 @@ export const OrchestratorConfig = z.object({
   ORCHESTRATOR_RESULT_TTL_SECONDS: env.int(3_600, 1),
   ORCHESTRATOR_ON_NODE_FAILURE: z.enum(['partial', 'fail']).default('partial'),
   ORCHESTRATOR_NODE_RETRY_BUDGET_MS: env.int(15_000),
+  APPROVAL_TIMEOUT_SECONDS: env.int(86_400, 1),
 });
 export type OrchestratorConfig = z.infer<typeof OrchestratorConfig>;

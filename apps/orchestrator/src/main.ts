@@ -1,5 +1,6 @@
 import { AgentRegistry } from '@ensemble/a2a';
 import { RedisAgentCardCache, RedisTaskStore } from '@ensemble/a2a/redis';
+import { RedisApprovalStore } from '@ensemble/approvals/redis';
 import { loadConfig } from '@ensemble/config';
 import { createLlmClient, upstreamReadiness } from '@ensemble/llm';
 import { onShutdownSignal, redisReadiness } from '@ensemble/service';
@@ -50,6 +51,8 @@ const { service, orchestrator } = createOrchestratorApp({
   maxConcurrency: config.ORCHESTRATOR_MAX_CONCURRENCY,
   onNodeFailure: config.ORCHESTRATOR_ON_NODE_FAILURE,
   nodeRetryBudgetMs: config.ORCHESTRATOR_NODE_RETRY_BUDGET_MS,
+  approvals: new RedisApprovalStore(sessionRedis, { keyPrefix }),
+  approvalTimeoutSeconds: config.APPROVAL_TIMEOUT_SECONDS,
   plannerTimeoutMs: 120_000,
   logger,
   authTokens: config.AGENT_AUTH_TOKENS,

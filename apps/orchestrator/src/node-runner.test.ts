@@ -1,5 +1,6 @@
 import { type Task, TaskState } from '@a2a-js/sdk';
 import { A2AClientError, type A2AClient, type A2AStreamEvent, type AgentInfo, buildAgentCard } from '@ensemble/a2a';
+import { InMemoryApprovalStore } from '@ensemble/approvals';
 import type { NodeRunRequest } from '@ensemble/dag';
 import { ManualClock } from '@ensemble/dag/testing';
 import { EnsembleError, EnsembleMetadataKey, ErrorCode, type ReasoningEvent } from '@ensemble/protocol';
@@ -327,5 +328,46 @@ describe('node runner: resuming a node whose agent task survived a crash', () =>
     const reported: string[] = [];
     await runner(agent.client)({ ...runRequest(new AbortController().signal), onAgentTask: (who, taskId) => reported.push(`${who}:${taskId}`) });
     expect(reported).toEqual(['worker:agent-task-new']);
+  });
+});
+
+describe('node runner: a paused agent', () => {
+  function pausingAgent(state: TaskState): A2AClient {
+    return {
+      card,
+      agent: 'worker',
+      send: () => Promise.reject(new Error('not used')),
+      async *stream() {
+        yield { kind: 'task', task: task('agent-task-9', state), state, final: true };
+      },
+      getTask: () => Promise.reject(new Error('not used')),
+      cancelTask: () => Promise.reject(new Error('not used')),
+      subscribe: () => {
+        throw new Error('not used');
+      },
+    };
+  }
+
+  it.each([
+    [TaskState.TASK_STATE_AUTH_REQUIRED, 'approval'],
+    [TaskState.TASK_STATE_INPUT_REQUIRED, 'input'],
+  ] as const)('records one approval per pause (%s → kind %s) and puts its id and fields in the pause context', async (state, kind) => {
+    const approvals = new InMemoryApprovalStore();
+    const runNode = createNodeRunner({
+      directory,
+      clients: { for: () => Promise.resolve(pausingAgent(state)) },
+      sessionId: 'session-1',
+      sink: silentSink,
+      onReplan: () => undefined,
+      logger: quietLogger(),
+      recordApproval: (nodeId, agent, pause) => approvals.create({ owner: 'alice', sessionId: 'session-1', nodeId, agent, ...pause, timeoutSeconds: 60 }),
+    });
+    const outcome = await runNode(runRequest(new AbortController().signal));
+    expect(outcome.kind).toBe('approval_required');
+    const { data } = await approvals.list('alice');
+    expect(data).toHaveLength(1);
+    expect(data[0]).toMatchObject({ session_id: 'session-1', node_id: 'n1', agent: 'worker', kind, status: 'pending' });
+    if (outcome.kind !== 'approval_required') return;
+    expect(outcome.context).toMatchObject({ approval_id: data[0]?.id, kind, expires_at: data[0]?.expires_at, agent_task_id: 'agent-task-9' });
   });
 });

@@ -1,7 +1,8 @@
 import { TaskState } from '@a2a-js/sdk';
 import { type A2AClient, type A2AStreamEvent, isA2AClientError, isInterruptedState, isTerminalState, approvalMessage, userMessage } from '@ensemble/a2a';
+import { type PauseDetails, approvalRequiredMetadata, pauseDetails } from '@ensemble/approvals';
 import { type Clock, type NodeRunOutcome, type NodeRunRequest, type NodeRunner, systemClock } from '@ensemble/dag';
-import { EnsembleError, ErrorCode, OrchestratorMetadataKey, type ReplanSignal } from '@ensemble/protocol';
+import { type ApprovalRecord, EnsembleError, ErrorCode, OrchestratorMetadataKey, type ReplanSignal } from '@ensemble/protocol';
 import { type Logger, chainSpanAttributes, inSpan, outputAttributes } from '@ensemble/telemetry';
 
 import { AgentCallCollector } from './agent-call.js';
@@ -21,6 +22,8 @@ export interface NodeRunnerDeps {
   clock?: Clock;
   /** Jitter source in [0, 1) for those waits (default `Math.random`). */
   random?: () => number;
+  /** Records an approval for a paused node (its id and fields go into the pause's context and event). */
+  recordApproval?: (nodeId: string, agent: string, pause: PauseDetails) => Promise<ApprovalRecord>;
 }
 
 /** First wait before calling an unreachable agent again; doubles per try up to `UNREACHABLE_MAX_DELAY_MS`. */
@@ -99,6 +102,7 @@ function createAgentCall(deps: NodeRunnerDeps): NodeRunner {
             contextId: deps.sessionId,
             decision: request.approval.approved ? 'approve' : 'reject',
             ...(request.approval.comment === null ? {} : { comment: request.approval.comment }),
+            ...(request.approval.arguments === undefined ? {} : { arguments: request.approval.arguments }),
           })
         : userMessage({ text: request.input, contextId: deps.sessionId, metadata: { 'ensemble.node': node.id } });
 
@@ -231,7 +235,8 @@ async function callAgent(
   switch (end?.kind) {
     case 'completed':
       return { kind: 'completed', output: collector.output(), agent: client.agent, taskId };
-    case 'approval_required':
+    case 'approval_required': {
+      const approval = await deps.recordApproval?.(node.id, client.agent, pauseDetails(end.question, end.request, end.input === true));
       return {
         kind: 'approval_required',
         agent: client.agent,
@@ -241,8 +246,10 @@ async function callAgent(
           agent: client.agent,
           [OrchestratorMetadataKey.agentTaskId]: taskId,
           ...(end.request === undefined ? {} : { approval_request: end.request }),
+          ...(approval === undefined ? {} : approvalRequiredMetadata(approval)),
         },
       };
+    }
     case 'rejected':
       // The agent (or the person it asked) declined: repeating the same request is pointless.
       throw new EnsembleError(ErrorCode.Forbidden, `Agent "${client.agent}" declined: ${end.reason}`, { wireCode: 'agent_rejected' });

@@ -4,6 +4,7 @@ import { type Message, type Task, TaskState } from '@a2a-js/sdk';
 import { JsonRpcRequestMalformedError, JsonRpcUnsupportedOperationError } from '@a2a-js/sdk/errors';
 import { AgentEvent, type ExecutionEventBus, RequestContext } from '@a2a-js/sdk/server';
 import { type AgentContext, type AgentInput, KitExecutor, approvalPrompt, clientContextId, partsData, readApprovalAnswer, textPart } from '@ensemble/a2a';
+import { approvalDecidedMetadata, collectDecisions } from '@ensemble/approvals';
 import { APPROVAL_REJECTED } from '@ensemble/dag';
 import { readChatConversation } from '@ensemble/openai-a2a';
 import {
@@ -457,15 +458,30 @@ export class Orchestrator {
     const { session, lease, owner } = turn;
     const publisher = new TaskPublisher(ctx, { id: session.id, owner });
     const sink = this.#sinkFor(lease, publisher);
+    // First in the turn: a client re-attaching from the turn's start sees the decisions below too.
+    await sink.end({ kind: 'turn', at: new Date().toISOString(), state: 'started' });
     let approvals: Record<string, ApprovalDecision> | undefined;
     if (session.status === 'waiting_approval') {
       const waiting = waitingNodes(session.nodes);
       const answer = readApprovalAnswer(ctx.message);
+      if (this.#options.approvals !== undefined) {
+        // Decisions recorded through the approvals API (or expired) resume their nodes; a chat answer
+        // decides the one pending approval. Nothing decided: ask again.
+        const collected = await collectDecisions(this.#options.approvals, owner, waiting, answer).catch((error: unknown) => {
+          if (EnsembleError.is(error, ErrorCode.Conflict)) return undefined;
+          throw error;
+        });
+        if (collected === undefined || Object.keys(collected.decisions).length === 0) await this.#askAgain(ctx, sink, session.id, waiting);
+        else {
+          approvals = collected.decisions;
+          for (const record of collected.decided) {
+            sink.progress({ type: 'approval_decided', node: record.node_id, ...(record.agent === null ? {} : { agent: record.agent }), message: `${record.action}: ${record.status}`, metadata: approvalDecidedMetadata(record) });
+          }
+        }
+      } else if (answer === undefined) await this.#askAgain(ctx, sink, session.id, waiting);
       // Not a decision: ask again (the task goes back to auth-required and this run ends).
-      if (answer === undefined) await ctx.requireApproval(approvalRequestOf(session.id, waiting));
       else approvals = Object.fromEntries(waiting.map((node) => [node.node, { approved: answer.decision === 'approve', comment: answer.comment ?? null, decidedBy: owner }]));
     }
-    await sink.end({ kind: 'turn', at: new Date().toISOString(), state: 'started' });
     const controller = new AbortController();
     const outcome = await this.#track(session.id, controller, false, () =>
       runWorkflow(this.#options, { session, lease, sink, signal: AbortSignal.any([ctx.signal, controller.signal]), ...(approvals === undefined ? {} : { approvals }) }),
@@ -473,6 +489,13 @@ export class Orchestrator {
     // Everything the run streamed is in the log (and published) before the task's final status.
     const ending = await this.#endTurn(sink, outcome, session.id);
     return this.#settle(outcome, ctx, publisher, session.id, ending);
+  }
+
+  /** Nothing decided: the turn ends paused again, asking the same question (the run ends here). */
+  async #askAgain(ctx: AgentContext, sink: LoggedSink, sessionId: string, waiting: WaitingNode[]): Promise<never> {
+    const ending = endingOf({ kind: 'paused', waiting }, sessionId);
+    await sink.end(ending);
+    return ctx.requireApproval(ending?.kind === 'turn' && ending.details !== undefined ? (ending.details as ReturnType<typeof approvalRequestOf>) : approvalRequestOf(sessionId, waiting)) as Promise<never>;
   }
 
   /**

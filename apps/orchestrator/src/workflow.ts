@@ -1,7 +1,9 @@
+import type { ApprovalStore, PauseDetails } from '@ensemble/approvals';
 import { APPROVAL_REJECTED, DEPENDENCY_FAILED, type NodeFailurePolicy, runDag } from '@ensemble/dag';
 import type { createLlmClient } from '@ensemble/llm';
 import {
   type ApprovalDecision,
+  type ApprovalRecord,
   type ChatMessage,
   EnsembleError,
   ErrorCode,
@@ -37,8 +39,15 @@ export interface WorkflowDeps {
   onNodeFailure?: NodeFailurePolicy;
   /** Per node: how long retries (and waits for a restarting agent) may go on (`ORCHESTRATOR_NODE_RETRY_BUDGET_MS`). */
   nodeRetryBudgetMs?: number;
+  /** Where paused nodes' approvals are recorded (one per pause); none = pauses are answered in the chat only. */
+  approvals?: ApprovalStore;
+  /** How long an approval waits for a decision (`APPROVAL_TIMEOUT_SECONDS`). Default one day. */
+  approvalTimeoutSeconds?: number;
   logger: Logger;
 }
+
+/** Default of `approvalTimeoutSeconds`. */
+export const DEFAULT_APPROVAL_TIMEOUT_SECONDS = 86_400;
 
 /** Error code of a workflow that failed because a node the plan marked `required` failed or could not run. */
 export const REQUIRED_NODE_FAILED = 'required_node_failed';
@@ -51,6 +60,8 @@ export interface WaitingNode {
   agent: string | null;
   agentTaskId: string | null;
   question: string;
+  /** The approval record of this pause (absent when no approval store is configured). */
+  approvalId?: string;
 }
 
 export type WorkflowOutcome =
@@ -119,7 +130,13 @@ export function waitingNodes(results: Readonly<Record<string, NodeResult>>): Wai
       agent: result.agent,
       agentTaskId: result.taskId,
       question: typeof result.approvalContext?.['question'] === 'string' ? result.approvalContext['question'] : 'The agent asks for approval to continue.',
+      ...(typeof result.approvalContext?.['approval_id'] === 'string' ? { approvalId: result.approvalContext['approval_id'] } : {}),
     }));
+}
+
+/** Records one approval per paused node of a session, expiring `timeoutSeconds` from now. */
+function recordApprovalIn(store: ApprovalStore, scope: { owner: string; sessionId: string; timeoutSeconds: number }) {
+  return (nodeId: string, agent: string, pause: PauseDetails): Promise<ApprovalRecord> => store.create({ ...scope, nodeId, agent, ...pause });
 }
 
 /** Default of `nodeRetryBudgetMs`: bridges an agent restart of several seconds. */
@@ -203,6 +220,7 @@ export async function runWorkflow(deps: WorkflowDeps, run: WorkflowRun): Promise
         sink,
         logger,
         onReplan: (nodeId, replan) => replans.set(nodeId, replan),
+        ...(deps.approvals === undefined ? {} : { recordApproval: recordApprovalIn(deps.approvals, { owner, sessionId: id, timeoutSeconds: deps.approvalTimeoutSeconds ?? DEFAULT_APPROVAL_TIMEOUT_SECONDS }) }),
       }),
       persist: writes.persist,
       persistPlan: async (next) => {

@@ -30,8 +30,13 @@ export function readApprovalRequest(task: Task): ApprovalRequest | undefined {
 }
 
 /** The follow-up message that answers a task waiting in `auth-required`. */
-export function approvalMessage(input: { taskId: string; contextId: string; decision: ApprovalAnswer['decision']; comment?: string }): Message {
-  const approval: ApprovalAnswer = input.comment === undefined ? { decision: input.decision } : { decision: input.decision, comment: input.comment };
+export function approvalMessage(input: { taskId: string; contextId: string; decision: ApprovalAnswer['decision']; comment?: string; arguments?: Record<string, unknown> }): Message {
+  const approval: ApprovalAnswer = {
+    decision: input.decision,
+    ...(input.comment === undefined ? {} : { comment: input.comment }),
+    // The arguments the agent runs with: possibly edited by the person who approved.
+    ...(input.arguments === undefined ? {} : { arguments: input.arguments }),
+  };
   return userMessage({
     taskId: input.taskId,
     contextId: input.contextId,

@@ -27,6 +27,7 @@ const LABELS: Record<ReasoningEvent['type'], string | undefined> = {
   tool_result: 'tool result',
   status: undefined,
   approval_required: 'needs approval',
+  approval_decided: 'approval decided',
   synthesis: undefined,
   error: 'error',
 };

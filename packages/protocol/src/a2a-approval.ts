@@ -20,6 +20,8 @@ export type ApprovalRequest = z.infer<typeof ApprovalRequest>;
 export const ApprovalAnswer = z.object({
   decision: z.enum(['approve', 'reject']),
   comment: z.string().max(4_000).optional(),
+  /** The arguments to run with (as requested, or edited by the approver). */
+  arguments: z.record(z.string(), z.unknown()).optional(),
 });
 export type ApprovalAnswer = z.infer<typeof ApprovalAnswer>;
 

@@ -138,6 +138,8 @@ export const ApprovalDecision = z.object({
   comment: z.string().nullable(),
   /** Caller identity that decided. */
   decidedBy: z.string().nullable(),
+  /** The arguments the agent is to run with (edited by the person who approved), when it asked with some. */
+  arguments: z.record(z.string(), z.unknown()).optional(),
 });
 export type ApprovalDecision = z.infer<typeof ApprovalDecision>;
 

@@ -19,6 +19,7 @@ export const ReasoningEventType = z.enum([
   'tool_result',
   'status',
   'approval_required',
+  'approval_decided',
   'synthesis',
   'error',
 ]);

@@ -1,0 +1,2 @@
+export { RedisApprovalStore } from './redis-store.js';
+export type { RedisApprovalStoreOptions } from './redis-store.js';

@@ -1,0 +1,2 @@
+export { describeApprovalStoreConformance, sampleApproval } from './conformance.js';
+export type { ApprovalStoreHarness } from './conformance.js';
