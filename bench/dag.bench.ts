@@ -82,6 +82,10 @@ interface RunResult {
   dag: number;
   overheads: number[];
   completed: number;
+  /** Per layer: first node started -> last node completed, minus the agent's NODE_MS. */
+  layerSpans: number[];
+  /** Per layer after the first: last node of the previous layer completed -> first node of this one started. */
+  handoffs: number[];
   bytes: { session: number; nodes: number } | undefined;
   traffic: { commands: number; bytes: number } | undefined;
 }
@@ -136,6 +140,7 @@ try {
     // MONITOR lines arrive on their own connection; a ping on the monitored server orders us after them.
     if (monitor !== undefined) await redis.redis.ping();
     const starts = new Map<string, number>();
+    const completions = new Map<string, number>();
     const durations: number[] = [];
     let first = Number.POSITIVE_INFINITY;
     let last = 0;
@@ -150,14 +155,28 @@ try {
       }
       if (event.type === 'node_completed' && event.node !== undefined) {
         durations.push(at - (starts.get(event.node) ?? at));
+        completions.set(event.node, at);
         last = Math.max(last, at);
       }
+    }
+    // Where the layer's milliseconds go. `node_started` is emitted once the node's "running" record is
+    // saved, right before the A2A call; `node_completed` once its result is saved (engine.#record).
+    const layerOf = (node: string) => Number(node.slice(1, node.indexOf('-')));
+    const layerCount = Math.max(...[...starts.keys()].map(layerOf)) + 1;
+    const inLayer = (times: Map<string, number>, layer: number) => [...times].filter(([node]) => layerOf(node) === layer).map(([, at]) => at);
+    const layerSpans: number[] = [];
+    const handoffs: number[] = [];
+    for (let layer = 0; layer < layerCount; layer += 1) {
+      layerSpans.push(Math.max(...inLayer(completions, layer)) - Math.min(...inLayer(starts, layer)) - NODE_MS);
+      if (layer > 0) handoffs.push(Math.min(...inLayer(starts, layer)) - Math.max(...inLayer(completions, layer - 1)));
     }
     return {
       total,
       dag: last - first,
       overheads: durations.map((duration) => duration - NODE_MS),
       completed: durations.length,
+      layerSpans,
+      handoffs,
       bytes: await bytes,
       traffic: monitor === undefined ? undefined : { commands: traffic.commands - trafficBefore.commands, bytes: traffic.bytes - trafficBefore.bytes },
     };
@@ -168,6 +187,7 @@ try {
   for (const contender of contenders) await contender.run({ layers: 5, width: 2 });
 
   const rows: Record<string, unknown>[] = [];
+  const breakdown: Record<string, unknown>[] = [];
   const sideBySide: Record<string, Record<string, string>> = {};
   const verdicts: string[] = [];
   for (const size of SIZES) {
@@ -210,6 +230,16 @@ try {
             'redis bytes sent/node': round(median(traffics.map((entry) => entry.bytes)) / size.nodes),
           }),
     });
+    const perLayer = (result: RunResult) => (result.dag - size.layers * NODE_MS) / size.layers;
+    breakdown.push({
+      nodes: size.nodes,
+      'Ensemble ms/layer over 100': round(median(results.map(perLayer))),
+      'bare A2A ms/layer over 100': round(median(bareWalls) / size.layers - NODE_MS),
+      'node start->done over 100 (p50)': round(percentile(overheads, 50)),
+      'of which: bare A2A call over 100 (p50)': round(percentile(bareOverheads, 50)),
+      'layer span over 100 (median)': round(median(results.flatMap((result) => result.layerSpans))),
+      'handoff: deps done -> dependent started (median)': round(median(results.flatMap((result) => result.handoffs))),
+    });
     if (PEERS) {
       const column = `${size.nodes} nodes`;
       const ensemble = critical / median(walls);
@@ -228,6 +258,11 @@ try {
     `\nDAG orchestration benchmark (${runs} runs per size; median [worst-best]; mock agent ${NODE_MS} ms per node; critical path = layers x ${NODE_MS} ms; bare A2A = same DAG and agent, official A2A client, no orchestrator)`,
   );
   console.table(rows);
+  console.log(
+    '\nWhere the per-layer ms go (Ensemble, from its own node events: node_started = "running" saved, A2A call next; node_completed = result saved).\n' +
+      'node start->done = A2A call + result read + result saved; layer span = the slowest node of the layer; handoff = revise + schedule + "running" saved',
+  );
+  console.table(breakdown);
   if (PEERS) {
     console.log('\nEfficiency (critical path / DAG wall), same DAGs, same A2A calls, interleaved rounds: median [worst-best]');
     console.table(sideBySide);
