@@ -26,6 +26,24 @@ export interface LayeredDag {
 
 export const layerIds = (width: number, layer: number) => Array.from({ length: width }, (_, index) => `n${layer}-${index}`);
 
+/**
+ * Per layer of a run of `layerIds` nodes (node id -> start and completion time, ms): the layer's span
+ * (first start -> last completion) minus the agent's own `nodeMs`, and for every layer after the first
+ * the handoff (last completion of the previous layer -> first start of this one).
+ */
+export function layerTimeline(starts: Map<string, number>, completions: Map<string, number>, nodeMs: number): { layerSpans: number[]; handoffs: number[] } {
+  const layerOf = (node: string) => Number(node.slice(1, node.indexOf('-')));
+  const layerCount = Math.max(...[...starts.keys()].map(layerOf)) + 1;
+  const inLayer = (times: Map<string, number>, layer: number) => [...times].filter(([node]) => layerOf(node) === layer).map(([, at]) => at);
+  const layerSpans: number[] = [];
+  const handoffs: number[] = [];
+  for (let layer = 0; layer < layerCount; layer += 1) {
+    layerSpans.push(Math.max(...inLayer(completions, layer)) - Math.min(...inLayer(starts, layer)) - nodeMs);
+    if (layer > 0) handoffs.push(Math.min(...inLayer(starts, layer)) - Math.max(...inLayer(completions, layer - 1)));
+  }
+  return { layerSpans, handoffs };
+}
+
 /** One node: an A2A streaming call to the agent, read to its terminal state; its duration goes to `calls`. */
 async function callNode(client: Client, id: string, calls: number[]): Promise<void> {
   const started = performance.now();

@@ -41,7 +41,7 @@ import {
 } from '../apps/orchestrator/src/testing/harness.js';
 import { startService, stopAllServices } from '../test/support/processes.js';
 import { testRedis } from '../test/support/redis.js';
-import { type DagRunner, type DagTiming, bareRunner, langGraphRunner, layerIds, mastraRunner, officialClient } from './dag-peers.js';
+import { type DagRunner, type DagTiming, bareRunner, langGraphRunner, layerIds, layerTimeline, mastraRunner, officialClient } from './dag-peers.js';
 
 const runs = Number(process.env['BENCH_DAG_RUNS'] ?? 5);
 const monitorRedis = process.env['BENCH_DAG_REDIS_MONITOR'] === '1';
@@ -160,16 +160,8 @@ try {
       }
     }
     // Where the layer's milliseconds go. `node_started` is emitted once the node's "running" record is
-    // saved, right before the A2A call; `node_completed` once its result is saved (engine.#record).
-    const layerOf = (node: string) => Number(node.slice(1, node.indexOf('-')));
-    const layerCount = Math.max(...[...starts.keys()].map(layerOf)) + 1;
-    const inLayer = (times: Map<string, number>, layer: number) => [...times].filter(([node]) => layerOf(node) === layer).map(([, at]) => at);
-    const layerSpans: number[] = [];
-    const handoffs: number[] = [];
-    for (let layer = 0; layer < layerCount; layer += 1) {
-      layerSpans.push(Math.max(...inLayer(completions, layer)) - Math.min(...inLayer(starts, layer)) - NODE_MS);
-      if (layer > 0) handoffs.push(Math.min(...inLayer(starts, layer)) - Math.max(...inLayer(completions, layer - 1)));
-    }
+    // handed to the writer, right before the A2A call; `node_completed` once its result is saved (engine.#record).
+    const { layerSpans, handoffs } = layerTimeline(starts, completions, NODE_MS);
     return {
       total,
       dag: last - first,
@@ -259,8 +251,8 @@ try {
   );
   console.table(rows);
   console.log(
-    '\nWhere the per-layer ms go (Ensemble, from its own node events: node_started = "running" saved, A2A call next; node_completed = result saved).\n' +
-      'node start->done = A2A call + result read + result saved; layer span = the slowest node of the layer; handoff = revise + schedule + "running" saved',
+    '\nWhere the per-layer ms go (Ensemble, from its own node events: node_started = "running" record queued (written behind), A2A call next; node_completed = result saved).\n' +
+      'node start->done = A2A call + result read + result saved; layer span = the slowest node of the layer; handoff = revise + schedule',
   );
   console.table(breakdown);
   if (PEERS) {
