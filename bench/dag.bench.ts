@@ -20,10 +20,14 @@
  *   keys and their argument bytes, over the whole workflow, divided by the node count (read with
  *   MONITOR, which slows a shared Redis down for everyone: opt-in).
  *
+ * With `--peers` (after `npm run bench:peers`), LangGraph.js and Mastra workflows run the same DAG of the
+ * same A2A calls (official `@a2a-js/sdk` client, see dag-peers.ts) in the same rounds, and the bench prints
+ * issue 15's targets with PASS/FAIL: Ensemble's median efficiency >= the best of LangGraph and Mastra, and
+ * >= 0.98 x the bare client's.
+ *
  * Env: BENCH_DAG_RUNS (default 5 per size), BENCH_DAG_REDIS_MONITOR (default off).
  */
 import { TaskState } from '@a2a-js/sdk';
-import { createA2AClient, userMessage } from '@ensemble/a2a';
 import type { ReasoningEvent } from '@ensemble/protocol';
 
 import {
@@ -37,18 +41,17 @@ import {
 } from '../apps/orchestrator/src/testing/harness.js';
 import { startService, stopAllServices } from '../test/support/processes.js';
 import { testRedis } from '../test/support/redis.js';
+import { type DagRunner, type DagTiming, bareRunner, langGraphRunner, layerIds, layerTimeline, mastraRunner, officialClient } from './dag-peers.js';
 
 const runs = Number(process.env['BENCH_DAG_RUNS'] ?? 5);
 const monitorRedis = process.env['BENCH_DAG_REDIS_MONITOR'] === '1';
+const PEERS = process.argv.includes('--peers');
 const NODE_MS = 100;
 const TOKEN = 'bench-token';
 const SIZES = [
   { nodes: 10, layers: 5 },
   { nodes: 50, layers: 10 },
 ];
-
-/** Node ids of one layer. */
-const layerIds = (width: number, layer: number) => Array.from({ length: width }, (_, index) => `n${layer}-${index}`);
 
 /** `layers` layers of `nodes / layers` nodes; every node depends on the whole previous layer. */
 function layeredPlan(nodes: number, layers: number) {
@@ -67,6 +70,7 @@ function percentile(values: number[], p: number): number {
 
 const median = (values: number[]) => percentile(values, 50);
 const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
+const verdict = (pass: boolean) => (pass ? 'PASS' : 'FAIL');
 
 /** "median [worst-best]" of efficiencies for the given wall times. */
 function efficiency(critical: number, walls: number[]): string {
@@ -78,6 +82,10 @@ interface RunResult {
   dag: number;
   overheads: number[];
   completed: number;
+  /** Per layer: first node started -> last node completed, minus the agent's NODE_MS. */
+  layerSpans: number[];
+  /** Per layer after the first: last node of the previous layer completed -> first node of this one started. */
+  handoffs: number[];
   bytes: { session: number; nodes: number } | undefined;
   traffic: { commands: number; bytes: number } | undefined;
 }
@@ -108,7 +116,10 @@ try {
     extra: { ORCHESTRATOR_MAX_CONCURRENCY: '16', ORCHESTRATOR_RESUME_SCAN_MS: '0' },
   });
   const client = await orchestratorClient(orchestrator.url, TOKEN);
-  const bare = await createA2AClient({ url: worker.url, timeoutMs: 30_000, retry: false });
+  const sdkClient = await officialClient(worker.url);
+  /** The contenders beside the orchestrator, each timing the same DAG in this process. */
+  const contenders: { name: string; run: DagRunner }[] = [{ name: 'bare A2A', run: bareRunner(sdkClient) }];
+  if (PEERS) contenders.push({ name: 'LangGraph.js', run: await langGraphRunner(sdkClient) }, { name: 'Mastra', run: await mastraRunner(sdkClient) });
 
   const runOnce = async (tag: string): Promise<RunResult> => {
     const timed: ReasoningEvent[] = [];
@@ -129,6 +140,7 @@ try {
     // MONITOR lines arrive on their own connection; a ping on the monitored server orders us after them.
     if (monitor !== undefined) await redis.redis.ping();
     const starts = new Map<string, number>();
+    const completions = new Map<string, number>();
     const durations: number[] = [];
     let first = Number.POSITIVE_INFINITY;
     let last = 0;
@@ -143,60 +155,51 @@ try {
       }
       if (event.type === 'node_completed' && event.node !== undefined) {
         durations.push(at - (starts.get(event.node) ?? at));
+        completions.set(event.node, at);
         last = Math.max(last, at);
       }
     }
+    // Where the layer's milliseconds go. `node_started` is emitted once the node's "running" record is
+    // handed to the writer, right before the A2A call; `node_completed` once its result is saved (engine.#record).
+    const { layerSpans, handoffs } = layerTimeline(starts, completions, NODE_MS);
     return {
       total,
       dag: last - first,
       overheads: durations.map((duration) => duration - NODE_MS),
       completed: durations.length,
+      layerSpans,
+      handoffs,
       bytes: await bytes,
       traffic: monitor === undefined ? undefined : { commands: traffic.commands - trafficBefore.commands, bytes: traffic.bytes - trafficBefore.bytes },
     };
   };
 
-  /** The same layered DAG without an orchestrator: every node of a layer at once, layer after layer. */
-  const runBare = async (nodes: number, layers: number): Promise<{ dag: number; overheads: number[] }> => {
-    const overheads: number[] = [];
-    const started = performance.now();
-    for (let layer = 0; layer < layers; layer += 1) {
-      await Promise.all(
-        layerIds(nodes / layers, layer).map(async (id) => {
-          const callStarted = performance.now();
-          let state: TaskState | undefined;
-          for await (const event of bare.stream(userMessage({ text: `work ${id}`, contextId: crypto.randomUUID() }))) {
-            if (event.kind === 'status' || event.kind === 'task') state = event.state;
-          }
-          if (state !== TaskState.TASK_STATE_COMPLETED) throw new Error(`bare call ${id} ended in state ${state}`);
-          overheads.push(performance.now() - callStarted - NODE_MS);
-        }),
-      );
-    }
-    return { dag: performance.now() - started, overheads };
-  };
-
   planner.scripts.set('warmup', { plan: layeredPlan(10, 5) });
   await runOnce('warmup');
-  await runBare(10, 5);
+  for (const contender of contenders) await contender.run({ layers: 5, width: 2 });
 
   const rows: Record<string, unknown>[] = [];
+  const breakdown: Record<string, unknown>[] = [];
+  const sideBySide: Record<string, Record<string, string>> = {};
+  const verdicts: string[] = [];
   for (const size of SIZES) {
     const tag = `dag${size.nodes}`;
+    const dag = { layers: size.layers, width: size.nodes / size.layers };
     planner.scripts.set(tag, { plan: layeredPlan(size.nodes, size.layers) });
     const results: RunResult[] = [];
-    const bares: { dag: number; overheads: number[] }[] = [];
-    // Interleaved, so both see the same machine load.
+    const timings = new Map<string, DagTiming[]>(contenders.map((contender) => [contender.name, []]));
+    // Interleaved, the order rotating each round, so every contender sees the same machine load.
+    const entrants = [{ name: 'Ensemble', run: async () => void results.push(await runOnce(tag)) }, ...contenders.map((contender) => ({ name: contender.name, run: async () => void timings.get(contender.name)!.push(await contender.run(dag)) }))];
     for (let run = 0; run < runs; run += 1) {
-      results.push(await runOnce(tag));
-      bares.push(await runBare(size.nodes, size.layers));
+      for (let turn = 0; turn < entrants.length; turn += 1) await entrants[(run + turn) % entrants.length]!.run();
     }
     if (results.some((result) => result.completed !== size.nodes)) throw new Error(`not every node completed in ${tag}`);
     const critical = size.layers * NODE_MS;
     const walls = results.map((result) => result.dag);
-    const bareWalls = bares.map((result) => result.dag);
+    const bares = timings.get('bare A2A')!;
+    const bareWalls = bares.map((timing) => timing.wall);
     const overheads = results.flatMap((result) => result.overheads);
-    const bareOverheads = bares.flatMap((result) => result.overheads);
+    const bareOverheads = bares.flatMap((timing) => timing.calls.map((call) => call - NODE_MS));
     const bytes = results.find((result) => result.bytes !== undefined)?.bytes;
     const traffics = results.flatMap((result) => (result.traffic === undefined ? [] : [result.traffic]));
     rows.push({
@@ -206,7 +209,7 @@ try {
       'DAG wall ms': round(median(walls)),
       efficiency: efficiency(critical, walls),
       'bare A2A efficiency': efficiency(critical, bareWalls),
-      'orchestration ms/layer': round(median(results.map((result, index) => result.dag - (bares[index]?.dag ?? Number.NaN))) / size.layers),
+      'orchestration ms/layer': round(median(results.map((result, index) => result.dag - (bareWalls[index] ?? Number.NaN))) / size.layers),
       'node overhead p50/p99 ms': `${round(percentile(overheads, 50))} / ${round(percentile(overheads, 99))}`,
       'bare A2A call p50/p99 ms': `${round(percentile(bareOverheads, 50))} / ${round(percentile(bareOverheads, 99))}`,
       'end-to-end ms': round(median(results.map((result) => result.total))),
@@ -219,11 +222,45 @@ try {
             'redis bytes sent/node': round(median(traffics.map((entry) => entry.bytes)) / size.nodes),
           }),
     });
+    const perLayer = (result: RunResult) => (result.dag - size.layers * NODE_MS) / size.layers;
+    breakdown.push({
+      nodes: size.nodes,
+      'Ensemble ms/layer over 100': round(median(results.map(perLayer))),
+      'bare A2A ms/layer over 100': round(median(bareWalls) / size.layers - NODE_MS),
+      'node start->done over 100 (p50)': round(percentile(overheads, 50)),
+      'of which: bare A2A call over 100 (p50)': round(percentile(bareOverheads, 50)),
+      'layer span over 100 (median)': round(median(results.flatMap((result) => result.layerSpans))),
+      'handoff: deps done -> dependent started (median)': round(median(results.flatMap((result) => result.handoffs))),
+    });
+    if (PEERS) {
+      const column = `${size.nodes} nodes`;
+      const ensemble = critical / median(walls);
+      const efficiencies = new Map(contenders.map((contender) => [contender.name, critical / median(timings.get(contender.name)!.map((timing) => timing.wall))]));
+      (sideBySide['Ensemble orchestrator (durable)'] ??= {})[column] = efficiency(critical, walls);
+      for (const contender of contenders) (sideBySide[contender.name] ??= {})[column] = efficiency(critical, timings.get(contender.name)!.map((timing) => timing.wall));
+      const bestPeer = Math.max(efficiencies.get('LangGraph.js')!, efficiencies.get('Mastra')!);
+      const bare = efficiencies.get('bare A2A')!;
+      verdicts.push(
+        `  ${column}: efficiency ${ensemble.toFixed(3)} >= best of LangGraph/Mastra ${bestPeer.toFixed(3)} (ratio ${(ensemble / bestPeer).toFixed(3)})  ${verdict(ensemble >= bestPeer)}`,
+        `  ${column}: efficiency ${ensemble.toFixed(3)} >= 0.98 x bare A2A ${bare.toFixed(3)} (ratio ${(ensemble / bare).toFixed(3)})  ${verdict(ensemble >= 0.98 * bare)}`,
+      );
+    }
   }
   console.log(
-    `\nDAG orchestration benchmark (${runs} runs per size; median [worst-best]; mock agent ${NODE_MS} ms per node; critical path = layers x ${NODE_MS} ms; bare A2A = same DAG and agent, no orchestrator)`,
+    `\nDAG orchestration benchmark (${runs} runs per size; median [worst-best]; mock agent ${NODE_MS} ms per node; critical path = layers x ${NODE_MS} ms; bare A2A = same DAG and agent, official A2A client, no orchestrator)`,
   );
   console.table(rows);
+  console.log(
+    '\nWhere the per-layer ms go (Ensemble, from its own node events: node_started = "running" record queued (written behind), A2A call next; node_completed = result saved).\n' +
+      'node start->done = A2A call + result read + result saved; layer span = the slowest node of the layer; handoff = revise + schedule',
+  );
+  console.table(breakdown);
+  if (PEERS) {
+    console.log('\nEfficiency (critical path / DAG wall), same DAGs, same A2A calls, interleaved rounds: median [worst-best]');
+    console.table(sideBySide);
+    console.log('Targets (issue 15), on the medians of this run:');
+    for (const line of verdicts) console.log(line);
+  }
 } finally {
   monitor?.disconnect();
   await stopAllServices();
