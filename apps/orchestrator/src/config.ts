@@ -19,6 +19,7 @@ export const OrchestratorConfig = z.object({
   // Short and renewed every third: another replica takes a dead one's workflow over within about lease + scan.
   SESSION_LEASE_MS: env.int(3_000, 300),
   ORCHESTRATOR_RESUME_SCAN_MS: env.int(1_000),
+  ORCHESTRATOR_PLANNER_TIMEOUT_MS: env.int(120_000, 1),
   ORCHESTRATOR_RESULT_TTL_SECONDS: env.int(3_600, 1),
   ORCHESTRATOR_ON_NODE_FAILURE: z.enum(['partial', 'fail']).default('partial'),
   ORCHESTRATOR_NODE_RETRY_BUDGET_MS: env.int(15_000),

@@ -53,7 +53,7 @@ const { service, orchestrator } = createOrchestratorApp({
   nodeRetryBudgetMs: config.ORCHESTRATOR_NODE_RETRY_BUDGET_MS,
   approvals: new RedisApprovalStore(sessionRedis, { keyPrefix }),
   approvalTimeoutSeconds: config.APPROVAL_TIMEOUT_SECONDS,
-  plannerTimeoutMs: 120_000,
+  plannerTimeoutMs: config.ORCHESTRATOR_PLANNER_TIMEOUT_MS,
   logger,
   authTokens: config.AGENT_AUTH_TOKENS,
   publicUrl: config.ORCHESTRATOR_PUBLIC_URL,
