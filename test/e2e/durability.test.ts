@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { finishedTasks, plan, planNode } from '../../apps/orchestrator/src/testing/harness.js';
 import { stopAllServices } from '../support/processes.js';
-import { ORCHESTRATE, type Stack, ask, ofType, readStream, startStack } from './support/stack.js';
+import { ORCHESTRATE, type Stack, ask, ofType, readStream, startDurableStack } from './support/stack.js';
 
 /**
  * Workflows outlive connections and processes: a client that disconnects re-attaches by session id,
@@ -14,11 +14,7 @@ import { ORCHESTRATE, type Stack, ask, ofType, readStream, startStack } from './
 let stack: Stack;
 
 beforeAll(async () => {
-  stack = await startStack({
-    agents: [{ name: 'alpha' }, { name: 'beta' }, { name: 'slow', delayMs: 1_500 }],
-    // A short lease, so a killed orchestrator's session is free again quickly.
-    orchestratorEnv: { SESSION_LEASE_MS: '1000' },
-  });
+  stack = await startDurableStack();
 }, 120_000);
 
 afterAll(async () => {

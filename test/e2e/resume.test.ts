@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { finishedTasks, plan, planNode } from '../../apps/orchestrator/src/testing/harness.js';
 import { stopAllServices } from '../support/processes.js';
-import { API_TOKEN, ORCHESTRATE, OTHER_API_TOKEN, type Stack, ask, startStack } from './support/stack.js';
+import { API_TOKEN, ORCHESTRATE, OTHER_API_TOKEN, type Stack, ask, startDurableStack } from './support/stack.js';
 
 /**
  * Every workflow event is written once to the session's event log, and its position is the SSE `id:` the
@@ -13,11 +13,7 @@ import { API_TOKEN, ORCHESTRATE, OTHER_API_TOKEN, type Stack, ask, startStack } 
 let stack: Stack;
 
 beforeAll(async () => {
-  stack = await startStack({
-    agents: [{ name: 'alpha' }, { name: 'beta' }, { name: 'slow', delayMs: 1_500 }],
-    // A short lease, so a killed orchestrator's session is free again quickly.
-    orchestratorEnv: { SESSION_LEASE_MS: '1000' },
-  });
+  stack = await startDurableStack();
 }, 120_000);
 
 afterAll(async () => {

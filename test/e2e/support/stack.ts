@@ -48,6 +48,18 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
+/**
+ * The stack the durability and resume scenarios share: two quick agents, a slow one (1.5 s per task, so
+ * a crash lands while it works), and a 1 s session lease, so a killed orchestrator's session is free
+ * again quickly.
+ */
+export function startDurableStack(): Promise<Stack> {
+  return startStack({
+    agents: [{ name: 'alpha' }, { name: 'beta' }, { name: 'slow', delayMs: 1_500 }],
+    orchestratorEnv: { SESSION_LEASE_MS: '1000' },
+  });
+}
+
 export async function startStack(options: StackOptions): Promise<Stack> {
   const redis = testRedis();
   const shared = { REDIS_URL: redis.url, REDIS_KEY_PREFIX: redis.prefix, LOG_LEVEL: 'info' };

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 
-import { EnsembleError, ErrorCode } from '@ensemble/protocol';
+import { type EnsembleError, ErrorCode } from '@ensemble/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import type { ApprovalStore, NewApproval } from '../approval-store.js';
+import { rejection } from '@ensemble/protocol/testing';
 
 /** What the suite needs from an implementation. */
 export interface ApprovalStoreHarness {
@@ -12,15 +13,6 @@ export interface ApprovalStoreHarness {
   cleanup(): Promise<void>;
 }
 
-async function rejection(promise: Promise<unknown>): Promise<EnsembleError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof EnsembleError) return error;
-    throw error;
-  }
-  throw new Error('expected the call to fail');
-}
 
 /** A pending approval request as the orchestrator makes one for a paused node. */
 export function sampleApproval(overrides: Partial<NewApproval> = {}): NewApproval {

@@ -1,7 +1,8 @@
-import { EnsembleError, ErrorCode, type ExecutionPlan, type NodeResult, type SessionRequest } from '@ensemble/protocol';
+import { ErrorCode, type ExecutionPlan, type NodeResult, type SessionRequest } from '@ensemble/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import type { SessionStore } from '../session-store.js';
+import { rejection } from '@ensemble/protocol/testing';
 
 /** What the suite needs from an implementation besides the store: ways to make time pass. */
 export interface SessionStoreHarness {
@@ -33,15 +34,6 @@ export function sampleResult(overrides: Partial<NodeResult> = {}): NodeResult {
   return { status: 'completed', output: 'Sunny, 24°C', error: null, attempts: 1, agent: 'weather', startedAt: '2025-01-01T00:00:00.000Z', finishedAt: '2025-01-01T00:00:01.000Z', taskId: 'task-1', approvalContext: null, skipReason: null, ...overrides };
 }
 
-async function rejection(promise: Promise<unknown>): Promise<EnsembleError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof EnsembleError) return error;
-    throw error;
-  }
-  throw new Error('expected the call to fail');
-}
 
 /**
  * The `SessionStore` contract as tests. Every implementation runs this same suite (in-memory in a unit

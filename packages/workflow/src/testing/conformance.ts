@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 
-import { EnsembleError, ErrorCode } from '@ensemble/protocol';
+import { ErrorCode } from '@ensemble/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import type { EventLog, EventLogOptions } from '../event-log.js';
 import { followEventLog } from '../event-log.js';
+import { rejection } from '@ensemble/protocol/testing';
 
 /** The events the suite appends: any JSON value works; these make order and origin checkable. */
 export interface SampleEvent {
@@ -27,15 +28,6 @@ export interface EventLogHarness {
   cleanup(): Promise<void>;
 }
 
-async function rejection(promise: Promise<unknown>): Promise<EnsembleError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof EnsembleError) return error;
-    throw error;
-  }
-  throw new Error('expected the call to fail');
-}
 
 /**
  * The `EventLog` contract as tests, run on every implementation (in-memory in a unit test, Redis in an
