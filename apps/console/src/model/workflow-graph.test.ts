@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { layeredLayout } from './layout.js';
-import { EMPTY_GRAPH, type ProgressEvent, type WorkflowRecord, foldWorkflowEvent, foldWorkflowEvents, layoutInput } from './workflow-graph.js';
+import { EMPTY_GRAPH, type ProgressEvent, type WorkflowRecord, foldWorkflowEvent, foldWorkflowEvents, graphFromSessionView, layoutInput } from './workflow-graph.js';
 
 const plan = {
   goal: 'Compare two reports',
@@ -116,5 +116,28 @@ describe('layeredLayout', () => {
     expect(positions.get('reason')!.x).toBe(positions.get('restart')!.x);
     expect(positions.get('restart')!.y).not.toBe(positions.get('reason')!.y);
     expect(positions.get('merge')!.x).toBeGreaterThan(positions.get('restart')!.x);
+  });
+});
+
+describe('graphFromSessionView', () => {
+  it('maps a session snapshot onto the same node states', () => {
+    const graph = graphFromSessionView({
+      id: 'ses_1',
+      status: 'running',
+      plan,
+      nodes: {
+        research: { status: 'completed', attempts: 2, started_at: '2026-12-05T10:00:01.000Z', finished_at: '2026-12-05T10:00:03.000Z', output: 'three sources' },
+        reason: { status: 'failed', error: { message: 'model refused' } },
+        restart: { status: 'waiting_approval' },
+      },
+    });
+    expect(graph.nodes.map((node) => [node.id, node.state])).toEqual([
+      ['research', 'done'],
+      ['reason', 'failed'],
+      ['restart', 'waiting_approval'],
+      ['merge', 'pending'],
+    ]);
+    expect(graph.nodes[0]).toMatchObject({ retries: 1, durationMs: 2000, output: 'three sources' });
+    expect(graph.nodes[1]?.error).toContain('model refused');
   });
 });

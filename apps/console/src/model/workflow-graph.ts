@@ -234,3 +234,50 @@ export function layoutInput(graph: WorkflowGraph): LayoutInput {
     ),
   };
 }
+
+/** `GET /v1/sessions/{id}`: the session's latest snapshot (plan and per-node status). */
+export interface SessionView {
+  id: string;
+  status: string;
+  plan: { goal: string; nodes: readonly PlanNode[] } | null;
+  nodes: Record<string, { status: string; agent?: string; attempts?: number; started_at?: string | null; finished_at?: string | null; output?: unknown; error?: unknown; skip_reason?: unknown }>;
+}
+
+const SNAPSHOT_STATES: Readonly<Record<string, NodeState>> = {
+  pending: 'pending',
+  running: 'running',
+  completed: 'done',
+  failed: 'failed',
+  skipped: 'skipped',
+  cancelled: 'skipped',
+  waiting_approval: 'waiting_approval',
+};
+
+/**
+ * The graph from a session snapshot, for gateways without the event log (no positions, so no resume):
+ * the console polls it instead of tailing `GET /v1/sessions/{id}/events`.
+ */
+export function graphFromSessionView(view: SessionView): WorkflowGraph {
+  const nodes = (view.plan?.nodes ?? []).map((planNode): GraphNode => {
+    const status = view.nodes[planNode.id];
+    const startedAt = status?.started_at ?? undefined;
+    const finishedAt = status?.finished_at ?? undefined;
+    const durationMs = finishedAt === undefined ? undefined : durationBetween(startedAt, finishedAt);
+    return {
+      id: planNode.id,
+      agent: planNode.agent,
+      skill: planNode.skill,
+      description: planNode.description,
+      dependsOn: planNode.depends_on,
+      state: SNAPSHOT_STATES[status?.status ?? 'pending'] ?? 'pending',
+      retries: Math.max(0, (status?.attempts ?? 1) - 1),
+      eventPositions: [],
+      ...(startedAt === undefined ? {} : { startedAt }),
+      ...(finishedAt === undefined ? {} : { finishedAt }),
+      ...(durationMs === undefined ? {} : { durationMs }),
+      ...(status?.output === undefined || status.output === null ? {} : { output: text(status.output) }),
+      ...(status?.error === undefined || status.error === null ? {} : { error: text(status.error) }),
+    };
+  });
+  return { ...EMPTY_GRAPH, goal: view.plan?.goal, nodes, turnState: view.status };
+}
