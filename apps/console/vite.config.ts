@@ -5,5 +5,16 @@ import { defineConfig } from 'vite';
 export default defineConfig({
   base: '/console/',
   esbuild: { jsx: 'automatic' },
-  build: { outDir: 'dist', emptyOutDir: true, assetsDir: 'assets', chunkSizeWarningLimit: 1_000 },
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    assetsDir: 'assets',
+    chunkSizeWarningLimit: 1_000,
+    rollupOptions: {
+      // React Flow marks its module "use client" (for server components); harmless in a client bundle.
+      onwarn(warning, warn) {
+        if (warning.code !== 'MODULE_LEVEL_DIRECTIVE') warn(warning);
+      },
+    },
+  },
 });

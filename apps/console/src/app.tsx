@@ -20,12 +20,28 @@ export function ErrorMessage({ error }: { error: unknown }): ReactNode {
   );
 }
 
+const VIEW_KEY = 'ensemble.console.view';
+
+function restoredView(): { tab: Tab; session?: string } {
+  try {
+    const saved = JSON.parse(sessionStorage.getItem(VIEW_KEY) ?? '{}') as { tab?: string; session?: string };
+    const tab = TABS.find((name) => name === saved.tab) ?? 'Chat';
+    return typeof saved.session === 'string' ? { tab, session: saved.session } : { tab };
+  } catch {
+    return { tab: 'Chat' };
+  }
+}
+
 type AuthState = { phase: 'loading' } | { phase: 'signed-out'; error?: string } | { phase: 'ready'; authRequired: boolean } | { phase: 'failed'; error: string };
 
 export function App(): ReactNode {
   const [auth, setAuth] = useState<AuthState>({ phase: 'loading' });
-  const [tab, setTab] = useState<Tab>('Chat');
-  const [watchedSession, setWatchedSession] = useState<string | undefined>(undefined);
+  // The open tab and watched session survive a reload (the graph is then rebuilt from the session's log).
+  const [tab, setTab] = useState<Tab>(() => restoredView().tab);
+  const [watchedSession, setWatchedSession] = useState<string | undefined>(() => restoredView().session);
+  useEffect(() => {
+    sessionStorage.setItem(VIEW_KEY, JSON.stringify({ tab, session: watchedSession }));
+  }, [tab, watchedSession]);
 
   useEffect(() => {
     consoleConfig()
