@@ -1,7 +1,7 @@
 import { type AgentRegistry, DEFAULT_A2A_MAX_BODY_BYTES, agentsRoute } from '@ensemble/a2a';
 import { ChatCompletionRequest, EnsembleError, ErrorCode, type HealthReport, type RoutingDecision } from '@ensemble/protocol';
 import { ROUTING_DECISION_HEADER, type Router, formatRoutingDecisionHeader } from '@ensemble/routing';
-import { type ReadinessCheck, type ServiceEnv, bearerAuth, createHttpApp, mountReadiness, readJsonBody } from '@ensemble/service';
+import { type ReadinessCheck, type ServiceEnv, bearerAuth, createHttpApp, mountReadiness, readJsonBody, staticFiles } from '@ensemble/service';
 import { type Logger, chainSpanAttributes, trace } from '@ensemble/telemetry';
 import type { Hono } from 'hono';
 import type OpenAI from 'openai';
@@ -48,6 +48,8 @@ export interface GatewayDeps {
    */
   agentMaxBodyBytes?: number;
   version?: string;
+  /** The built console (apps/console/dist) served at `/console`; without it `/console` is not mounted. */
+  consoleDirectory?: string;
 }
 
 /** The gateway's HTTP app: wiring only. Tests serve it in-process; `main.ts` serves it for real. */
@@ -65,6 +67,14 @@ export function createGatewayApp(deps: GatewayDeps): Hono<ServiceEnv> {
   mountReadiness(app, { checks: deps.readinessChecks, timeoutMs: deps.readinessTimeoutMs });
 
   app.get('/openapi.json', (c) => c.body(openApi, 200, { 'Content-Type': 'application/json' }));
+
+  // Unauthenticated on purpose: the console asks it whether to show its sign-in (no tokens = loopback mode).
+  app.get('/console/config.json', (c) => c.json({ authRequired: deps.apiTokens.length > 0 }, 200, { 'Cache-Control': 'no-cache' }));
+  if (deps.consoleDirectory !== undefined) {
+    const console = staticFiles({ directory: deps.consoleDirectory, prefix: '/console' });
+    app.get('/console', console);
+    app.get('/console/*', console);
+  }
 
   app.use('/v1/*', bearerAuth(deps.apiTokens));
   app.use('/v1/*', sessionHeader());

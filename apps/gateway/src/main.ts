@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
 import { AgentRegistry } from '@ensemble/a2a';
 import { RedisAgentCardCache } from '@ensemble/a2a/redis';
 import { startExpirySweeper } from '@ensemble/approvals';
@@ -109,6 +112,9 @@ const stopExpirySweeper = startExpirySweeper({
   onError: (error) => logger.warn({ err: error }, 'approval expiry sweep failed'),
 });
 
+// The console's build (`npm run build:console`, run by `make up` and `make test`); absent, /console is not served.
+const consoleDirectory = fileURLToPath(new URL('../../console/dist', import.meta.url));
+
 const app = createGatewayApp({
   logger,
   upstream,
@@ -123,6 +129,7 @@ const app = createGatewayApp({
   apiTokens: config.API_TOKENS,
   maxBodyBytes: config.MAX_BODY_BYTES,
   agentMaxBodyBytes: config.A2A_MAX_BODY_BYTES,
+  ...(existsSync(consoleDirectory) ? { consoleDirectory } : {}),
 });
 const server = await serveHttp(app, { host: bind.host, port: config.GATEWAY_PORT, logger, service: 'gateway' });
 

@@ -11,3 +11,5 @@ export { SseDecoder } from './sse-decoder.js';
 export type { SseEvent } from './sse-decoder.js';
 export { claimNodeBody, createNodeFetch, sharedNodeFetch } from './node-fetch.js';
 export type { FetchFunction, NodeFetch, NodeFetchOptions } from './node-fetch.js';
+export { staticFiles } from './static-files.js';
+export type { StaticFilesOptions } from './static-files.js';
