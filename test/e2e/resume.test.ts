@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { finishedTasks, plan, planNode } from '../../apps/orchestrator/src/testing/harness.js';
+import { freePort } from '../support/ports.js';
 import { stopAllServices } from '../support/processes.js';
 import { API_TOKEN, ORCHESTRATE, OTHER_API_TOKEN, type Stack, ask, startDurableStack } from './support/stack.js';
 
@@ -218,6 +219,18 @@ describe('resuming from the event log', () => {
     expect(rest.frames.at(-1)?.data).toBe('[DONE]');
     expect(contentOf(seen.frames) + contentOf(rest.frames)).toBe(contentOf(undisturbed.frames));
     expect(idsOf(rest.frames).every((id) => id > lastSeen)).toBe(true);
+  }, 60_000);
+
+  it('spreads requests over the orchestrators it is given and skips one that is down', async () => {
+    await stack.pinPlan('[replicas]', TWO_STEPS);
+    const down = `http://127.0.0.1:${await freePort()}`;
+    const gateway = await stack.startGateway({ ORCHESTRATOR_URL: `${down},${stack.orchestrator.url}` });
+    // Two requests: one of them starts with the replica that is down, and both are answered.
+    for (const attempt of [1, 2]) {
+      const turn = await rawTurn(gateway.url, `[replicas] two steps please (${attempt})`);
+      expect(turn.frames.at(-1)?.data).toBe('[DONE]');
+    }
+    await gateway.waitForLine((line) => line['msg'] === 'orchestrator replica not reachable; trying the next one');
   }, 60_000);
 
   it('carries the client’s X-Request-ID through the orchestrator to the planner and every agent', async () => {

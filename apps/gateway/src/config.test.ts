@@ -15,7 +15,7 @@ describe('GatewayConfig', () => {
       ROUTING_CLASSIFIER_TEMPERATURE: 0,
       ROUTING_CLASSIFIER_TIMEOUT_MS: 3_000,
       REDIS_KEY_PREFIX: 'ensemble:',
-      ORCHESTRATOR_URL: 'http://127.0.0.1:8001',
+      ORCHESTRATOR_URL: ['http://127.0.0.1:8001'],
       ORCHESTRATOR_TIMEOUT_MS: 600_000,
       AGENT_URLS: [],
       AGENT_REFRESH_INTERVAL_MS: 30_000,
@@ -27,8 +27,11 @@ describe('GatewayConfig', () => {
 
   it('reads the orchestrator and discovery settings', () => {
     const config = loadConfig(GatewayConfig, { ORCHESTRATOR_URL: 'http://orch:9000', AGENT_URLS: 'http://a:1, http://b:2', AGENT_CLIENT_TOKEN: 'internal' });
-    expect(config).toMatchObject({ ORCHESTRATOR_URL: 'http://orch:9000', AGENT_URLS: ['http://a:1', 'http://b:2'], AGENT_CLIENT_TOKEN: 'internal' });
+    expect(config).toMatchObject({ ORCHESTRATOR_URL: ['http://orch:9000'], AGENT_URLS: ['http://a:1', 'http://b:2'], AGENT_CLIENT_TOKEN: 'internal' });
     expect(() => loadConfig(GatewayConfig, { ORCHESTRATOR_URL: 'not a url' })).toThrow(/ORCHESTRATOR_URL/);
+    // Several replicas, comma-separated; one bad entry is refused by name.
+    expect(loadConfig(GatewayConfig, { ORCHESTRATOR_URL: 'http://o1:8001, http://o2:8021' }).ORCHESTRATOR_URL).toEqual(['http://o1:8001', 'http://o2:8021']);
+    expect(() => loadConfig(GatewayConfig, { ORCHESTRATOR_URL: 'http://o1:8001,nope' })).toThrow(/ORCHESTRATOR_URL/);
   });
 
   it('reads the local routing classifier switch and threshold, and refuses bad ones', () => {

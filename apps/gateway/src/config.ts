@@ -16,8 +16,14 @@ export const GatewayConfig = z.object({
   REDIS_URL: env.string('redis://127.0.0.1:6379'),
   /** Put before every Redis key (sessions are read under it, so it must match the orchestrator's). */
   REDIS_KEY_PREFIX: env.string('ensemble:'),
-  /** The orchestrator's base URL (A2A); complex requests, session cancels and re-attaches go there. */
-  ORCHESTRATOR_URL: env.url().default('http://127.0.0.1:8001'),
+  /**
+   * The orchestrators' base URLs (A2A), comma-separated: complex requests, session cancels and approval
+   * wake-ups go to them in turn, skipping one that cannot be reached (any replica runs any session).
+   */
+  ORCHESTRATOR_URL: env
+    .string('http://127.0.0.1:8001')
+    .transform((value) => value.split(',').map((url) => url.trim()).filter((url) => url !== ''))
+    .pipe(z.array(z.url()).min(1)),
   /** Bearer token presented to the orchestrator: one of its `AGENT_AUTH_TOKENS`, so it trusts our principal. */
   AGENT_CLIENT_TOKEN: env.optionalString(),
   /** Longest quiet gap in the orchestrator's stream (one slow agent step) before the gateway stops reading. */

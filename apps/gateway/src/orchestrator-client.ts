@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import { type A2AClient, type A2AStreamEvent, createA2AClient, partsText } from '@ensemble/a2a';
+import { type A2AClient, type A2AStreamEvent, createA2AClient, isA2AClientError, partsText } from '@ensemble/a2a';
 import {
   type A2AEvent,
   type ChunkTranslator,
@@ -35,8 +35,12 @@ import { isSessionBusy, orchestratorFailure } from './orchestrator-errors.js';
 import type { SessionTaskIndex } from './session-tasks.js';
 
 export interface A2AOrchestrationOptions {
-  /** The orchestrator's base URL (`ORCHESTRATOR_URL`); its Agent Card says where its endpoints are. */
-  url: string;
+  /**
+   * The orchestrators' base URLs (`ORCHESTRATOR_URL`, comma-separated); each one's Agent Card says where
+   * its endpoints are. Any replica can run any session (all state is in Redis): new requests go to them
+   * in turn, and a replica that cannot be reached is skipped for the next one.
+   */
+  url: string | readonly string[];
   /** Bearer token the orchestrator accepts (one of its `AGENT_AUTH_TOKENS`): it then trusts our principal. */
   token: string | undefined;
   /** Longest quiet gap in the orchestrator's stream, and the wait for its first event. */
@@ -134,10 +138,14 @@ const ORCHESTRATOR_AGENT = 'orchestrator';
  */
 export class A2AOrchestration implements OrchestrationHandler {
   readonly #options: A2AOrchestrationOptions;
-  #client: Promise<A2AClient> | undefined;
+  readonly #urls: readonly string[];
+  readonly #clients = new Map<string, Promise<A2AClient>>();
+  #turn = 0;
 
   constructor(options: A2AOrchestrationOptions) {
     this.#options = options;
+    this.#urls = typeof options.url === 'string' ? [options.url] : options.url;
+    if (this.#urls.length === 0) throw new EnsembleError(ErrorCode.InvalidRequest, 'At least one orchestrator URL is needed');
   }
 
   async handle(input: OrchestrationRequest): Promise<Response> {
@@ -206,7 +214,7 @@ export class A2AOrchestration implements OrchestrationHandler {
   resumeSession(sessionId: string, principal: string, budgetMs = 10 * 60_000): void {
     const deadline = Date.now() + budgetMs;
     const attempt = async (tries: number): Promise<void> => {
-      const client = await this.#connect();
+      const client = await this.#connect(this.#urls[tries % this.#urls.length]);
       const stream = client.stream(
         { text: 'resume: an approval was decided', contextId: sessionId, metadata: { [OrchestratorMetadataKey.principal]: principal, [OrchestratorMetadataKey.resume]: true } },
         { timeoutMs: this.#options.timeoutMs },
@@ -232,10 +240,11 @@ export class A2AOrchestration implements OrchestrationHandler {
   async cancelSession(sessionId: string, principal: string): Promise<SessionCancelResult> {
     let reply;
     try {
-      const client = await this.#connect();
-      reply = await client.send(
-        { data: { command: 'cancel' }, contextId: sessionId, metadata: { [OrchestratorMetadataKey.principal]: principal } },
-        { timeoutMs: this.#options.cancelTimeoutMs ?? 30_000 },
+      reply = await this.#onAnyOrchestrator((client) =>
+        client.send(
+          { data: { command: 'cancel' }, contextId: sessionId, metadata: { [OrchestratorMetadataKey.principal]: principal } },
+          { timeoutMs: this.#options.cancelTimeoutMs ?? 30_000 },
+        ),
       );
     } catch (error) {
       throw orchestratorFailure(error, sessionId);
@@ -245,10 +254,31 @@ export class A2AOrchestration implements OrchestrationHandler {
     return { object: 'session.cancelled', id: sessionId, cancelled: true, message: text === '' ? `Session ${sessionId} was cancelled.` : text };
   }
 
-  /** One client for the process; a failed card fetch is retried on the next request. */
-  #connect(): Promise<A2AClient> {
-    this.#client ??= createA2AClient({
-      url: this.#options.url,
+  /**
+   * Runs `call` against one orchestrator, starting with the next in turn; one that cannot have seen the
+   * call (connection refused, draining, breaker open: `notDelivered`) is skipped for the next. Any other
+   * failure is the call's answer: it may have reached a replica, so it is not repeated elsewhere.
+   */
+  async #onAnyOrchestrator<T>(call: (client: A2AClient) => Promise<T>): Promise<T> {
+    const start = this.#turn++ % this.#urls.length;
+    const order = [...this.#urls.slice(start), ...this.#urls.slice(0, start)];
+    for (const [index, url] of order.entries()) {
+      try {
+        return await call(await this.#connect(url));
+      } catch (error) {
+        if (index === order.length - 1 || !isA2AClientError(error) || !error.notDelivered) throw error;
+        this.#options.logger.warn({ err: error, orchestrator: index }, 'orchestrator replica not reachable; trying the next one');
+      }
+    }
+    throw new EnsembleError(ErrorCode.Internal, 'no orchestrator was tried');
+  }
+
+  /** One client per orchestrator for the process; a failed card fetch is retried on the next request. */
+  #connect(url: string = this.#urls[0] ?? ''): Promise<A2AClient> {
+    const known = this.#clients.get(url);
+    if (known !== undefined) return known;
+    const client = createA2AClient({
+      url,
       name: ORCHESTRATOR_AGENT,
       token: this.#options.token,
       timeoutMs: this.#options.timeoutMs,
@@ -257,15 +287,19 @@ export class A2AOrchestration implements OrchestrationHandler {
       logger: this.#options.logger,
       ...(this.#options.fetch === undefined ? {} : { fetch: this.#options.fetch }),
     }).catch((error: unknown) => {
-      this.#client = undefined;
+      this.#clients.delete(url);
       throw error;
     });
-    return this.#client;
+    this.#clients.set(url, client);
+    return client;
   }
 
   /** Sends the conversation and reads the first event; a busy session the client continues is re-attached to. */
-  async #open(input: OrchestrationRequest, reader: AbortController): Promise<OpenTurn> {
-    const client = await this.#connect();
+  #open(input: OrchestrationRequest, reader: AbortController): Promise<OpenTurn> {
+    return this.#onAnyOrchestrator((client) => this.#openOn(client, input, reader));
+  }
+
+  async #openOn(client: A2AClient, input: OrchestrationRequest, reader: AbortController): Promise<OpenTurn> {
     const metadata: Record<string, unknown> = { [OrchestratorMetadataKey.principal]: input.principal };
     // Continuing a session: an unknown id must be a 404, not silently a new session.
     if (input.sessionId !== undefined) metadata[OrchestratorMetadataKey.resume] = true;

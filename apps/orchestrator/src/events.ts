@@ -157,6 +157,7 @@ export interface PositionedPublisher {
 export class LoggedSink implements ProgressSink {
   #tail: Promise<void> = Promise.resolve();
   #warned = false;
+  #ended = false;
   /** Answer text the turn's log already holds (a run taken over mid-answer): not appended again. */
   #answered: string;
   #diverged = false;
@@ -207,9 +208,15 @@ export class LoggedSink implements ProgressSink {
     this.#write({ kind: 'usage', at: new Date().toISOString(), usage: { prompt_tokens: spent.prompt_tokens, completion_tokens: spent.completion_tokens } });
   }
 
-  /** Appends the turn's ending (if any) after everything before it, and waits until all of it is written and published. */
+  /**
+   * Appends the turn's ending (if any; once: a second ending is ignored) after everything before it, and
+   * waits until all of it is written and published.
+   */
   async end(ending: WorkflowEvent | undefined): Promise<void> {
-    if (ending !== undefined) this.#write(ending);
+    if (ending !== undefined && !this.#ended) {
+      this.#ended = ending.kind !== 'turn' || ending.state !== 'started';
+      this.#write(ending);
+    }
     await this.#tail;
   }
 

@@ -353,6 +353,8 @@ export class Orchestrator {
             await client.cancelTask(result.taskId ?? '', { timeoutMs: 5_000 });
           }),
       );
+      // The log's ending first: a client waiting on it (no orchestrator runs this session) is told.
+      await this.#sinkFor(lease).end(endingOf({ kind: 'cancelled' }, sessionId));
       await this.#options.results.put({ sessionId, owner, status: 'cancelled', answer: null, error: null, finishedAt: new Date().toISOString() });
       await store.finish(sessionId, owner, { status: 'cancelled' });
       logger.info({ session_id: sessionId }, 'session cancelled');
@@ -484,7 +486,14 @@ export class Orchestrator {
     }
     const controller = new AbortController();
     const outcome = await this.#track(session.id, controller, false, () =>
-      runWorkflow(this.#options, { session, lease, sink, signal: AbortSignal.any([ctx.signal, controller.signal]), ...(approvals === undefined ? {} : { approvals }) }),
+      runWorkflow(this.#options, {
+        session,
+        lease,
+        sink,
+        signal: AbortSignal.any([ctx.signal, controller.signal]),
+        beforeFinish: (ending) => sink.end(endingOf(ending, session.id)),
+        ...(approvals === undefined ? {} : { approvals }),
+      }),
     );
     // Everything the run streamed is in the log (and published) before the task's final status.
     const ending = await this.#endTurn(sink, outcome, session.id);
@@ -609,7 +618,7 @@ export class Orchestrator {
       const session = await store.get(sessionId, owner);
       logger.info({ session_id: sessionId }, 'resuming orphaned session');
       const outcome = await withLogContext({ session_id: sessionId }, () =>
-        this.#track(sessionId, controller, true, () => runWorkflow(this.#options, { session, lease, sink, signal: controller.signal })),
+        this.#track(sessionId, controller, true, () => runWorkflow(this.#options, { session, lease, sink, signal: controller.signal, beforeFinish: (ending) => sink.end(endingOf(ending, sessionId)) })),
       );
       await this.#endTurn(sink, outcome, sessionId);
       logger.info({ session_id: sessionId, outcome: outcome.kind }, 'background resume ended');

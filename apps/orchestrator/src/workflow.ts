@@ -84,6 +84,12 @@ export interface WorkflowRun {
   signal: AbortSignal;
   /** Decisions for nodes waiting for approval. */
   approvals?: Readonly<Record<string, ApprovalDecision>>;
+  /**
+   * Called with how the workflow ended, before the session is finished in the store: the caller writes
+   * the ending to the event log there, so no crash can leave a finished session whose log never ends
+   * (a client waiting on the log would wait for a run that nobody resumes).
+   */
+  beforeFinish?: (outcome: Exclude<WorkflowOutcome, { kind: 'paused' | 'interrupted' }>) => Promise<void>;
 }
 
 /** The user's request: the last user turn of the stored conversation. */
@@ -163,6 +169,7 @@ export async function runWorkflow(deps: WorkflowDeps, run: WorkflowRun): Promise
     const status = outcome.kind;
     const error: NodeError | null = outcome.kind === 'failed' ? { code: outcome.code, message: outcome.message } : null;
     try {
+      await run.beforeFinish?.(outcome);
       // The answer first: a client that sees the session gone can then always find how it ended.
       await deps.results.put({ sessionId: id, owner, status, answer: outcome.kind === 'completed' ? outcome.answer : null, error, finishedAt: new Date().toISOString() });
       await deps.store.finish(id, owner, { status, errorType: error?.code ?? null, errorMessage: error?.message ?? null });

@@ -42,7 +42,7 @@ export interface Stack {
   /** Starts a new orchestrator on the same port (its URL is in the gateway's configuration), with `env` added to its environment. */
   restartOrchestrator(env?: Record<string, string>): Promise<ServiceProcess>;
   /** Starts another gateway replica over the same Redis and orchestrator (stopped with the stack). */
-  startGateway(): Promise<ServiceProcess>;
+  startGateway(env?: Record<string, string>): Promise<ServiceProcess>;
   /** `fetch` against the gateway with the client's bearer token (or another caller's). */
   request(path: string, init?: RequestInit, token?: string): Promise<Response>;
   stop(): Promise<void>;
@@ -85,7 +85,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     extra: { AGENT_CLIENT_TOKEN: AGENT_TOKEN, ORCHESTRATOR_RESUME_SCAN_MS: '0', ...options.orchestratorEnv },
   };
   let orchestrator = await startOrchestrator('orchestrator', orchestratorEnv);
-  const startGateway = (name: string) => startService({
+  const startGateway = (name: string, env: Record<string, string> = {}) => startService({
     name,
     entry: 'apps/gateway/src/main.ts',
     env: {
@@ -97,6 +97,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       AGENT_CLIENT_TOKEN: AGENT_TOKEN,
       AGENT_URLS: [planner.url, ...agentUrls].join(','),
       AGENT_REFRESH_INTERVAL_MS: '200',
+      ...env,
     },
   });
   const gateway = await startGateway('gateway');
@@ -120,8 +121,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       orchestrator = await startOrchestrator('orchestrator', { ...orchestratorEnv, extra: { ...orchestratorEnv.extra, ...env, ORCHESTRATOR_PORT: port } });
       return orchestrator;
     },
-    async startGateway() {
-      const replica = await startGateway(`gateway-${extraGateways.length + 2}`);
+    async startGateway(env = {}) {
+      const replica = await startGateway(`gateway-${extraGateways.length + 2}`, env);
       extraGateways.push(replica);
       return replica;
     },

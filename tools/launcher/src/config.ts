@@ -19,6 +19,14 @@ export const LauncherConfig = z.object({
   AGENT_AUTH_TOKENS: env.list(),
   /** What the RAG agent ingests (idempotently) at start-up, so the demo has something to answer from. */
   RAG_SEED_PATHS: env.string('data/sample-corpus'),
+  /**
+   * Gateways and orchestrators to run (each replica's ports are the first's plus 20 per replica: 8000 and
+   * 8020, 8001 and 8021). Every gateway reaches every orchestrator; any orchestrator runs any session.
+   */
+  REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
+  /** Where the first gateway and orchestrator listen (read here only to place the other replicas). */
+  GATEWAY_PORT: env.port(8000),
+  ORCHESTRATOR_PORT: env.port(8001),
   /** How long a service may take to report healthy before the launch is abandoned. */
   LAUNCHER_START_TIMEOUT_MS: env.int(60_000, 1_000),
 });

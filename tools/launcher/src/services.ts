@@ -33,6 +33,16 @@ function requireUrl(context: LaunchContext, name: string): string {
   return url;
 }
 
+/** `name`, `name-2`, `name-3`...: one per replica, the first keeps the plain name. */
+function replicaNames(name: string, replicas: number): string[] {
+  return Array.from({ length: replicas }, (_, index) => (index === 0 ? name : `${name}-${index + 1}`));
+}
+
+/** Replica `index`'s port: the first's plus 20 per replica (0 stays 0: any free port). */
+function replicaPort(first: number, index: number): string {
+  return first === 0 ? '0' : String(first + 20 * index);
+}
+
 /**
  * The mock agents `make up` runs beside the real ones (web search and data analysis have no real agent
  * yet), with their slot after `MOCK_AGENTS_BASE_PORT` (the slots `apps/mock-agents` uses on its own).
@@ -144,37 +154,46 @@ export function planServices(config: LauncherConfig, options: PlanOptions = {}):
       env: { ...shared(context), OPENAI_BASE_URL: llmBaseUrl(context), AGENT_URLS: workerUrls(context).join(',') },
     }),
   });
-  services.push({
-    name: 'orchestrator',
-    wave: 4,
-    spec: (context) => ({
-      entry: 'apps/orchestrator/src/main.ts',
-      portVariable: 'ORCHESTRATOR_PORT',
-      healthPath: '/health',
-      env: {
-        ...shared(context),
-        OPENAI_BASE_URL: llmBaseUrl(context),
-        AGENT_URLS: [requireUrl(context, 'planning-agent'), ...workerUrls(context)].join(','),
-        AGENT_AUTH_TOKENS: agentTokens,
-        AGENT_CLIENT_TOKEN: internalToken,
-      },
-    }),
-  });
-  services.push({
-    name: 'gateway',
-    wave: 5,
-    spec: (context) => ({
-      entry: 'apps/gateway/src/main.ts',
-      portVariable: 'GATEWAY_PORT',
-      healthPath: '/health',
-      env: {
-        ...shared(context),
-        OPENAI_BASE_URL: llmBaseUrl(context),
-        ORCHESTRATOR_URL: requireUrl(context, 'orchestrator'),
-        AGENT_CLIENT_TOKEN: internalToken,
-        AGENT_URLS: [requireUrl(context, 'orchestrator'), requireUrl(context, 'planning-agent'), ...workerUrls(context)].join(','),
-      },
-    }),
-  });
+  // Replicas: every orchestrator runs over the same Redis (sessions, event logs, leases), so any of them
+  // runs any session; every gateway is given all of them and takes them in turn.
+  const orchestrators = replicaNames('orchestrator', config.REPLICAS);
+  for (const [index, name] of orchestrators.entries()) {
+    services.push({
+      name,
+      wave: 4,
+      spec: (context) => ({
+        entry: 'apps/orchestrator/src/main.ts',
+        portVariable: 'ORCHESTRATOR_PORT',
+        healthPath: '/health',
+        env: {
+          ...shared(context),
+          ORCHESTRATOR_PORT: replicaPort(config.ORCHESTRATOR_PORT, index),
+          OPENAI_BASE_URL: llmBaseUrl(context),
+          AGENT_URLS: [requireUrl(context, 'planning-agent'), ...workerUrls(context)].join(','),
+          AGENT_AUTH_TOKENS: agentTokens,
+          AGENT_CLIENT_TOKEN: internalToken,
+        },
+      }),
+    });
+  }
+  for (const [index, name] of replicaNames('gateway', config.REPLICAS).entries()) {
+    services.push({
+      name,
+      wave: 5,
+      spec: (context) => ({
+        entry: 'apps/gateway/src/main.ts',
+        portVariable: 'GATEWAY_PORT',
+        healthPath: '/health',
+        env: {
+          ...shared(context),
+          GATEWAY_PORT: replicaPort(config.GATEWAY_PORT, index),
+          OPENAI_BASE_URL: llmBaseUrl(context),
+          ORCHESTRATOR_URL: orchestrators.map((orchestrator) => requireUrl(context, orchestrator)).join(','),
+          AGENT_CLIENT_TOKEN: internalToken,
+          AGENT_URLS: [requireUrl(context, 'orchestrator'), requireUrl(context, 'planning-agent'), ...workerUrls(context)].join(','),
+        },
+      }),
+    });
+  }
   return services;
 }
