@@ -8,6 +8,7 @@ import type OpenAI from 'openai';
 
 import { type ApprovalsApiDeps, assertUnambiguousChatDecision, mountApprovalsApi } from './approvals-api.js';
 import { buildOpenApiDocument } from './openapi.js';
+import { parseLastEventId } from './last-event-id.js';
 import { assertOrchestrable } from './orchestration-input.js';
 import { type OrchestrationHandler, UnavailableOrchestration } from './orchestration.js';
 import { failed, relayChatCompletion } from './passthrough.js';
@@ -152,14 +153,11 @@ export function createGatewayApp(deps: GatewayDeps): Hono<ServiceEnv> {
  * only means something on a session the client continues.
  */
 function readLastEventId(header: string | undefined, sessionId: string | undefined): number | undefined {
-  if (header === undefined || header === '') return undefined;
-  if (!/^\d{1,15}$/.test(header)) {
-    throw new EnsembleError(ErrorCode.InvalidRequest, 'Last-Event-ID must be the non-negative integer id of an event this API sent', { details: { param: 'Last-Event-ID' } });
-  }
-  if (sessionId === undefined) {
+  const position = parseLastEventId(header);
+  if (position !== undefined && sessionId === undefined) {
     throw new EnsembleError(ErrorCode.InvalidRequest, 'Last-Event-ID resumes a session: send it with the X-Session-ID the response carried', { details: { param: 'Last-Event-ID' } });
   }
-  return Number(header);
+  return position;
 }
 
 /**

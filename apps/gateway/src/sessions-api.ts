@@ -14,6 +14,8 @@ import type { EventLog, LoggedEvent } from '@ensemble/workflow';
 import type { Hono } from 'hono';
 import { z } from 'zod';
 
+import { parseLastEventId } from './last-event-id.js';
+
 /** What the sessions routes need: reads from the shared session store, cancels through the orchestrator. */
 export interface SessionsApiDeps {
   /**
@@ -75,11 +77,7 @@ export function mountSessionsApi(app: Hono<ServiceEnv>, deps: SessionsApiDeps): 
         throw new EnsembleError(ErrorCode.InvalidRequest, `${param} must be ${param === 'limit' ? 'an integer from 1 to 1000' : 'a non-negative integer'}`, { details: { param } });
       }
       await assertOwnsSession(deps.store, sessionId, c.var.principal);
-      const lastEventId = c.req.header('last-event-id');
-      if (lastEventId !== undefined && lastEventId !== '' && !/^\d{1,15}$/.test(lastEventId)) {
-        throw new EnsembleError(ErrorCode.InvalidRequest, 'Last-Event-ID must be the id of an event this API sent', { details: { param: 'Last-Event-ID' } });
-      }
-      const after = lastEventId !== undefined && lastEventId !== '' ? Number(lastEventId) : (query.data.after ?? 0);
+      const after = parseLastEventId(c.req.header('last-event-id')) ?? query.data.after ?? 0;
       if (!(c.req.header('accept') ?? '').includes('text/event-stream')) {
         const read = await events.read(sessionId, { after, limit: query.data.limit });
         return c.json({ object: 'list', data: read.events.map(eventView), head: await events.head(sessionId), truncated: read.truncated });

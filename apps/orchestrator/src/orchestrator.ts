@@ -213,15 +213,18 @@ function endingOf(outcome: WorkflowOutcome, sessionId: string): WorkflowEvent | 
       return outcome.code === APPROVAL_REJECTED
         ? { kind: 'turn', at, state: 'rejected', message: outcome.message, code: APPROVAL_REJECTED, details: { nodes: outcome.nodes ?? [] } }
         : { kind: 'turn', at, state: 'failed', message: outcome.message, code: ErrorCode.UpstreamError };
-    case 'paused': {
-      const request = approvalRequestOf(sessionId, outcome.waiting);
-      return { kind: 'turn', at, state: 'paused', message: approvalPrompt(request.summary), details: request };
-    }
+    case 'paused':
+      return pausedEnding(approvalRequestOf(sessionId, outcome.waiting));
     case 'cancelled':
       return { kind: 'turn', at, state: 'cancelled', message: `Session ${sessionId} was cancelled`, code: ErrorCode.Cancelled };
     case 'interrupted':
       return undefined;
   }
+}
+
+/** The log record of a turn that ends asking `request`: the same words the task's auth-required status says. */
+function pausedEnding(request: ReturnType<typeof approvalRequestOf>): WorkflowEvent {
+  return { kind: 'turn', at: new Date().toISOString(), state: 'paused', message: approvalPrompt(request.summary), details: request };
 }
 
 /** What a pause asks, as the task's auth-required status and the log's `paused` record both say it. */
@@ -473,14 +476,14 @@ export class Orchestrator {
           if (EnsembleError.is(error, ErrorCode.Conflict)) return undefined;
           throw error;
         });
-        if (collected === undefined || Object.keys(collected.decisions).length === 0) await this.#askAgain(ctx, sink, session.id, waiting);
+        if (collected === undefined || Object.keys(collected.decisions).length === 0) await this.#pause(ctx, sink, session.id, waiting);
         else {
           approvals = collected.decisions;
           for (const record of collected.decided) {
             sink.progress({ type: 'approval_decided', node: record.node_id, ...(record.agent === null ? {} : { agent: record.agent }), message: `${record.action}: ${record.status}`, metadata: approvalDecidedMetadata(record) });
           }
         }
-      } else if (answer === undefined) await this.#askAgain(ctx, sink, session.id, waiting);
+      } else if (answer === undefined) await this.#pause(ctx, sink, session.id, waiting);
       // Not a decision: ask again (the task goes back to auth-required and this run ends).
       else approvals = Object.fromEntries(waiting.map((node) => [node.node, { approved: answer.decision === 'approve', comment: answer.comment ?? null, decidedBy: owner }]));
     }
@@ -496,15 +499,19 @@ export class Orchestrator {
       }),
     );
     // Everything the run streamed is in the log (and published) before the task's final status.
-    const ending = await this.#endTurn(sink, outcome, session.id);
-    return this.#settle(outcome, ctx, publisher, session.id, ending);
+    // A pause is logged by `#pause`, with the very question the task asks.
+    if (outcome.kind !== 'paused') await this.#endTurn(sink, outcome, session.id);
+    return this.#settle(outcome, ctx, publisher, sink, session.id);
   }
 
-  /** Nothing decided: the turn ends paused again, asking the same question (the run ends here). */
-  async #askAgain(ctx: AgentContext, sink: LoggedSink, sessionId: string, waiting: WaitingNode[]): Promise<never> {
-    const ending = endingOf({ kind: 'paused', waiting }, sessionId);
-    await sink.end(ending);
-    return ctx.requireApproval(ending?.kind === 'turn' && ending.details !== undefined ? (ending.details as ReturnType<typeof approvalRequestOf>) : approvalRequestOf(sessionId, waiting)) as Promise<never>;
+  /**
+   * Ends the turn paused, asking about `waiting`: the log's `paused` record and the task's auth-required
+   * status carry one request (its key included). The kit unwinds the run from here.
+   */
+  async #pause(ctx: AgentContext, sink: LoggedSink, sessionId: string, waiting: WaitingNode[]): Promise<never> {
+    const request = approvalRequestOf(sessionId, waiting);
+    await sink.end(pausedEnding(request));
+    return ctx.requireApproval(request) as Promise<never>;
   }
 
   /**
@@ -535,7 +542,7 @@ export class Orchestrator {
   }
 
   /** Appends how the turn ended; an ended workflow's log is kept a while for clients that re-attach. */
-  async #endTurn(sink: LoggedSink, outcome: WorkflowOutcome, sessionId: string): Promise<WorkflowEvent | undefined> {
+  async #endTurn(sink: LoggedSink, outcome: WorkflowOutcome, sessionId: string): Promise<void> {
     const ending = endingOf(outcome, sessionId);
     await sink.end(ending);
     if (outcome.kind === 'completed' || outcome.kind === 'failed' || outcome.kind === 'cancelled') {
@@ -543,10 +550,9 @@ export class Orchestrator {
         this.#options.logger.warn({ err: error, session_id: sessionId }, 'could not shorten the ended session’s event log lifetime');
       });
     }
-    return ending;
   }
 
-  async #settle(outcome: WorkflowOutcome, ctx: AgentContext, publisher: TaskPublisher, sessionId: string, ending: WorkflowEvent | undefined): Promise<undefined> {
+  async #settle(outcome: WorkflowOutcome, ctx: AgentContext, publisher: TaskPublisher, sink: LoggedSink, sessionId: string): Promise<undefined> {
     switch (outcome.kind) {
       case 'completed':
         publisher.flush();
@@ -559,8 +565,7 @@ export class Orchestrator {
         break;
       case 'paused':
         // Puts the task in auth-required saying what needs approval; ends the run (the kit unwinds it).
-        // The same question the log's `paused` record holds (a client re-attaching reads that one).
-        await ctx.requireApproval(ending?.kind === 'turn' && ending.details !== undefined ? (ending.details as ReturnType<typeof approvalRequestOf>) : approvalRequestOf(sessionId, outcome.waiting));
+        await this.#pause(ctx, sink, sessionId, outcome.waiting);
         break;
       case 'cancelled':
         // Cancelled through this task (`CancelTask`): the kit has already published CANCELED.
