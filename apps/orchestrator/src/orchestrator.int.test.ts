@@ -203,6 +203,8 @@ describe('orchestrator workflows', () => {
     await cancel;
     expect(turn.finalState).toBe(TaskState.TASK_STATE_CANCELED);
     await agents['slow']!.waitForLine((line) => line['msg'] === 'task finished' && line['state'] === 'canceled' && finishedTasks(agents['slow']!, 'canceled') > canceledBefore, 10_000);
+    // CANCELED is published at once; the run then unwinds (its agent tasks cancelled) and finishes the session.
+    await orchestrator.waitForLine((line) => line['msg'] === 'workflow finished' && line['session_id'] === turn.sessionId && line['status'] === 'cancelled', 10_000);
     await expect(sessions.get(turn.sessionId!, 'user-1')).rejects.toMatchObject({ details: { status: 'cancelled' } });
   });
 
