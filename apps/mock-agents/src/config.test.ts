@@ -11,7 +11,8 @@ const noFiles = (path: string): string => {
 describe('mock agent configuration', () => {
   it.each(PRESET_NAMES)('preset %s is valid and describes its skills well enough for a planner', (preset) => {
     const behaviour = resolveBehaviour(loadConfig(MockAgentsEnv, { MOCK_AGENT_PRESET: preset }), noFiles);
-    expect(behaviour.failure).toEqual({ mode: 'none' });
+    // Only the operations agent asks before acting (it changes running systems).
+    expect(behaviour.failure.mode).toBe(preset === 'operations' ? 'approval' : 'none');
     for (const skill of behaviour.skills) {
       expect(skill.description.length).toBeGreaterThan(80);
       expect(skill.examples.length).toBeGreaterThanOrEqual(2);
@@ -20,7 +21,7 @@ describe('mock agent configuration', () => {
   });
 
   it('gives each preset its own default port after the base port', () => {
-    expect(PRESET_NAMES.map((preset) => resolvePort(loadConfig(MockAgentsEnv, { MOCK_AGENT_PRESET: preset })))).toEqual([8201, 8202, 8203, 8204]);
+    expect(PRESET_NAMES.map((preset) => resolvePort(loadConfig(MockAgentsEnv, { MOCK_AGENT_PRESET: preset })))).toEqual([8201, 8202, 8203, 8204, 8205]);
     expect(resolvePort(loadConfig(MockAgentsEnv, { MOCK_AGENT_PRESET: 'rag', MOCK_AGENT_PORT: '0' }))).toBe(0);
     expect(resolvePort(loadConfig(MockAgentsEnv, { MOCK_AGENT_PRESET: 'rag', MOCK_AGENTS_BASE_PORT: '9000' }))).toBe(9001);
   });
@@ -34,6 +35,11 @@ describe('mock agent configuration', () => {
     const behaviour = resolveBehaviour(config, (path) => (path === '/etc/mock.json' ? JSON.stringify({ name: 'flaky-search', chunks: 5 }) : ''));
     expect(behaviour).toMatchObject({ name: 'flaky-search', chunks: 5, failure: { mode: 'first-n', count: 2, message: expect.any(String) as string } });
     expect(behaviour.skills[0]?.id).toBe('web-search');
+  });
+
+  it('refuses a parse pattern that is not a regular expression', () => {
+    const config = loadConfig(MockAgentsEnv, { MOCK_AGENT_PRESET: 'operations', MOCK_AGENT_CONFIG: JSON.stringify({ parse: { pattern: '(?<open' } }) });
+    expect(() => resolveBehaviour(config, noFiles)).toThrow(/parse\.pattern: must be a valid regular expression/);
   });
 
   it('names every bad field, and asks for a preset or config when there is none', () => {

@@ -5,6 +5,15 @@ import { z } from 'zod';
 
 import { PRESETS, PRESET_NAMES } from './presets.js';
 
+function isRegExp(pattern: string): boolean {
+  try {
+    new RegExp(pattern, 'i');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** How one mock agent instance behaves. Every field but the identity has a default. */
 export const FailureMode = z.discriminatedUnion('mode', [
   z.object({ mode: z.literal('none') }),
@@ -20,6 +29,13 @@ export const FailureMode = z.discriminatedUnion('mode', [
   z.object({
     mode: z.literal('approval'),
     summary: z.string().default('The mock agent will act on: {{input}}'),
+    /**
+     * Context for the approver (placeholders filled): `action`, `reason`, `risks`, `impact`, and the
+     * `arguments` the agent will act with plus their JSON Schema (`arguments_schema`). An approver
+     * who edits the arguments changes what the agent does: their values replace the placeholders
+     * of the same name in the reply and the data.
+     */
+    details: z.record(z.string(), z.unknown()).optional(),
     onReject: z.enum(['rejected', 'failed']).default('rejected'),
   }),
 ]);
@@ -30,7 +46,10 @@ export const MockAgentBehaviour = z.object({
   description: z.string().min(1),
   version: z.string().default('1.0.0'),
   skills: z.array(AgentSkillSummary).min(1),
-  /** Answer template: `{{input}}` (the request text), `{{agent}}` (the name), `{{call}}` (task number). */
+  /**
+   * Answer template: `{{input}}` (the request text), `{{agent}}` (the name), `{{call}}` (task number),
+   * and the values `parse` reads from the request (after an approval, the approved arguments).
+   */
   reply: z.string().default('{{agent}} handled: {{input}}'),
   /** Optional structured result, published as a data artifact (same placeholders in string values). */
   data: z.record(z.string(), z.unknown()).optional(),
@@ -43,6 +62,17 @@ export const MockAgentBehaviour = z.object({
   /** Wait between chunks. */
   chunkDelayMs: z.int().min(0).default(0),
   failure: FailureMode.default({ mode: 'none' }),
+  /**
+   * Reads values out of the request: the named groups of `pattern` (a regular expression, matched
+   * case-insensitively) become placeholders (`(?<service>...)` gives `{{service}}`), lower-cased;
+   * a group that does not match takes its value from `defaults`.
+   */
+  parse: z
+    .object({
+      pattern: z.string().min(1).refine(isRegExp, 'must be a valid regular expression'),
+      defaults: z.record(z.string(), z.string()).default({}),
+    })
+    .optional(),
 });
 export type MockAgentBehaviour = z.infer<typeof MockAgentBehaviour>;
 export type MockAgentBehaviourInput = z.input<typeof MockAgentBehaviour>;
@@ -55,7 +85,7 @@ export const MockAgentsEnv = z.object({
   /** Path of a JSON file, merged over the preset. */
   MOCK_AGENT_CONFIG_FILE: env.optionalString(),
   MOCK_AGENT_HOST: env.host(),
-  /** Default: MOCK_AGENTS_BASE_PORT plus the preset's index (reasoning 0, rag 1, search 2, analysis 3). */
+  /** Default: MOCK_AGENTS_BASE_PORT plus the preset's index (reasoning 0, rag 1, search 2, analysis 3, operations 4). */
   MOCK_AGENT_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
   MOCK_AGENTS_BASE_PORT: env.port(8201),
   /** URL announced in the Agent Card when it differs from the bound address. */

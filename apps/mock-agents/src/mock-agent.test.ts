@@ -1,10 +1,18 @@
 import { describe, expect, it } from 'vitest';
 
-import { fillTemplate, splitIntoChunks } from './mock-agent.js';
+import { fillTemplate, parseRequest, splitIntoChunks } from './mock-agent.js';
 
 describe('mock agent helpers', () => {
   it('fills the placeholders it knows and leaves the rest', () => {
     expect(fillTemplate('{{agent}} #{{ call }}: {{input}} {{other}}', { agent: 'rag', call: 3, input: 'why?' })).toBe('rag #3: why? {{other}}');
+  });
+
+  it('fills placeholders read from the request', () => {
+    const parse = { pattern: String.raw`(?<verb>restart|deploy) (?:the )?(?<service>\w+)(?: in (?<environment>\w+))?`, defaults: { environment: 'production', owner: 'ops' } };
+    expect(parseRequest(parse, 'Please Restart the Payments in Staging')).toEqual({ verb: 'restart', service: 'payments', environment: 'staging', owner: 'ops' });
+    expect(parseRequest(parse, 'deploy checkout')).toEqual({ verb: 'deploy', service: 'checkout', environment: 'production', owner: 'ops' });
+    expect(parseRequest(parse, 'nothing to see')).toEqual({ environment: 'production', owner: 'ops' });
+    expect(parseRequest(undefined, 'anything')).toEqual({});
   });
 
   it.each([

@@ -10,15 +10,25 @@ export interface MockAgentDeps {
   crash(exitCode: number): void;
 }
 
-interface TemplateValues {
-  input: string;
-  agent: string;
-  call: number;
+/** Placeholder values: `input`, `agent`, `call`, and whatever `parse` or an approval adds. */
+type TemplateValues = Readonly<Record<string, string | number>>;
+
+/** Replaces each `{{name}}` that has a value; unknown placeholders stay as they are. */
+export function fillTemplate(template: string, values: TemplateValues): string {
+  return template.replace(/\{\{\s*([A-Za-z_]\w*)\s*\}\}/g, (match, name: string) => (Object.hasOwn(values, name) ? String(values[name]) : match));
 }
 
-/** Replaces `{{input}}`, `{{agent}}` and `{{call}}`. */
-export function fillTemplate(template: string, values: TemplateValues): string {
-  return template.replace(/\{\{\s*(input|agent|call)\s*\}\}/g, (_match, name: keyof TemplateValues) => String(values[name]));
+/** The named groups of `parse.pattern` in `text` (lower-cased), over the configured defaults. */
+export function parseRequest(parse: MockAgentBehaviour['parse'], text: string): Record<string, string> {
+  if (parse === undefined) return {};
+  const groups = new RegExp(parse.pattern, 'i').exec(text)?.groups ?? {};
+  const found = Object.entries(groups).flatMap(([name, value]) => (value === undefined ? [] : [[name, value.toLowerCase()] as const]));
+  return { ...parse.defaults, ...Object.fromEntries(found) };
+}
+
+/** The approver's arguments that can stand in for placeholders (strings, numbers and booleans). */
+function scalarArguments(args: Record<string, unknown> | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(args ?? {}).flatMap(([name, value]) => (['string', 'number', 'boolean'].includes(typeof value) ? [[name, String(value)]] : [])));
 }
 
 function fillDeep(value: unknown, values: TemplateValues): unknown {
@@ -59,14 +69,14 @@ export function createMockAgentRun(behaviour: MockAgentBehaviour, deps: MockAgen
   let calls = 0;
   return async function* run(input, ctx) {
     if (ctx.task === undefined) calls += 1;
-    const values: TemplateValues = { input: input.text, agent: behaviour.name, call: calls };
+    let values: TemplateValues = { ...parseRequest(behaviour.parse, input.text), input: input.text, agent: behaviour.name, call: calls };
     const failure = behaviour.failure;
 
     // Approval comes first: on resume `run` starts again from the top (see AgentContext.requireApproval).
     if (failure.mode === 'approval') {
       const answer = await ctx.requireApproval({
         summary: fillTemplate(failure.summary, values),
-        details: { agent: behaviour.name, request: input.text },
+        details: { agent: behaviour.name, request: input.text, ...(fillDeep(failure.details ?? {}, values) as Record<string, unknown>) },
       });
       const comment = answer.comment === undefined ? '' : `: ${answer.comment}`;
       if (answer.decision === 'reject') {
@@ -74,6 +84,9 @@ export function createMockAgentRun(behaviour: MockAgentBehaviour, deps: MockAgen
         if (failure.onReject === 'rejected') ctx.reject(reason);
         ctx.fail(reason, ErrorCode.Forbidden);
       }
+      // What the approver approved (possibly edited) is what the agent acts on.
+      values = { ...values, ...scalarArguments(answer.arguments) };
+      ctx.logger.info({ arguments: answer.arguments ?? null, decision: answer.decision }, 'acting on the approved arguments');
       ctx.status(`Approved${comment}; continuing`);
     }
 

@@ -174,6 +174,45 @@ describe('tasks in Redis', () => {
   });
 });
 
+describe('the operations preset', () => {
+  it('asks before acting, with the action, risks and arguments, and acts on the arguments the approver edited', async () => {
+    const agent = await startMock({ preset: 'operations' });
+    const client = await createA2AClient({ url: agent.url, ...fast });
+
+    const events = await collect(client.stream({ text: 'Restart the payments service in production' }));
+    const waiting = events.at(-1);
+    expect(waiting).toMatchObject({ kind: 'status', state: TaskState.TASK_STATE_AUTH_REQUIRED });
+    if (waiting?.kind !== 'status') return;
+    expect(waiting.data).toEqual([
+      {
+        approvalRequest: {
+          key: 'approval',
+          summary: 'restart the payments service in production',
+          details: expect.objectContaining({
+            action: 'restart the payments service in production',
+            reason: 'The request asks for it: "Restart the payments service in production"',
+            risks: expect.arrayContaining([expect.stringContaining('payments')]) as unknown,
+            impact: expect.stringContaining('payments') as unknown,
+            arguments: { operation: 'restart', service: 'payments', environment: 'production' },
+            arguments_schema: expect.objectContaining({ required: ['operation', 'service', 'environment'] }) as unknown,
+          }) as unknown,
+        },
+      },
+    ]);
+
+    const edited = { operation: 'restart', service: 'payments', environment: 'staging' };
+    const resumed = await collect(client.stream(approvalMessage({ taskId: waiting.taskId, contextId: waiting.contextId, decision: 'approve', arguments: edited })));
+    expect(stateOf(resumed.at(-1))).toBe(TaskState.TASK_STATE_COMPLETED);
+    const text = resumed.flatMap((event) => (event.kind === 'artifact' ? [event.text] : [])).join('');
+    expect(text).toBe('Done: restart of the payments service in staging completed.');
+    const task = await client.getTask(waiting.taskId);
+    expect(task.artifacts.flatMap((artifact) => partsData(artifact.parts))).toContainEqual({ performed: edited });
+    const acted = await agent.waitForLine((line) => line['msg'] === 'acting on the approved arguments');
+    expect(acted).toMatchObject({ task_id: waiting.taskId, arguments: edited, decision: 'approve' });
+    await agent.stop();
+  });
+});
+
 describe('failure modes and resilience', () => {
   it('cancels a hanging task', async () => {
     const agent = await startMock({ preset: 'search', config: { failure: { mode: 'hang' } } });

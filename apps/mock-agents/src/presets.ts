@@ -4,7 +4,7 @@ import type { MockAgentBehaviourInput } from './config.js';
  * Built-in mock agents, one per role the planner chooses from. Skills are written the way a real agent's
  * card should be: what the skill does, when to pick it (and when not), and example requests.
  */
-export const PRESET_NAMES = ['reasoning', 'rag', 'search', 'analysis'] as const;
+export const PRESET_NAMES = ['reasoning', 'rag', 'search', 'analysis', 'operations'] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
 
 export const PRESETS: Record<PresetName, MockAgentBehaviourInput> = {
@@ -119,5 +119,50 @@ export const PRESETS: Record<PresetName, MockAgentBehaviourInput> = {
     data: { summary: { trend: 'up', growth_rate: 0.12, outliers: [3] } },
     chunks: 3,
     chunkDelayMs: 20,
+  },
+  operations: {
+    name: 'operations-agent',
+    description: 'Changes running systems (restart, deploy, roll back, delete services), always after a person approves (mock).',
+    skills: [
+      {
+        id: 'service-operations',
+        name: 'Service operations',
+        description:
+          'Restarts, deploys, rolls back or deletes a service in an environment. Every change asks a person for ' +
+          'approval first, saying what will happen, why, the risks and the impact, with the exact arguments; the ' +
+          'approver may edit them. Pick it for requests to change a running system, not for questions about one.',
+        tags: ['operations', 'restart', 'deploy', 'rollback', 'delete', 'service', 'infrastructure'],
+        examples: ['Restart the payments service in production', 'Deploy the checkout service to staging', 'Roll back the search service in production'],
+      },
+    ],
+    parse: {
+      pattern: String.raw`\b(?<operation>restart|redeploy|deploy|roll ?back|delete)\b(?:\s+(?:the|a|an))?\s+(?<service>[\w.-]+)(?:[^.]*?\b(?:in|to|on|from)\s+(?:the\s+)?(?<environment>[\w-]+))?`,
+      defaults: { operation: 'change', service: 'unnamed', environment: 'production' },
+    },
+    failure: {
+      mode: 'approval',
+      summary: '{{operation}} the {{service}} service in {{environment}}',
+      details: {
+        action: '{{operation}} the {{service}} service in {{environment}}',
+        reason: 'The request asks for it: "{{input}}"',
+        risks: ['In-flight requests to {{service}} may fail while it changes', 'A bad change in {{environment}} affects its users until it is rolled back'],
+        impact: 'The {{service}} service in {{environment}} is briefly unavailable or changes behaviour',
+        arguments: { operation: '{{operation}}', service: '{{service}}', environment: '{{environment}}' },
+        arguments_schema: {
+          type: 'object',
+          properties: {
+            operation: { type: 'string', enum: ['restart', 'redeploy', 'deploy', 'rollback', 'roll back', 'delete', 'change'] },
+            service: { type: 'string', minLength: 1 },
+            environment: { type: 'string', enum: ['development', 'staging', 'production'] },
+          },
+          required: ['operation', 'service', 'environment'],
+          additionalProperties: false,
+        },
+      },
+    },
+    statusUpdates: ['Running {{operation}} on {{service}} in {{environment}}'],
+    reply: 'Done: {{operation}} of the {{service}} service in {{environment}} completed.',
+    data: { performed: { operation: '{{operation}}', service: '{{service}}', environment: '{{environment}}' } },
+    delayMs: 200,
   },
 };

@@ -1,4 +1,5 @@
 import { AgentServiceSettings } from '@ensemble/a2a';
+import { APPROVAL_TIMEOUT_ACTIONS, DEFAULT_APPROVAL_TIMEOUT_ACTION } from '@ensemble/approvals';
 import { env } from '@ensemble/config';
 import { z } from 'zod';
 
@@ -24,5 +25,7 @@ export const OrchestratorConfig = z.object({
   ORCHESTRATOR_ON_NODE_FAILURE: z.enum(['partial', 'fail']).default('partial'),
   ORCHESTRATOR_NODE_RETRY_BUDGET_MS: env.int(15_000),
   APPROVAL_TIMEOUT_SECONDS: env.int(86_400, 1),
+  /** What an approval that expired undecided does: `reject` the action, `approve` it as requested, or `fail` the workflow. */
+  APPROVAL_TIMEOUT_ACTION: z.enum(APPROVAL_TIMEOUT_ACTIONS).default(DEFAULT_APPROVAL_TIMEOUT_ACTION),
 });
 export type OrchestratorConfig = z.infer<typeof OrchestratorConfig>;

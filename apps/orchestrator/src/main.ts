@@ -53,6 +53,7 @@ const { service, orchestrator } = createOrchestratorApp({
   nodeRetryBudgetMs: config.ORCHESTRATOR_NODE_RETRY_BUDGET_MS,
   approvals: new RedisApprovalStore(sessionRedis, { keyPrefix }),
   approvalTimeoutSeconds: config.APPROVAL_TIMEOUT_SECONDS,
+  approvalTimeoutAction: config.APPROVAL_TIMEOUT_ACTION,
   plannerTimeoutMs: config.ORCHESTRATOR_PLANNER_TIMEOUT_MS,
   logger,
   authTokens: config.AGENT_AUTH_TOKENS,

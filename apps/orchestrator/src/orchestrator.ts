@@ -4,7 +4,7 @@ import { type Message, type Task, TaskState } from '@a2a-js/sdk';
 import { JsonRpcRequestMalformedError, JsonRpcUnsupportedOperationError } from '@a2a-js/sdk/errors';
 import { AgentEvent, type ExecutionEventBus, RequestContext } from '@a2a-js/sdk/server';
 import { type AgentContext, type AgentInput, KitExecutor, approvalPrompt, clientContextId, partsData, readApprovalAnswer, textPart } from '@ensemble/a2a';
-import { approvalDecidedMetadata, collectDecisions } from '@ensemble/approvals';
+import { DEFAULT_APPROVAL_TIMEOUT_ACTION, approvalDecidedMetadata, collectDecisions } from '@ensemble/approvals';
 import { APPROVAL_REJECTED } from '@ensemble/dag';
 import { readChatConversation } from '@ensemble/openai-a2a';
 import {
@@ -466,19 +466,22 @@ export class Orchestrator {
     // First in the turn: a client re-attaching from the turn's start sees the decisions below too.
     await sink.end({ kind: 'turn', at: new Date().toISOString(), state: 'started' });
     let approvals: Record<string, ApprovalDecision> | undefined;
+    let expiredToFail: string[] | undefined;
     if (session.status === 'waiting_approval') {
       const waiting = waitingNodes(session.nodes);
       const answer = readApprovalAnswer(ctx.message);
       if (this.#options.approvals !== undefined) {
         // Decisions recorded through the approvals API (or expired) resume their nodes; a chat answer
         // decides the one pending approval. Nothing decided: ask again.
-        const collected = await collectDecisions(this.#options.approvals, owner, waiting, answer).catch((error: unknown) => {
+        const timeoutAction = this.#options.approvalTimeoutAction ?? DEFAULT_APPROVAL_TIMEOUT_ACTION;
+        const collected = await collectDecisions(this.#options.approvals, owner, waiting, answer, timeoutAction).catch((error: unknown) => {
           if (EnsembleError.is(error, ErrorCode.Conflict)) return undefined;
           throw error;
         });
         if (collected === undefined || Object.keys(collected.decisions).length === 0) await this.#pause(ctx, sink, session.id, waiting);
         else {
           approvals = collected.decisions;
+          if (timeoutAction === 'fail' && collected.expired.length > 0) expiredToFail = collected.expired;
           for (const record of collected.decided) {
             sink.progress({ type: 'approval_decided', node: record.node_id, ...(record.agent === null ? {} : { agent: record.agent }), message: `${record.action}: ${record.status}`, metadata: approvalDecidedMetadata(record) });
           }
@@ -496,6 +499,7 @@ export class Orchestrator {
         signal: AbortSignal.any([ctx.signal, controller.signal]),
         beforeFinish: (ending) => sink.end(endingOf(ending, session.id)),
         ...(approvals === undefined ? {} : { approvals }),
+        ...(expiredToFail === undefined ? {} : { expiredToFail }),
       }),
     );
     // Everything the run streamed is in the log (and published) before the task's final status.

@@ -1,4 +1,4 @@
-import type { ApprovalStore, PauseDetails } from '@ensemble/approvals';
+import type { ApprovalStore, ApprovalTimeoutAction, PauseDetails } from '@ensemble/approvals';
 import { APPROVAL_REJECTED, DEPENDENCY_FAILED, type NodeFailurePolicy, runDag } from '@ensemble/dag';
 import type { createLlmClient } from '@ensemble/llm';
 import {
@@ -43,6 +43,8 @@ export interface WorkflowDeps {
   approvals?: ApprovalStore;
   /** How long an approval waits for a decision (`APPROVAL_TIMEOUT_SECONDS`). Default one day. */
   approvalTimeoutSeconds?: number;
+  /** What an approval that expired undecided does (`APPROVAL_TIMEOUT_ACTION`). Default `reject`. */
+  approvalTimeoutAction?: ApprovalTimeoutAction;
   logger: Logger;
 }
 
@@ -53,6 +55,8 @@ export const DEFAULT_APPROVAL_TIMEOUT_SECONDS = 86_400;
 export const REQUIRED_NODE_FAILED = 'required_node_failed';
 /** Error code of a workflow that failed because a node failed (policy `fail`, or nothing succeeded). */
 export const NODE_FAILED = 'node_failed';
+/** Error code of a workflow that failed because an approval expired undecided (`APPROVAL_TIMEOUT_ACTION=fail`). */
+export const APPROVAL_EXPIRED = 'approval_expired';
 
 /** A node paused for a human decision, as stored in the session's `approvalContext.nodes`. */
 export interface WaitingNode {
@@ -84,6 +88,11 @@ export interface WorkflowRun {
   signal: AbortSignal;
   /** Decisions for nodes waiting for approval. */
   approvals?: Readonly<Record<string, ApprovalDecision>>;
+  /**
+   * Nodes whose approval expired under the timeout action `fail`: they resume rejected (so the agent
+   * lets go of its task), and the workflow fails with `approval_expired` rather than ending rejected.
+   */
+  expiredToFail?: readonly string[];
   /**
    * Called with how the workflow ended, before the session is finished in the store: the caller writes
    * the ending to the event log there, so no crash can leave a finished session whose log never ends
@@ -142,7 +151,8 @@ export function waitingNodes(results: Readonly<Record<string, NodeResult>>): Wai
 
 /** Records one approval per paused node of a session, expiring `timeoutSeconds` from now. */
 function recordApprovalIn(store: ApprovalStore, scope: { owner: string; sessionId: string; timeoutSeconds: number }) {
-  return (nodeId: string, agent: string, pause: PauseDetails): Promise<ApprovalRecord> => store.create({ ...scope, nodeId, agent, ...pause });
+  return (nodeId: string, agent: string, { timeoutSeconds, ...pause }: PauseDetails): Promise<ApprovalRecord> =>
+    store.create({ ...scope, nodeId, agent, ...pause, timeoutSeconds: timeoutSeconds ?? scope.timeoutSeconds });
 }
 
 /** Default of `nodeRetryBudgetMs`: bridges an agent restart of several seconds. */
@@ -258,6 +268,11 @@ export async function runWorkflow(deps: WorkflowDeps, run: WorkflowRun): Promise
         return await stopped();
       case 'failed': {
         const rejected = rejectedNodes(result.plan, result.results);
+        const expired = (run.expiredToFail ?? []).filter((node) => result.results[node]?.error?.code === APPROVAL_REJECTED);
+        if (expired.length > 0) {
+          const which = expired.map((node) => `"${node}"`).join(', ');
+          return await finish({ kind: 'failed', message: `No decision on the approval of node ${which} before its deadline, so the workflow failed (APPROVAL_TIMEOUT_ACTION=fail)`, code: APPROVAL_EXPIRED });
+        }
         // The user said no: not a fault of any agent or of ours, and callers should be able to tell.
         if (rejected !== undefined) return await finish({ kind: 'failed', message: describeFailures(result.plan, result.results), code: APPROVAL_REJECTED, nodes: rejected });
         const required = result.plan.nodes.some((node) => node.required === true && result.results[node.id]?.status === 'failed');

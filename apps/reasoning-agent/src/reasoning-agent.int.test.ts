@@ -180,7 +180,7 @@ beforeAll(async () => {
     allowedOrigins: [],
   });
   mcp = await serveHttp(tools, { host: '127.0.0.1', port: 0, logger, service: 'mcp-tools' });
-  const config = parseMcpServersConfig({ mcpServers: { 'ensemble-tools': { url: `${mcp.url}/mcp`, requireApproval: ['web_search'] } } }, { env: {} });
+  const config = parseMcpServersConfig({ mcpServers: { 'ensemble-tools': { url: `${mcp.url}/mcp`, requireApproval: ['web_search'], approvalTimeoutSeconds: { web_search: 900 } } } }, { env: {} });
   toolbox = await createMcpToolbox(config, { logger });
   expect(toolbox.status()[0]?.state).toBe('connected');
 });
@@ -382,7 +382,8 @@ describe('approval-required tools', () => {
     if (waiting?.kind !== 'status') return;
     const request = waiting.data[0]?.['approvalRequest'] as { key: string; summary: string; details: Record<string, unknown> };
     expect(request.summary).toBe('Run the tool "web_search" (MCP server "ensemble-tools") with arguments {"query":"ensemble approve-me","count":2}.');
-    expect(request.details).toMatchObject({ tool: 'web_search', arguments: { query: 'ensemble approve-me', count: 2 } });
+    // The tool's schema (to check an approver's edit) and the deadline the MCP config gives this tool.
+    expect(request.details).toMatchObject({ tool: 'web_search', arguments: { query: 'ensemble approve-me', count: 2 }, input_schema: { type: 'object' }, timeout_seconds: 900 });
     expect(reasoningEvents(asked).find((event) => event.type === 'tool_call')).toMatchObject({ metadata: { tool: 'web_search', requires_approval: true } });
     expect(searxng.queries).not.toContain('ensemble approve-me');
 
@@ -396,6 +397,21 @@ describe('approval-required tools', () => {
     expect(requests[1]?.messages.at(-1)?.content).toContain('Result for ensemble approve-me');
     const task = await first.getTask(waiting.taskId);
     expect(task.metadata?.[CHECKPOINT_METADATA_KEY]).toBeNull();
+  });
+
+  it('approve with edited arguments: the tool runs with the approver’s arguments, not the model’s', async () => {
+    const { client } = await startAgent();
+    await script({ contains: 'edit-me' }, { toolCalls: [{ name: 'web_search', arguments: { query: 'ensemble edit-me' } }] }, 1);
+    const asked = await collect(client.stream({ text: 'edit-me: search the web' }));
+    const waiting = asked.at(-1);
+    if (waiting?.kind !== 'status') throw new Error('expected a status event');
+    expect(waiting.state).toBe(TaskState.TASK_STATE_AUTH_REQUIRED);
+
+    const edited = { query: 'ensemble edited-query', count: 1 };
+    const resumed = await collect(client.stream(approvalMessage({ taskId: waiting.taskId, contextId: waiting.contextId, decision: 'approve', arguments: edited })));
+    expect(finalState(resumed)).toBe(TaskState.TASK_STATE_COMPLETED);
+    expect(searxng.queries).toContain('ensemble edited-query');
+    expect(searxng.queries).not.toContain('ensemble edit-me');
   });
 
   it('reject: the tool does not run and the model is told the user declined', async () => {

@@ -165,13 +165,24 @@ class ReasoningLoop {
         this.ctx.publish(checkpointUpdate(this.ids, checkpoint));
         this.checkpointed = true;
       }
-      const server = toolbox.getTool(call.name)?.server;
+      const tool = toolbox.getTool(call.name);
+      const server = tool?.server;
       decisions.set(
         call.id,
         await this.ctx.requireApproval({
           key: `tool-call:${call.id}`,
           summary: `Run the tool "${call.name}"${server === undefined ? '' : ` (MCP server "${server}")`} with arguments ${truncate(JSON.stringify(call.args), 500)}.`,
-          details: { tool: call.name, ...(server === undefined ? {} : { server }), arguments: call.args, call_id: call.id, reasoning_step: this.step },
+          // The tool's input schema lets an approver's edit of the arguments be checked before it reaches the tool.
+          details: {
+            action: `Run the tool "${call.name}"`,
+            tool: call.name,
+            ...(server === undefined ? {} : { server }),
+            arguments: call.args,
+            ...(tool === undefined ? {} : { input_schema: tool.inputSchema }),
+            call_id: call.id,
+            reasoning_step: this.step,
+          },
+          ...(tool?.approvalTimeoutSeconds === undefined ? {} : { timeoutSeconds: tool.approvalTimeoutSeconds }),
         }),
       );
     }
@@ -193,7 +204,9 @@ class ReasoningLoop {
         durationMs: 0,
       };
     } else {
-      const result = await this.options.toolbox.callTool(call.name, call.args, {
+      // An approver may have edited the arguments: the tool runs with what was approved.
+      const args = decision?.decision === 'approve' && decision.arguments !== undefined ? decision.arguments : call.args;
+      const result = await this.options.toolbox.callTool(call.name, args, {
         signal: this.ctx.signal,
         ...(this.options.toolTimeoutMs === undefined ? {} : { timeoutMs: this.options.toolTimeoutMs }),
       });

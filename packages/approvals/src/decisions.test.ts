@@ -41,5 +41,22 @@ describe('collectDecisions', () => {
     const collected = await collectDecisions(store, 'alice', [{ node: 'restart', approvalId: record.id }, { node: 'legacy' }], { decision: 'approve' });
     expect(collected.decisions['restart']).toMatchObject({ approved: false, decidedBy: null });
     expect(collected.decisions['legacy']).toEqual({ approved: true, comment: null, decidedBy: 'alice' });
+    expect(collected.expired).toEqual(['restart']);
+  });
+
+  it.each([
+    ['reject', false],
+    ['fail', false],
+    ['approve', true],
+  ] as const)('timeout action %s: an expired approval resumes its node approved=%s, with the requested arguments', async (action, approved) => {
+    let now = Date.UTC(2026, 0, 1);
+    const store = new InMemoryApprovalStore({ now: () => now });
+    const record = await store.create(sampleApproval({ timeoutSeconds: 10 }));
+    now += 10_000;
+    await store.claimExpired();
+    const collected = await collectDecisions(store, 'alice', [{ node: 'restart', approvalId: record.id }], undefined, action);
+    expect(collected.decisions['restart']).toMatchObject({ approved, decidedBy: null, comment: `No decision before ${record.expires_at}` });
+    if (approved) expect(collected.decisions['restart']?.arguments).toEqual(record.arguments);
+    expect(collected.expired).toEqual(['restart']);
   });
 });

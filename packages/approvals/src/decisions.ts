@@ -8,6 +8,15 @@ export interface PausedNode {
   approvalId?: string;
 }
 
+/**
+ * What an approval that expired undecided does (`APPROVAL_TIMEOUT_ACTION`): `reject` (the default) tells
+ * the agent no and the workflow ends rejected; `approve` lets the agent go on with the requested
+ * arguments; `fail` tells the agent no and fails the workflow (`approval_expired`).
+ */
+export const APPROVAL_TIMEOUT_ACTIONS = ['reject', 'approve', 'fail'] as const;
+export type ApprovalTimeoutAction = (typeof APPROVAL_TIMEOUT_ACTIONS)[number];
+export const DEFAULT_APPROVAL_TIMEOUT_ACTION: ApprovalTimeoutAction = 'reject';
+
 export interface CollectedDecisions {
   /** What each decided node resumes with (the engine's `approvals`); undecided nodes stay waiting. */
   decisions: Record<string, ApprovalDecision>;
@@ -15,6 +24,8 @@ export interface CollectedDecisions {
   decided: ApprovalRecord[];
   /** Approvals still pending after this turn. */
   pending: ApprovalRecord[];
+  /** Nodes whose approval expired undecided (they resume as the timeout action says). */
+  expired: string[];
 }
 
 /** A record's decision as the engine takes it; an expiry counts as `expiredAs` (the timeout action). */
@@ -34,7 +45,13 @@ export function toDecision(record: ApprovalRecord, expiredAs: 'approved' | 'reje
  * answer ("approve" / "reject" as the next message) decides the pending records when there is exactly
  * one (or only pauses without a record): with several, the caller must say which (`conflict` listing ids).
  */
-export async function collectDecisions(store: ApprovalStore, owner: string, paused: readonly PausedNode[], chatAnswer: ApprovalAnswer | undefined): Promise<CollectedDecisions> {
+export async function collectDecisions(
+  store: ApprovalStore,
+  owner: string,
+  paused: readonly PausedNode[],
+  chatAnswer: ApprovalAnswer | undefined,
+  timeoutAction: ApprovalTimeoutAction = DEFAULT_APPROVAL_TIMEOUT_ACTION,
+): Promise<CollectedDecisions> {
   const records = new Map<string, ApprovalRecord>();
   for (const node of paused) {
     if (node.approvalId === undefined) continue;
@@ -51,6 +68,7 @@ export async function collectDecisions(store: ApprovalStore, owner: string, paus
   const decisions: Record<string, ApprovalDecision> = {};
   const decided: ApprovalRecord[] = [];
   const pending: ApprovalRecord[] = [];
+  const expired: string[] = [];
   for (const node of paused) {
     let record = records.get(node.node);
     if (record === undefined) {
@@ -71,8 +89,9 @@ export async function collectDecisions(store: ApprovalStore, owner: string, paus
       pending.push(record);
       continue;
     }
-    decisions[node.node] = toDecision(record);
+    decisions[node.node] = toDecision(record, timeoutAction === 'approve' ? 'approved' : 'rejected');
     decided.push(record);
+    if (record.status === 'expired') expired.push(node.node);
   }
-  return { decisions, decided, pending };
+  return { decisions, decided, pending, expired };
 }

@@ -1,7 +1,7 @@
 export { DEFAULT_CLAIM_LIMIT, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, alreadyDecided, approvalNotFound, pageOf } from './approval-store.js';
 export type { ApprovalDecisionInput, ApprovalPage, ApprovalStore, ApprovalStoreOptions, ListApprovalsOptions, NewApproval } from './approval-store.js';
-export { collectDecisions, toDecision } from './decisions.js';
-export type { CollectedDecisions, PausedNode } from './decisions.js';
+export { APPROVAL_TIMEOUT_ACTIONS, DEFAULT_APPROVAL_TIMEOUT_ACTION, collectDecisions, toDecision } from './decisions.js';
+export type { ApprovalTimeoutAction, CollectedDecisions, PausedNode } from './decisions.js';
 export { startExpirySweeper, sweepExpiredApprovals } from './expiry.js';
 export type { ExpirySweeperOptions } from './expiry.js';
 export { InMemoryApprovalStore } from './memory-store.js';

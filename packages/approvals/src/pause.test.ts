@@ -24,11 +24,18 @@ describe('pauseDetails', () => {
       arguments: { service: 'payments' },
       argumentsSchema: schema,
       question: 'Restart payments?',
+      timeoutSeconds: null,
     });
   });
 
+  it('takes the deadline an agent asks for (timeout_seconds), only as a positive whole number of seconds', () => {
+    const withTimeout = (timeout: unknown) => pauseDetails('q', { key: 'k', summary: 's', details: { timeout_seconds: timeout } }, false).timeoutSeconds;
+    expect(withTimeout(600)).toBe(600);
+    for (const bad of [0, -5, 1.5, '600', null]) expect(withTimeout(bad)).toBeNull();
+  });
+
   it('falls back to the summary, then the question, and ignores malformed fields', () => {
-    expect(pauseDetails('Which region?', undefined, true)).toEqual({ kind: 'input', action: 'Which region?', reason: null, risks: [], impact: null, arguments: null, argumentsSchema: null, question: 'Which region?' });
+    expect(pauseDetails('Which region?', undefined, true)).toEqual({ kind: 'input', action: 'Which region?', reason: null, risks: [], impact: null, arguments: null, argumentsSchema: null, question: 'Which region?', timeoutSeconds: null });
     const details = pauseDetails('q', { key: 'k', summary: 'Delete the cache', details: { risks: 'data loss', arguments: ['not', 'an object'], arguments_schema: 'nope', reason: 42 } }, false);
     expect(details).toMatchObject({ action: 'Delete the cache', risks: ['data loss'], arguments: null, argumentsSchema: null, reason: null });
   });

@@ -1,4 +1,4 @@
-import type { ApprovalKind, ApprovalRecord, ApprovalRequest } from '@ensemble/protocol';
+import { APPROVAL_TIMEOUT_DETAIL, type ApprovalKind, type ApprovalRecord, type ApprovalRequest } from '@ensemble/protocol';
 
 /** What an agent's pause says, as the fields of an approval record. */
 export interface PauseDetails {
@@ -10,6 +10,8 @@ export interface PauseDetails {
   arguments: Record<string, unknown> | null;
   argumentsSchema: Record<string, unknown> | null;
   question: string;
+  /** The deadline the agent asked for (`details.timeout_seconds`), over the configured default; null = the default. */
+  timeoutSeconds: number | null;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -23,7 +25,8 @@ function text(value: unknown): string | null {
 /**
  * Reads an agent's pause: the status message (`question`) and, when the agent sent one, the structured
  * `approvalRequest` whose `details` may name `action`, `reason`, `risks` (a list or one string),
- * `impact`, `arguments` and their JSON Schema (`arguments_schema`, or a tool's `input_schema`).
+ * `impact`, `arguments` and their JSON Schema (`arguments_schema`, or a tool's `input_schema`), and its
+ * own deadline (`timeout_seconds`).
  * `input` is true for an `input-required` pause (answered with text), false for `auth-required`.
  */
 export function pauseDetails(question: string, request: ApprovalRequest | undefined, input: boolean): PauseDetails {
@@ -31,6 +34,7 @@ export function pauseDetails(question: string, request: ApprovalRequest | undefi
   const risks = details['risks'];
   const args = details['arguments'];
   const schema = details['arguments_schema'] ?? details['input_schema'];
+  const timeout = details[APPROVAL_TIMEOUT_DETAIL];
   return {
     kind: input ? 'input' : 'approval',
     action: text(details['action']) ?? request?.summary ?? question,
@@ -40,6 +44,7 @@ export function pauseDetails(question: string, request: ApprovalRequest | undefi
     arguments: isObject(args) ? args : null,
     argumentsSchema: isObject(schema) ? schema : null,
     question,
+    timeoutSeconds: typeof timeout === 'number' && Number.isInteger(timeout) && timeout > 0 ? timeout : null,
   };
 }
 

@@ -116,8 +116,8 @@ describe('McpToolbox', () => {
   it('namespaces colliding tools, sanitizes names and applies approval and allow lists', async () => {
     const toolbox = await toolboxFor({
       mcpServers: {
-        alpha: { url: alpha.url, allowedTools: ['calculator', 'echo', 'files.read.v2', 'fail', 'structured'] },
-        beta: { url: beta.url, requireApproval: true, allowedTools: ['calculator', 'delete_file'] },
+        alpha: { url: alpha.url, allowedTools: ['calculator', 'echo', 'files.read.v2', 'fail', 'structured'], approvalTimeoutSeconds: { calculator: 120, '*': 60 } },
+        beta: { url: beta.url, requireApproval: true, allowedTools: ['calculator', 'delete_file'], approvalTimeoutSeconds: 900 },
       },
     });
     expect(toolbox.tools().map((tool) => tool.name)).toEqual([
@@ -133,6 +133,8 @@ describe('McpToolbox', () => {
     expect(toolbox.requiresApproval('beta__calculator')).toBe(true);
     expect(toolbox.requiresApproval('alpha__calculator')).toBe(false);
     expect(toolbox.requiresApproval('nope')).toBe(false);
+    // Approval deadlines: per tool, the server's "*", or one number for the whole server.
+    expect(['alpha__calculator', 'echo', 'beta__calculator', 'delete_file'].map((name) => toolbox.getTool(name)?.approvalTimeoutSeconds)).toEqual([120, 60, 900, 900]);
 
     const [definition] = toolbox.openAITools();
     expect(definition).toEqual({

@@ -23,6 +23,8 @@ export interface ToolboxTool {
   outputSchema?: Tool['outputSchema'];
   annotations?: Tool['annotations'];
   requiresApproval: boolean;
+  /** The approval deadline the config sets for this tool (`approvalTimeoutSeconds`), if any. */
+  approvalTimeoutSeconds?: number;
 }
 
 /**
@@ -380,16 +382,20 @@ class DefaultMcpToolbox implements McpToolbox {
     const flat = this.entries
       .filter((entry) => entry.state === 'connected')
       .flatMap((entry) =>
-        entry.tools.map((tool) => ({
-          server: entry.name,
-          serverToolName: tool.name,
-          inputSchema: tool.inputSchema,
-          requiresApproval: needsApproval(entry.config, tool.name),
-          ...(tool.title === undefined ? {} : { title: tool.title }),
-          ...(tool.description === undefined ? {} : { description: tool.description }),
-          ...(tool.outputSchema === undefined ? {} : { outputSchema: tool.outputSchema }),
-          ...(tool.annotations === undefined ? {} : { annotations: tool.annotations }),
-        })),
+        entry.tools.map((tool) => {
+          const approvalTimeoutSeconds = approvalTimeout(entry.config, tool.name);
+          return {
+            server: entry.name,
+            serverToolName: tool.name,
+            inputSchema: tool.inputSchema,
+            requiresApproval: needsApproval(entry.config, tool.name),
+            ...(approvalTimeoutSeconds === undefined ? {} : { approvalTimeoutSeconds }),
+            ...(tool.title === undefined ? {} : { title: tool.title }),
+            ...(tool.description === undefined ? {} : { description: tool.description }),
+            ...(tool.outputSchema === undefined ? {} : { outputSchema: tool.outputSchema }),
+            ...(tool.annotations === undefined ? {} : { annotations: tool.annotations }),
+          };
+        }),
       );
     this.index = new Map(assignToolNames(flat).map((tool) => [tool.name, tool]));
   }
@@ -398,7 +404,8 @@ class DefaultMcpToolbox implements McpToolbox {
     // Approval lists name tools by the server's own names; a typo there would silently skip approval.
     const listed = new Set(entry.tools.map((tool) => tool.name));
     const approval = Array.isArray(entry.config.requireApproval) ? entry.config.requireApproval : [];
-    const unknown = [...approval, ...(entry.config.allowedTools ?? [])].filter((name) => !listed.has(name));
+    const timeouts = typeof entry.config.approvalTimeoutSeconds === 'object' ? Object.keys(entry.config.approvalTimeoutSeconds).filter((name) => name !== '*') : [];
+    const unknown = [...approval, ...timeouts, ...(entry.config.allowedTools ?? [])].filter((name) => !listed.has(name));
     if (unknown.length > 0) this.logger.warn({ server: entry.name, tools: unknown }, 'MCP config names tools this server does not offer');
   }
 
@@ -445,6 +452,11 @@ function toFunctionParameters(schema: Tool['inputSchema']): Record<string, unkno
 function needsApproval(config: McpServerConfig, toolName: string): boolean {
   const rule = config.requireApproval;
   return rule === true || (Array.isArray(rule) && rule.includes(toolName));
+}
+
+function approvalTimeout(config: McpServerConfig, toolName: string): number | undefined {
+  const rule = config.approvalTimeoutSeconds;
+  return typeof rule === 'number' ? rule : (rule?.[toolName] ?? rule?.['*']);
 }
 
 function resultText(result: CallToolResult): string {

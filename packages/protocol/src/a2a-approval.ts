@@ -17,6 +17,13 @@ export const ApprovalRequest = z.object({
 });
 export type ApprovalRequest = z.infer<typeof ApprovalRequest>;
 
+/**
+ * The `details` key by which an agent gives one approval its own deadline, in seconds (a tool the MCP
+ * config gives `approvalTimeoutSeconds`, a skill whose actions need a faster answer); the caller's
+ * default (`APPROVAL_TIMEOUT_SECONDS`) applies otherwise.
+ */
+export const APPROVAL_TIMEOUT_DETAIL = 'timeout_seconds';
+
 export const ApprovalAnswer = z.object({
   decision: z.enum(['approve', 'reject']),
   comment: z.string().max(4_000).optional(),

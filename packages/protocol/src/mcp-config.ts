@@ -21,6 +21,12 @@ const extensions = {
   timeoutMs: z.number().int().positive().max(600_000).optional(),
   /** Tools (by the server's own names) that need human approval before they run; `true` means all. */
   requireApproval: z.union([z.boolean(), z.array(z.string().min(1))]).optional(),
+  /**
+   * How long an approval for this server's tools waits for a decision, in seconds, over the
+   * orchestrator's `APPROVAL_TIMEOUT_SECONDS`: one number for every tool, or `{tool: seconds}` by the
+   * server's own tool names (`"*"` for the others).
+   */
+  approvalTimeoutSeconds: z.union([z.number().int().positive(), z.record(z.string().min(1), z.number().int().positive())]).optional(),
   /** Only these tools (by the server's own names) are exposed; all when omitted. */
   allowedTools: z.array(z.string().min(1)).optional(),
 };

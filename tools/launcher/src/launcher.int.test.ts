@@ -105,7 +105,7 @@ describe('make up', () => {
   it('starts every service, answers simple and complex requests, and stops them all on SIGINT', async () => {
     const gatewayUrl = await banner;
     const text = output.join('\n');
-    for (const service of ['sim-llm', 'embedded-postgres', 'mcp-tools', 'mock-search', 'mock-analysis', 'planning-agent', 'orchestrator', 'gateway']) {
+    for (const service of ['sim-llm', 'embedded-postgres', 'mcp-tools', 'mock-search', 'mock-analysis', 'mock-operations', 'planning-agent', 'orchestrator', 'gateway']) {
       expect(text, service).toMatch(new RegExp(`^\\s+${service}\\s+\\S+`, 'm'));
     }
     const children = descendants(launcher.pid!);

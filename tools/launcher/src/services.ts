@@ -45,9 +45,9 @@ function replicaPort(first: number, index: number): string {
 
 /**
  * The mock agents `make up` runs beside the real ones (web search and data analysis have no real agent
- * yet), with their slot after `MOCK_AGENTS_BASE_PORT` (the slots `apps/mock-agents` uses on its own).
+ * yet; operations is the offline demo of an approval), with their slot after `MOCK_AGENTS_BASE_PORT` (the slots `apps/mock-agents` uses on its own).
  */
-const MOCK_SLOTS = { search: 2, analysis: 3 } as const;
+const MOCK_SLOTS = { search: 2, analysis: 3, operations: 4 } as const;
 type MockPreset = keyof typeof MOCK_SLOTS;
 
 export interface PlanOptions {
@@ -62,7 +62,7 @@ export interface PlanOptions {
  * | wave | services                                                                             |
  * |------|--------------------------------------------------------------------------------------|
  * | 0    | sim-llm (no LLM configured), embedded-postgres (no `DATABASE_URL`)                    |
- * | 1    | mcp-tools, mock agents (search, analysis)                                             |
+ * | 1    | mcp-tools, mock agents (search, analysis, operations)                                 |
  * | 2    | reasoning-agent (uses mcp-tools), rag-agent (uses the database; seeds the sample corpus) |
  * | 3    | planning-agent (discovers the worker agents)                                          |
  * | 4    | orchestrator (planner and workers)                                                    |
@@ -103,7 +103,7 @@ export function planServices(config: LauncherConfig, options: PlanOptions = {}):
     spec: (context) => ({ entry: 'apps/mcp-tools/src/main.ts', portVariable: 'MCP_TOOLS_PORT', healthPath: '/health', env: { ...database(context) } }),
   });
 
-  const mocks: MockPreset[] = ['search', 'analysis'];
+  const mocks: MockPreset[] = ['search', 'analysis', 'operations'];
   for (const preset of mocks) {
     services.push({
       name: `mock-${preset}`,

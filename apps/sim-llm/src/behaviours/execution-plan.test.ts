@@ -5,7 +5,7 @@ import { PRESETS } from '../../../mock-agents/src/presets.js';
 import { toSimRequest } from '../sim-request.js';
 import { buildPlan, executionPlan, skillRole, splitParts } from './execution-plan.js';
 
-/** The catalog of the four mock-agent presets, as the planner writes it into its prompt. */
+/** The catalog of the mock-agent presets, as the planner writes it into its prompt. */
 const CATALOG = Object.values(PRESETS).map((preset) => ({
   name: preset.name,
   description: preset.description,
@@ -127,6 +127,20 @@ describe('execution-plan behaviour: fresh plans', () => {
     const plan = executionPlan.reply(planRequest([{ role: 'user', content: 'Do things' }])).json as ExecutionPlan;
     expect(ExecutionPlan.safeParse(plan).success).toBe(true);
     expect(plan.nodes).toHaveLength(1);
+  });
+
+  it.each(['Restart the payments service in production', 'Deploy the checkout service to staging', 'Roll back the search service in production'])(
+    'sends a change to a running system (%j) to the operations agent alone, run once',
+    (request) => {
+      const plan = buildPlan(request, CATALOG);
+      expectWellFormed(plan, agentNames);
+      expect(plan.nodes).toEqual([expect.objectContaining({ agent: 'operations-agent', skill: 'service-operations', input: '{{request}}', required: true, retry: { maxAttempts: 1, backoffMs: 0 } })]);
+    },
+  );
+
+  it('does not send questions about operations to the operations agent', () => {
+    const plan = buildPlan('Find the runbook steps for rotating the database credentials', CATALOG);
+    expect(plan.nodes.map((node) => node.agent)).not.toContain('operations-agent');
   });
 
   it('buildPlan gives a fallback agent when another agent offers the same skill', () => {

@@ -18,6 +18,8 @@ import { stems } from './terms.js';
  *   multi-part request, each part gets its own gathering node;
  * - analysis skills depend on every gathering node;
  * - a reasoning / synthesis skill ends the plan, combining all branches, whenever there are several;
+ * - a request that best matches a skill acting on running systems (operations: restart, deploy, ...)
+ *   is one node for that skill, run once (it asks a person for approval itself);
  * - for a revision, every node is kept as it is and one follow-up node is added after the completed ones,
  *   so dynamic re-planning can be demonstrated offline.
  *
@@ -45,7 +47,7 @@ type CatalogSkill = z.infer<typeof CatalogSkill>;
 const RevisedPlan = z.object({ goal: z.string(), rationale: z.string(), nodes: z.array(z.looseObject({ id: z.string() })) });
 const Results = z.record(z.string(), z.looseObject({ status: z.string() }));
 
-export type SkillRole = 'gather' | 'analyse' | 'combine';
+export type SkillRole = 'gather' | 'analyse' | 'combine' | 'act';
 
 interface Candidate {
   agent: string;
@@ -78,6 +80,13 @@ export function buildPlan(text: string, agents: readonly CatalogAgent[]): Execut
   if (candidates.length === 0) {
     // No catalog in the prompt: a schema-valid plan the planner's validation will send back.
     return { goal: goalOf(request), rationale: 'No agents were listed, so the plan has a single placeholder step.', nodes: [makeNode('answer', null, 'answer', '{{request}}', [], 'Answer the request')] };
+  }
+  // A change to a running system (restart, deploy, ...) is done once, alone, by the agent that acts:
+  // nothing gathered beside it, no automatic retry of an action a person approves.
+  const top = candidates[0];
+  if (top !== undefined && top.role === 'act' && top.score > 0) {
+    const node = { ...makeNode(slug(top.skill.id), top.agent, top.skill.id, '{{request}}', [], `${label(top)}: ${excerpt(request)}`), retry: { maxAttempts: 1, backoffMs: 0 }, required: true };
+    return { goal: goalOf(request), rationale: `The request changes a running system, so one step does it: ${top.agent} (${top.skill.id}), which asks for approval first.`, nodes: [node] };
   }
   const chosen = selectRelevant(candidates);
   const parts = splitParts(request);
@@ -169,10 +178,12 @@ export function revisePlan(
 
 const GATHER_WORDS = new Set(['search', 'web', 'retrieval', 'retrieve', 'rag', 'documents', 'document', 'lookup', 'fetch', 'knowledge-base', 'news', 'browse', 'crawl']);
 const COMBINE_WORDS = new Set(['reasoning', 'synthesis', 'synthesize', 'summary', 'summarization', 'writing', 'writer', 'explanation']);
+const ACT_WORDS = new Set(['operations', 'restart', 'deploy', 'rollback', 'delete', 'provisioning']);
 
-/** Gathering, analysis or synthesis, from the skill's id and tags. */
+/** Acting on a running system, gathering, analysis or synthesis, from the skill's id and tags. */
 export function skillRole(skill: Pick<CatalogSkill, 'id' | 'tags'>): SkillRole {
   const words = [...skill.id.toLowerCase().split(/[^a-z0-9]+/), ...skill.tags.map((tag) => tag.toLowerCase())];
+  if (words.some((word) => ACT_WORDS.has(word))) return 'act';
   if (words.some((word) => GATHER_WORDS.has(word))) return 'gather';
   if (words.some((word) => COMBINE_WORDS.has(word))) return 'combine';
   return 'analyse';

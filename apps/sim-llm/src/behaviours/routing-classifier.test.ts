@@ -21,6 +21,7 @@ const cases: [string, boolean][] = [
   ['Rewrite the following paragraph in a friendlier tone:\nFirst do this. Then do that. Compare them and plan ahead.', false],
   ['What is 3.5 times 2?', false],
   ['', false],
+  ['How do I restart a service after changing its config?', false],
   // Multi-step and multi-part asks go to the orchestrator.
   ['Research the top three vector databases and summarize their pricing', true],
   ['Compare PostgreSQL and MySQL for analytics workloads', true],
@@ -32,6 +33,9 @@ const cases: [string, boolean][] = [
   ['Summarize this article and translate it to French', true],
   ['Please do the following:\n1. Fetch the sales data\n2. Chart it by region', true],
   [LONG_ANALYSIS, true],
+  // Changes to running systems: an agent acts, after a person approves.
+  ['Restart the payments service in production', true],
+  ['Please roll back the search service in staging', true],
 ];
 
 describe('classifyRouting', () => {

@@ -68,6 +68,10 @@ interface Signal {
 
 const SIGNALS: readonly Signal[] = [
   { test: (text) => /\bstep[- ]by[- ]step\b/i.test(text), reason: 'asks for a step-by-step treatment' },
+  {
+    test: (text) => /^(?:please\s+|can you\s+|could you\s+|would you\s+)*(?:restart|redeploy|deploy|roll ?back|rollback|delete)\b[\s\S]*\b(?:service|server|cluster|database|production|staging)\b/i.test(text.trim()),
+    reason: 'asks to change a running system, which an agent does after a person approves',
+  },
   { test: (text) => /\b(?:compare|comparing|comparison|contrast|versus|vs\.?|pros and cons|trade-?offs?)\b/i.test(text), reason: 'asks for a comparison' },
   { test: (text) => /\b(?:plan|planning|roadmap|itinerary|strategy)\b/i.test(text), reason: 'asks for a plan' },
   { test: (text) => /\b(?:then|after that|afterwards|finally)\b/i.test(text), reason: 'asks for several steps in sequence' },

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 
 import { type Message, Role, type Task, TaskState } from '@a2a-js/sdk';
 import { type AgentExecutionEvent, AgentEvent, type AgentExecutor, type ExecutionEventBus, type RequestContext } from '@a2a-js/sdk/server';
-import { type ApprovalAnswer, type ApprovalRequest, EnsembleError, EnsembleMetadataKey, ErrorCode, type TokenCounts, type TokenTotals, sumTokenUsage } from '@ensemble/protocol';
+import { APPROVAL_TIMEOUT_DETAIL, type ApprovalAnswer, type ApprovalRequest, EnsembleError, EnsembleMetadataKey, ErrorCode, type TokenCounts, type TokenTotals, sumTokenUsage } from '@ensemble/protocol';
 import { type Logger, type Span, agentSpanAttributes, inSpan, recordError, withLogContext } from '@ensemble/telemetry';
 
 import { readApprovalAnswer, readApprovalRequest } from '../approval.js';
@@ -39,6 +39,11 @@ export interface ApprovalOptions {
   summary: string;
   /** Structured context for the decision (shown to programs as the status message's data part). */
   details?: Record<string, unknown>;
+  /**
+   * How long a person has to decide, in seconds, when this action needs another deadline than the
+   * caller's default (it travels as `details.timeout_seconds`, which the orchestrator honours).
+   */
+  timeoutSeconds?: number;
 }
 
 /** The helpers an agent's `run` gets; every method publishes through the SDK's event bus. */
@@ -360,7 +365,8 @@ class TaskRun {
         const key = request.key ?? 'approval';
         const answered = this.approvals[key];
         if (answered !== undefined) return Promise.resolve(answered);
-        this.askForApproval({ key, summary: request.summary, details: request.details });
+        const details = request.timeoutSeconds === undefined ? request.details : { ...request.details, [APPROVAL_TIMEOUT_DETAIL]: request.timeoutSeconds };
+        this.askForApproval({ key, summary: request.summary, details });
         throw new RunStop('suspended', 'waiting for approval');
       },
       reject: (reason, data) => {
