@@ -4,10 +4,11 @@ import { type Message, type Task, TaskState } from '@a2a-js/sdk';
 import { JsonRpcRequestMalformedError, JsonRpcUnsupportedOperationError } from '@a2a-js/sdk/errors';
 import { AgentEvent, type ExecutionEventBus, RequestContext } from '@a2a-js/sdk/server';
 import { type AgentContext, type AgentInput, KitExecutor, approvalPrompt, clientContextId, partsData, readApprovalAnswer, textPart } from '@ensemble/a2a';
-import { DEFAULT_APPROVAL_TIMEOUT_ACTION, approvalDecidedMetadata, collectDecisions } from '@ensemble/approvals';
+import { type ApprovalWakeup, DEFAULT_APPROVAL_TIMEOUT_ACTION, approvalDecidedMetadata, collectDecisions } from '@ensemble/approvals';
 import { APPROVAL_REJECTED } from '@ensemble/dag';
 import { readChatConversation } from '@ensemble/openai-a2a';
 import {
+  type ApprovalAnswer,
   type ApprovalDecision,
   EnsembleError,
   EnsembleMetadataKey,
@@ -58,6 +59,17 @@ const ANSWER_SCAN_LIMIT = 10_000;
 const DEFAULT_FINISHED_LOG_TTL_MS = 3_600_000;
 /** A session touched more recently than this is not resumed by the scan (it may be being created). */
 const RESUME_MIN_IDLE_MS = 1_000;
+/**
+ * How long a decision is left to the gateway's immediate wake-up before the scan delivers it: the
+ * fast path normally takes it up within milliseconds, and the scan is the backstop.
+ */
+const DECISION_HANDOFF_MS = 3_000;
+
+/** What a paused session resumes with: the nodes' decisions, and those whose expiry fails the workflow. */
+interface Decided {
+  approvals: Record<string, ApprovalDecision>;
+  expiredToFail?: string[];
+}
 
 /** What an admitted request will do; decided before the task's first event. */
 type Turn =
@@ -465,30 +477,21 @@ export class Orchestrator {
     const sink = this.#sinkFor(lease, publisher);
     // First in the turn: a client re-attaching from the turn's start sees the decisions below too.
     await sink.end({ kind: 'turn', at: new Date().toISOString(), state: 'started' });
-    let approvals: Record<string, ApprovalDecision> | undefined;
-    let expiredToFail: string[] | undefined;
+    let decided: Decided | undefined;
     if (session.status === 'waiting_approval') {
       const waiting = waitingNodes(session.nodes);
       const answer = readApprovalAnswer(ctx.message);
       if (this.#options.approvals !== undefined) {
         // Decisions recorded through the approvals API (or expired) resume their nodes; a chat answer
         // decides the one pending approval. Nothing decided: ask again.
-        const timeoutAction = this.#options.approvalTimeoutAction ?? DEFAULT_APPROVAL_TIMEOUT_ACTION;
-        const collected = await collectDecisions(this.#options.approvals, owner, waiting, answer, timeoutAction).catch((error: unknown) => {
+        decided = await this.#decisions(owner, waiting, answer, sink).catch((error: unknown) => {
           if (EnsembleError.is(error, ErrorCode.Conflict)) return undefined;
           throw error;
         });
-        if (collected === undefined || Object.keys(collected.decisions).length === 0) await this.#pause(ctx, sink, session.id, waiting);
-        else {
-          approvals = collected.decisions;
-          if (timeoutAction === 'fail' && collected.expired.length > 0) expiredToFail = collected.expired;
-          for (const record of collected.decided) {
-            sink.progress({ type: 'approval_decided', node: record.node_id, ...(record.agent === null ? {} : { agent: record.agent }), message: `${record.action}: ${record.status}`, metadata: approvalDecidedMetadata(record) });
-          }
-        }
+        if (decided === undefined) await this.#pause(ctx, sink, session.id, waiting);
       } else if (answer === undefined) await this.#pause(ctx, sink, session.id, waiting);
       // Not a decision: ask again (the task goes back to auth-required and this run ends).
-      else approvals = Object.fromEntries(waiting.map((node) => [node.node, { approved: answer.decision === 'approve', comment: answer.comment ?? null, decidedBy: owner }]));
+      else decided = { approvals: Object.fromEntries(waiting.map((node) => [node.node, { approved: answer.decision === 'approve', comment: answer.comment ?? null, decidedBy: owner }])) };
     }
     const controller = new AbortController();
     const outcome = await this.#track(session.id, controller, false, () =>
@@ -498,14 +501,29 @@ export class Orchestrator {
         sink,
         signal: AbortSignal.any([ctx.signal, controller.signal]),
         beforeFinish: (ending) => sink.end(endingOf(ending, session.id)),
-        ...(approvals === undefined ? {} : { approvals }),
-        ...(expiredToFail === undefined ? {} : { expiredToFail }),
+        ...decided,
       }),
     );
     // Everything the run streamed is in the log (and published) before the task's final status.
     // A pause is logged by `#pause`, with the very question the task asks.
     if (outcome.kind !== 'paused') await this.#endTurn(sink, outcome, session.id);
     return this.#settle(outcome, ctx, publisher, sink, session.id);
+  }
+
+  /**
+   * The recorded decisions on `waiting` nodes (through the approvals API, a chat `answer`, or expiry under
+   * the timeout action), each said in the log as an `approval_decided` event; `undefined` when none is
+   * decided yet. Throws `conflict` when a chat answer cannot tell which of several approvals it decides.
+   */
+  async #decisions(owner: string, waiting: WaitingNode[], answer: ApprovalAnswer | undefined, sink: LoggedSink): Promise<Decided | undefined> {
+    if (this.#options.approvals === undefined) return undefined;
+    const timeoutAction = this.#options.approvalTimeoutAction ?? DEFAULT_APPROVAL_TIMEOUT_ACTION;
+    const collected = await collectDecisions(this.#options.approvals, owner, waiting, answer, timeoutAction);
+    if (Object.keys(collected.decisions).length === 0) return undefined;
+    for (const record of collected.decided) {
+      sink.progress({ type: 'approval_decided', node: record.node_id, ...(record.agent === null ? {} : { agent: record.agent }), message: `${record.action}: ${record.status}`, metadata: approvalDecidedMetadata(record) });
+    }
+    return { approvals: collected.decisions, ...(timeoutAction === 'fail' && collected.expired.length > 0 ? { expiredToFail: collected.expired } : {}) };
   }
 
   /**
@@ -593,6 +611,10 @@ export class Orchestrator {
   }
 
   async #scan(): Promise<number> {
+    return (await this.#resumeOrphans()) + (await this.#deliverDecisions());
+  }
+
+  async #resumeOrphans(): Promise<number> {
     const { store, logger } = this.#options;
     const free = this.#options.maxBackgroundResumes - [...this.#runs.values()].filter((run) => run.background).length;
     if (free <= 0 || this.#stopping) return 0;
@@ -618,18 +640,79 @@ export class Orchestrator {
     return started;
   }
 
-  async #resumeInBackground(sessionId: string, owner: string, lease: SessionLease): Promise<void> {
+  /**
+   * The durable path of a decision: sessions whose approvals were decided or expired (the approval
+   * store's wake-ups) and that no turn has taken them up, because the gateway's immediate wake-up was
+   * lost (every orchestrator down, the gateway crashed) or it raced with another. Each is resumed here
+   * in the background, on whichever orchestrator gets its lease; the wake-up is cleared once its
+   * decisions are applied (or there is nothing left to apply), so it fires exactly once in effect.
+   */
+  async #deliverDecisions(): Promise<number> {
+    const { store, approvals, logger } = this.#options;
+    const free = this.#options.maxBackgroundResumes - [...this.#runs.values()].filter((run) => run.background).length;
+    if (approvals === undefined || free <= 0 || this.#stopping) return 0;
+    let wakeups: ApprovalWakeup[];
+    try {
+      wakeups = await approvals.wakeups({ limit: free, minAgeMs: DECISION_HANDOFF_MS });
+    } catch (error) {
+      logger.warn({ err: error }, 'approval wake-up scan failed');
+      return 0;
+    }
+    let started = 0;
+    for (const wakeup of wakeups) {
+      if (this.#runs.has(wakeup.sessionId) || this.#stopping) continue;
+      let lease: SessionLease;
+      try {
+        lease = await store.acquireLease(wakeup.sessionId, wakeup.owner, { ttlMs: this.#options.leaseMs, autoRenew: true });
+      } catch (error) {
+        // Busy: its run takes the decisions up (or the next scan does). Gone: nothing left to apply.
+        if (!EnsembleError.is(error, ErrorCode.Conflict)) await approvals.clearWakeup(wakeup).catch(() => undefined);
+        continue;
+      }
+      started += 1;
+      void this.#resumeInBackground(wakeup.sessionId, wakeup.owner, lease, wakeup);
+    }
+    return started;
+  }
+
+  /**
+   * Runs a session in the background under `lease`: an orphan (its orchestrator died) from where it
+   * stopped, or, for a `wakeup`, a paused session with the decisions recorded since.
+   */
+  async #resumeInBackground(sessionId: string, owner: string, lease: SessionLease, wakeup?: ApprovalWakeup): Promise<void> {
     const { store, logger } = this.#options;
     const controller = new AbortController();
     // No client stream: the log alone carries the resumed turn to whoever re-attaches.
     const sink = this.#sinkFor(lease, undefined, await this.#answeredSoFar(sessionId));
     try {
-      const session = await store.get(sessionId, owner);
-      logger.info({ session_id: sessionId }, 'resuming orphaned session');
+      const session = await store.get(sessionId, owner).catch((error: unknown) => {
+        // Finished or deleted since the decision: nothing left to apply.
+        if (wakeup !== undefined && EnsembleError.is(error, ErrorCode.NotFound)) return undefined;
+        throw error;
+      });
+      let decided: Decided | undefined;
+      if (wakeup !== undefined) {
+        if (session?.status === 'waiting_approval') {
+          // A new turn: a client re-attaching from its start sees the decisions and the rest of the run.
+          await sink.end({ kind: 'turn', at: new Date().toISOString(), state: 'started' });
+          decided = await this.#decisions(owner, waitingNodes(session.nodes), undefined, sink);
+        }
+        if (decided === undefined) {
+          await this.#options.approvals?.clearWakeup(wakeup);
+          if (session?.status === 'waiting_approval') await sink.end(pausedEnding(approvalRequestOf(sessionId, waitingNodes(session.nodes))));
+          return;
+        }
+        logger.info({ session_id: sessionId, nodes: Object.keys(decided.approvals) }, 'resuming a session with decided approvals');
+      } else logger.info({ session_id: sessionId }, 'resuming orphaned session');
+      if (session === undefined) return;
       const outcome = await withLogContext({ session_id: sessionId }, () =>
-        this.#track(sessionId, controller, true, () => runWorkflow(this.#options, { session, lease, sink, signal: controller.signal, beforeFinish: (ending) => sink.end(endingOf(ending, sessionId)) })),
+        this.#track(sessionId, controller, true, () =>
+          runWorkflow(this.#options, { session, lease, sink, signal: controller.signal, beforeFinish: (ending) => sink.end(endingOf(ending, sessionId)), ...decided }),
+        ),
       );
       await this.#endTurn(sink, outcome, sessionId);
+      // Applied (an interrupted run saved the decisions into its nodes first, and resumes as an orphan).
+      if (wakeup !== undefined && outcome.kind !== 'interrupted') await this.#options.approvals?.clearWakeup(wakeup);
       logger.info({ session_id: sessionId, outcome: outcome.kind }, 'background resume ended');
     } catch (error) {
       logger.error({ err: error, session_id: sessionId }, 'background resume failed');

@@ -16,6 +16,10 @@ import type { ApprovalKind, ApprovalRecord, ApprovalStatus } from '@ensemble/pro
  *   the timeout action runs exactly once. A decided approval is never claimed.
  * - **Listing.** Pending first, then newest `requested_at` first (id breaks ties); filters by status and
  *   session; pages with an opaque cursor (see `pageOf`).
+ * - **Wake-ups.** Every decision and every expiry leaves its session in a durable wake-up list, in the
+ *   same atomic step, until `clearWakeup` says the workflow took the decisions up. Whoever delivers
+ *   decisions (an orchestrator's scan) finds them there after any crash or restart: a decided
+ *   approval is never forgotten by a workflow that happened not to be listening.
  */
 export interface ApprovalStore {
   create(input: NewApproval): Promise<ApprovalRecord>;
@@ -26,7 +30,19 @@ export interface ApprovalStore {
   claimExpired(limit?: number): Promise<ApprovalRecord[]>;
   /** Milliseconds until the earliest pending deadline (undefined when none), for a timer. */
   nextDeadlineIn(): Promise<number | undefined>;
+  /** Sessions with decisions (or expiries) not yet taken up, whose latest is at least `minAgeMs` old; oldest first. */
+  wakeups(options?: { limit?: number; minAgeMs?: number }): Promise<ApprovalWakeup[]>;
+  /** The decisions up to `wakeup.at` are taken up; a later one keeps the session listed. */
+  clearWakeup(wakeup: ApprovalWakeup): Promise<void>;
   close(): Promise<void>;
+}
+
+/** A session whose workflow has decided (or expired) approvals to take up. */
+export interface ApprovalWakeup {
+  sessionId: string;
+  owner: string;
+  /** When its latest decision or expiry happened (ms since the epoch). */
+  at: number;
 }
 
 export interface NewApproval {
@@ -77,6 +93,7 @@ export interface ApprovalStoreOptions {
 export const DEFAULT_LIST_LIMIT = 20;
 export const MAX_LIST_LIMIT = 100;
 export const DEFAULT_CLAIM_LIMIT = 100;
+export const DEFAULT_WAKEUP_LIMIT = 100;
 
 /** A new pending record (ids are server-generated UUIDs). */
 export function newApprovalRecord(input: NewApproval, now: number): ApprovalRecord {

@@ -1,5 +1,5 @@
 export { DEFAULT_CLAIM_LIMIT, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, alreadyDecided, approvalNotFound, pageOf } from './approval-store.js';
-export type { ApprovalDecisionInput, ApprovalPage, ApprovalStore, ApprovalStoreOptions, ListApprovalsOptions, NewApproval } from './approval-store.js';
+export type { ApprovalDecisionInput, ApprovalPage, ApprovalStore, ApprovalStoreOptions, ApprovalWakeup, ListApprovalsOptions, NewApproval } from './approval-store.js';
 export { APPROVAL_TIMEOUT_ACTIONS, DEFAULT_APPROVAL_TIMEOUT_ACTION, collectDecisions, toDecision } from './decisions.js';
 export type { ApprovalTimeoutAction, CollectedDecisions, PausedNode } from './decisions.js';
 export { startExpirySweeper, sweepExpiredApprovals } from './expiry.js';

@@ -5,7 +5,9 @@ import {
   type ApprovalPage,
   type ApprovalStore,
   type ApprovalStoreOptions,
+  type ApprovalWakeup,
   DEFAULT_CLAIM_LIMIT,
+  DEFAULT_WAKEUP_LIMIT,
   type ListApprovalsOptions,
   type NewApproval,
   alreadyDecided,
@@ -19,6 +21,8 @@ import {
 /** One process's approvals (tests, single-process runs). Returns copies, like a remote store would. */
 export class InMemoryApprovalStore implements ApprovalStore {
   private readonly records = new Map<string, ApprovalRecord>();
+  /** Wake-ups by session id. */
+  private readonly pendingWakeups = new Map<string, ApprovalWakeup>();
   private readonly now: () => number;
 
   constructor(options: ApprovalStoreOptions = {}) {
@@ -48,6 +52,7 @@ export class InMemoryApprovalStore implements ApprovalStore {
     if (record.status !== 'pending') throw alreadyDecided(id, record.status);
     const decided: ApprovalRecord = { ...record, ...decisionPatch(record, decision, this.now()) };
     this.records.set(id, decided);
+    this.wake(decided);
     return structuredClone(decided);
   }
 
@@ -60,6 +65,7 @@ export class InMemoryApprovalStore implements ApprovalStore {
     return due.map((record) => {
       const expired: ApprovalRecord = { ...record, ...expiryPatch(record, now) };
       this.records.set(record.id, expired);
+      this.wake(expired);
       return structuredClone(expired);
     });
   }
@@ -67,6 +73,24 @@ export class InMemoryApprovalStore implements ApprovalStore {
   async nextDeadlineIn(): Promise<number | undefined> {
     const deadlines = [...this.records.values()].filter((record) => record.status === 'pending').map((record) => Date.parse(record.expires_at));
     return deadlines.length === 0 ? undefined : Math.max(0, Math.min(...deadlines) - this.now());
+  }
+
+  async wakeups(options: { limit?: number; minAgeMs?: number } = {}): Promise<ApprovalWakeup[]> {
+    const latest = this.now() - (options.minAgeMs ?? 0);
+    return [...this.pendingWakeups.values()]
+      .filter((wakeup) => wakeup.at <= latest)
+      .sort((a, b) => a.at - b.at)
+      .slice(0, options.limit ?? DEFAULT_WAKEUP_LIMIT)
+      .map((wakeup) => ({ ...wakeup }));
+  }
+
+  async clearWakeup(wakeup: ApprovalWakeup): Promise<void> {
+    const current = this.pendingWakeups.get(wakeup.sessionId);
+    if (current !== undefined && current.at <= wakeup.at) this.pendingWakeups.delete(wakeup.sessionId);
+  }
+
+  private wake(record: ApprovalRecord): void {
+    this.pendingWakeups.set(record.session_id, { sessionId: record.session_id, owner: record.owner, at: this.now() });
   }
 
   async close(): Promise<void> {

@@ -186,3 +186,46 @@ export async function pinPlanInSimLlm(simUrl: string, plan: ExecutionPlan, pin: 
   });
   if (response.status !== 201) throw new Error(`sim-llm refused the script: ${response.status} ${await response.text()}`);
 }
+
+/** One record of a session's event log, as `GET /v1/sessions/{id}/events` serves it. */
+export type LoggedRecord = Record<string, unknown> & { position: number; kind: string };
+
+/**
+ * Follows a session's log as a re-attaching client does (the SSE tail from `after`) until `until`
+ * accepts a record; resolves with every record read. Ends the request either way.
+ */
+export async function followSessionLog(stack: Pick<Stack, 'request'>, sessionId: string, after: number, until: (record: LoggedRecord) => boolean): Promise<LoggedRecord[]> {
+  const response = await stack.request(`/v1/sessions/${sessionId}/events?after=${after}`, { headers: { accept: 'text/event-stream' } });
+  if (response.body === null || response.status !== 200) throw new Error(`events tail answered ${response.status}: ${await response.text()}`);
+  const reader = response.body.getReader() as ReadableStreamDefaultReader<Uint8Array>;
+  const decoder = new TextDecoder();
+  const records: LoggedRecord[] = [];
+  let buffer = '';
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) throw new Error(`the log tail ended before the awaited record; read: ${JSON.stringify(records)}`);
+      buffer += decoder.decode(value, { stream: true });
+      for (let cut = buffer.indexOf('\n\n'); cut >= 0; cut = buffer.indexOf('\n\n')) {
+        const data = buffer
+          .slice(0, cut)
+          .split('\n')
+          .filter((line) => line.startsWith('data: '))
+          .map((line) => line.slice(6))
+          .join('');
+        buffer = buffer.slice(cut + 2);
+        if (data === '') continue;
+        const record = JSON.parse(data) as LoggedRecord;
+        records.push(record);
+        if (until(record)) return records;
+      }
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+}
+
+/** A turn's ending record (anything but `started`). */
+export function endsTurn(record: LoggedRecord): boolean {
+  return record.kind === 'turn' && record['state'] !== 'started';
+}

@@ -106,6 +106,8 @@ export async function startScriptedPlanner(): Promise<ScriptedPlanner> {
 
 export interface MockAgentSpec {
   name: string;
+  /** A built-in behaviour (`apps/mock-agents` presets, e.g. `operations`); the other fields override it. */
+  preset?: string;
   reply?: string;
   delayMs?: number;
   data?: Record<string, unknown>;
@@ -117,6 +119,14 @@ export interface MockAgentSpec {
 
 /** One `apps/mock-agents` process with the given behaviour (in-memory task store). */
 export function startMockAgent(spec: MockAgentSpec): Promise<ServiceProcess> {
+  if (spec.preset !== undefined) {
+    const { name: _name, preset, port, ...overrides } = spec;
+    return startService({
+      name: `mock-${spec.name}`,
+      entry: 'apps/mock-agents/src/main.ts',
+      env: { MOCK_AGENT_PRESET: preset, MOCK_AGENT_CONFIG: JSON.stringify(overrides), MOCK_AGENT_PORT: String(port ?? 0), MOCK_AGENT_TASK_STORE: 'memory', LOG_LEVEL: 'info' },
+    });
+  }
   const config = {
     name: spec.name,
     description: `Mock agent ${spec.name} for orchestrator tests`,

@@ -6,7 +6,9 @@ import {
   type ApprovalPage,
   type ApprovalStore,
   type ApprovalStoreOptions,
+  type ApprovalWakeup,
   DEFAULT_CLAIM_LIMIT,
+  DEFAULT_WAKEUP_LIMIT,
   type DecisionPatch,
   type ListApprovalsOptions,
   type NewApproval,
@@ -23,9 +25,10 @@ export interface RedisApprovalStoreOptions extends ApprovalStoreOptions {
 }
 
 /**
- * KEYS: approval hash, due set. ARGV: owner, decision patch JSON, id.
- * Returns {0} unknown / other owner, {1, status} already decided, {2} decided now. The status check and
- * the write are one atomic step, so of two concurrent decisions exactly one wins.
+ * KEYS: approval hash, due set, wake-up set. ARGV: owner, decision patch JSON, id, now (ms), wake-up member.
+ * Returns {0} unknown / other owner, {1, status} already decided, {2} decided now. The status check,
+ * the write and the session's wake-up are one atomic step, so of two concurrent decisions exactly one
+ * wins, and no decision exists without its wake-up.
  */
 const DECIDE_SCRIPT = `
 local owner = redis.call('HGET', KEYS[1], 'owner')
@@ -34,13 +37,22 @@ local status = redis.call('HGET', KEYS[1], 'status')
 if status ~= 'pending' then return {1, status} end
 redis.call('HSET', KEYS[1], 'status', cjson.decode(ARGV[2]).status, 'decision', ARGV[2])
 redis.call('ZREM', KEYS[2], ARGV[3])
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5])
 return {2}
 `;
 
+/** KEYS: wake-up set. ARGV: member, at. Removes the member unless a later decision re-added it. */
+const CLEAR_WAKEUP_SCRIPT = `
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if score and tonumber(score) <= tonumber(ARGV[2]) then redis.call('ZREM', KEYS[1], ARGV[1]) end
+return 0
+`;
+
 /**
- * KEYS: due set. ARGV: now (ms), limit, approval key prefix, expiry patch JSON.
+ * KEYS: due set, wake-up set. ARGV: now (ms), limit, approval key prefix, expiry patch JSON.
  * ZREM is the claim: only the caller whose ZREM removed an id expires it, so each approval expires once
- * whichever replica's timer fires first (after a restart too: the set is durable).
+ * whichever replica's timer fires first (after a restart too: the set is durable). The expiry wakes
+ * its session in the same step.
  * The approval keys are derived from ids here, so this assumes a single Redis (not Redis Cluster).
  */
 const CLAIM_SCRIPT = `
@@ -51,6 +63,8 @@ for _, id in ipairs(due) do
     local key = ARGV[3] .. id .. '}'
     if redis.call('HGET', key, 'status') == 'pending' then
       redis.call('HSET', key, 'status', 'expired', 'decision', ARGV[4])
+      local record = cjson.decode(redis.call('HGET', key, 'record'))
+      redis.call('ZADD', KEYS[2], ARGV[1], record.session_id .. ' ' .. record.owner)
       table.insert(claimed, id)
     end
   end
@@ -58,10 +72,15 @@ end
 return claimed
 `;
 
+/** The wake-up set's member for a session: its id (a UUID, no spaces) first, so the owner may hold anything. */
+function wakeupMember(sessionId: string, owner: string): string {
+  return `${sessionId} ${owner}`;
+}
+
 /**
  * Approvals in Redis: a hash per approval (`approval:{id}`: owner, status, the record as created, the
- * decision patch), an owner index (sorted set by request time) and one due set (sorted set by deadline)
- * that expiry claims from. Any replica can serve any approval.
+ * decision patch), an owner index (sorted set by request time), one due set (sorted set by deadline)
+ * that expiry claims from, and one wake-up set (sessions with decisions not yet taken up, by time). Any replica can serve any approval.
  */
 export class RedisApprovalStore implements ApprovalStore {
   private readonly prefix: string;
@@ -74,8 +93,9 @@ export class RedisApprovalStore implements ApprovalStore {
   ) {
     this.prefix = options.keyPrefix ?? '';
     this.now = options.now ?? Date.now;
-    redis.defineCommand('ensembleApprovalDecide', { numberOfKeys: 2, lua: DECIDE_SCRIPT });
-    redis.defineCommand('ensembleApprovalClaim', { numberOfKeys: 1, lua: CLAIM_SCRIPT });
+    redis.defineCommand('ensembleApprovalDecide', { numberOfKeys: 3, lua: DECIDE_SCRIPT });
+    redis.defineCommand('ensembleApprovalClaim', { numberOfKeys: 2, lua: CLAIM_SCRIPT });
+    redis.defineCommand('ensembleApprovalClearWakeup', { numberOfKeys: 1, lua: CLEAR_WAKEUP_SCRIPT });
   }
 
   static fromUrl(url: string, options: RedisApprovalStoreOptions = {}): RedisApprovalStore {
@@ -99,6 +119,10 @@ export class RedisApprovalStore implements ApprovalStore {
 
   private get dueKey(): string {
     return `${this.prefix}approvals:due`;
+  }
+
+  private get wakeKey(): string {
+    return `${this.prefix}approvals:wake`;
   }
 
   async create(input: NewApproval): Promise<ApprovalRecord> {
@@ -150,8 +174,10 @@ export class RedisApprovalStore implements ApprovalStore {
     const record = await this.get(id, owner);
     if (record === undefined) throw approvalNotFound(id);
     if (record.status !== 'pending') throw alreadyDecided(id, record.status);
-    const patch = decisionPatch(record, decision, this.now());
-    const result = (await this.scripts.ensembleApprovalDecide(this.key(id), this.dueKey, owner, JSON.stringify(patch), id)) as [number, string?];
+    const now = this.now();
+    const patch = decisionPatch(record, decision, now);
+    const member = wakeupMember(record.session_id, owner);
+    const result = (await this.scripts.ensembleApprovalDecide(this.key(id), this.dueKey, this.wakeKey, owner, JSON.stringify(patch), id, now, member)) as [number, string?];
     if (result[0] === 0) throw approvalNotFound(id);
     if (result[0] === 1) throw alreadyDecided(id, result[1] ?? 'decided');
     return { ...record, ...patch };
@@ -160,7 +186,7 @@ export class RedisApprovalStore implements ApprovalStore {
   async claimExpired(limit = DEFAULT_CLAIM_LIMIT): Promise<ApprovalRecord[]> {
     const now = this.now();
     const patch: Omit<DecisionPatch, 'arguments'> = { status: 'expired', decided_at: new Date(now).toISOString(), decided_by: null, comment: null, answer: null };
-    const ids = (await this.scripts.ensembleApprovalClaim(this.dueKey, now, limit, `${this.prefix}approval:{`, JSON.stringify(patch))) as string[];
+    const ids = (await this.scripts.ensembleApprovalClaim(this.dueKey, this.wakeKey, now, limit, `${this.prefix}approval:{`, JSON.stringify(patch))) as string[];
     const records = await Promise.all(ids.map((id) => this.load(id)));
     return records.filter((record): record is ApprovalRecord => record !== undefined);
   }
@@ -170,6 +196,22 @@ export class RedisApprovalStore implements ApprovalStore {
     return score === undefined ? undefined : Math.max(0, Number(score) - this.now());
   }
 
+  async wakeups(options: { limit?: number; minAgeMs?: number } = {}): Promise<ApprovalWakeup[]> {
+    const latest = this.now() - (options.minAgeMs ?? 0);
+    const flat = await this.redis.zrangebyscore(this.wakeKey, '-inf', latest, 'WITHSCORES', 'LIMIT', 0, options.limit ?? DEFAULT_WAKEUP_LIMIT);
+    const wakeups: ApprovalWakeup[] = [];
+    for (let index = 0; index + 1 < flat.length; index += 2) {
+      const member = flat[index] ?? '';
+      const space = member.indexOf(' ');
+      if (space > 0) wakeups.push({ sessionId: member.slice(0, space), owner: member.slice(space + 1), at: Number(flat[index + 1]) });
+    }
+    return wakeups;
+  }
+
+  async clearWakeup(wakeup: ApprovalWakeup): Promise<void> {
+    await this.scripts.ensembleApprovalClearWakeup(this.wakeKey, wakeupMember(wakeup.sessionId, wakeup.owner), wakeup.at);
+  }
+
   async close(): Promise<void> {
     // A client passed in belongs to the caller; one fromUrl opened is ours to close.
     if (this.ownsClient) await this.redis.quit();
@@ -177,6 +219,7 @@ export class RedisApprovalStore implements ApprovalStore {
 }
 
 interface RedisWithScripts {
-  ensembleApprovalDecide(key: string, dueKey: string, owner: string, patch: string, id: string): Promise<unknown>;
-  ensembleApprovalClaim(dueKey: string, now: number, limit: number, keyPrefix: string, patch: string): Promise<unknown>;
+  ensembleApprovalDecide(key: string, dueKey: string, wakeKey: string, owner: string, patch: string, id: string, now: number, member: string): Promise<unknown>;
+  ensembleApprovalClaim(dueKey: string, wakeKey: string, now: number, limit: number, keyPrefix: string, patch: string): Promise<unknown>;
+  ensembleApprovalClearWakeup(wakeKey: string, member: string, at: number): Promise<unknown>;
 }

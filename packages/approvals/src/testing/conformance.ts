@@ -190,6 +190,45 @@ export function describeApprovalStoreConformance(name: string, setup: () => Prom
       });
     });
 
+    describe('wake-ups', () => {
+      const ofSession = async (sessionId: string, options?: { minAgeMs?: number }) => (await store.wakeups(options)).filter((wakeup) => wakeup.sessionId === sessionId);
+
+      it('a decision wakes its session (with its owner), listed once the wake-up is old enough, until cleared', async () => {
+        const first = await create();
+        const second = await create({ sessionId: first.session_id, nodeId: 'deploy' });
+        expect(await ofSession(first.session_id)).toEqual([]);
+        await store.decide(first.id, owner, { decision: 'approved', decidedBy: owner });
+        const decidedAt = clock;
+        clock += 1_000;
+        await store.decide(second.id, owner, { decision: 'rejected', decidedBy: owner });
+        // One entry per session, at its latest decision.
+        expect(await ofSession(first.session_id)).toEqual([{ sessionId: first.session_id, owner, at: decidedAt + 1_000 }]);
+        expect(await ofSession(first.session_id, { minAgeMs: 1 })).toEqual([]);
+        clock += 5_000;
+        const [wakeup] = await ofSession(first.session_id, { minAgeMs: 5_000 });
+        expect(wakeup).toBeDefined();
+        await store.clearWakeup(wakeup!);
+        expect(await ofSession(first.session_id)).toEqual([]);
+      });
+
+      it('a decision made after the wake-up was read keeps the session listed when that wake-up is cleared', async () => {
+        const first = await create();
+        const second = await create({ sessionId: first.session_id, nodeId: 'deploy' });
+        await store.decide(first.id, owner, { decision: 'approved', decidedBy: owner });
+        const [read] = await ofSession(first.session_id);
+        clock += 10;
+        await store.decide(second.id, owner, { decision: 'approved', decidedBy: owner });
+        await store.clearWakeup(read!);
+        expect(await ofSession(first.session_id)).toEqual([{ sessionId: first.session_id, owner, at: clock }]);
+      });
+
+      it('a failed decision (conflict, another owner) wakes nothing', async () => {
+        const record = await create();
+        await rejection(store.decide(record.id, 'someone-else', { decision: 'approved', decidedBy: 'someone-else' }));
+        expect(await ofSession(record.session_id)).toEqual([]);
+      });
+    });
+
     describe('expiry', () => {
       it('claims a pending approval once its deadline passed, exactly once, as expired; decided ones never', async () => {
         const soon = await create({ timeoutSeconds: 60 });
@@ -210,6 +249,14 @@ export function describeApprovalStoreConformance(name: string, setup: () => Prom
         const late = await rejection(store.decide(soon.id, owner, { decision: 'approved', decidedBy: owner }));
         expect(late.code).toBe(ErrorCode.Conflict);
         expect(late.details?.['status']).toBe('expired');
+      });
+
+      it('an expiry wakes its session like a decision does', async () => {
+        const record = await create({ timeoutSeconds: 60 });
+        clock += 60_000;
+        await store.claimExpired();
+        const woken = (await store.wakeups()).filter((wakeup) => wakeup.sessionId === record.session_id);
+        expect(woken).toEqual([{ sessionId: record.session_id, owner, at: clock }]);
       });
 
       it('concurrent claimers on different handles expire each approval exactly once', async () => {
