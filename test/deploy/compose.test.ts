@@ -171,7 +171,7 @@ describe('docker-compose.yml', () => {
     }
     expect(services['redis']!.volumes).toEqual(['redis-data:/data']);
     const offline = Object.entries(services).filter(([, service]) => service.profiles?.includes('offline')).map(([, service]) => service.command?.[0]);
-    expect(offline.sort()).toEqual(['mock-agent', 'mock-agent', 'sim-llm']);
+    expect(offline.sort()).toEqual(['mock-agent', 'mock-agent', 'mock-agent', 'sim-llm']);
   });
 
   it('.env.example lists exactly the variables the compose file reads', () => {
