@@ -1,4 +1,5 @@
 import { AgentServiceSettings } from '@ensemble/a2a';
+import { ApprovalWebhookSettings, requireApprovalWebhookSecret } from '@ensemble/approvals';
 import { env } from '@ensemble/config';
 import { z } from 'zod';
 
@@ -24,5 +25,7 @@ export const OrchestratorConfig = z.object({
   ORCHESTRATOR_ON_NODE_FAILURE: z.enum(['partial', 'fail']).default('partial'),
   ORCHESTRATOR_NODE_RETRY_BUDGET_MS: env.int(15_000),
   APPROVAL_TIMEOUT_SECONDS: env.int(86_400, 1),
-});
+  /** Approval webhooks: the orchestrator sends the requests (pauses) and the decisions made by a chat turn. */
+  ...ApprovalWebhookSettings.shape,
+}).superRefine(requireApprovalWebhookSecret);
 export type OrchestratorConfig = z.infer<typeof OrchestratorConfig>;
