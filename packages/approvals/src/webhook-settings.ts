@@ -2,7 +2,7 @@ import { env } from '@ensemble/config';
 import type { Logger } from '@ensemble/telemetry';
 import { z } from 'zod';
 
-import { WEBHOOK_DELIVERY_DEFAULTS, WebhookNotifier } from './webhooks.js';
+import { WEBHOOK_DELIVERY_DEFAULTS, WebhookNotifier, hostOf } from './webhooks.js';
 
 /**
  * The approval webhook variables. A schema fragment, not a reader: the gateway and the orchestrator both
@@ -34,6 +34,7 @@ export function requireApprovalWebhookSecret(config: Pick<ApprovalWebhookSetting
 /** The notifier the settings ask for, or undefined when no webhook URL is set. */
 export function createWebhookNotifier(settings: ApprovalWebhookSettings, logger: Logger): WebhookNotifier | undefined {
   if (settings.APPROVAL_WEBHOOK_URLS.length === 0 || settings.APPROVAL_WEBHOOK_SECRET === undefined) return undefined;
+  logger.info({ url_hosts: settings.APPROVAL_WEBHOOK_URLS.map(hostOf) }, 'approval webhooks on');
   return new WebhookNotifier({
     urls: settings.APPROVAL_WEBHOOK_URLS,
     secret: settings.APPROVAL_WEBHOOK_SECRET,

@@ -6,6 +6,7 @@ import { collectingLogger } from '../../../test/support/logs.js';
 import type { ApprovalStore } from './approval-store.js';
 import { InMemoryApprovalStore } from './memory-store.js';
 import { describeApprovalStoreConformance, sampleApproval } from './testing/conformance.js';
+import { createWebhookNotifier } from './webhook-settings.js';
 import { type ApprovalNotifier, WebhookNotifier, type WebhookNotifierOptions, notifyingApprovalStore, signWebhook, verifyWebhookSignature } from './webhooks.js';
 
 const SECRET = 'whsec-test-secret';
@@ -229,7 +230,7 @@ describe('WebhookNotifier', () => {
     expect(received).toHaveLength(3);
     expect(received[0]?.signal.aborted).toBe(true);
     expect(received[1]?.signal.aborted).toBe(false);
-    expect(warnings()).toEqual([expect.objectContaining({ msg: 'approval webhook delivery dropped: too many in flight', event_id: received[0]?.headers.get('x-ensemble-delivery'), max_in_flight: 2 })]);
+    expect(warnings()).toEqual([expect.objectContaining({ msg: 'approval webhook delivery dropped: too many in flight', url_host: 'hooks.example.com', event_id: received[0]?.headers.get('x-ensemble-delivery'), max_in_flight: 2 })]);
     await hooks.close();
   });
 
@@ -270,6 +271,18 @@ describe('WebhookNotifier', () => {
     expect(received[0]?.signal.aborted).toBe(true);
     expect(hooks.inFlight).toBe(0);
     expect(warnings()).toEqual([expect.objectContaining({ msg: 'approval webhook deliveries abandoned at shutdown', deliveries: 1 })]);
+  });
+});
+
+describe('createWebhookNotifier', () => {
+  it('makes none without URLs, and one that says which hosts (not paths) it sends to otherwise', async () => {
+    const logs = collectingLogger('webhooks-test');
+    expect(createWebhookNotifier({ APPROVAL_WEBHOOK_URLS: [], APPROVAL_WEBHOOK_SECRET: SECRET, APPROVAL_WEBHOOK_RETRY_INITIAL_MS: 0 }, logs.logger)).toBeUndefined();
+    const made = createWebhookNotifier({ APPROVAL_WEBHOOK_URLS: ['https://hooks.example.com/tok-123', 'http://10.0.0.5:9000/x'], APPROVAL_WEBHOOK_SECRET: SECRET, APPROVAL_WEBHOOK_RETRY_INITIAL_MS: 0 }, logs.logger);
+    expect(made).toBeInstanceOf(WebhookNotifier);
+    await made?.close();
+    expect(logs.lines).toContainEqual(expect.objectContaining({ msg: 'approval webhooks on', url_hosts: ['hooks.example.com', '10.0.0.5:9000'] }));
+    expect(JSON.stringify(logs.lines)).not.toContain('tok-123');
   });
 });
 

@@ -126,7 +126,8 @@ interface Delivery {
   dropped: boolean;
 }
 
-function hostOf(url: string): string {
+/** The host of a webhook URL, for logs (its path and query may hold a token). */
+export function hostOf(url: string): string {
   try {
     return new URL(url).host;
   } catch {
@@ -242,7 +243,7 @@ export class WebhookNotifier implements ApprovalNotifier {
         oldest.dropped = true;
         oldest.controller.abort();
         this.#inFlight.delete(oldest);
-        this.#logger.warn({ url_host: hostOf(url), event_id: oldest.eventId, max_in_flight: this.#maxInFlight }, 'approval webhook delivery dropped: too many in flight');
+        this.#logger.warn({ url_host: hostOf(oldest.url), event_id: oldest.eventId, max_in_flight: this.#maxInFlight }, 'approval webhook delivery dropped: too many in flight');
       }
     }
     const controller = new AbortController();
