@@ -18,6 +18,7 @@ const CONFIG_FILES = [
   // Shared schema fragments spread into app configs.
   'packages/vectors/src/open-store.ts',
   'packages/a2a/src/settings.ts',
+  'packages/approvals/src/webhook-settings.ts',
 ];
 
 function variablesReadByConfigs(): Set<string> {

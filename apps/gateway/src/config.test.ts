@@ -51,6 +51,23 @@ describe('GatewayConfig', () => {
   });
 });
 
+describe('GatewayConfig approval webhooks', () => {
+  it('are off by default, and read a URL list with its secret and first retry delay', () => {
+    expect(loadConfig(GatewayConfig, {})).toMatchObject({ APPROVAL_WEBHOOK_URLS: [], APPROVAL_WEBHOOK_RETRY_INITIAL_MS: 1_000 });
+    expect(loadConfig(GatewayConfig, {}).APPROVAL_WEBHOOK_SECRET).toBeUndefined();
+    const config = loadConfig(GatewayConfig, { APPROVAL_WEBHOOK_URLS: 'https://hooks.example.com/a, http://10.0.0.5:9000/b', APPROVAL_WEBHOOK_SECRET: 's3cret', APPROVAL_WEBHOOK_RETRY_INITIAL_MS: '50' });
+    expect(config).toMatchObject({ APPROVAL_WEBHOOK_URLS: ['https://hooks.example.com/a', 'http://10.0.0.5:9000/b'], APPROVAL_WEBHOOK_SECRET: 's3cret', APPROVAL_WEBHOOK_RETRY_INITIAL_MS: 50 });
+  });
+
+  it('refuses URLs without a secret (unsigned webhooks), and anything but http(s) URLs', () => {
+    expect(() => loadConfig(GatewayConfig, { APPROVAL_WEBHOOK_URLS: 'https://hooks.example.com/a' })).toThrow(/APPROVAL_WEBHOOK_SECRET: required when APPROVAL_WEBHOOK_URLS is set/);
+    expect(() => loadConfig(GatewayConfig, { APPROVAL_WEBHOOK_URLS: 'not a url', APPROVAL_WEBHOOK_SECRET: 's' })).toThrow(/APPROVAL_WEBHOOK_URLS/);
+    expect(() => loadConfig(GatewayConfig, { APPROVAL_WEBHOOK_URLS: 'ftp://files.example.com/x', APPROVAL_WEBHOOK_SECRET: 's' })).toThrow(/APPROVAL_WEBHOOK_URLS/);
+    // A secret alone is harmless.
+    expect(loadConfig(GatewayConfig, { APPROVAL_WEBHOOK_SECRET: 's' }).APPROVAL_WEBHOOK_URLS).toEqual([]);
+  });
+});
+
 describe('resolveBindHost', () => {
   it('keeps the configured host when tokens protect the API', () => {
     expect(resolveBindHost('0.0.0.0', ['t'])).toEqual({ host: '0.0.0.0' });

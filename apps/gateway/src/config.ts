@@ -1,4 +1,5 @@
 import { AgentServiceSettings } from '@ensemble/a2a';
+import { ApprovalWebhookSettings, requireApprovalWebhookSecret } from '@ensemble/approvals';
 import { env } from '@ensemble/config';
 import { DEFAULT_REASONING_TEXT_FIELD, REASONING_TEXT_FIELDS } from '@ensemble/openai-a2a';
 import { z } from 'zod';
@@ -56,7 +57,9 @@ export const GatewayConfig = z.object({
   LOG_FLUSH_INTERVAL_MS: env.int(100, 0),
   OTEL_EXPORTER_OTLP_ENDPOINT: env.optionalUrl(),
   OTEL_EXPORTER_OTLP_PROTOCOL: env.otlpProtocol(),
-});
+  /** Approval webhooks: the gateway sends the decisions made through the approvals API, and the expiries. */
+  ...ApprovalWebhookSettings.shape,
+}).superRefine(requireApprovalWebhookSecret);
 export type GatewayConfig = z.infer<typeof GatewayConfig>;
 
 const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|::1|\[::1\])$/i;

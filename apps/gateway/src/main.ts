@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 
 import { AgentRegistry } from '@ensemble/a2a';
 import { RedisAgentCardCache } from '@ensemble/a2a/redis';
-import { startExpirySweeper } from '@ensemble/approvals';
+import { createWebhookNotifier, notifyingApprovalStore, startExpirySweeper } from '@ensemble/approvals';
 import { RedisApprovalStore } from '@ensemble/approvals/redis';
 import { loadConfig } from '@ensemble/config';
 import { createLlmClient, upstreamReadiness } from '@ensemble/llm';
@@ -100,7 +100,11 @@ void registry.start();
 const bind = resolveBindHost(config.GATEWAY_HOST, config.API_TOKENS);
 if (bind.warning !== undefined) logger.warn({ host: bind.host }, bind.warning);
 
-const approvals = new RedisApprovalStore(data, { keyPrefix });
+// Approval webhooks: this process sends the approvals API's decisions and the expiries it claims; the
+// orchestrator sends the requests and the decisions made by a chat turn.
+const webhooks = createWebhookNotifier(config, logger);
+const approvalRecords = new RedisApprovalStore(data, { keyPrefix });
+const approvals = webhooks === undefined ? approvalRecords : notifyingApprovalStore(approvalRecords, webhooks);
 // Expired approvals (claimed once across replicas) wake their workflow, which takes an expiry as a rejection.
 const stopExpirySweeper = startExpirySweeper({
   store: approvals,
@@ -136,6 +140,7 @@ const server = await serveHttp(app, { host: bind.host, port: config.GATEWAY_PORT
 onShutdownSignal(logger, async () => {
   stopExpirySweeper();
   await server.close();
+  await webhooks?.close();
   upstreamFetch.close();
   passthroughUpstream.close();
   await registry.stop();

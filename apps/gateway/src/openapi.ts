@@ -2,6 +2,7 @@ import {
   Approval,
   ApprovalDecisionRequest,
   ApprovalList,
+  ApprovalWebhookEvent,
   ChatCompletionChunk,
   ChatCompletionRequest,
   ChatCompletionResponse,
@@ -319,6 +320,27 @@ export function buildOpenApiDocument(options: { version: string; authRequired: b
         get: { operationId: 'openapi', summary: 'This document.', security: [], responses: { '200': { description: 'OpenAPI 3.1 document.' } } },
       },
     },
+    // What the orchestrator and the gateway POST to each APPROVAL_WEBHOOK_URLS entry (README "Webhooks").
+    webhooks: {
+      approvalEvent: {
+        post: {
+          operationId: 'approvalEvent',
+          summary: 'An approval was requested, decided or expired (sent when APPROVAL_WEBHOOK_URLS is set).',
+          security: [],
+          parameters: [
+            { name: 'X-Ensemble-Signature', in: 'header', required: true, ...header('`t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">` with APPROVAL_WEBHOOK_SECRET; refuse a stale `t` (replay).') },
+            { name: 'X-Ensemble-Event', in: 'header', required: true, ...header('The event `type`.', schema(ApprovalWebhookEvent.shape.type)) },
+            { name: 'X-Ensemble-Delivery', in: 'header', required: true, ...header('The event `id`, the same on every retry.') },
+          ],
+          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/ApprovalWebhookEvent' } } } },
+          responses: {
+            '2XX': { description: 'Delivered.' },
+            '4XX': { description: 'Refused: not retried (except 408 and 429).' },
+            '5XX': { description: 'Retried with backoff, 6 attempts in all.' },
+          },
+        },
+      },
+    },
     components: {
       securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'One of the tokens in API_TOKENS.' } },
       schemas: {
@@ -334,6 +356,7 @@ export function buildOpenApiDocument(options: { version: string; authRequired: b
         Approval: schema(Approval),
         ApprovalList: schema(ApprovalList),
         ApprovalDecisionRequest: schema(ApprovalDecisionRequest, 'input'),
+        ApprovalWebhookEvent: schema(ApprovalWebhookEvent),
         Error: schema(OpenAIErrorBodySchema),
       },
     },

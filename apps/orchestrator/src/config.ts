@@ -1,5 +1,5 @@
 import { AgentServiceSettings } from '@ensemble/a2a';
-import { APPROVAL_TIMEOUT_ACTIONS, DEFAULT_APPROVAL_TIMEOUT_ACTION } from '@ensemble/approvals';
+import { APPROVAL_TIMEOUT_ACTIONS, ApprovalWebhookSettings, DEFAULT_APPROVAL_TIMEOUT_ACTION, requireApprovalWebhookSecret } from '@ensemble/approvals';
 import { env } from '@ensemble/config';
 import { z } from 'zod';
 
@@ -27,5 +27,7 @@ export const OrchestratorConfig = z.object({
   APPROVAL_TIMEOUT_SECONDS: env.int(86_400, 1),
   /** What an approval that expired undecided does: `reject` the action, `approve` it as requested, or `fail` the workflow. */
   APPROVAL_TIMEOUT_ACTION: z.enum(APPROVAL_TIMEOUT_ACTIONS).default(DEFAULT_APPROVAL_TIMEOUT_ACTION),
-});
+  /** Approval webhooks: the orchestrator sends the requests (pauses) and the decisions made by a chat turn. */
+  ...ApprovalWebhookSettings.shape,
+}).superRefine(requireApprovalWebhookSecret);
 export type OrchestratorConfig = z.infer<typeof OrchestratorConfig>;

@@ -1,5 +1,6 @@
 import { AgentRegistry } from '@ensemble/a2a';
 import { RedisAgentCardCache, RedisTaskStore } from '@ensemble/a2a/redis';
+import { createWebhookNotifier, notifyingApprovalStore } from '@ensemble/approvals';
 import { RedisApprovalStore } from '@ensemble/approvals/redis';
 import { loadConfig } from '@ensemble/config';
 import { createLlmClient, upstreamReadiness } from '@ensemble/llm';
@@ -35,6 +36,11 @@ await registry.start();
 
 const llm = createLlmClient({ baseURL: config.OPENAI_BASE_URL, apiKey: config.OPENAI_API_KEY });
 
+// Approval webhooks: this process sends `approval.requested` (a node paused) and `approval.decided` for
+// decisions made by a chat turn; the gateway sends the approvals API's decisions and the expiries.
+const webhooks = createWebhookNotifier(config, logger);
+const approvalRecords = new RedisApprovalStore(sessionRedis, { keyPrefix });
+
 const { service, orchestrator } = createOrchestratorApp({
   store: new RedisSessionStore(sessionRedis, { keyPrefix, ttlMs: config.SESSION_TTL_SECONDS * 1000 }),
   results: new RedisResultStore(redis, { keyPrefix, ttlSeconds: config.ORCHESTRATOR_RESULT_TTL_SECONDS }),
@@ -51,7 +57,7 @@ const { service, orchestrator } = createOrchestratorApp({
   maxConcurrency: config.ORCHESTRATOR_MAX_CONCURRENCY,
   onNodeFailure: config.ORCHESTRATOR_ON_NODE_FAILURE,
   nodeRetryBudgetMs: config.ORCHESTRATOR_NODE_RETRY_BUDGET_MS,
-  approvals: new RedisApprovalStore(sessionRedis, { keyPrefix }),
+  approvals: webhooks === undefined ? approvalRecords : notifyingApprovalStore(approvalRecords, webhooks),
   approvalTimeoutSeconds: config.APPROVAL_TIMEOUT_SECONDS,
   approvalTimeoutAction: config.APPROVAL_TIMEOUT_ACTION,
   plannerTimeoutMs: config.ORCHESTRATOR_PLANNER_TIMEOUT_MS,
@@ -75,6 +81,7 @@ onShutdownSignal(logger, async () => {
   // Workflows first: they are interrupted (not cancelled) and their leases released for another instance.
   await orchestrator.stop();
   await service.stop();
+  await webhooks?.close();
   await registry.stop();
   redis.disconnect();
   sessionRedis.disconnect();

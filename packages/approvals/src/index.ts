@@ -8,3 +8,7 @@ export { InMemoryApprovalStore } from './memory-store.js';
 export { approvalDecidedMetadata, approvalRequiredMetadata, pauseDetails } from './pause.js';
 export { decisionFromRequest } from './validate.js';
 export type { PauseDetails } from './pause.js';
+export { ApprovalWebhookSettings, createWebhookNotifier, requireApprovalWebhookSecret } from './webhook-settings.js';
+export { DEFAULT_SIGNATURE_TOLERANCE_SECONDS, WEBHOOK_DELIVERY_DEFAULTS, WebhookNotifier, notifyingApprovalStore, signWebhook, verifyWebhookSignature } from './webhooks.js';
+export type { ApprovalNotifier, VerifyWebhookInput, WebhookNotifierOptions } from './webhooks.js';
+export type { ApprovalEventType, ApprovalWebhookEvent } from '@ensemble/protocol';

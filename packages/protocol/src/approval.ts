@@ -73,3 +73,30 @@ export function toApprovalView(record: ApprovalRecord): Approval {
   const { owner: _owner, requested_arguments: _requested, answer: _answer, ...view } = record;
   return view;
 }
+
+/** What happened to an approval, as a webhook event's `type` (`APPROVAL_WEBHOOK_URLS`). */
+export const ApprovalEventType = z.enum(['approval.requested', 'approval.decided', 'approval.expired']);
+export type ApprovalEventType = z.infer<typeof ApprovalEventType>;
+
+/**
+ * The JSON body `POST`ed to each approval webhook URL. `id` is this event's own UUID (also in the
+ * `X-Ensemble-Delivery` header; the same on every retry, so a receiver can drop duplicates); `approval`
+ * is the record as `GET /v1/approvals/{id}` returns it at that moment.
+ */
+export const ApprovalWebhookEvent = z.object({
+  id: z.string().min(1),
+  type: ApprovalEventType,
+  created_at: z.iso.datetime(),
+  approval: Approval,
+});
+export type ApprovalWebhookEvent = z.infer<typeof ApprovalWebhookEvent>;
+
+/** Headers of an approval webhook delivery (lower-case, as `Headers` and `node:http` give them). */
+export const ApprovalWebhookHeader = {
+  /** `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">` with `APPROVAL_WEBHOOK_SECRET`. */
+  signature: 'x-ensemble-signature',
+  /** The event's `type`. */
+  event: 'x-ensemble-event',
+  /** The event's `id`. */
+  delivery: 'x-ensemble-delivery',
+} as const;

@@ -38,7 +38,7 @@ export { TokenUsage, sumTokenUsage } from './token-usage.js';
 export type { TokenCounts, TokenTotals } from './token-usage.js';
 export { AgentCardSummary, AgentSkillSummary } from './agent-card.js';
 export { APPROVAL_TIMEOUT_DETAIL, ApprovalAnswer, ApprovalAnswerData, ApprovalRequest, ApprovalRequestData } from './a2a-approval.js';
-export { Approval, ApprovalDecisionRequest, ApprovalKind, ApprovalList, ApprovalRecord, ApprovalStatus, toApprovalView } from './approval.js';
+export { Approval, ApprovalDecisionRequest, ApprovalEventType, ApprovalKind, ApprovalList, ApprovalRecord, ApprovalStatus, ApprovalWebhookEvent, ApprovalWebhookHeader, toApprovalView } from './approval.js';
 export { ChatCompletionChunk, ChatCompletionResponse, ModelList } from './openai-responses.js';
 export { HealthReport, ReadinessCheckResult, ReadinessReport } from './health.js';
 export {

@@ -26,6 +26,8 @@ export interface StackOptions {
   agents: MockAgentSpec[];
   /** Extra orchestrator environment (lease length, resume scan period, ...). */
   orchestratorEnv?: Record<string, string>;
+  /** Extra gateway environment (approval webhooks, ...). */
+  gatewayEnv?: Record<string, string>;
 }
 
 export interface Stack {
@@ -97,6 +99,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       AGENT_CLIENT_TOKEN: AGENT_TOKEN,
       AGENT_URLS: [planner.url, ...agentUrls].join(','),
       AGENT_REFRESH_INTERVAL_MS: '200',
+      ...options.gatewayEnv,
       ...env,
     },
   });
