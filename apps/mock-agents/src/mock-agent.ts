@@ -68,7 +68,11 @@ function untilAborted(signal: AbortSignal): Promise<never> {
 export function createMockAgentRun(behaviour: MockAgentBehaviour, deps: MockAgentDeps): AgentRun {
   let calls = 0;
   return async function* run(input, ctx) {
-    if (ctx.task === undefined) calls += 1;
+    if (ctx.task === undefined) {
+      calls += 1;
+      // One line per execution of a new task: how `npm run chaos` counts agent work run twice.
+      ctx.logger.info({ call: calls, input: input.text.slice(0, 200) }, 'mock task started');
+    }
     let values: TemplateValues = { ...parseRequest(behaviour.parse, input.text), input: input.text, agent: behaviour.name, call: calls };
     const failure = behaviour.failure;
 

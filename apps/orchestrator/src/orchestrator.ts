@@ -431,7 +431,9 @@ export class Orchestrator {
     const lease = await store.acquireLease(session.id, owner, { ttlMs: leaseMs, autoRenew: true });
     try {
       // Re-read under the lease: the previous holder may have written since.
-      return { kind: 'run', session: await store.get(session.id, owner), lease, owner };
+      const current = await store.get(session.id, owner);
+      this.#options.logger.info({ session_id: session.id, status: current.status }, 'session taken up by a request');
+      return { kind: 'run', session: current, lease, owner };
     } catch (error) {
       await lease.release();
       throw error;
