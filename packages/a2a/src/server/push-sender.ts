@@ -15,7 +15,7 @@ import {
 import type { Logger } from '@ensemble/telemetry';
 import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 
-import { isTerminalState } from '../parts.js';
+import { isInterruptedState, isTerminalState } from '../parts.js';
 import { type HostResolver, type ResolvedAddress, checkPushUrl } from './push-url.js';
 
 /** Header carrying a config's `token`, as the SDK's sender and the Python SDK name it. */
@@ -144,10 +144,17 @@ export class KitPushNotificationSender implements PushNotificationSender {
   }
 }
 
-/** The task id and state a stream event sets, or `undefined` when it changes no state. */
+/**
+ * The task id and state a stream event sets, or `undefined` when it changes no state. A task snapshot in
+ * an interrupted state (auth- or input-required) is where a follow-up turn starts, possibly on another
+ * replica: that state was notified when the task entered it.
+ */
 function stateChange(streamResponse: StreamResponse): { taskId: string; state: TaskState } | undefined {
   const payload = streamResponse.payload;
-  if (payload?.$case === 'task') return { taskId: payload.value.id, state: payload.value.status?.state ?? TaskState.TASK_STATE_UNSPECIFIED };
+  if (payload?.$case === 'task') {
+    const state = payload.value.status?.state ?? TaskState.TASK_STATE_UNSPECIFIED;
+    return isInterruptedState(state) ? undefined : { taskId: payload.value.id, state };
+  }
   if (payload?.$case === 'statusUpdate') return { taskId: payload.value.taskId, state: payload.value.status?.state ?? TaskState.TASK_STATE_UNSPECIFIED };
   return undefined;
 }
