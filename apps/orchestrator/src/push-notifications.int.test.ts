@@ -29,10 +29,10 @@ beforeAll(async () => {
     startMockAgent({ name: 'approver', reply: 'restarted {{input}}', failure: { mode: 'approval', summary: 'Restart {{input}}' } }),
   ]);
   orchestrator = await startOrchestrator('orchestrator-push', {
-    agentUrls: [planner.url, approver!.url],
+    agentUrls: [planner.url, approver.url],
     redisUrl: redis.url,
     prefix: redis.prefix,
-    llmUrl: llm!.url,
+    llmUrl: llm.url,
     token: TOKEN,
     extra: { ORCHESTRATOR_RESUME_SCAN_MS: '0', A2A_PUSH_ALLOW_PRIVATE: 'true' },
   });
