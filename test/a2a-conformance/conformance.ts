@@ -573,7 +573,7 @@ export function describeA2AConformance(getTarget: () => ConformanceTarget): void
       );
       const created = await restFetch(`/tasks/${id}/pushNotificationConfigs`, { method: 'POST', body: JSON.stringify({ url: 'https://93.184.216.34/rest-hook' }) });
       expect(created.status).toBe(201);
-      const configId = stringAt((await created.json()) as JsonObject, 'id');
+      const configId = stringAt((await created.json()), 'id');
       expect(((await (await restFetch(`/tasks/${id}/pushNotificationConfigs/${configId}`)).json()) as JsonObject)['url']).toBe('https://93.184.216.34/rest-hook');
       expect((await restFetch(`/tasks/${id}/pushNotificationConfigs/${configId}`, { method: 'DELETE' })).status).toBe(204);
       await expectRestError(await restFetch('/extendedAgentCard'), 400, 'UNSUPPORTED_OPERATION');

@@ -29,7 +29,7 @@ export interface PushDeliveryOptions {
   allowPrivate?: boolean;
   /** Host resolution for the URL check; injected in tests. */
   resolve?: HostResolver;
-  /** Time one POST may take, answer included. Default 5 s. */
+  /** Time one POST's connection may stay idle (connecting, or waiting for the answer). Default 5 s. */
   timeoutMs?: number;
   /** Attempts per notification and webhook, the first included. Default 3. */
   maxAttempts?: number;
@@ -186,8 +186,9 @@ function redactedUrl(raw: string): string {
 
 /**
  * One POST to `url`, connecting to the first of `addresses` (the ones `checkPushUrl` accepted) instead
- * of resolving the host again. Resolves on a 2xx answer; a 429 / 5xx answer or a network failure is
- * retryable, any other answer is final.
+ * of resolving the host again. Redirects are not followed (a 3xx is a final failure): a webhook cannot
+ * send the agent on to an address the check would refuse. Resolves on a 2xx answer; a 429 / 5xx answer
+ * or a network failure is retryable, any other answer is final.
  */
 function post(url: URL, addresses: readonly ResolvedAddress[], body: string, headers: Record<string, string>, timeoutMs: number): Promise<void> {
   const target = addresses[0]!;
