@@ -227,6 +227,14 @@ class KitRequestHandler extends DefaultRequestHandler {
   }
 }
 
+/** The URL policy, config store and sender of an agent's push notifications. */
+function pushNotificationsFor(options: PushNotificationOptions, logger: Logger) {
+  const policy: PushUrlPolicy = { allowPrivate: options.allowPrivate ?? false, resolve: options.resolve };
+  const store = options.store ?? new InMemoryPushNotificationStore();
+  const sender = new KitPushNotificationSender({ ...options, ...policy, store, logger });
+  return { policy, store, sender };
+}
+
 function isSdkExecutor(value: AgentServiceOptions['executor']): value is AgentExecutor {
   return typeof value === 'object' && 'execute' in value && 'cancelTask' in value;
 }
@@ -250,21 +258,7 @@ export function createAgentService(options: AgentServiceOptions): AgentService {
     ? options.executor
     : createAgentExecutor(options.executor, { agentName: options.card.name, logger, chunkCoalescing: options.chunkCoalescing });
   const kit = executor instanceof KitExecutor ? executor : undefined;
-  const push = options.pushNotifications === false ? undefined : (options.pushNotifications ?? {});
-  const pushPolicy = push === undefined ? undefined : { allowPrivate: push.allowPrivate ?? false, resolve: push.resolve };
-  const pushStore = push === undefined ? undefined : (push.store ?? new InMemoryPushNotificationStore());
-  const pushSender =
-    push === undefined || pushStore === undefined
-      ? undefined
-      : new KitPushNotificationSender({
-          store: pushStore,
-          logger,
-          allowPrivate: pushPolicy?.allowPrivate,
-          resolve: push.resolve,
-          timeoutMs: push.timeoutMs,
-          maxAttempts: push.maxAttempts,
-          initialDelayMs: push.initialDelayMs,
-        });
+  const push = options.pushNotifications === false ? undefined : pushNotificationsFor(options.pushNotifications ?? {}, logger);
 
   let card: AgentCard | undefined;
   /** The card as served, serialized once, with its ETag (a hash of these bytes). */
@@ -275,7 +269,7 @@ export function createAgentService(options: AgentServiceOptions): AgentService {
 
   const useUrl = (baseUrl: string) => {
     card = buildAgentCard(options.card, { baseUrl, bearerAuth: tokens.length > 0, legacyCompat, pushNotifications: push !== undefined });
-    handler = new KitRequestHandler(store, pushPolicy, card, store, executor, new DefaultExecutionEventBusManager(), pushStore, pushSender, undefined, undefined, {
+    handler = new KitRequestHandler(store, push?.policy, card, store, executor, new DefaultExecutionEventBusManager(), push?.store, push?.sender, undefined, undefined, {
       // Our executors return when a task needs approval and resume from the store on the answer (on any
       // replica), so an auth-required task keeps no in-process bus; streams end there, as clients expect.
       keepBusAliveStates: [TaskState.TASK_STATE_INPUT_REQUIRED],
@@ -349,7 +343,7 @@ export function createAgentService(options: AgentServiceOptions): AgentService {
       // waiting for approval keep their full artifacts for the replica that resumes them).
       await writeBehind?.flush();
       // Notifications of those last states are on their way: let them go out (bounded by the retries).
-      await pushSender?.drain(SETTLE_TIMEOUT_MS);
+      await push?.sender.drain(SETTLE_TIMEOUT_MS);
       // With our executor, every run is over here: the responses still open only have their last bytes
       // to write (or belong to callers that went away), so a short window is enough. A raw SDK executor
       // gives no such signal, so it gets what is left of the grace period.
