@@ -203,9 +203,9 @@ export function describeA2AConformance(getTarget: () => ConformanceTarget): void
       expect(interfaces[0]).toMatchObject({ protocolBinding: 'JSONRPC', protocolVersion: '1.0' });
     });
 
-    it('CORE-CAP-001/002/003: capabilities say only what works (streaming yes, push and extended card no)', () => {
-      expect(objectAt(card, 'capabilities')).toMatchObject({ streaming: true, pushNotifications: false, extendedAgentCard: false });
-      expect(objectAt(legacyCard, 'capabilities')).toMatchObject({ streaming: true, pushNotifications: false });
+    it('CORE-CAP-001/002/003: capabilities say only what works (streaming and push yes, extended card no)', () => {
+      expect(objectAt(card, 'capabilities')).toMatchObject({ streaming: true, pushNotifications: true, extendedAgentCard: false });
+      expect(objectAt(legacyCard, 'capabilities')).toMatchObject({ streaming: true, pushNotifications: true });
     });
 
     it('CARD-CACHE-001/002: Cache-Control with max-age and an ETag; If-None-Match gets 304', async () => {
@@ -379,17 +379,21 @@ export function describeA2AConformance(getTarget: () => ConformanceTarget): void
       expectRpcError(await rpc(endpoints.jsonrpc, missing, v1), -32001, missing.id, 'TASK_NOT_FOUND');
     });
 
-    it('CORE-CAP-001: every push-notification method is -32003 (not offered)', async () => {
+    it('CORE-CAP-001: the push-config methods create (server-assigned id), get, list and delete; a metadata-address URL is -32602', async () => {
       const taskId = stringAt(done, 'id');
-      for (const [method, params] of [
-        ['CreateTaskPushNotificationConfig', { taskId, config: { url: 'https://example.com/hook' } }],
-        ['GetTaskPushNotificationConfig', { taskId, id: 'cfg' }],
-        ['ListTaskPushNotificationConfigs', { taskId }],
-        ['DeleteTaskPushNotificationConfig', { taskId, id: 'cfg' }],
-      ] as const) {
-        const body = request(method, params);
-        expectRpcError(await rpc(endpoints.jsonrpc, body, v1), -32003, body.id, 'PUSH_NOTIFICATION_NOT_SUPPORTED');
-      }
+      // A public literal address: accepted without DNS (and the finished task sends nothing to it).
+      const hook = 'https://93.184.216.34/conformance-hook';
+      const created = resultOf(await send(endpoints.jsonrpc, 'CreateTaskPushNotificationConfig', { taskId, url: hook, token: 'conformance-token' }, v1));
+      expect(created).toMatchObject({ taskId, url: hook, token: 'conformance-token' });
+      const id = stringAt(created, 'id');
+      expect(resultOf(await send(endpoints.jsonrpc, 'GetTaskPushNotificationConfig', { taskId, id }, v1))).toMatchObject({ id, url: hook });
+      expect(arrayAt(resultOf(await send(endpoints.jsonrpc, 'ListTaskPushNotificationConfigs', { taskId }, v1)), 'configs')).toContainEqual(expect.objectContaining({ id, url: hook }));
+      const deleted = await send(endpoints.jsonrpc, 'DeleteTaskPushNotificationConfig', { taskId, id }, v1);
+      expect(deleted.body).not.toHaveProperty('error');
+      const gone = request('GetTaskPushNotificationConfig', { taskId, id });
+      expectRpcError(await rpc(endpoints.jsonrpc, gone, v1), -32001, gone.id, 'TASK_NOT_FOUND');
+      const metadata = request('CreateTaskPushNotificationConfig', { taskId, url: 'http://169.254.169.254/latest/meta-data/' });
+      expectRpcError(await rpc(endpoints.jsonrpc, metadata, v1), -32602, metadata.id, 'INVALID_PARAMS');
     });
 
     it('CORE-CAP-003: GetExtendedAgentCard is -32004 (not declared)', async () => {
@@ -481,17 +485,20 @@ export function describeA2AConformance(getTarget: () => ConformanceTarget): void
       expectRpcError(await rpc(endpoints.legacyJsonrpc, resubscribe, auth), -32004, resubscribe.id);
     });
 
-    it('push-notification config methods are -32003; the authenticated extended card is -32004', async () => {
+    it('push-notification config methods set, get, list and delete (a metadata URL is -32602); the authenticated extended card is -32004', async () => {
       const taskId = stringAt(legacyTask, 'id');
-      for (const [method, params] of [
-        ['tasks/pushNotificationConfig/set', { taskId, pushNotificationConfig: { url: 'https://example.com/hook' } }],
-        ['tasks/pushNotificationConfig/get', { id: taskId }],
-        ['tasks/pushNotificationConfig/list', { id: taskId }],
-        ['tasks/pushNotificationConfig/delete', { id: taskId, pushNotificationConfigId: 'cfg' }],
-      ] as const) {
-        const body = request(method, params);
-        expectRpcError(await rpc(endpoints.legacyJsonrpc, body, auth), -32003, body.id);
-      }
+      const hook = 'https://93.184.216.34/conformance-v03-hook';
+      const set = resultOf(await send(endpoints.legacyJsonrpc, 'tasks/pushNotificationConfig/set', { taskId, pushNotificationConfig: { url: hook } }, auth));
+      const config = objectAt(set, 'pushNotificationConfig');
+      expect(config['url']).toBe(hook);
+      const configId = stringAt(config, 'id');
+      expect(objectAt(resultOf(await send(endpoints.legacyJsonrpc, 'tasks/pushNotificationConfig/get', { id: taskId, pushNotificationConfigId: configId }, auth)), 'pushNotificationConfig')).toMatchObject({ id: configId, url: hook });
+      const listed = await send(endpoints.legacyJsonrpc, 'tasks/pushNotificationConfig/list', { id: taskId }, auth);
+      expect(JSON.stringify(listed.body['result'])).toContain(hook);
+      const deleted = await send(endpoints.legacyJsonrpc, 'tasks/pushNotificationConfig/delete', { id: taskId, pushNotificationConfigId: configId }, auth);
+      expect(deleted.body).not.toHaveProperty('error');
+      const refused = request('tasks/pushNotificationConfig/set', { taskId, pushNotificationConfig: { url: 'http://169.254.169.254/' } });
+      expectRpcError(await rpc(endpoints.legacyJsonrpc, refused, auth), -32602, refused.id);
       const extended = request('agent/getAuthenticatedExtendedCard');
       expectRpcError(await rpc(endpoints.legacyJsonrpc, extended, auth), -32004, extended.id);
     });
@@ -554,16 +561,21 @@ export function describeA2AConformance(getTarget: () => ConformanceTarget): void
       expect(Array.isArray(body['history']) ? body['history'] : []).toHaveLength(0);
     });
 
-    it('HTTP_JSON-STATUS-001: 404 unknown task, 409 cancel of a finished task, 400 subscribe to it, 400 push config', async () => {
+    it('HTTP_JSON-STATUS-001: 404 unknown task, 409 cancel of a finished task, 400 subscribe to it, 400 refused push URL', async () => {
       const id = stringAt(done, 'id');
       await expectRestError(await restFetch('/tasks/conformance-nonexistent-rest'), 404, 'TASK_NOT_FOUND');
       await expectRestError(await restFetch(`/tasks/${id}:cancel`, { method: 'POST' }), 409, 'TASK_NOT_CANCELABLE');
       await expectRestError(await restFetch(`/tasks/${id}:subscribe`, { method: 'POST' }), 400, 'UNSUPPORTED_OPERATION');
       await expectRestError(
-        await restFetch(`/tasks/${id}/pushNotificationConfigs`, { method: 'POST', body: JSON.stringify({ url: 'https://example.com/hook' }) }),
+        await restFetch(`/tasks/${id}/pushNotificationConfigs`, { method: 'POST', body: JSON.stringify({ url: 'http://169.254.169.254/' }) }),
         400,
-        'PUSH_NOTIFICATION_NOT_SUPPORTED',
+        'INVALID_PARAMS',
       );
+      const created = await restFetch(`/tasks/${id}/pushNotificationConfigs`, { method: 'POST', body: JSON.stringify({ url: 'https://93.184.216.34/rest-hook' }) });
+      expect(created.status).toBe(201);
+      const configId = stringAt((await created.json()), 'id');
+      expect(((await (await restFetch(`/tasks/${id}/pushNotificationConfigs/${configId}`)).json()) as JsonObject)['url']).toBe('https://93.184.216.34/rest-hook');
+      expect((await restFetch(`/tasks/${id}/pushNotificationConfigs/${configId}`, { method: 'DELETE' })).status).toBe(204);
       await expectRestError(await restFetch('/extendedAgentCard'), 400, 'UNSUPPORTED_OPERATION');
     });
 

@@ -1,4 +1,4 @@
-import { type AgentService, type TaskStore, createAgentService } from '@ensemble/a2a';
+import { type AgentService, type PushNotificationOptions, type TaskStore, createAgentService } from '@ensemble/a2a';
 import { type ReadinessCheck, readJsonBody } from '@ensemble/service';
 import type { Logger } from '@ensemble/telemetry';
 import { z } from 'zod';
@@ -17,6 +17,8 @@ export interface MockAgentAppDeps extends MockAgentDeps {
   shutdownGraceMs?: number;
   /** Largest A2A request body (`A2A_MAX_BODY_BYTES`); default 4 MiB. */
   maxBodyBytes?: number;
+  /** A2A push notifications: where configs live, and whether private-network webhooks are allowed. */
+  pushNotifications?: PushNotificationOptions;
 }
 
 /**
@@ -41,6 +43,7 @@ export function createMockAgentApp(deps: MockAgentAppDeps): AgentService {
     publicUrl: deps.publicUrl,
     shutdownGraceMs: deps.shutdownGraceMs,
     maxBodyBytes: deps.maxBodyBytes,
+    pushNotifications: deps.pushNotifications,
   });
   service.app.post('/echo', async (c) => c.json(await readJsonBody(c, z.unknown())));
   return service;

@@ -23,6 +23,7 @@ const service = createMockAgentApp({
   publicUrl: config.MOCK_AGENT_PUBLIC_URL,
   shutdownGraceMs: config.A2A_SHUTDOWN_GRACE_MS,
   maxBodyBytes: config.A2A_MAX_BODY_BYTES,
+  pushNotifications: { store: tasks.pushStore, allowPrivate: config.A2A_PUSH_ALLOW_PRIVATE },
   readiness: tasks.readiness,
   crash: (exitCode) => {
     logger.fatal({ exit_code: exitCode }, 'crashing on purpose (failure mode "crash")');

@@ -1,4 +1,4 @@
-import { type AgentService, type TaskStore, createAgentService } from '@ensemble/a2a';
+import { type AgentService, type PushNotificationOptions, type TaskStore, createAgentService } from '@ensemble/a2a';
 import type { Logger } from '@ensemble/telemetry';
 import type { ReadinessCheck } from '@ensemble/service';
 
@@ -32,6 +32,8 @@ export interface OrchestratorAppDeps extends Omit<WorkflowDeps, 'results' | 'dir
   shutdownGraceMs: number;
   /** Largest A2A request body (`A2A_MAX_BODY_BYTES`); the gateway sizes what it forwards by the same setting. */
   maxBodyBytes?: number;
+  /** A2A push notifications: where configs live, and whether private-network webhooks are allowed. */
+  pushNotifications?: PushNotificationOptions;
 }
 
 export interface OrchestratorApp {
@@ -67,6 +69,7 @@ export function createOrchestratorApp(deps: OrchestratorAppDeps): OrchestratorAp
     publicUrl: deps.publicUrl,
     shutdownGraceMs: deps.shutdownGraceMs,
     maxBodyBytes: deps.maxBodyBytes,
+    pushNotifications: deps.pushNotifications,
   });
   return { service, orchestrator };
 }

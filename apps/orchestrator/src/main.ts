@@ -1,5 +1,5 @@
 import { AgentRegistry } from '@ensemble/a2a';
-import { RedisAgentCardCache, RedisTaskStore } from '@ensemble/a2a/redis';
+import { RedisAgentCardCache, RedisPushNotificationStore, RedisTaskStore } from '@ensemble/a2a/redis';
 import { createWebhookNotifier, notifyingApprovalStore } from '@ensemble/approvals';
 import { RedisApprovalStore } from '@ensemble/approvals/redis';
 import { loadConfig } from '@ensemble/config';
@@ -69,6 +69,7 @@ const { service, orchestrator } = createOrchestratorApp({
   maxBackgroundResumes: config.ORCHESTRATOR_MAX_BACKGROUND_RESUMES,
   shutdownGraceMs: config.A2A_SHUTDOWN_GRACE_MS,
   maxBodyBytes: config.A2A_MAX_BODY_BYTES,
+  pushNotifications: { store: new RedisPushNotificationStore(redis, { keyPrefix, ttlSeconds: config.A2A_TASK_TTL_SECONDS }), allowPrivate: config.A2A_PUSH_ALLOW_PRIVATE },
   // Sessions, tasks and the registry live in Redis; the synthesis needs the LLM.
   readiness: [redisReadiness(redis), redisReadiness(sessionRedis, 'redis-sessions'), upstreamReadiness(llm)],
 });

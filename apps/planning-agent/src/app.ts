@@ -1,4 +1,4 @@
-import { type AgentCardSpec, type AgentService, type TaskStore, createAgentService } from '@ensemble/a2a';
+import { type AgentCardSpec, type AgentService, type PushNotificationOptions, type TaskStore, createAgentService } from '@ensemble/a2a';
 import { PLANNING_SKILL_ID } from '@ensemble/protocol';
 import type { Logger } from '@ensemble/telemetry';
 import type { ReadinessCheck } from '@ensemble/service';
@@ -43,6 +43,8 @@ export interface PlanningAgentAppDeps extends PlanningAgentDeps {
   shutdownGraceMs?: number;
   /** Largest A2A request body (`A2A_MAX_BODY_BYTES`); default 4 MiB. */
   maxBodyBytes?: number;
+  /** A2A push notifications: where configs live, and whether private-network webhooks are allowed. */
+  pushNotifications?: PushNotificationOptions;
 }
 
 /** The planning agent as an A2A service (card, JSON-RPC, HTTP+JSON, SSE, health), not yet listening. */
@@ -57,5 +59,6 @@ export function createPlanningAgentApp(deps: PlanningAgentAppDeps): AgentService
     publicUrl: deps.publicUrl,
     shutdownGraceMs: deps.shutdownGraceMs,
     maxBodyBytes: deps.maxBodyBytes,
+    pushNotifications: deps.pushNotifications,
   });
 }

@@ -1,5 +1,5 @@
 import { AgentRegistry } from '@ensemble/a2a';
-import { RedisAgentCardCache, RedisTaskStore } from '@ensemble/a2a/redis';
+import { RedisAgentCardCache, RedisPushNotificationStore, RedisTaskStore } from '@ensemble/a2a/redis';
 import { loadConfig } from '@ensemble/config';
 import { createLlmClient, upstreamReadiness } from '@ensemble/llm';
 import { onShutdownSignal, redisReadiness } from '@ensemble/service';
@@ -35,6 +35,10 @@ const service = createPlanningAgentApp({
   publicUrl: config.PLANNING_AGENT_PUBLIC_URL,
   shutdownGraceMs: config.A2A_SHUTDOWN_GRACE_MS,
   maxBodyBytes: config.A2A_MAX_BODY_BYTES,
+  pushNotifications: {
+    store: new RedisPushNotificationStore(redis, { keyPrefix: config.REDIS_KEY_PREFIX, ttlSeconds: config.A2A_TASK_TTL_SECONDS }),
+    allowPrivate: config.A2A_PUSH_ALLOW_PRIVATE,
+  },
   readiness: [redisReadiness(redis), upstreamReadiness(llm)],
 });
 

@@ -1,4 +1,4 @@
-import { type AgentCardSpec, type AgentService, type TaskStore, createAgentService } from '@ensemble/a2a';
+import { type AgentCardSpec, type AgentService, type PushNotificationOptions, type TaskStore, createAgentService } from '@ensemble/a2a';
 import { DOCUMENT_RETRIEVAL_SKILL_ID } from '@ensemble/protocol';
 import type { Logger } from '@ensemble/telemetry';
 import type { ReadinessCheck } from '@ensemble/service';
@@ -17,6 +17,8 @@ export interface RagAgentAppDeps extends RagDeps {
   publicUrl?: string;
   shutdownGraceMs?: number;
   maxBodyBytes?: number;
+  /** A2A push notifications: where configs live, and whether private-network webhooks are allowed. */
+  pushNotifications?: PushNotificationOptions;
 }
 
 /** What planners read: the skill's description, tags and examples decide when the RAG agent is picked. */
@@ -59,6 +61,7 @@ export function createRagAgentApp(deps: RagAgentAppDeps): AgentService {
     publicUrl: deps.publicUrl,
     shutdownGraceMs: deps.shutdownGraceMs,
     maxBodyBytes: deps.maxBodyBytes,
+    pushNotifications: deps.pushNotifications,
   });
   mountIngestRoute(service.app, { store: deps.store, embedder: deps.embedder, authTokens });
   return service;

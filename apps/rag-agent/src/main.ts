@@ -49,6 +49,7 @@ try {
     },
     logger,
     taskStore: tasks.taskStore,
+    pushNotifications: { store: tasks.pushStore, allowPrivate: config.A2A_PUSH_ALLOW_PRIVATE },
     authTokens: config.AGENT_AUTH_TOKENS,
     publicUrl: config.RAG_AGENT_PUBLIC_URL,
     shutdownGraceMs: config.A2A_SHUTDOWN_GRACE_MS,

@@ -1,4 +1,4 @@
-import { type AgentCardSpec, type AgentService, type TaskStore, createAgentService } from '@ensemble/a2a';
+import { type AgentCardSpec, type AgentService, type PushNotificationOptions, type TaskStore, createAgentService } from '@ensemble/a2a';
 import type { McpToolbox } from '@ensemble/mcp';
 import type { Logger } from '@ensemble/telemetry';
 import type { ReadinessCheck } from '@ensemble/service';
@@ -52,6 +52,8 @@ export interface ReasoningAgentAppDeps {
   shutdownGraceMs?: number;
   /** Largest A2A request body (`A2A_MAX_BODY_BYTES`); default 4 MiB. */
   maxBodyBytes?: number;
+  /** A2A push notifications: where configs live, and whether private-network webhooks are allowed. */
+  pushNotifications?: PushNotificationOptions;
 }
 
 /**
@@ -77,6 +79,7 @@ export function createReasoningAgentApp(deps: ReasoningAgentAppDeps): AgentServi
     publicUrl: deps.publicUrl,
     shutdownGraceMs: deps.shutdownGraceMs,
     maxBodyBytes: deps.maxBodyBytes,
+    pushNotifications: deps.pushNotifications,
   });
   service.app.get('/tools', (c) =>
     c.json({

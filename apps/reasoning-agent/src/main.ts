@@ -33,6 +33,7 @@ const service = createReasoningAgentApp({
   ...(config.REASONING_TOOL_TIMEOUT_MS === undefined ? {} : { toolTimeoutMs: config.REASONING_TOOL_TIMEOUT_MS }),
   logger,
   taskStore: tasks.taskStore,
+  pushNotifications: { store: tasks.pushStore, allowPrivate: config.A2A_PUSH_ALLOW_PRIVATE },
   authTokens: config.AGENT_AUTH_TOKENS,
   publicUrl: config.REASONING_AGENT_PUBLIC_URL,
   shutdownGraceMs: config.A2A_SHUTDOWN_GRACE_MS,

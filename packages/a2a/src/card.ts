@@ -46,6 +46,8 @@ export interface CardEndpoints {
   bearerAuth: boolean;
   /** Also declare v0.3 interfaces so v0.3 clients pick the compatibility layer. */
   legacyCompat: boolean;
+  /** Declare `capabilities.pushNotifications` (the push-config methods and webhook delivery). Default false. */
+  pushNotifications?: boolean;
 }
 
 const DEFAULT_MODES = ['text/plain', 'application/json'];
@@ -70,7 +72,7 @@ export function buildAgentCard(spec: AgentCardSpec, endpoints: CardEndpoints): A
     provider: spec.provider,
     version: spec.version ?? '1.0.0',
     documentationUrl: spec.documentationUrl,
-    capabilities: { streaming: true, pushNotifications: false, extensions: [], extendedAgentCard: false },
+    capabilities: { streaming: true, pushNotifications: endpoints.pushNotifications ?? false, extensions: [], extendedAgentCard: false },
     securitySchemes: endpoints.bearerAuth
       ? {
           [BEARER_SCHEME]: {

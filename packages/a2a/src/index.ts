@@ -35,12 +35,16 @@ export type {
   KitExecutorOptions,
 } from './server/executor.js';
 export { clientContextId, createAgentService } from './server/agent-service.js';
-export type { AgentService, AgentServiceOptions } from './server/agent-service.js';
+export type { AgentService, AgentServiceOptions, PushNotificationOptions } from './server/agent-service.js';
+export { KitPushNotificationSender, PUSH_TOKEN_HEADER } from './server/push-sender.js';
+export type { PushDeliveryOptions } from './server/push-sender.js';
+export { checkPushUrl } from './server/push-url.js';
+export type { HostResolver, PushUrlCheck, PushUrlPolicy, PushUrlRefusal, ResolvedAddress } from './server/push-url.js';
 export type { ChunkCoalescingOptions } from './server/chunk-coalescer.js';
 export { WriteBehindTaskStore } from './server/write-behind-task-store.js';
 export type { WriteBehindOptions } from './server/write-behind-task-store.js';
-export { InMemoryTaskStore } from '@a2a-js/sdk/server';
-export type { TaskStore } from '@a2a-js/sdk/server';
+export { InMemoryPushNotificationStore, InMemoryTaskStore } from '@a2a-js/sdk/server';
+export type { PushNotificationStore, TaskStore } from '@a2a-js/sdk/server';
 export { A2AClientError, isA2AClientError } from './client/errors.js';
 export type { A2AClientErrorOptions, A2AFailureKind } from './client/errors.js';
 export { agentCircuitState, resetAgentBreakers } from './client/resilience.js';

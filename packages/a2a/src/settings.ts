@@ -23,6 +23,12 @@ export const AgentServiceSettings = z.object({
    * fit (see `maxOrchestrationMessageBytes` in `@ensemble/openai-a2a`).
    */
   A2A_MAX_BODY_BYTES: env.int(DEFAULT_A2A_MAX_BODY_BYTES, 64 * 1024),
+  /**
+   * Accept A2A push-notification webhooks on loopback and private networks (10/8, 172.16/12, 192.168/16,
+   * fc00::/7, ...). Off in production; `make up` turns it on. Link-local and cloud-metadata addresses are
+   * refused regardless.
+   */
+  A2A_PUSH_ALLOW_PRIVATE: env.boolean(false),
   LOG_LEVEL: env.logLevel(),
   OTEL_EXPORTER_OTLP_ENDPOINT: env.optionalUrl(),
   OTEL_EXPORTER_OTLP_PROTOCOL: env.otlpProtocol(),

@@ -27,6 +27,11 @@ export const LauncherConfig = z.object({
   /** Where the first gateway and orchestrator listen (read here only to place the other replicas). */
   GATEWAY_PORT: env.port(8000),
   ORCHESTRATOR_PORT: env.port(8001),
+  /**
+   * Given to every service (`A2A_PUSH_ALLOW_PRIVATE`): A2A push-notification webhooks on localhost and
+   * private networks are accepted, as a local stack needs. Default true here; false in the services.
+   */
+  A2A_PUSH_ALLOW_PRIVATE: env.boolean(true),
   /** How long a service may take to report healthy before the launch is abandoned. */
   LAUNCHER_START_TIMEOUT_MS: env.int(60_000, 1_000),
 });

@@ -40,3 +40,13 @@ describe('make up with REPLICAS', () => {
     expect(() => loadConfig(LauncherConfig, { REPLICAS: '0' })).toThrow(/REPLICAS/);
   });
 });
+
+describe('make up and A2A push notifications', () => {
+  it('lets every A2A service accept webhooks on private networks, unless told otherwise', () => {
+    const a2aServices = ['mock-search', 'mock-analysis', 'reasoning-agent', 'rag-agent', 'planning-agent', 'orchestrator'];
+    const specs = resolved({});
+    for (const name of a2aServices) expect(specs.get(name)?.['A2A_PUSH_ALLOW_PRIVATE'], name).toBe('true');
+    const strict = resolved({ A2A_PUSH_ALLOW_PRIVATE: 'false' });
+    for (const name of a2aServices) expect(strict.get(name)?.['A2A_PUSH_ALLOW_PRIVATE'], name).toBe('false');
+  });
+});

@@ -75,7 +75,7 @@ export interface PlanOptions {
 export function planServices(config: LauncherConfig, options: PlanOptions = {}): PlannedService[] {
   const internalToken = config.AGENT_AUTH_TOKENS[0] ?? options.internalToken ?? randomBytes(24).toString('hex');
   const agentTokens = config.AGENT_AUTH_TOKENS.length > 0 ? config.AGENT_AUTH_TOKENS.join(',') : internalToken;
-  const shared = (context: LaunchContext) => ({ REDIS_URL: context.config.REDIS_URL });
+  const shared = (context: LaunchContext) => ({ REDIS_URL: context.config.REDIS_URL, A2A_PUSH_ALLOW_PRIVATE: String(context.config.A2A_PUSH_ALLOW_PRIVATE) });
   const pgDataDir = `${config.ENSEMBLE_DATA_DIR}/pglite`;
   // Where the knowledge base lives: the configured PostgreSQL, or the embedded server started here.
   const database = (context: LaunchContext): Record<string, string> =>

@@ -1,17 +1,29 @@
 import { createHash } from 'node:crypto';
 
-import type { AgentCard, CancelTaskRequest, ListTasksRequest, ListTasksResponse, Message, SendMessageRequest, StreamResponse, Task } from '@a2a-js/sdk';
+import type {
+  AgentCard,
+  CancelTaskRequest,
+  ListTasksRequest,
+  ListTasksResponse,
+  Message,
+  SendMessageRequest,
+  StreamResponse,
+  Task,
+  TaskPushNotificationConfig,
+} from '@a2a-js/sdk';
 import { A2A_VERSION_HEADER, TaskState } from '@a2a-js/sdk';
 import {
   type AgentExecutor,
   DefaultExecutionEventBusManager,
   DefaultRequestHandler,
+  InMemoryPushNotificationStore,
   InMemoryTaskStore,
+  type PushNotificationStore,
   type RequestContext,
   type ServerCallContext,
   type TaskStore,
 } from '@a2a-js/sdk/server';
-import { TaskNotCancelableError } from '@a2a-js/sdk/errors';
+import { RequestMalformedError, TaskNotCancelableError } from '@a2a-js/sdk/errors';
 import { EnsembleError, ErrorCode } from '@ensemble/protocol';
 import { type ReadinessCheck, type RunningServer, type ServiceEnv, bearerAuth, createHttpApp, mountReadiness, serveHttp } from '@ensemble/service';
 import type { Logger } from '@ensemble/telemetry';
@@ -23,6 +35,8 @@ import { DEFAULT_A2A_MAX_BODY_BYTES } from '../settings.js';
 import type { ChunkCoalescingOptions } from './chunk-coalescer.js';
 import { type WriteBehindOptions, WriteBehindTaskStore } from './write-behind-task-store.js';
 import { type AgentDefinition, type AgentRun, KitExecutor, createAgentExecutor } from './executor.js';
+import { KitPushNotificationSender, type PushDeliveryOptions } from './push-sender.js';
+import { type PushUrlPolicy, checkPushUrl } from './push-url.js';
 import { mountJsonRpc, mountRest, withTrailingSlash } from './transports.js';
 import { renderA2AError } from './wire-errors.js';
 
@@ -67,6 +81,25 @@ export interface AgentServiceOptions {
    * serves and is not draining. `/health` (liveness) never looks at dependencies.
    */
   readiness?: readonly ReadinessCheck[];
+  /**
+   * A2A push notifications (`capabilities.pushNotifications`): the push-config methods, and a POST of the
+   * task's `StreamResponse` to each config's URL when the task's state changes. On by default, with
+   * configs in memory; give a `RedisPushNotificationStore` so configs outlive the process and reach every
+   * replica. `false` turns the capability off (the methods answer PushNotificationNotSupportedError).
+   */
+  pushNotifications?: PushNotificationOptions | false;
+}
+
+export interface PushNotificationOptions extends Pick<PushDeliveryOptions, 'timeoutMs' | 'maxAttempts' | 'initialDelayMs'> {
+  /** Where configs live. Default: in memory (this process only). */
+  store?: PushNotificationStore;
+  /**
+   * Accept webhooks on loopback and private networks (`A2A_PUSH_ALLOW_PRIVATE`; development only).
+   * Link-local and cloud-metadata addresses are refused regardless.
+   */
+  allowPrivate?: boolean;
+  /** Host resolution of the URL check; injected in tests. */
+  resolve?: PushUrlPolicy['resolve'];
 }
 
 export interface AgentService {
@@ -146,27 +179,45 @@ function rememberClientContextId(params: SendMessageRequest, context: ServerCall
 }
 
 /**
- * The SDK's request handler with the one behaviour the spec words differently: `CancelTask` on a task
- * that is already canceled is a TaskNotCancelableError (-32002 / 409) like any other final state (A2A
- * §3.1.5, TCK CORE-CANCEL-002), where the SDK returns the task as if the cancel had worked.
+ * The SDK's request handler with the behaviours the spec words differently or the SDK leaves out:
+ * - `CancelTask` on a task that is already canceled is a TaskNotCancelableError (-32002 / 409) like any
+ *   other final state (A2A §3.1.5, TCK CORE-CANCEL-002), where the SDK returns the task as if the cancel
+ *   had worked;
+ * - a push-notification URL (set with `CreateTaskPushNotificationConfig` or in a message's
+ *   configuration) is checked before it is stored (`checkPushUrl`), and refused with InvalidParams
+ *   (-32602 / 400) naming the reason.
  */
 class KitRequestHandler extends DefaultRequestHandler {
   constructor(
     private readonly tasks: TaskStore,
+    private readonly pushPolicy: PushUrlPolicy | undefined,
     ...args: ConstructorParameters<typeof DefaultRequestHandler>
   ) {
     super(...args);
   }
 
   // Both record the client's own `contextId` (see `clientContextId`) before the SDK fills it in.
-  override sendMessage(params: SendMessageRequest, context: ServerCallContext): Promise<Message | Task> {
+  override async sendMessage(params: SendMessageRequest, context: ServerCallContext): Promise<Message | Task> {
     rememberClientContextId(params, context);
+    await this.checkPushConfig(params.configuration?.taskPushNotificationConfig);
     return super.sendMessage(params, context);
   }
 
-  override sendMessageStream(params: SendMessageRequest, context: ServerCallContext): AsyncGenerator<StreamResponse, void, undefined> {
+  override async *sendMessageStream(params: SendMessageRequest, context: ServerCallContext): AsyncGenerator<StreamResponse, void, undefined> {
     rememberClientContextId(params, context);
-    return super.sendMessageStream(params, context);
+    await this.checkPushConfig(params.configuration?.taskPushNotificationConfig);
+    yield* super.sendMessageStream(params, context);
+  }
+
+  override async createTaskPushNotificationConfig(params: TaskPushNotificationConfig, context: ServerCallContext): Promise<TaskPushNotificationConfig> {
+    await this.checkPushConfig(params);
+    return super.createTaskPushNotificationConfig(params, context);
+  }
+
+  private async checkPushConfig(config: TaskPushNotificationConfig | undefined): Promise<void> {
+    if (config === undefined || this.pushPolicy === undefined) return;
+    const checked = await checkPushUrl(config.url, this.pushPolicy);
+    if (!checked.ok) throw new RequestMalformedError(checked.message);
   }
 
   override async cancelTask(params: CancelTaskRequest, context: ServerCallContext): Promise<Task> {
@@ -174,6 +225,14 @@ class KitRequestHandler extends DefaultRequestHandler {
     if (task?.status?.state === TaskState.TASK_STATE_CANCELED) throw new TaskNotCancelableError(`Task ${params.id} is already canceled.`);
     return super.cancelTask(params, context);
   }
+}
+
+/** The URL policy, config store and sender of an agent's push notifications. */
+function pushNotificationsFor(options: PushNotificationOptions, logger: Logger) {
+  const policy: PushUrlPolicy = { allowPrivate: options.allowPrivate ?? false, resolve: options.resolve };
+  const store = options.store ?? new InMemoryPushNotificationStore();
+  const sender = new KitPushNotificationSender({ ...options, ...policy, store, logger });
+  return { policy, store, sender };
 }
 
 function isSdkExecutor(value: AgentServiceOptions['executor']): value is AgentExecutor {
@@ -199,6 +258,7 @@ export function createAgentService(options: AgentServiceOptions): AgentService {
     ? options.executor
     : createAgentExecutor(options.executor, { agentName: options.card.name, logger, chunkCoalescing: options.chunkCoalescing });
   const kit = executor instanceof KitExecutor ? executor : undefined;
+  const push = options.pushNotifications === false ? undefined : pushNotificationsFor(options.pushNotifications ?? {}, logger);
 
   let card: AgentCard | undefined;
   /** The card as served, serialized once, with its ETag (a hash of these bytes). */
@@ -208,8 +268,8 @@ export function createAgentService(options: AgentServiceOptions): AgentService {
   let draining = false;
 
   const useUrl = (baseUrl: string) => {
-    card = buildAgentCard(options.card, { baseUrl, bearerAuth: tokens.length > 0, legacyCompat });
-    handler = new KitRequestHandler(store, card, store, executor, new DefaultExecutionEventBusManager(), undefined, undefined, undefined, undefined, {
+    card = buildAgentCard(options.card, { baseUrl, bearerAuth: tokens.length > 0, legacyCompat, pushNotifications: push !== undefined });
+    handler = new KitRequestHandler(store, push?.policy, card, store, executor, new DefaultExecutionEventBusManager(), push?.store, push?.sender, undefined, undefined, {
       // Our executors return when a task needs approval and resume from the store on the answer (on any
       // replica), so an auth-required task keeps no in-process bus; streams end there, as clients expect.
       keepBusAliveStates: [TaskState.TASK_STATE_INPUT_REQUIRED],
@@ -282,6 +342,8 @@ export function createAgentService(options: AgentServiceOptions): AgentService {
       // Final states are written through; this writes any streamed text still batched (tasks left
       // waiting for approval keep their full artifacts for the replica that resumes them).
       await writeBehind?.flush();
+      // Notifications of those last states are on their way: let them go out (bounded by the retries).
+      await push?.sender.drain(SETTLE_TIMEOUT_MS);
       // With our executor, every run is over here: the responses still open only have their last bytes
       // to write (or belong to callers that went away), so a short window is enough. A raw SDK executor
       // gives no such signal, so it gets what is left of the grace period.

@@ -1,7 +1,7 @@
 import { ContentTypeNotSupportedError, TaskNotCancelableError, TaskNotFoundError, UnsupportedOperationError } from '@a2a-js/sdk/errors';
 import { describe, expect, it } from 'vitest';
 
-import { invalidJsonRpcEnvelope, invalidJsonRpcParams, requestedVersionOf, restStatusFor } from './transports.js';
+import { invalidJsonRpcEnvelope, invalidJsonRpcParams, matchRestRoute, requestedVersionOf, restStatusFor } from './transports.js';
 
 describe('invalidJsonRpcEnvelope', () => {
   it('accepts JSON-RPC 2.0 request objects, with or without an id', () => {
@@ -52,5 +52,20 @@ describe('requestedVersionOf', () => {
     expect(requestedVersionOf('banana')).toBe('banana');
     expect(requestedVersionOf('')).toBeUndefined();
     expect(requestedVersionOf(undefined)).toBeUndefined();
+  });
+});
+
+describe('matchRestRoute: push-notification configs', () => {
+  it('matches the collection (POST, GET) and one config (GET, DELETE), with or without a tenant', () => {
+    expect(matchRestRoute('POST', '/tasks/t1/pushNotificationConfigs')).toEqual({ tenant: '', action: 'push', taskId: 't1', configId: '', method: 'POST' });
+    expect(matchRestRoute('GET', '/tasks/t1/pushNotificationConfigs')).toMatchObject({ action: 'push', configId: '', method: 'GET' });
+    expect(matchRestRoute('GET', '/acme/tasks/t1/pushNotificationConfigs/c1')).toEqual({ tenant: 'acme', action: 'push', taskId: 't1', configId: 'c1', method: 'GET' });
+    expect(matchRestRoute('DELETE', '/tasks/t1/pushNotificationConfigs/c1')).toMatchObject({ action: 'push', configId: 'c1', method: 'DELETE' });
+  });
+
+  it('matches nothing for other methods or deeper paths', () => {
+    expect(matchRestRoute('DELETE', '/tasks/t1/pushNotificationConfigs')).toBeUndefined();
+    expect(matchRestRoute('POST', '/tasks/t1/pushNotificationConfigs/c1')).toBeUndefined();
+    expect(matchRestRoute('GET', '/tasks/t1/pushNotificationConfigs/c1/extra')).toBeUndefined();
   });
 });

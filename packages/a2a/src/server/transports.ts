@@ -6,12 +6,14 @@ import {
   AgentCard,
   Extensions,
   HTTP_EXTENSION_HEADER,
+  ListTaskPushNotificationConfigsResponse,
   ListTasksResponse,
   SSE_HEADERS,
   SendMessageRequest,
   SendMessageResponse,
   StreamResponse,
   Task,
+  TaskPushNotificationConfig,
   TaskState,
   formatSSEErrorEvent,
   formatSSEEvent,
@@ -23,7 +25,6 @@ import {
   A2AError,
   A2A_ERROR_CODE,
   ContentTypeNotSupportedError,
-  PushNotificationNotSupportedError,
   RequestMalformedError,
   restStatusFor as sdkRestStatusFor,
   toRestErrorBody,
@@ -313,6 +314,10 @@ interface RestRoute {
   tenant: string;
   action: 'send' | 'stream' | 'get' | 'cancel' | 'subscribe' | 'list' | 'extendedCard' | 'push';
   taskId: string;
+  /** `push` only: the config id of `/tasks/{id}/pushNotificationConfigs/{configId}` ('' for the collection). */
+  configId?: string;
+  /** `push` only: the HTTP method, which picks create / list / get / delete. */
+  method?: string;
 }
 
 const TOP_LEVEL = new Set(['message:send', 'message:stream', 'tasks', 'extendedAgentCard']);
@@ -331,7 +336,11 @@ export function matchRestRoute(method: string, subPath: string): RestRoute | und
   if (segments.length === 1 && method === 'GET' && head === 'extendedAgentCard') return { tenant, action: 'extendedCard', taskId: '' };
   if (segments.length === 1 && method === 'GET' && head === 'tasks') return { tenant, action: 'list', taskId: '' };
   if (head !== 'tasks' || second === undefined) return undefined;
-  if (third === 'pushNotificationConfigs') return { tenant, action: 'push', taskId: second };
+  if (third === 'pushNotificationConfigs') {
+    const configId = segments[3] ?? '';
+    const allowed = configId === '' ? method === 'POST' || method === 'GET' : method === 'GET' || method === 'DELETE';
+    return segments.length <= 4 && allowed ? { tenant, action: 'push', taskId: second, configId, method } : undefined;
+  }
   if (segments.length !== 2) return undefined;
   const colon = second.lastIndexOf(':');
   const verb = colon === -1 ? '' : second.slice(colon + 1);
@@ -479,8 +488,23 @@ async function dispatchRest(
     }
     case 'extendedCard':
       return restJson(c, AgentCard.toJSON(await handler.getAuthenticatedExtendedAgentCard({ tenant: route.tenant }, context)));
-    case 'push':
-      throw new PushNotificationNotSupportedError('Push notifications are not supported by this agent; use streaming or GetTask.');
+    case 'push': {
+      const { taskId, tenant } = route;
+      const configId = route.configId ?? '';
+      if (route.method === 'POST') {
+        const created = await handler.createTaskPushNotificationConfig(TaskPushNotificationConfig.fromJSON({ ...body, taskId, tenant }), context);
+        return c.body(JSON.stringify(TaskPushNotificationConfig.toJSON(created)), 201, { 'Content-Type': A2A_CONTENT_TYPE });
+      }
+      if (configId === '') {
+        const listed = await handler.listTaskPushNotificationConfigs({ tenant, taskId, pageSize: 0, pageToken: '' }, context);
+        return restJson(c, ListTaskPushNotificationConfigsResponse.toJSON(listed));
+      }
+      if (route.method === 'DELETE') {
+        await handler.deleteTaskPushNotificationConfig({ tenant, taskId, id: configId }, context);
+        return c.body(null, 204);
+      }
+      return restJson(c, TaskPushNotificationConfig.toJSON(await handler.getTaskPushNotificationConfig({ tenant, taskId, id: configId }, context)));
+    }
   }
 }
 
