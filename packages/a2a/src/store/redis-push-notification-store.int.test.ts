@@ -17,11 +17,13 @@ describe('RedisPushNotificationStore specifics', () => {
       const writer = new RedisPushNotificationStore(redis.redis, { keyPrefix: redis.prefix, ttlSeconds: 120 });
       const context = new ServerCallContext({ requestedVersion: '1.0' });
       await writer.save('ttl-task', context, { tenant: '', id: 'c1', taskId: 'ttl-task', url: 'https://hooks.example.com/', token: '', authentication: undefined });
-      const keys = await redis.redis.keys(`${redis.prefix}*`);
-      expect(keys).toEqual([`${redis.prefix}a2a:push::unknown:ttl-task`]);
-      const ttl = await redis.redis.ttl(keys[0]!);
-      expect(ttl).toBeGreaterThan(100);
-      expect(ttl).toBeLessThanOrEqual(120);
+      const keys = (await redis.redis.keys(`${redis.prefix}*`)).sort();
+      expect(keys).toEqual([`${redis.prefix}a2a:push::unknown:ttl-task`, `${redis.prefix}a2a:push::unknown:ttl-task:order`]);
+      for (const key of keys) {
+        const ttl = await redis.redis.ttl(key);
+        expect(ttl).toBeGreaterThan(100);
+        expect(ttl).toBeLessThanOrEqual(120);
+      }
       const reader = new RedisPushNotificationStore(redis.redis, { keyPrefix: redis.prefix });
       expect((await reader.load('ttl-task', context)).map((config) => config.url)).toEqual(['https://hooks.example.com/']);
     } finally {

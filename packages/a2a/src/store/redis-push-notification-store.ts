@@ -19,8 +19,8 @@ const LEGACY_WIRE_VERSION = '0.3';
 interface StoredEntry {
   config: unknown;
   wireVersion: string;
-  /** Order of registration (a replaced config keeps moving to the end, as in the SDK's store). */
-  savedAt: number;
+  /** Order of registration from a per-task Redis counter (a replaced config moves to the end, as in the SDK's store). */
+  order: number;
 }
 
 /**
@@ -34,7 +34,8 @@ interface StoredEntry {
  * the config was registered over, so each webhook gets the body shape it asked for; `delete` removes the
  * config with `configId` (the SDK's default when absent: the task id) and is a no-op for an unknown one.
  * Layout: one hash per task under `{prefix}a2a:push:{tenant}:{owner}:{taskId}`, field = config id,
- * value = ProtoJSON config with its wire version; it expires `ttlSeconds` after the last save.
+ * value = ProtoJSON config with its wire version and registration order (from the `…:order` counter
+ * beside it); both expire `ttlSeconds` after the last save.
  */
 export class RedisPushNotificationStore implements PushNotificationStore {
   private readonly prefix: string;
@@ -52,14 +53,15 @@ export class RedisPushNotificationStore implements PushNotificationStore {
 
   async save(taskId: string, context: ServerCallContext, pushNotificationConfig: TaskPushNotificationConfig): Promise<void> {
     if (!pushNotificationConfig.id) pushNotificationConfig.id = randomUUID();
+    const key = this.key(context, taskId);
+    // A counter, not a clock: saves within one millisecond (or on replicas whose clocks differ) keep their order.
+    const [[, order]] = (await this.redis.multi().incr(`${key}:order`).expire(`${key}:order`, this.ttlSeconds).exec()) as [[Error | null, number]];
     const entry: StoredEntry = {
       config: TaskPushNotificationConfig.toJSON(pushNotificationConfig),
       wireVersion: context.requestedVersion || LEGACY_WIRE_VERSION,
-      savedAt: Date.now(),
+      order,
     };
-    const key = this.key(context, taskId);
-    // Delete first so a replaced config moves to the end of the hash, like a fresh registration.
-    await this.redis.multi().hdel(key, pushNotificationConfig.id).hset(key, pushNotificationConfig.id, JSON.stringify(entry)).expire(key, this.ttlSeconds).exec();
+    await this.redis.multi().hset(key, pushNotificationConfig.id, JSON.stringify(entry)).expire(key, this.ttlSeconds).exec();
   }
 
   async load(taskId: string, context: ServerCallContext): Promise<TaskPushNotificationConfig[]> {
@@ -70,7 +72,7 @@ export class RedisPushNotificationStore implements PushNotificationStore {
     const fields = await this.redis.hgetall(this.key(context, taskId));
     return Object.values(fields)
       .map((raw) => JSON.parse(raw) as StoredEntry)
-      .sort((a, b) => a.savedAt - b.savedAt)
+      .sort((a, b) => a.order - b.order)
       .map((entry) => ({ config: TaskPushNotificationConfig.fromJSON(entry.config), wireVersion: entry.wireVersion }));
   }
 
