@@ -1,6 +1,6 @@
 import { type AgentRegistry, DEFAULT_A2A_MAX_BODY_BYTES, agentsRoute } from '@ensemble/a2a';
-import { ChatCompletionRequest, EnsembleError, ErrorCode, type HealthReport, type RoutingDecision } from '@ensemble/protocol';
-import { ROUTING_DECISION_HEADER, type Router, formatRoutingDecisionHeader } from '@ensemble/routing';
+import { ChatCompletionRequest, EnsembleError, ErrorCode, type HealthReport, ROUTING_DECISION_HEADER, type RoutingDecision } from '@ensemble/protocol';
+import { type Router, formatRoutingDecisionHeader } from '@ensemble/routing';
 import { type ReadinessCheck, type ServiceEnv, bearerAuth, createHttpApp, mountReadiness, readJsonBody, staticFiles } from '@ensemble/service';
 import { type Logger, chainSpanAttributes, trace } from '@ensemble/telemetry';
 import type { Hono } from 'hono';

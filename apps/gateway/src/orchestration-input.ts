@@ -1,6 +1,5 @@
 import { maxOrchestrationMessageBytes, orchestrationMessageBytes } from '@ensemble/openai-a2a';
-import { type ChatCompletionRequest, EnsembleError, ErrorCode, messageText } from '@ensemble/protocol';
-import { ROUTING_MODE_HEADER } from '@ensemble/routing';
+import { type ChatCompletionRequest, EnsembleError, ErrorCode, messageText, ROUTING_MODE_HEADER } from '@ensemble/protocol';
 
 /**
  * Refuses, before anything is sent, a request the orchestration path cannot take, with the 4xx the

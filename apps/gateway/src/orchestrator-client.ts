@@ -15,19 +15,9 @@ import {
   endsTurn,
   reasoningEventOf,
 } from '@ensemble/openai-a2a';
-import {
-  EnsembleError,
-  ErrorCode,
-  type OpenAIErrorBody,
-  OrchestratorMetadataKey,
-  type ReasoningEvent,
-  type SessionCancelResult,
-  type WorkflowEvent,
-  toOpenAIErrorBody,
-} from '@ensemble/protocol';
+import { EnsembleError, ErrorCode, type OpenAIErrorBody, OrchestratorMetadataKey, type ReasoningEvent, SESSION_ID_HEADER, type SessionCancelResult, toOpenAIErrorBody, type WorkflowEvent } from '@ensemble/protocol';
 import { SSE_HEADERS, sseFrame } from '@ensemble/service';
 import { type Logger, currentLogContext, trace, withLogContext } from '@ensemble/telemetry';
-import { SESSION_ID_HEADER } from '@ensemble/routing';
 import type { EventLog, LoggedEvent } from '@ensemble/workflow';
 
 import type { OrchestrationHandler, OrchestrationRequest } from './orchestration.js';

@@ -1,6 +1,5 @@
 import { type A2AClientError, isA2AClientError } from '@ensemble/a2a';
-import { EnsembleError, ErrorCode, OrchestratorRpcError } from '@ensemble/protocol';
-import { SESSION_ID_HEADER } from '@ensemble/routing';
+import { EnsembleError, ErrorCode, OrchestratorRpcError, SESSION_ID_HEADER } from '@ensemble/protocol';
 
 
 /**

@@ -1,5 +1,4 @@
-import { EnsembleError, ErrorCode } from '@ensemble/protocol';
-import { SESSION_ID_HEADER } from '@ensemble/routing';
+import { EnsembleError, ErrorCode, SESSION_ID_HEADER } from '@ensemble/protocol';
 import type { ServiceEnv } from '@ensemble/service';
 import { trace, withLogContext } from '@ensemble/telemetry';
 import type { MiddlewareHandler } from 'hono';

@@ -22,7 +22,7 @@ export {
   textPart,
   userMessage,
 } from './parts.js';
-export type { MessageInput } from './parts.js';
+export type { MessageInput, TaskStateName } from './parts.js';
 export { APPROVALS_METADATA_KEY, KitExecutor, approvalPrompt, createAgentExecutor } from './server/executor.js';
 export type {
   AgentContext,

@@ -1,18 +1,20 @@
 import { randomUUID } from 'node:crypto';
 
-import { type Message, type Part, Role, TaskState, taskStateToJSON } from '@a2a-js/sdk';
+import { type Message, type Part, Role, TaskState } from '@a2a-js/sdk';
 
 /**
  * Small builders and readers over the SDK's message types, so agent and client code never spells out
  * the protobuf-shaped objects (`{ content: { $case: 'text', value } , filename: '', ... }`) by hand.
  */
 
-export function textPart(text: string): Part {
-  return { content: { $case: 'text', value: text }, metadata: undefined, filename: '', mediaType: 'text/plain' };
+/** A text part with the SDK's required fields filled in. */
+export function textPart(text: string, metadata?: Record<string, unknown>): Part {
+  return { content: { $case: 'text', value: text }, metadata, filename: '', mediaType: 'text/plain' };
 }
 
-export function dataPart(data: Record<string, unknown>): Part {
-  return { content: { $case: 'data', value: data }, metadata: undefined, filename: '', mediaType: 'application/json' };
+/** A structured-data part (a JSON value; agents' results are objects). */
+export function dataPart(value: unknown, metadata?: Record<string, unknown>): Part {
+  return { content: { $case: 'data', value }, metadata, filename: '', mediaType: 'application/json' };
 }
 
 /** Text of the text parts, joined by newlines (data and file parts are skipped). */
@@ -95,8 +97,23 @@ export function isInterruptedState(state: TaskState | undefined): boolean {
   return state !== undefined && INTERRUPTED_STATES.has(state);
 }
 
-/** `TASK_STATE_COMPLETED` -> `completed`, the short name used in logs and errors. */
-export function taskStateName(state: TaskState | undefined): string {
-  if (state === undefined) return 'unknown';
-  return taskStateToJSON(state).replace(/^TASK_STATE_/, '').toLowerCase().replace(/_/g, '-');
+/** A task state by its short name (A2A's wire spelling before v1.0), as logs, errors and events say it. */
+export type TaskStateName = 'unspecified' | 'submitted' | 'working' | 'completed' | 'failed' | 'canceled' | 'input-required' | 'rejected' | 'auth-required';
+
+const STATE_NAMES: Record<TaskState, TaskStateName> = {
+  [TaskState.TASK_STATE_UNSPECIFIED]: 'unspecified',
+  [TaskState.TASK_STATE_SUBMITTED]: 'submitted',
+  [TaskState.TASK_STATE_WORKING]: 'working',
+  [TaskState.TASK_STATE_COMPLETED]: 'completed',
+  [TaskState.TASK_STATE_FAILED]: 'failed',
+  [TaskState.TASK_STATE_CANCELED]: 'canceled',
+  [TaskState.TASK_STATE_INPUT_REQUIRED]: 'input-required',
+  [TaskState.TASK_STATE_REJECTED]: 'rejected',
+  [TaskState.TASK_STATE_AUTH_REQUIRED]: 'auth-required',
+  [TaskState.UNRECOGNIZED]: 'unspecified',
+};
+
+/** `TASK_STATE_COMPLETED` -> `completed`; an absent or unrecognised state is `unspecified`. */
+export function taskStateName(state: TaskState | undefined): TaskStateName {
+  return state === undefined ? 'unspecified' : STATE_NAMES[state];
 }

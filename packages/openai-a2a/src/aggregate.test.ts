@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { aggregateCompletion } from './aggregate.js';
 import { createChunkTranslator } from './chunks.js';
 import { EnsembleMetadataKey } from './metadata.js';
-import { textPart } from './parts.js';
+import { textPart } from '@ensemble/a2a/parts';
 
 const OPTIONS = { id: 'chatcmpl-agg', model: 'ensemble', created: 1_700_000_000, agent: 'orchestrator' };
 const IDS = { taskId: 'task-7', contextId: 'ctx-7' };

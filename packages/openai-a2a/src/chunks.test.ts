@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 
 import { type EnsembleChatCompletionChunk, createChunkTranslator, reasoningEventOf } from './chunks.js';
 import { EnsembleMetadataKey } from './metadata.js';
-import { dataPart, textPart } from './parts.js';
+import { dataPart, textPart } from '@ensemble/a2a/parts';
 
 const OPTIONS = { id: 'chatcmpl-test', model: 'ensemble', created: 1_700_000_000, agent: 'orchestrator' };
 const IDS = { taskId: 'task-1', contextId: 'ctx-1' };

@@ -8,6 +8,7 @@ import {
   type TaskStatus,
   type TaskStatusUpdateEvent,
 } from '@a2a-js/sdk';
+import { type TaskStateName, taskStateName } from '@ensemble/a2a/parts';
 import { EnsembleError, ErrorCode, type OpenAIErrorBody, type ReasoningEvent, type TokenUsage, sumTokenUsage, toOpenAIErrorBody } from '@ensemble/protocol';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionMessage } from 'openai/resources/chat/completions';
 import type { CompletionUsage } from 'openai/resources/completions';
@@ -45,34 +46,6 @@ export type EnsembleChatCompletionChunk = Omit<ChatCompletionChunk, 'choices'> &
 export type FinishReason = NonNullable<ChatCompletionChunk.Choice['finish_reason']>;
 
 /** Lower-case A2A task state names (the v0.3 wire names), as shown in reasoning event metadata. */
-export type TaskStateName =
-  | 'unspecified'
-  | 'submitted'
-  | 'working'
-  | 'completed'
-  | 'failed'
-  | 'canceled'
-  | 'input-required'
-  | 'rejected'
-  | 'auth-required';
-
-const STATE_NAMES: Record<TaskState, TaskStateName> = {
-  [TaskState.TASK_STATE_UNSPECIFIED]: 'unspecified',
-  [TaskState.TASK_STATE_SUBMITTED]: 'submitted',
-  [TaskState.TASK_STATE_WORKING]: 'working',
-  [TaskState.TASK_STATE_COMPLETED]: 'completed',
-  [TaskState.TASK_STATE_FAILED]: 'failed',
-  [TaskState.TASK_STATE_CANCELED]: 'canceled',
-  [TaskState.TASK_STATE_INPUT_REQUIRED]: 'input-required',
-  [TaskState.TASK_STATE_REJECTED]: 'rejected',
-  [TaskState.TASK_STATE_AUTH_REQUIRED]: 'auth-required',
-  [TaskState.UNRECOGNIZED]: 'unspecified',
-};
-
-export function taskStateName(state: TaskState): TaskStateName {
-  return STATE_NAMES[state];
-}
-
 /**
  * An A2A stream event, as either producer hands it over: the SDK client's `StreamResponse`, or the
  * `{ kind, ... }` events of `@ensemble/a2a`'s client (`A2AStreamEvent`, which carries the same SDK

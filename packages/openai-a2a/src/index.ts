@@ -1,6 +1,6 @@
 export { aggregateCompletion } from './aggregate.js';
 export type { AggregatedCompletion } from './aggregate.js';
-export { createChunkTranslator, reasoningEventOf, taskStateName, toStreamResponse } from './chunks.js';
+export { createChunkTranslator, reasoningEventOf, toStreamResponse } from './chunks.js';
 export type {
   A2AEvent,
   ChunkTranslator,
@@ -11,7 +11,6 @@ export type {
   EnsembleChunkChoice,
   EnsembleChunkDelta,
   FinishReason,
-  TaskStateName,
   TurnResult,
 } from './chunks.js';
 export { A2A_ENVELOPE_ALLOWANCE_BYTES, maxOrchestrationMessageBytes, orchestrationMessageBytes } from './limits.js';
@@ -19,7 +18,7 @@ export { EnsembleMetadataKey, OPENAI_MESSAGES_PART_KIND, readAttribution, readRe
 export type { A2AMetadata, Attribution } from './metadata.js';
 export { DEFAULT_REASONING_TEXT_FIELD, REASONING_TEXT_FIELDS, reasoningLine } from './reasoning-text.js';
 export type { ReasoningTextField } from './reasoning-text.js';
-export { dataPart, partsToText, plainText, textPart } from './parts.js';
+export { partsToText, plainText } from './parts.js';
 export { chatRequestToA2AMessage, readChatConversation } from './request.js';
 export type { ChatConversation, ToA2AMessageOptions } from './request.js';
 export { WorkflowReplay, endsTurn } from './workflow-replay.js';

@@ -1,15 +1,5 @@
 import type { Part } from '@a2a-js/sdk';
 
-/** A text part with the SDK's required fields filled in. */
-export function textPart(text: string, metadata?: Record<string, unknown>): Part {
-  return { content: { $case: 'text', value: text }, metadata, filename: '', mediaType: 'text/plain' };
-}
-
-/** A structured-data part (JSON value). */
-export function dataPart(value: unknown, metadata?: Record<string, unknown>): Part {
-  return { content: { $case: 'data', value }, metadata, filename: '', mediaType: 'application/json' };
-}
-
 /**
  * The text an OpenAI client should see for A2A parts, concatenated in order:
  * - text parts as-is;

@@ -3,7 +3,7 @@ import { ChatCompletionRequest } from '@ensemble/protocol';
 import { describe, expect, it } from 'vitest';
 
 import { EnsembleMetadataKey, OPENAI_MESSAGES_PART_KIND } from './metadata.js';
-import { dataPart, textPart } from './parts.js';
+import { dataPart, textPart } from '@ensemble/a2a/parts';
 import { chatRequestToA2AMessage, readChatConversation } from './request.js';
 
 const conversation = ChatCompletionRequest.parse({

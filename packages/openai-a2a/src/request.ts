@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 
 import { type Message, Role } from '@a2a-js/sdk';
 import { type ChatCompletionRequest, ChatMessage, messageText } from '@ensemble/protocol';
+import { dataPart, textPart } from '@ensemble/a2a/parts';
 
 import { EnsembleMetadataKey, OPENAI_MESSAGES_PART_KIND } from './metadata.js';
-import { dataPart, plainText, textPart } from './parts.js';
+import { plainText } from './parts.js';
 
 export interface ToA2AMessageOptions {
   /** The session id; becomes the A2A `contextId`, so every turn of one conversation shares a context. */

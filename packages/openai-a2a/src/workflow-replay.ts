@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 
 import { type Message, Role, TaskState } from '@a2a-js/sdk';
 import { EnsembleMetadataKey, type TokenTotals, type WorkflowEvent, type WorkflowTurnState, sumTokenUsage } from '@ensemble/protocol';
+import { dataPart, textPart } from '@ensemble/a2a/parts';
 
 import type { A2AEvent } from './chunks.js';
-import { dataPart, textPart } from './parts.js';
+
 
 /** A record read back from a session's event log, with its position. */
 export interface PositionedWorkflowEvent {

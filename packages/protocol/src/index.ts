@@ -70,3 +70,4 @@ export {
   SourceLocation,
 } from './rag.js';
 export { SessionApprovalView, SessionCancelResult, SessionList, SessionNodeView, SessionPlanNodeView, SessionView } from './session-api.js';
+export { ROUTING_DECISION_HEADER, ROUTING_MODE_HEADER, SESSION_ID_HEADER, SKIP_ORCHESTRATION_HEADER } from './headers.js';

@@ -1,7 +1,5 @@
 import { RoutingDecision } from '@ensemble/protocol';
 
-export const ROUTING_DECISION_HEADER = 'X-Routing-Decision';
-
 const MAX_REASON_CHARS = 200;
 
 /**

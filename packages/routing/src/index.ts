@@ -1,7 +1,7 @@
 export { CLASSIFIER_SCHEMA_NAME, CLASSIFIER_SYSTEM_PROMPT, LlmRoutingClassifier } from './classifier.js';
 export type { ClassifiedConversation, LlmRoutingClassifierOptions, RoutingClassifier } from './classifier.js';
 export { conversationKey, conversationText, tailOfConversation } from './conversation.js';
-export { ROUTING_DECISION_HEADER, formatRoutingDecisionHeader, parseRoutingDecisionHeader } from './decision-header.js';
+export { formatRoutingDecisionHeader, parseRoutingDecisionHeader } from './decision-header.js';
 export { createLocalRoutingClassifier, defaultLocalRoutingModel } from './local/local-classifier.js';
 export type { LocalRoutingClassifier, LocalRoutingClassifierOptions, LocalRoutingVerdict } from './local/local-classifier.js';
 export { LocalRoutingModel, orchestrationProbability } from './local/model.js';
@@ -18,9 +18,6 @@ export type { TrainingOptions } from './local/train.js';
 export { createRouter } from './router.js';
 export type { RouteInput, Router, RouterOptions, RoutingCacheOptions } from './router.js';
 export {
-  ROUTING_MODE_HEADER,
-  SESSION_ID_HEADER,
-  SKIP_ORCHESTRATION_HEADER,
   clientControlledFeature,
   decideByRules,
   parseRoutingMode,

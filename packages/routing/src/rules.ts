@@ -3,16 +3,15 @@ import {
   EnsembleError,
   ErrorCode,
   type RoutingDecision,
+  ROUTING_MODE_HEADER,
   RoutingMode,
+  SESSION_ID_HEADER,
+  SKIP_ORCHESTRATION_HEADER,
 } from '@ensemble/protocol';
 
 /** Reads one request header by name (case-insensitive), `undefined` when absent. */
 export type HeaderLookup = (name: string) => string | undefined;
 
-export const ROUTING_MODE_HEADER = 'X-Routing-Mode';
-export const SKIP_ORCHESTRATION_HEADER = 'X-Skip-Orchestration';
-/** Names an orchestration session: a follow-up (resume, re-attach, approval answer) on a workflow. */
-export const SESSION_ID_HEADER = 'X-Session-ID';
 
 const TRUE_VALUES = new Set(['true', '1', 'yes', 'on']);
 const FALSE_VALUES = new Set(['false', '0', 'no', 'off']);
