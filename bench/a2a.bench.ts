@@ -7,7 +7,7 @@
  * Env: BENCH_A2A_ITERATIONS (default 2000), BENCH_A2A_CONCURRENCY (default 16).
  */
 import { TaskState } from '@a2a-js/sdk';
-import { createA2AClient } from '@ensemble/a2a';
+import { createA2AClient } from '@ensemble/a2a/client';
 
 import { type ServiceProcess, startService, stopAllServices } from '../test/support/processes.js';
 import { testRedis } from '../test/support/redis.js';

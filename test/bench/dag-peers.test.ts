@@ -1,4 +1,4 @@
-import { createAgentService } from '@ensemble/a2a';
+import { createAgentService } from '@ensemble/a2a/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { quietLogger } from '../../apps/orchestrator/src/testing/harness.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import { createA2AClient } from '@ensemble/a2a';
+import { createA2AClient } from '@ensemble/a2a/client';
 import { maxOrchestrationMessageBytes, orchestrationMessageBytes } from '@ensemble/openai-a2a';
 import { ChatCompletionRequest, OpenAIErrorBodySchema, OrchestratorRpcError } from '@ensemble/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-import { type A2AStreamEvent, createA2AClient, resetAgentBreakers } from '@ensemble/a2a';
+import { type A2AStreamEvent, createA2AClient, resetAgentBreakers } from '@ensemble/a2a/client';
 import { type EnsembleChatCompletionChunk, chatRequestToA2AMessage, createChunkTranslator, reasoningEventOf } from '@ensemble/openai-a2a';
 import type { ExecutionPlan } from '@ensemble/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,4 +1,5 @@
-import { type AgentRegistry, DEFAULT_A2A_MAX_BODY_BYTES, agentsRoute } from '@ensemble/a2a';
+import { DEFAULT_A2A_MAX_BODY_BYTES } from '@ensemble/a2a';
+import { type AgentRegistry, agentsRoute } from '@ensemble/a2a/client';
 import { ChatCompletionRequest, EnsembleError, ErrorCode, type HealthReport, ROUTING_DECISION_HEADER, type RoutingDecision } from '@ensemble/protocol';
 import { type Router, formatRoutingDecisionHeader } from '@ensemble/routing';
 import { type ReadinessCheck, type ServiceEnv, bearerAuth, createHttpApp, mountReadiness, readJsonBody, staticFiles } from '@ensemble/service';

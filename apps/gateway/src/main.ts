@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-import { AgentRegistry } from '@ensemble/a2a';
+import { AgentRegistry } from '@ensemble/a2a/client';
 import { RedisAgentCardCache } from '@ensemble/a2a/redis';
 import { createWebhookNotifier, notifyingApprovalStore, startExpirySweeper } from '@ensemble/approvals';
 import { RedisApprovalStore } from '@ensemble/approvals/redis';

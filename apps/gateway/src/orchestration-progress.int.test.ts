@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 
 import { TaskState } from '@a2a-js/sdk';
 import { AgentEvent } from '@a2a-js/sdk/server';
-import { createAgentService } from '@ensemble/a2a';
+import { createAgentService } from '@ensemble/a2a/server';
 import { createLlmClient } from '@ensemble/llm';
 import type { EnsembleChatCompletion, EnsembleChatCompletionChunk, ReasoningTextField } from '@ensemble/openai-a2a';
 import { EnsembleMetadataKey } from '@ensemble/protocol';

@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 
-import type { AgentInfo } from '@ensemble/a2a';
+import type { AgentInfo } from '@ensemble/a2a/client';
 import { createLlmClient } from '@ensemble/llm';
 import { maxOrchestrationMessageBytes, orchestrationMessageBytes } from '@ensemble/openai-a2a';
 import { ChatCompletionRequest, ClassifierVerdict, type Session, SessionView } from '@ensemble/protocol';

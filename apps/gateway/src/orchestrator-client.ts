@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
-import { type A2AClient, type A2AStreamEvent, createA2AClient, isA2AClientError, partsText } from '@ensemble/a2a';
+import { partsText } from '@ensemble/a2a';
+import { type A2AClient, type A2AStreamEvent, createA2AClient, isA2AClientError } from '@ensemble/a2a/client';
 import {
   type A2AEvent,
   type ChunkTranslator,

@@ -1,4 +1,4 @@
-import { A2AClientError } from '@ensemble/a2a';
+import { A2AClientError } from '@ensemble/a2a/client';
 import { EnsembleError, ErrorCode, OrchestratorRpcError, toOpenAIErrorBody } from '@ensemble/protocol';
 import { describe, expect, it } from 'vitest';
 

@@ -1,4 +1,4 @@
-import { type A2AClientError, isA2AClientError } from '@ensemble/a2a';
+import { type A2AClientError, isA2AClientError } from '@ensemble/a2a/client';
 import { EnsembleError, ErrorCode, OrchestratorRpcError, SESSION_ID_HEADER } from '@ensemble/protocol';
 
 

@@ -1,4 +1,4 @@
-import { type AgentService, type PushNotificationOptions, type TaskStore, createAgentService } from '@ensemble/a2a';
+import { type AgentService, type PushNotificationOptions, type TaskStore, createAgentService } from '@ensemble/a2a/server';
 import { type ReadinessCheck, readJsonBody } from '@ensemble/service';
 import type { Logger } from '@ensemble/telemetry';
 import { z } from 'zod';

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import type { AgentRun } from '@ensemble/a2a';
+import type { AgentRun } from '@ensemble/a2a/server';
 import { ErrorCode } from '@ensemble/protocol';
 
 import type { MockAgentBehaviour } from './config.js';

@@ -1,16 +1,7 @@
 import { once } from 'node:events';
 import { TaskState } from '@a2a-js/sdk';
-import {
-  type A2AClientOptions,
-  type A2AStreamEvent,
-  agentCircuitState,
-  approvalMessage,
-  createA2AClient,
-  fetchAgentCard,
-  partsData,
-  partsText,
-  resetAgentBreakers,
-} from '@ensemble/a2a';
+import { approvalMessage, partsData, partsText } from '@ensemble/a2a';
+import { type A2AClientOptions, type A2AStreamEvent, agentCircuitState, createA2AClient, fetchAgentCard, resetAgentBreakers } from '@ensemble/a2a/client';
 import { InMemorySpanExporter, inSpan, startTelemetry } from '@ensemble/telemetry';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 

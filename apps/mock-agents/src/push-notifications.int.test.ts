@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
-import { approvalMessage, createA2AClient, fetchAgentCard, resetAgentBreakers } from '@ensemble/a2a';
+import { approvalMessage } from '@ensemble/a2a';
+import { createA2AClient, fetchAgentCard, resetAgentBreakers } from '@ensemble/a2a/client';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
 import { type ServiceProcess, startService, stopAllServices } from '../../../test/support/processes.js';

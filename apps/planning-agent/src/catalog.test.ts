@@ -1,4 +1,4 @@
-import type { AgentSkillCatalogEntry } from '@ensemble/a2a';
+import type { AgentSkillCatalogEntry } from '@ensemble/a2a/client';
 import { describe, expect, it } from 'vitest';
 
 import { buildPlannerCatalog, isCoordinationSkill } from './catalog.js';

@@ -1,4 +1,4 @@
-import type { AgentSkillCatalogEntry } from '@ensemble/a2a';
+import type { AgentSkillCatalogEntry } from '@ensemble/a2a/client';
 import type { AgentCatalog } from '@ensemble/dag';
 import { PLANNING_SKILL_ID } from '@ensemble/protocol';
 

@@ -1,4 +1,4 @@
-import { AgentRegistry } from '@ensemble/a2a';
+import { AgentRegistry } from '@ensemble/a2a/client';
 import { RedisAgentCardCache, RedisPushNotificationStore, RedisTaskStore } from '@ensemble/a2a/redis';
 import { loadConfig } from '@ensemble/config';
 import { createLlmClient, upstreamReadiness } from '@ensemble/llm';

@@ -1,5 +1,6 @@
 import { TaskState } from '@a2a-js/sdk';
-import { type A2AStreamEvent, AgentRegistry, createA2AClient, partsData, resetAgentBreakers } from '@ensemble/a2a';
+import { partsData } from '@ensemble/a2a';
+import { type A2AStreamEvent, AgentRegistry, createA2AClient, resetAgentBreakers } from '@ensemble/a2a/client';
 import { RedisAgentCardCache } from '@ensemble/a2a/redis';
 import { PLANNING_SKILL_ID, PLAN_ARTIFACT_NAME, PlanningResult, type ReplanRequest } from '@ensemble/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

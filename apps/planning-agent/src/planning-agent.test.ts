@@ -1,5 +1,6 @@
 import { TaskState } from '@a2a-js/sdk';
-import { type A2AStreamEvent, type AgentRegistry, type AgentService, type AgentSkillCatalogEntry, createA2AClient, resetAgentBreakers } from '@ensemble/a2a';
+import { type A2AStreamEvent, type AgentRegistry, type AgentSkillCatalogEntry, createA2AClient, resetAgentBreakers } from '@ensemble/a2a/client';
+import { type AgentService } from '@ensemble/a2a/server';
 import { validatePlan } from '@ensemble/dag';
 import { createLlmClient } from '@ensemble/llm';
 import { ErrorCode, type ExecutionPlan, PLAN_ARTIFACT_NAME, PlanningResult } from '@ensemble/protocol';

@@ -1,4 +1,5 @@
-import type { AgentInput, AgentRegistry, AgentRun } from '@ensemble/a2a';
+import type { AgentRegistry } from '@ensemble/a2a/client';
+import type { AgentInput, AgentRun } from '@ensemble/a2a/server';
 import { EnsembleError, ErrorCode, type ExecutionPlan, PLAN_ARTIFACT_NAME, type PlanningRequest, PlanningRequestData, type PlanningResult } from '@ensemble/protocol';
 
 import { buildPlannerCatalog } from './catalog.js';

@@ -1,4 +1,5 @@
-import { type AgentCardSpec, type AgentService, type PushNotificationOptions, type TaskStore, createAgentService } from '@ensemble/a2a';
+import { type AgentCardSpec } from '@ensemble/a2a';
+import { type AgentService, type PushNotificationOptions, type TaskStore, createAgentService } from '@ensemble/a2a/server';
 import { DOCUMENT_RETRIEVAL_SKILL_ID } from '@ensemble/protocol';
 import type { Logger } from '@ensemble/telemetry';
 import type { ReadinessCheck } from '@ensemble/service';

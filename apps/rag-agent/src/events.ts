@@ -1,6 +1,7 @@
 import { TaskState } from '@a2a-js/sdk';
 import { AgentEvent } from '@a2a-js/sdk/server';
-import { type AgentContext, agentMessage } from '@ensemble/a2a';
+import { agentMessage } from '@ensemble/a2a';
+import { type AgentContext } from '@ensemble/a2a/server';
 import { EnsembleMetadataKey } from '@ensemble/openai-a2a';
 import type { ReasoningEvent, TokenUsage } from '@ensemble/protocol';
 

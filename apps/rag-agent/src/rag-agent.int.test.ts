@@ -1,7 +1,8 @@
 import { fileURLToPath } from 'node:url';
 
 import { type Message, TaskState } from '@a2a-js/sdk';
-import { type A2AClient, type A2AStreamEvent, type AgentService, createA2AClient } from '@ensemble/a2a';
+import { type A2AClient, type A2AStreamEvent, createA2AClient } from '@ensemble/a2a/client';
+import { type AgentService } from '@ensemble/a2a/server';
 import { createLlmClient } from '@ensemble/llm';
 import { EnsembleMetadataKey, chatRequestToA2AMessage } from '@ensemble/openai-a2a';
 import { IngestResponse, RAG_PROMPT_SECTIONS, RAG_SOURCES_ARTIFACT_NAME, ReasoningEvent, RagSourcesResult } from '@ensemble/protocol';

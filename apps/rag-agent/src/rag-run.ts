@@ -1,5 +1,6 @@
 import { Role } from '@a2a-js/sdk';
-import { type AgentContext, type AgentInput, type AgentRun, partsText } from '@ensemble/a2a';
+import { partsText } from '@ensemble/a2a';
+import { type AgentContext, type AgentInput, type AgentRun } from '@ensemble/a2a/server';
 import { countTokens } from '@ensemble/ingest';
 import { type createLlmClient, fromOpenAIError, structuredCompletion } from '@ensemble/llm';
 import { readChatConversation } from '@ensemble/openai-a2a';

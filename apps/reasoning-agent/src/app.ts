@@ -1,4 +1,5 @@
-import { type AgentCardSpec, type AgentService, type PushNotificationOptions, type TaskStore, createAgentService } from '@ensemble/a2a';
+import { type AgentCardSpec } from '@ensemble/a2a';
+import { type AgentService, type PushNotificationOptions, type TaskStore, createAgentService } from '@ensemble/a2a/server';
 import type { McpToolbox } from '@ensemble/mcp';
 import type { Logger } from '@ensemble/telemetry';
 import type { ReadinessCheck } from '@ensemble/service';

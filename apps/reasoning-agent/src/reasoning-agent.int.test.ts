@@ -2,7 +2,9 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import { once } from 'node:events';
 
 import { TaskState } from '@a2a-js/sdk';
-import { type A2AClient, type A2AStreamEvent, type AgentService, approvalMessage, createA2AClient, resetAgentBreakers } from '@ensemble/a2a';
+import { approvalMessage } from '@ensemble/a2a';
+import { type A2AClient, type A2AStreamEvent, createA2AClient, resetAgentBreakers } from '@ensemble/a2a/client';
+import { type AgentService } from '@ensemble/a2a/server';
 import { RedisTaskStore } from '@ensemble/a2a/redis';
 import { createLlmClient } from '@ensemble/llm';
 import { type McpToolbox, createMcpToolbox, parseMcpServersConfig } from '@ensemble/mcp';

@@ -1,4 +1,4 @@
-import type { AgentContext, AgentInput, AgentRun } from '@ensemble/a2a';
+import type { AgentContext, AgentInput, AgentRun } from '@ensemble/a2a/server';
 import { fromOpenAIError } from '@ensemble/llm';
 import type { McpToolbox, OpenAIFunctionTool } from '@ensemble/mcp';
 import { EnsembleMetadataKey, OPENAI_MESSAGES_PART_KIND, readChatConversation } from '@ensemble/openai-a2a';

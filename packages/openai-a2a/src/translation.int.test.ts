@@ -1,4 +1,5 @@
-import { createA2AClient, createAgentService } from '@ensemble/a2a';
+import { createA2AClient } from '@ensemble/a2a/client';
+import { createAgentService } from '@ensemble/a2a/server';
 import { ChatCompletionRequest } from '@ensemble/protocol';
 import { createLogger } from '@ensemble/telemetry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

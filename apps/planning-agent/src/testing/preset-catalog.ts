@@ -1,4 +1,4 @@
-import type { AgentSkillCatalogEntry } from '@ensemble/a2a';
+import type { AgentSkillCatalogEntry } from '@ensemble/a2a/client';
 
 import { PRESETS } from '../../../mock-agents/src/presets.js';
 
