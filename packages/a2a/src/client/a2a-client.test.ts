@@ -4,7 +4,7 @@ import { freePort } from '../../../../test/support/ports.js';
 
 import { TaskState } from '@a2a-js/sdk';
 import { createLogger } from '@ensemble/telemetry';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 
 import { buildAgentCard } from '../card.js';
 import { type AgentService, createAgentService } from '../server/agent-service.js';
@@ -137,6 +137,9 @@ describe('createA2AClient: circuit breaker per agent', () => {
     const card = buildAgentCard(CARD, { baseUrl: `http://127.0.0.1:${port}`, bearerAuth: false, legacyCompat: false });
     const counting = flakyFetch(0, '');
     const options = { card, fetch: counting.impl, retry: false as const, breaker: { consecutiveFailures: 2, halfOpenAfterMs: 150 } };
+    // The breaker (cockatiel) reads `Date.now()`: a fake clock moves it past the open period, no waiting.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    onTestFinished(() => void vi.useRealTimers());
     const first = await createA2AClient(options);
     const second = await createA2AClient(options);
 
@@ -148,8 +151,9 @@ describe('createA2AClient: circuit breaker per agent', () => {
     expect(counting.calls).toHaveLength(2);
 
     await startAgent(echo, port);
-    // The breaker lets a trial call through only after `halfOpenAfterMs`: time is the event here.
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The breaker lets a trial call through only after `halfOpenAfterMs`.
+    await expect(second.send({ text: 'too soon' })).rejects.toMatchObject({ kind: 'circuit_open' });
+    vi.setSystemTime(Date.now() + 150);
     const task = await second.send({ text: 'back' });
     expect('id' in task && task.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
     expect(agentCircuitState(`http://127.0.0.1:${port}`)).toBe('closed');

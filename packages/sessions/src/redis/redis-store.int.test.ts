@@ -20,14 +20,15 @@ function keys(prefix: string, id: string, owner = 'alice') {
 
 describeSessionStoreConformance('RedisSessionStore', async () => {
   const { redis, prefix, cleanup } = testRedis();
-  const store = new RedisSessionStore(redis, { keyPrefix: prefix });
+  let clock = Date.now();
+  const store = new RedisSessionStore(redis, { keyPrefix: prefix, now: () => clock });
   return {
     store,
     // A past expiry time makes Redis treat the key as expired on the next access, like a real TTL.
     expireSession: async (id) => void (await redis.multi().pexpireat(keys(prefix, id).record, 1).pexpireat(keys(prefix, id).nodes, 1).exec()),
     expireLease: async (id) => void (await redis.pexpireat(keys(prefix, id).lock, 1)),
-    // Redis time cannot be moved: wait it out (only ever a few ms in the suite).
-    advance: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    // The records' clock is injected; key lifetimes (Redis's clock) are expired explicitly above.
+    advance: async (ms) => void (clock += ms),
     cleanup,
   };
 });
@@ -83,9 +84,13 @@ describe('RedisSessionStore against real Redis', () => {
     expect(tombstoneTtl).toBeGreaterThan(0);
     expect(tombstoneTtl).toBeLessThanOrEqual(5_000);
 
-    // A key given a 30 ms lifetime by Redis itself: wait for Redis to report it gone (event, not a guess).
-    const brief = await new RedisSessionStore(redis, { keyPrefix: prefix, ttlMs: 30 }).create({ owner: 'alice', request: sampleRequest });
-    while ((await redis.exists(keys(prefix, brief.id).record)) === 1) await new Promise((resolve) => setTimeout(resolve, 10));
+    // The configured lifetime is the key's TTL in Redis; once Redis expires it (moved to a past time
+    // here, as Redis's clock cannot be), the session is gone.
+    const brief = await new RedisSessionStore(redis, { keyPrefix: prefix, ttlMs: 30_000 }).create({ owner: 'alice', request: sampleRequest });
+    const briefTtl = await redis.pttl(keys(prefix, brief.id).record);
+    expect(briefTtl).toBeGreaterThan(25_000);
+    expect(briefTtl).toBeLessThanOrEqual(30_000);
+    await redis.pexpireat(keys(prefix, brief.id).record, 1);
     await expect(store.get(brief.id, 'alice')).rejects.toMatchObject({ code: 'not_found' });
   });
 

@@ -29,6 +29,11 @@ export interface RedisSessionStoreOptions {
   retry?: { maxAttempts?: number; initialDelayMs?: number; maxDelayMs?: number };
   /** Compare-and-set rounds `update()` tries under contention before `conflict`. Default 100. */
   maxUpdateRounds?: number;
+  /**
+   * The clock of the records' times (created, updated, finished, idle for the resume scan); tests
+   * inject one. Key lifetimes and leases run on Redis's own clock. Default `Date.now`.
+   */
+  now?: () => number;
 }
 
 /**
@@ -53,12 +58,14 @@ export class RedisSessionStore implements SessionStore {
   readonly #ttlMs: number;
   readonly #tombstoneTtlMs: number;
   readonly #maxUpdateRounds: number;
+  readonly #now: () => number;
   readonly #policy: IPolicy;
 
   constructor(redis: Redis, options: RedisSessionStoreOptions = {}) {
     this.#redis = redis;
     this.#prefix = options.keyPrefix ?? '';
     this.#ttlMs = options.ttlMs ?? DEFAULT_SESSION_TTL_MS;
+    this.#now = options.now ?? Date.now;
     this.#tombstoneTtlMs = options.tombstoneTtlMs ?? DEFAULT_TOMBSTONE_TTL_MS;
     this.#maxUpdateRounds = options.maxUpdateRounds ?? 100;
     // Connection trouble is worth retrying; a Redis reply error (wrong type, script error) never is.
@@ -80,7 +87,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async create(input: CreateSessionInput): Promise<Session> {
-    const now = Date.now();
+    const now = this.#now();
     const record = newRecord(input, now);
     const ownerIndex = this.#ownerIndex(record.owner);
     await this.#call('create', () =>
@@ -124,7 +131,7 @@ export class RedisSessionStore implements SessionStore {
       if (raw === null) throw await this.#missing(id, owner);
       const current = this.#parseRecord(id, raw);
       if (current.owner !== owner) throw notFound(id);
-      const now = Date.now();
+      const now = this.#now();
       const next = applyPatch(current, typeof patch === 'function' ? patch(structuredClone(current)) : patch, now);
       const written = await this.#call('update', () =>
         runScript(this.#redis, UPDATE, [this.#recordKey(id), this.#nodesKey(id), this.#ownerIndex(owner), this.#activeIndex()], [raw, JSON.stringify(next), this.#ttlMs, id, next.status === 'active' ? '1' : '0', now]),
@@ -139,14 +146,14 @@ export class RedisSessionStore implements SessionStore {
     const checked = checkNodeResult(nodeId, result);
     if (!isSessionId(id)) throw notFound(id);
     const written = await this.#call('put node result', () =>
-      runScript(this.#redis, PUT_NODE, [this.#recordKey(id), this.#nodesKey(id), this.#ownerIndex(owner), this.#activeIndex()], [owner, nodeId, JSON.stringify(checked), this.#ttlMs, id, Date.now()]),
+      runScript(this.#redis, PUT_NODE, [this.#recordKey(id), this.#nodesKey(id), this.#ownerIndex(owner), this.#activeIndex()], [owner, nodeId, JSON.stringify(checked), this.#ttlMs, id, this.#now()]),
     );
     if (written !== 1) throw await this.#missing(id, owner);
   }
 
   async finish(id: string, owner: string, outcome: FinishOutcome): Promise<SessionTombstone> {
     const record = await this.#owned(id, owner);
-    const tombstone = tombstoneFor(record, outcome, Date.now());
+    const tombstone = tombstoneFor(record, outcome, this.#now());
     await this.#call('finish', () => this.#deletion(record).set(this.#tombstoneKey(id), JSON.stringify(tombstone), 'PX', this.#tombstoneTtlMs).exec().then(allReplies));
     return tombstone;
   }
@@ -191,7 +198,7 @@ export class RedisSessionStore implements SessionStore {
 
   async listResumable(options: ListResumableOptions = {}): Promise<SessionRecord[]> {
     const limit = options.limit ?? 100;
-    const idleBefore = Date.now() - (options.minIdleMs ?? 0);
+    const idleBefore = this.#now() - (options.minIdleMs ?? 0);
     const index = this.#activeIndex();
     const resumable: SessionRecord[] = [];
     // Page through the index: entries that turn out locked or gone do not count towards the limit.
