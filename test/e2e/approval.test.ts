@@ -354,12 +354,8 @@ describe('approval through the approvals API (no chat client connected)', () => 
     // Nobody reads the session: the decision alone resumes the agent's paused task and the rest of the plan.
     await stack.agents['deployer']!.waitForLine((line) => line['msg'] === 'task finished' && line['task_id'] === agentTaskId && line['state'] === 'completed');
     expect(taskLines(stack.agents['deployer']!, agentTaskId)).toContainEqual(expect.objectContaining({ msg: 'approval answered', decision: 'approve' }));
-    let finished = false;
-    for (let tries = 0; tries < 200 && !finished; tries += 1) {
-      finished = (await sessionView(sessionId)).body.error?.code === 'session_finished';
-      if (!finished) await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    expect(finished).toBe(true);
+    await stack.orchestrator.waitForLine((line) => line['msg'] === 'workflow finished' && line['session_id'] === sessionId && line['status'] === 'completed');
+    expect((await sessionView(sessionId)).body.error?.code).toBe('session_finished');
     // A client that comes back gets the answer.
     const replay = await streamTurn([...request, { role: 'user', content: 'what happened?' }], sessionId);
     expect(replay.transcript.content).toContain('[sim-llm]');

@@ -3,7 +3,7 @@ import { TaskState } from '@a2a-js/sdk';
 import { approvalMessage, partsData, partsText } from '@ensemble/a2a';
 import { type A2AClientOptions, type A2AStreamEvent, agentCircuitState, createA2AClient, fetchAgentCard, resetAgentBreakers } from '@ensemble/a2a/client';
 import { InMemorySpanExporter, inSpan, startTelemetry } from '@ensemble/telemetry';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 
 import { type ServiceProcess, startService, stopAllServices } from '../../../test/support/processes.js';
 import { testRedis } from '../../../test/support/redis.js';
@@ -239,8 +239,10 @@ describe('failure modes and resilience', () => {
 
     const restarted = await startMock({ preset: 'search', env: { MOCK_AGENT_PORT: port } });
     expect(restarted.url).toBe(agent.url);
-    // The breaker half-opens on its own clock; a sleep is the only event there is.
-    await new Promise((resolve) => setTimeout(resolve, 600));
+    // The breaker (cockatiel) half-opens on `Date.now()`: a fake Date moves past its open period.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    onTestFinished(() => void vi.useRealTimers());
+    vi.setSystemTime(Date.now() + 500);
     const task = await client.send({ text: 'back?' });
     expect('id' in task && task.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
     expect(agentCircuitState(agent.url)).toBe('closed');
