@@ -14,7 +14,7 @@ import { HttpPassthroughUpstream, type PassthroughAnswer, type PassthroughUpstre
 
 /**
  * Stream endings sim-llm cannot produce (a clean end without `finish_reason`, an in-band error event),
- * both ways the gateway relays a stream: in-process (a scripted upstream, the relay as a web body) and
+ * both ways the gateway serves a stream: in-process (a scripted upstream, the relay into a pass-through) and
  * served (a real upstream socket through `HttpPassthroughUpstream`, Node stream to client socket).
  */
 const logger = createLogger({ service: 'test', level: 'silent' });
@@ -111,5 +111,25 @@ describe.each([
     const lines = dataLines(await response.text());
     expect(lines).toHaveLength(2);
     expect(JSON.parse(lines[1] ?? '')).toEqual({ error: { message: 'model overloaded', type: 'server_error', param: null, code: 'overloaded' } });
+  });
+});
+
+describe('streamed passthrough, client gone (in-process)', () => {
+  it('stops reading the upstream (which aborts its call) when the client cancels the body mid-stream', async () => {
+    const upstreamBody = new Readable({ read() {} });
+    upstreamBody.push(Buffer.from(sseBody([chunk('first')])));
+    const destroyed = new Promise<void>((resolve) => upstreamBody.once('close', () => resolve()));
+    const upstream: PassthroughUpstream = {
+      send: () => Promise.resolve({ stream: true, status: 200, headers: { 'content-type': 'text/event-stream' }, body: upstreamBody }),
+      close() {},
+    };
+    const app = gatewayApp(createLlmClient({ baseURL: 'http://upstream.invalid/v1', maxRetries: 0 }), upstream);
+    const response = await app.request('/v1/chat/completions', requestInit({}));
+    const reader = response.body!.getReader() as ReadableStreamDefaultReader<Uint8Array>;
+    const first = new TextDecoder().decode((await reader.read()).value);
+    expect(dataLines(first)).toEqual([chunk('first')]);
+    await reader.cancel();
+    await destroyed;
+    expect(upstreamBody.destroyed).toBe(true);
   });
 });

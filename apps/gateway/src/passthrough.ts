@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable, type Writable } from 'node:stream';
 
 import type { ChatCompletionRequest } from '@ensemble/protocol';
 import { NODE_STREAM_RESPONSE, SSE_HEADERS, type ServiceEnv, type SseEvent, SseDecoder, sseFrame, writeNodeStreamHead } from '@ensemble/service';
@@ -35,7 +35,6 @@ export interface PassthroughDeps {
 }
 
 const tracer = getTracer('ensemble-gateway');
-const encoder = new TextEncoder();
 const JSON_HEADERS = { 'Content-Type': 'application/json' };
 
 /**
@@ -69,13 +68,16 @@ export async function relayChatCompletion(c: Context<ServiceEnv>, request: ChatC
   if (answer.stream) {
     const headers: Record<string, string> = { ...SSE_HEADERS, ...upstreamRequestId(answer.headers) };
     const relay = new SseRelay(answer.headers, { span, started, logger: deps.logger, signal, timeoutMs: deps.upstreamTimeoutMs });
-    // Served on a socket: Node stream to socket. In-process (no socket): a web body.
+    // Served on a socket: straight to it. In-process (no socket, tests): the same relay into a
+    // pass-through whose other side is the web body, so tests run the code production runs.
     const client = writeNodeStreamHead(c, 200, headers);
     if (client !== undefined) {
-      relayToSocket(relay, answer.body, client);
+      relayToClient(relay, answer.body, client);
       return NODE_STREAM_RESPONSE;
     }
-    return c.body(relayAsWebStream(relay, answer.body), 200, headers);
+    const body = new PassThrough();
+    relayToClient(relay, answer.body, body);
+    return c.body(Readable.toWeb(body) as ReadableStream<Uint8Array>, 200, headers);
   }
 
   try {
@@ -152,8 +154,8 @@ interface RelayContext {
 }
 
 /**
- * The relay of one SSE answer, independent of how bytes come in and go out (`relayToSocket` for a
- * served gateway, `relayAsWebStream` in-process). The upstream's bytes are parsed only as far as the
+ * The relay of one SSE answer, independent of how bytes come in and go out (`relayToClient` writes it
+ * to a socket, or in-process to a pass-through). The upstream's bytes are parsed only as far as the
  * relay must look at them: each event's data is JSON-parsed once (to watch text, usage and finish reasons
  * for the span, and to catch an in-band error event), then forwarded as the upstream's own text, never
  * re-serialised; everything one upstream read delivered goes out in one write. `data: [DONE]` is written
@@ -293,13 +295,19 @@ class SseRelay {
 }
 
 /**
- * Pipes the upstream's Node stream to the client's socket through the relay. Upstream reads happen only
- * while the socket takes more (a slow client pauses the upstream read instead of growing a buffer).
+ * Where the relay writes: the client's socket (`ServerResponse`), or in-process a `PassThrough` whose
+ * readable side is the response body. Either one emits `close` when the client goes away.
  */
-function relayToSocket(relay: SseRelay, upstream: Readable, client: ServerResponse): void {
+type RelayClient = Pick<Writable, 'write' | 'end' | 'once'> & { flushHeaders?(): void };
+
+/**
+ * Pipes the upstream's Node stream to the client through the relay. Upstream reads happen only while
+ * the client takes more (a slow client pauses the upstream read instead of growing a buffer).
+ */
+function relayToClient(relay: SseRelay, upstream: Readable, client: RelayClient): void {
   // The upstream's first bytes usually came with its headers: then ours go out with them. If not, the
   // client gets the status and headers now rather than at the first token.
-  if (upstream.readableLength === 0) client.flushHeaders();
+  if (upstream.readableLength === 0) client.flushHeaders?.();
   upstream.on('data', (chunk: Buffer) => {
     // After the answer is complete, the rest of the upstream body is read and ignored, so the
     // keep-alive connection goes back to the pool.
@@ -330,53 +338,6 @@ function relayToSocket(relay: SseRelay, upstream: Readable, client: ServerRespon
   });
 }
 
-/** The relay as a web body, for a gateway served without a Node socket (in-process tests). */
-function relayAsWebStream(relay: SseRelay, upstream: Readable): ReadableStream<Uint8Array> {
-  // The bytes of an HTTP body are `Uint8Array`s.
-  const reader = (Readable.toWeb(upstream) as ReadableStream<Uint8Array>).getReader();
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        let text = '';
-        // A read can complete no event (a partial one, a comment): read on, since a pull that enqueues
-        // nothing is not called again.
-        while (text === '' && !relay.finished) {
-          let chunk: Awaited<ReturnType<typeof reader.read>>;
-          try {
-            chunk = await reader.read();
-          } catch (error) {
-            text = relay.fail(error);
-            break;
-          }
-          if (relay.finished) return;
-          text = chunk.done ? relay.end() : relay.push(chunk.value);
-        }
-        if (relay.finished) {
-          if (relay.sawDone) void drain(reader);
-          else reader.cancel().catch(() => undefined);
-        }
-        if (text !== '') controller.enqueue(encoder.encode(text));
-        if (relay.finished) controller.close();
-      },
-      cancel() {
-        // The client went away (the server cancels the body): stop reading, which aborts the upstream call.
-        relay.cancel();
-        reader.cancel().catch(() => undefined);
-      },
-    },
-    // Pull-driven: upstream bytes are read as the response consumer asks for more, not ahead of it.
-    { highWaterMark: 0 },
-  );
-}
-
-/** Reads a body to its end, ignoring what it says (the SDK ignores everything after `[DONE]` too). */
-async function drain(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
-  try {
-    while (!(await reader.read()).done);
-  } catch {
-    // The upstream connection broke after the answer was complete: nothing is lost, nobody to tell.
-  }
-}
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
