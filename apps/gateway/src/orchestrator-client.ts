@@ -6,17 +6,15 @@ import {
   type A2AEvent,
   type ChunkTranslator,
   type ChunkTranslatorOptions,
-  type EnsembleChatCompletionChunk,
   type ReasoningTextField,
   aggregateCompletion,
   chatRequestToA2AMessage,
-  EnsembleMetadataKey,
   WorkflowReplay,
   createChunkTranslator,
   endsTurn,
-  reasoningEventOf,
+  readPosition,
 } from '@ensemble/openai-a2a';
-import { EnsembleError, ErrorCode, type OpenAIErrorBody, OrchestratorMetadataKey, type ReasoningEvent, SESSION_ID_HEADER, type SessionCancelResult, toOpenAIErrorBody, type WorkflowEvent } from '@ensemble/protocol';
+import { EnsembleError, ErrorCode, type OpenAIErrorBody, OrchestratorMetadataKey, SESSION_ID_HEADER, type SessionCancelResult, toOpenAIErrorBody, type WorkflowEvent } from '@ensemble/protocol';
 import { SSE_HEADERS, sseFrame } from '@ensemble/service';
 import { type Logger, currentLogContext, trace, withLogContext } from '@ensemble/telemetry';
 import type { EventLog, LoggedEvent } from '@ensemble/workflow';
@@ -419,7 +417,6 @@ export class A2AOrchestration implements OrchestrationHandler {
     const { logger } = this.#options;
     const logContext = { ...currentLogContext(), session_id: turn.sessionId };
     const head = [...turn.head];
-    const numbered = renumbering();
     let done = false;
     const end = (outcome: string, extra: Record<string, unknown> = {}) => {
       done = true;
@@ -446,7 +443,7 @@ export class A2AOrchestration implements OrchestrationHandler {
               }
             } else {
               const id = positionOf(event);
-              for (const chunk of translator.translate(event)) frames += sseFrame({ ...(id === undefined ? {} : { id }), data: renumbered(chunk, numbered) });
+              for (const chunk of translator.translate(event)) frames += sseFrame({ ...(id === undefined ? {} : { id }), data: chunk });
               if (translator.finished) {
                 frames += tail(translator);
                 end(translator.result.error === undefined ? 'completed' : 'failed');
@@ -489,8 +486,6 @@ export class A2AOrchestration implements OrchestrationHandler {
       return json(toOpenAIErrorBody(failure), failure.status, headers);
     }
     const { completion, error } = aggregateCompletion(events, options);
-    const numbered = renumbering();
-    for (const choice of completion.choices) choice.message.reasoning_events = choice.message.reasoning_events.map(numbered);
     if (error === undefined) return json(completion, 200, headers);
     const failure = error.wireCode === 'stream_incomplete' ? disconnected(turn.sessionId, error) : error;
     this.#options.logger.info({ session_id: turn.sessionId, code: failure.wireCode ?? failure.code }, 'workflow did not complete');
@@ -517,8 +512,7 @@ function turnStart(records: readonly LoggedEvent<WorkflowEvent>[], after: number
 /** The event's position in the session's log (the orchestrator puts it on status and artifact updates). */
 function positionOf(event: A2AEvent): number | undefined {
   if (!('kind' in event) || (event.kind !== 'status' && event.kind !== 'artifact')) return undefined;
-  const position: unknown = event.event.metadata?.[EnsembleMetadataKey.position];
-  return typeof position === 'number' ? position : undefined;
+  return readPosition(event.event.metadata);
 }
 
 /** The session and task a stream belongs to, from its first event. */
@@ -532,27 +526,6 @@ function identify(event: A2AStreamEvent, requested: string | undefined): { sessi
     case 'artifact':
       return { sessionId: event.contextId || (requested ?? ''), taskId: event.taskId };
   }
-}
-
-/**
- * Numbers the reasoning events of one response 1, 2, 3... in the order the client gets them. The
- * translator numbers the events it derives from bare task states on its own counter, which can repeat
- * the orchestrator's numbers; the client is promised strictly increasing numbers within a response.
- */
-function renumbering(): (event: ReasoningEvent) => ReasoningEvent {
-  let sequence = 0;
-  return (event) => {
-    sequence += 1;
-    return { ...event, sequence };
-  };
-}
-
-/** The chunk with its reasoning event (in `choices[0].delta`) renumbered; other chunks as they are. */
-function renumbered(chunk: EnsembleChatCompletionChunk, numbered: (event: ReasoningEvent) => ReasoningEvent): EnsembleChatCompletionChunk {
-  const event = reasoningEventOf(chunk);
-  const [first, ...rest] = chunk.choices;
-  if (event === undefined || first === undefined) return chunk;
-  return { ...chunk, choices: [{ ...first, delta: { ...first.delta, reasoning_event: numbered(event) } }, ...rest] };
 }
 
 /** The end of a finished turn: the usage chunk (when asked for), then `[DONE]` unless it failed. */

@@ -264,6 +264,15 @@ describe('createChunkTranslator: reasoning events', () => {
     expect(reasoning[2]?.sequence).toBe(11);
   });
 
+  it('numbers an event derived from a workflow log record by that record’s position', () => {
+    const { reasoning } = run([
+      statusUpdate(TaskState.TASK_STATE_WORKING, 'planning', { [EnsembleMetadataKey.position]: 41 }),
+      statusUpdate(TaskState.TASK_STATE_WORKING, undefined, { [EnsembleMetadataKey.reasoningEvent]: { type: 'node_started', sequence: 42 }, [EnsembleMetadataKey.position]: 42 }),
+      statusUpdate(TaskState.TASK_STATE_WORKING, 'still going', { [EnsembleMetadataKey.position]: 44 }),
+    ]);
+    expect(reasoning.map((event) => event.sequence)).toEqual([41, 42, 44]);
+  });
+
   it('falls back to a derived event when the explicit one is malformed', () => {
     const { reasoning } = run([statusUpdate(TaskState.TASK_STATE_WORKING, 'still going', { [EnsembleMetadataKey.reasoningEvent]: { type: 'not-a-type' } })]);
     expect(reasoning[0]).toMatchObject({ type: 'status', message: 'still going' });

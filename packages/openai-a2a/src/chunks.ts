@@ -13,7 +13,7 @@ import { EnsembleError, ErrorCode, type OpenAIErrorBody, type ReasoningEvent, ty
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionMessage } from 'openai/resources/chat/completions';
 import type { CompletionUsage } from 'openai/resources/completions';
 
-import { type A2AMetadata, readAttribution, readReasoningEvent, readUsage } from './metadata.js';
+import { type A2AMetadata, readAttribution, readPosition, readReasoningEvent, readUsage } from './metadata.js';
 import { partsToText, plainText } from './parts.js';
 import { DEFAULT_REASONING_TEXT_FIELD, type ReasoningTextField, reasoningLine } from './reasoning-text.js';
 
@@ -165,6 +165,8 @@ class DefaultChunkTranslator implements ChunkTranslator {
   #finished = false;
   #closed = false;
   #sequence = 0;
+  /** The log position of the event being translated (orchestrated streams carry one): what its derived events are numbered by. */
+  #position: number | undefined;
   #contentSent = false;
   #lastArtifactId: string | undefined;
   /** Text already sent per artifact, so a later task snapshot only adds what is new. */
@@ -198,6 +200,7 @@ class DefaultChunkTranslator implements ChunkTranslator {
     if (this.#finished || this.#closed) return [];
     const payload = toStreamResponse(event).payload;
     if (payload === undefined) return [];
+    this.#position = payload.$case === 'statusUpdate' || payload.$case === 'artifactUpdate' ? readPosition(payload.value.metadata) : undefined;
     switch (payload.$case) {
       case 'task':
         return this.#onTask(payload.value);
@@ -380,7 +383,9 @@ class DefaultChunkTranslator implements ChunkTranslator {
     const agent = event.agent ?? attribution.agent ?? this.#options.agent;
     const node = event.node ?? attribution.node;
     const step = event.step ?? attribution.step;
-    const sequence = event.sequence ?? this.#sequence;
+    // A workflow's events are numbered by their log position (the only numbering); an event derived
+    // here from a bare state takes the position of the update it came from. Elsewhere: a counter.
+    const sequence = event.sequence ?? this.#position ?? this.#sequence;
     this.#sequence = Math.max(this.#sequence, sequence) + 1;
     return {
       ...event,

@@ -14,7 +14,7 @@ export type {
   TurnResult,
 } from './chunks.js';
 export { A2A_ENVELOPE_ALLOWANCE_BYTES, maxOrchestrationMessageBytes, orchestrationMessageBytes } from './limits.js';
-export { EnsembleMetadataKey, OPENAI_MESSAGES_PART_KIND, readAttribution, readReasoningEvent, readUsage } from './metadata.js';
+export { EnsembleMetadataKey, OPENAI_MESSAGES_PART_KIND, readAttribution, readPosition, readReasoningEvent, readUsage } from './metadata.js';
 export type { A2AMetadata, Attribution } from './metadata.js';
 export { DEFAULT_REASONING_TEXT_FIELD, REASONING_TEXT_FIELDS, reasoningLine } from './reasoning-text.js';
 export type { ReasoningTextField } from './reasoning-text.js';

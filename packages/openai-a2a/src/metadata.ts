@@ -40,6 +40,12 @@ export function readUsage(metadata: A2AMetadata): Required<TokenUsage> | undefin
   return { ...parsed.data, total_tokens: parsed.data.total_tokens ?? parsed.data.prompt_tokens + parsed.data.completion_tokens };
 }
 
+/** The record's position in the session's event log (an orchestrator's status and artifact updates carry it). */
+export function readPosition(metadata: A2AMetadata): number | undefined {
+  const position = metadata?.[EnsembleMetadataKey.position];
+  return typeof position === 'number' && Number.isInteger(position) && position >= 0 ? position : undefined;
+}
+
 function firstOf<T>(sources: A2AMetadata[], key: string, guard: (value: unknown) => value is T): T | undefined {
   for (const source of sources) {
     const value = source?.[key];
