@@ -270,7 +270,8 @@ describe('createChunkTranslator: reasoning events', () => {
       statusUpdate(TaskState.TASK_STATE_WORKING, undefined, { [EnsembleMetadataKey.reasoningEvent]: { type: 'node_started', sequence: 42 }, [EnsembleMetadataKey.position]: 42 }),
       statusUpdate(TaskState.TASK_STATE_WORKING, 'still going', { [EnsembleMetadataKey.position]: 44 }),
     ]);
-    expect(reasoning.map((event) => event.sequence)).toEqual([41, 42, 44]);
+    // The stream then ends without a final state: that event (from `finish()`) counts on, never repeating 44.
+    expect(reasoning.map((event) => event.sequence)).toEqual([41, 42, 44, 45]);
   });
 
   it('falls back to a derived event when the explicit one is malformed', () => {

@@ -385,7 +385,9 @@ class DefaultChunkTranslator implements ChunkTranslator {
     const step = event.step ?? attribution.step;
     // A workflow's events are numbered by their log position (the only numbering); an event derived
     // here from a bare state takes the position of the update it came from. Elsewhere: a counter.
-    const sequence = event.sequence ?? this.#position ?? this.#sequence;
+    // A position is used once: a second event from the same update (or one from `finish()`) counts on.
+    const position = this.#position !== undefined && this.#position >= this.#sequence ? this.#position : undefined;
+    const sequence = event.sequence ?? position ?? this.#sequence;
     this.#sequence = Math.max(this.#sequence, sequence) + 1;
     return {
       ...event,
