@@ -23,8 +23,10 @@ import {
 } from '@ensemble/protocol';
 import type { SessionLease } from '@ensemble/sessions';
 import { withLogContext } from '@ensemble/telemetry';
-import { EventAppender, type EventLog, InMemoryEventLog } from '@ensemble/workflow';
 
+import { EventAppender } from '../event-appender.js';
+import type { EventLog } from '../event-log.js';
+import { InMemoryEventLog } from '../memory-event-log.js';
 import { resolveAgent } from './agents.js';
 import type { CancelRelay } from './cancel-relay.js';
 import { LoggedSink, type PositionedPublisher, progressMetadata } from './events.js';

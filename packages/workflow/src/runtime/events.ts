@@ -1,7 +1,8 @@
 import { EnsembleMetadataKey } from '@ensemble/openai-a2a';
 import type { DagEvent, ExecutionPlan, ReasoningEvent, TokenCounts, WorkflowEvent } from '@ensemble/protocol';
 import type { Logger } from '@ensemble/telemetry';
-import type { EventAppender } from '@ensemble/workflow';
+
+import type { EventAppender } from '../event-appender.js';
 
 /**
  * Progress of a workflow as the client sees it. Pure mapping from engine events to `ReasoningEvent`s,

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { AgentDirectory } from './agents.js';
 import { silentSink } from './events.js';
 import { createNodeRunner, isNotDelivered, isRetryableNodeError } from './node-runner.js';
-import { planNode, quietLogger } from './testing/harness.js';
+import { planNode, quietLogger } from '../testing/harness.js';
 
 const card = buildAgentCard({ name: 'worker', description: 'test worker', skills: [{ id: 'work', name: 'Work', description: 'works' }] }, { baseUrl: 'http://127.0.0.1:1', bearerAuth: false, legacyCompat: false });
 const info: AgentInfo = { name: 'worker', url: 'http://127.0.0.1:1', endpoint: null, status: 'available', lastChecked: null, lastError: null, card, summary: null };
