@@ -17,7 +17,7 @@ export type { OrchestratorOptions } from './orchestrator.js';
 export { revisionFromPlan } from './plan-revision.js';
 export { planningConversation, replanResults, requestPlan } from './planner.js';
 export type { PlannerDeps } from './planner.js';
-export { FinishedWorkflow, RedisResultStore } from './results.js';
+export { RedisResultStore } from './results.js';
 export type { ResultStore } from './results.js';
 export { formatResults, missingResults, synthesisMessages, synthesize } from './synthesis.js';
 export type { MissingResult, SynthesisRequest } from './synthesis.js';

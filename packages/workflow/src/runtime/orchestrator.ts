@@ -13,6 +13,7 @@ import {
   EnsembleError,
   EnsembleMetadataKey,
   ErrorCode,
+  type FinishedWorkflow,
   OrchestratorCommand,
   OrchestratorMetadataKey,
   OrchestratorRpcError,
@@ -30,7 +31,6 @@ import { InMemoryEventLog } from '../memory-event-log.js';
 import { resolveAgent } from './agents.js';
 import type { CancelRelay } from './cancel-relay.js';
 import { LoggedSink, type PositionedPublisher, progressMetadata } from './events.js';
-import type { FinishedWorkflow } from './results.js';
 import type { OrchestratorTaskStore } from './task-store.js';
 import { type WaitingNode, type WorkflowDeps, type WorkflowOutcome, requestText, runWorkflow, waitingNodes } from './workflow.js';
 
