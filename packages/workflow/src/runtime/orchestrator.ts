@@ -53,8 +53,6 @@ export interface OrchestratorOptions extends WorkflowDeps {
   finishedEventLogTtlMs?: number;
 }
 
-/** Task metadata key recording which session (and owner) a task works on, for cancels that arrive elsewhere. */
-const SESSION_METADATA_KEY = 'ensemble.session';
 /** Most log records read to find what an interrupted turn already answered. */
 const ANSWER_SCAN_LIMIT = 10_000;
 /** Default of `finishedEventLogTtlMs`. */
@@ -174,7 +172,7 @@ class TaskPublisher implements PositionedPublisher {
   progress(event: ReasoningEvent, position: number | undefined): void {
     const metadata = progressMetadata(event);
     if (position !== undefined) metadata[EnsembleMetadataKey.position] = position;
-    if (this.#first) metadata[SESSION_METADATA_KEY] = this.session;
+    if (this.#first) metadata[OrchestratorMetadataKey.session] = this.session;
     this.#first = false;
     this.ctx.publish(
       AgentEvent.statusUpdate({
@@ -727,7 +725,7 @@ export class Orchestrator {
 
   /** `CancelTask` for one of our tasks that this process does not run: cancel the session behind it. */
   async #onForeignCancel(task: Task): Promise<void> {
-    const session: unknown = task.metadata?.[SESSION_METADATA_KEY];
+    const session: unknown = task.metadata?.[OrchestratorMetadataKey.session];
     if (typeof session !== 'object' || session === null) return;
     const { id, owner } = session as { id?: unknown; owner?: unknown };
     if (typeof id !== 'string' || typeof owner !== 'string') return;
