@@ -31,7 +31,6 @@ export {
   REQUIRED_NODE_FAILED,
   describeFailures,
   rejectedNodes,
-  requestText,
   runWorkflow,
   waitingNodes,
 } from './workflow.js';

@@ -6,7 +6,7 @@ import { AgentEvent, type ExecutionEventBus, RequestContext } from '@a2a-js/sdk/
 import { type AgentContext, type AgentInput, KitExecutor, approvalPrompt, clientContextId, partsData, readApprovalAnswer, textPart } from '@ensemble/a2a';
 import { type ApprovalWakeup, DEFAULT_APPROVAL_TIMEOUT_ACTION, approvalDecidedMetadata, collectDecisions } from '@ensemble/approvals';
 import { APPROVAL_REJECTED } from '@ensemble/dag';
-import { readChatConversation } from '@ensemble/openai-a2a';
+import { lastUserText, readChatConversation } from '@ensemble/openai-a2a';
 import {
   type ApprovalAnswer,
   type ApprovalDecision,
@@ -32,7 +32,7 @@ import { resolveAgent } from './agents.js';
 import type { CancelRelay } from './cancel-relay.js';
 import { LoggedSink, type PositionedPublisher, progressMetadata } from './events.js';
 import type { OrchestratorTaskStore } from './task-store.js';
-import { type WaitingNode, type WorkflowDeps, type WorkflowOutcome, requestText, runWorkflow, waitingNodes } from './workflow.js';
+import { type WaitingNode, type WorkflowDeps, type WorkflowOutcome, runWorkflow, waitingNodes } from './workflow.js';
 
 export interface OrchestratorOptions extends WorkflowDeps {
   taskStore: OrchestratorTaskStore;
@@ -418,7 +418,7 @@ export class Orchestrator {
       if (clientContextId(context) !== undefined) throw new ContextIdRefusal(contextId);
       const conversation = readChatConversation(message);
       // What the planner plans; refused here (400 at the gateway) rather than by the planner mid-workflow.
-      if (requestText(conversation.messages).trim() === '') throw new EnsembleError(ErrorCode.InvalidRequest, 'The request has no text to work on: its last user message is empty');
+      if (lastUserText(conversation.messages).trim() === '') throw new EnsembleError(ErrorCode.InvalidRequest, 'The request has no text to work on: its last user message is empty');
       const model = typeof conversation.options['model'] === 'string' ? conversation.options['model'] : null;
       const created = await store.create({ owner, request: { messages: conversation.messages, model } });
       // Taken at once, so the resume scan never mistakes a session being set up for an orphan.
