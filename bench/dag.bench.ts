@@ -29,7 +29,6 @@
  */
 import { TaskState } from '@a2a-js/sdk';
 import type { ReasoningEvent } from '@ensemble/protocol';
-
 import {
   type TurnTranscript,
   orchestratorClient,
@@ -38,7 +37,8 @@ import {
   startMockAgent,
   startOrchestrator,
   startScriptedPlanner,
-} from '../apps/orchestrator/src/testing/harness.js';
+} from '@ensemble/workflow/testing/harness';
+
 import { startService, stopAllServices } from '../test/support/processes.js';
 import { testRedis } from '../test/support/redis.js';
 import { type DagRunner, type DagTiming, bareRunner, langGraphRunner, layerIds, layerTimeline, mastraRunner, officialClient } from './dag-peers.js';

@@ -1,5 +1,5 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
@@ -104,4 +104,26 @@ describe('architecture', () => {
       }
     }
   });
+
+  it("the workflow event log (`@ensemble/workflow`, `/redis`) loads none of the runtime's A2A and LLM dependencies", () => {
+    const heavy = ['@a2a-js/sdk', '@ensemble/a2a', '@ensemble/approvals', '@ensemble/dag', '@ensemble/llm', '@ensemble/openai-a2a', '@ensemble/sessions'];
+    for (const entry of ['src/index.ts', 'src/redis/index.ts']) {
+      const loaded = importedModules(join(REPO_ROOT, 'packages/workflow', entry));
+      const wrong = [...loaded].filter((name) => heavy.some((module) => name === module || name.startsWith(`${module}/`)));
+      expect(wrong, `packages/workflow/${entry} loads ${wrong.join(', ')}`).toEqual([]);
+    }
+  });
 });
+
+/** Every non-relative module a file loads, following its relative imports (type-only imports excluded). */
+function importedModules(file: string, seen = new Set<string>(), modules = new Set<string>()): Set<string> {
+  if (seen.has(file)) return modules;
+  seen.add(file);
+  const text = readFileSync(file, 'utf8');
+  for (const match of text.matchAll(/^(?:import|export)(?! type )[^;]*?from '([^']+)'/gms)) {
+    const specifier = match[1] ?? '';
+    if (specifier.startsWith('.')) importedModules(resolve(dirname(file), specifier.replace(/\.js$/, '.ts')), seen, modules);
+    else modules.add(specifier);
+  }
+  return modules;
+}

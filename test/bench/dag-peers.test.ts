@@ -1,7 +1,7 @@
 import { createAgentService } from '@ensemble/a2a/server';
+import { quietLogger } from '@ensemble/workflow/testing/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { quietLogger } from '../../apps/orchestrator/src/testing/harness.js';
 import { bareRunner, layerIds, layerTimeline, officialClient } from '../../bench/dag-peers.js';
 
 describe('bench:dag layer timeline', () => {

@@ -1,7 +1,7 @@
 import type { ReasoningEvent } from '@ensemble/protocol';
+import { plan, planNode } from '@ensemble/workflow/testing/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { plan, planNode } from '../../apps/orchestrator/src/testing/harness.js';
 import { stopAllServices } from '../support/processes.js';
 import { type LoggedRecord, OTHER_API_TOKEN, type Stack, endsTurn, followSessionLog, ofType, readStream, startStack } from './support/stack.js';
 

@@ -3,9 +3,9 @@ import type { AddressInfo } from 'node:net';
 
 import { verifyWebhookSignature } from '@ensemble/approvals';
 import { ApprovalWebhookEvent, ApprovalWebhookHeader } from '@ensemble/protocol';
+import { plan, planNode } from '@ensemble/workflow/testing/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { plan, planNode } from '../../apps/orchestrator/src/testing/harness.js';
 import { stopAllServices } from '../support/processes.js';
 import { ORCHESTRATE, type Stack, ofType, readStream, startStack } from './support/stack.js';
 

@@ -1,10 +1,10 @@
 import { type EnsembleChatCompletion, reasoningEventOf } from '@ensemble/openai-a2a';
 import { OrchestratorMetadataKey, type ReasoningEvent, type SessionView } from '@ensemble/protocol';
+import { finishedTasks, plan, planNode } from '@ensemble/workflow/testing/harness';
 import OpenAI, { APIError } from 'openai';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { finishedTasks, plan, planNode } from '../../apps/orchestrator/src/testing/harness.js';
 import { type ServiceProcess, stopAllServices } from '../support/processes.js';
 import { ORCHESTRATE, OTHER_API_TOKEN, type Stack, type StreamTranscript, indexOf, ofType, readStream, startStack } from './support/stack.js';
 

@@ -1,8 +1,8 @@
 import { type EnsembleChatCompletion, reasoningEventOf } from '@ensemble/openai-a2a';
+import { finishedTasks, plan, planNode } from '@ensemble/workflow/testing/harness';
 import { APIError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
-import { finishedTasks, plan, planNode } from '../../apps/orchestrator/src/testing/harness.js';
 import { stopAllServices } from '../support/processes.js';
 import { ORCHESTRATE, type Stack, ask, ofType, readStream, startDurableStack } from './support/stack.js';
 

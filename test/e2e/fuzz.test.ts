@@ -3,9 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { createA2AClient } from '@ensemble/a2a/client';
 import { maxOrchestrationMessageBytes, orchestrationMessageBytes } from '@ensemble/openai-a2a';
 import { ChatCompletionRequest, OpenAIErrorBodySchema, OrchestratorRpcError } from '@ensemble/protocol';
+import { plan, planNode } from '@ensemble/workflow/testing/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { plan, planNode } from '../../apps/orchestrator/src/testing/harness.js';
 import { stopAllServices } from '../support/processes.js';
 import { Fuzz, type FuzzRequest, agentRequest, gatewayRequest, seededRandom } from './support/fuzz-cases.js';
 import { AGENT_TOKEN, API_TOKEN, ORCHESTRATE, type Stack, ask, pinPlanInSimLlm, startStack } from './support/stack.js';

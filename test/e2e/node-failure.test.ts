@@ -1,8 +1,8 @@
 import { reasoningEventOf } from '@ensemble/openai-a2a';
+import { finishedTasks, plan, planNode, startMockAgent } from '@ensemble/workflow/testing/harness';
 import { APIError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { finishedTasks, plan, planNode, startMockAgent } from '../../apps/orchestrator/src/testing/harness.js';
 import { type ServiceProcess, stopAllServices } from '../support/processes.js';
 import { ORCHESTRATE, type Stack, type StreamTranscript, ask, ofType, readStream, startStack } from './support/stack.js';
 

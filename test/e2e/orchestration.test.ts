@@ -1,9 +1,9 @@
 import { type EnsembleChatCompletion, reasoningEventOf } from '@ensemble/openai-a2a';
 import type { SessionCancelResult, SessionList, SessionView } from '@ensemble/protocol';
+import { finishedTasks, plan, planNode } from '@ensemble/workflow/testing/harness';
 import { APIError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
-import { finishedTasks, plan, planNode } from '../../apps/orchestrator/src/testing/harness.js';
 import { stopAllServices } from '../support/processes.js';
 import { ORCHESTRATE, OTHER_API_TOKEN, type Stack, type StreamTranscript, ask, indexOf, ofType, readStream, startStack } from './support/stack.js';
 

@@ -1,11 +1,11 @@
 import { type A2AStreamEvent, createA2AClient, resetAgentBreakers } from '@ensemble/a2a/client';
 import { type EnsembleChatCompletionChunk, chatRequestToA2AMessage, createChunkTranslator, reasoningEventOf } from '@ensemble/openai-a2a';
 import type { ExecutionPlan } from '@ensemble/protocol';
+import { planNode } from '@ensemble/workflow/testing/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { type ServiceProcess, startService, stopAllServices } from '../support/processes.js';
 import { testRedis } from '../support/redis.js';
-import { planNode } from '../../apps/orchestrator/src/testing/harness.js';
 import { pinPlanInSimLlm } from './support/stack.js';
 
 /**

@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import type { ExecutionPlan } from '@ensemble/protocol';
+import { planNode } from '@ensemble/workflow/testing/harness';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { type ServiceProcess, startService, stopAllServices } from '../support/processes.js';
 import { testRedis } from '../support/redis.js';
 import { AGENT_TOKEN, ORCHESTRATE, pinPlanInSimLlm, readStream } from './support/stack.js';
-import { planNode } from '../../apps/orchestrator/src/testing/harness.js';
 
 /**
  * A complex request whose plan uses the reasoning agent and a mock agent, across real processes:

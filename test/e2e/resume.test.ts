@@ -1,6 +1,6 @@
+import { finishedTasks, plan, planNode } from '@ensemble/workflow/testing/harness';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
-import { finishedTasks, plan, planNode } from '../../apps/orchestrator/src/testing/harness.js';
 import { freePort } from '../support/ports.js';
 import { stopAllServices } from '../support/processes.js';
 import { API_TOKEN, ORCHESTRATE, OTHER_API_TOKEN, type Stack, ask, startDurableStack } from './support/stack.js';

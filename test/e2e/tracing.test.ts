@@ -2,10 +2,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { plan, planNode } from '@ensemble/workflow/testing/harness';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { plan, planNode } from '../../apps/orchestrator/src/testing/harness.js';
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from '../support/otlp-receiver.js';
 import { type ServiceProcess, startService, stopAllServices } from '../support/processes.js';
 import { testRedis } from '../support/redis.js';

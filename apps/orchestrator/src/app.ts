@@ -1,13 +1,16 @@
-import { type AgentService, type PushNotificationOptions, type TaskStore, createAgentService } from '@ensemble/a2a';
+import { type AgentService, type PushNotificationOptions, type TaskStore, createAgentService } from '@ensemble/a2a/server';
 import type { Logger } from '@ensemble/telemetry';
 import type { ReadinessCheck } from '@ensemble/service';
-
-import type { AgentClients, AgentDirectory } from './agents.js';
-import type { CancelRelay } from './cancel-relay.js';
-import { Orchestrator, type OrchestratorOptions } from './orchestrator.js';
-import type { ResultStore } from './results.js';
-import { OrchestratorTaskStore } from './task-store.js';
-import type { WorkflowDeps } from './workflow.js';
+import {
+  type AgentClients,
+  type AgentDirectory,
+  type CancelRelay,
+  Orchestrator,
+  type OrchestratorOptions,
+  OrchestratorTaskStore,
+  type ResultStore,
+  type WorkflowDeps,
+} from '@ensemble/workflow/runtime';
 
 export const ORCHESTRATOR_AGENT_NAME = 'orchestrator';
 

@@ -1,4 +1,4 @@
-import { AgentRegistry } from '@ensemble/a2a';
+import { AgentRegistry } from '@ensemble/a2a/client';
 import { RedisAgentCardCache, RedisPushNotificationStore, RedisTaskStore } from '@ensemble/a2a/redis';
 import { createWebhookNotifier, notifyingApprovalStore } from '@ensemble/approvals';
 import { RedisApprovalStore } from '@ensemble/approvals/redis';
@@ -9,13 +9,11 @@ import { WorkflowEvent } from '@ensemble/protocol';
 import { RedisSessionStore } from '@ensemble/sessions/redis';
 import { createLogger, startTelemetry } from '@ensemble/telemetry';
 import { RedisEventLog } from '@ensemble/workflow/redis';
+import { AgentClients, CancelRelay, RedisResultStore } from '@ensemble/workflow/runtime';
 import { Redis } from 'ioredis';
 
-import { AgentClients } from './agents.js';
 import { ORCHESTRATOR_AGENT_NAME, createOrchestratorApp } from './app.js';
-import { CancelRelay } from './cancel-relay.js';
 import { OrchestratorConfig } from './config.js';
-import { RedisResultStore } from './results.js';
 
 const config = loadConfig(OrchestratorConfig, process.env);
 const telemetry = startTelemetry({ serviceName: ORCHESTRATOR_AGENT_NAME, otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, otlpProtocol: config.OTEL_EXPORTER_OTLP_PROTOCOL });

@@ -1,12 +1,12 @@
 import { Message } from '@a2a-js/sdk';
 import { chatRequestToA2AMessage } from '@ensemble/openai-a2a';
 import { OrchestratorMetadataKey } from '@ensemble/protocol';
+import { type OrchestratorClient, type ScriptedPlanner, orchestratorClient, plan, planNode, startMockAgent, startOrchestrator, startScriptedPlanner } from '@ensemble/workflow/testing/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { type ServiceProcess, startService, stopAllServices } from '../../../test/support/processes.js';
 import { type PushReceiver, pushedState, startPushReceiver } from '../../../test/support/push-receiver.js';
 import { testRedis } from '../../../test/support/redis.js';
-import { type OrchestratorClient, type ScriptedPlanner, orchestratorClient, plan, planNode, startMockAgent, startOrchestrator, startScriptedPlanner } from './testing/harness.js';
 
 /**
  * The orchestrator is an A2A server built with the agent kit, so a client can be told by push

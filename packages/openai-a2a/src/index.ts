@@ -19,7 +19,7 @@ export type { A2AMetadata, Attribution } from './metadata.js';
 export { DEFAULT_REASONING_TEXT_FIELD, REASONING_TEXT_FIELDS, reasoningLine } from './reasoning-text.js';
 export type { ReasoningTextField } from './reasoning-text.js';
 export { partsToText, plainText } from './parts.js';
-export { chatRequestToA2AMessage, readChatConversation } from './request.js';
+export { chatRequestToA2AMessage, lastUserText, readChatConversation } from './request.js';
 export type { ChatConversation, ToA2AMessageOptions } from './request.js';
 export { WorkflowReplay, endsTurn } from './workflow-replay.js';
 export type { PositionedWorkflowEvent } from './workflow-replay.js';

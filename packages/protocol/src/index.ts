@@ -31,7 +31,7 @@ export {
   WorkflowStatus,
 } from './dag.js';
 export type { DagEventType } from './dag.js';
-export { FinalSessionStatus, Session, SessionPatch, SessionRecord, SessionRequest, SessionStatus, SessionTombstone } from './session.js';
+export { FinalSessionStatus, FinishedWorkflow, Session, SessionPatch, SessionRecord, SessionRequest, SessionStatus, SessionTombstone } from './session.js';
 export { McpHttpServerConfig, McpServerConfig, McpServerName, McpServersConfig, McpStdioServerConfig } from './mcp-config.js';
 export { EnsembleMetadataKey } from './metadata-keys.js';
 export { TokenUsage, sumTokenUsage } from './token-usage.js';

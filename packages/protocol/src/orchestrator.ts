@@ -21,6 +21,11 @@ export const OrchestratorMetadataKey = {
   replan: 'ensemble.replan',
   /** On a reasoning event's metadata: the A2A task id of the agent call behind a node. */
   agentTaskId: 'agent_task_id',
+  /**
+   * On the orchestrator's own task: `{ id, owner }`, the session the task works on, so a cancel
+   * that arrives at another replica can find and relay it.
+   */
+  session: 'ensemble.session',
 } as const;
 
 /** What an agent sends to ask for the rest of the plan to be revised after its node. */

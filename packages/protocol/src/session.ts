@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-import { ExecutionPlan, NodeResult } from './dag.js';
+import { ExecutionPlan, NodeError, NodeResult } from './dag.js';
 import { ChatMessage } from './openai.js';
 
 /**
@@ -69,3 +69,18 @@ export const SessionTombstone = z.object({
   errorMessage: z.string().nullable(),
 });
 export type SessionTombstone = z.infer<typeof SessionTombstone>;
+
+/**
+ * A finished workflow's answer (JSON at `orchestrator:result:{id}`, see `ResultStore` in
+ * `@ensemble/workflow/runtime`), kept for a short retention after the session itself is deleted: how a
+ * client gets the result of a workflow that finished while nobody was listening.
+ */
+export const FinishedWorkflow = z.object({
+  sessionId: z.uuid(),
+  owner: z.string().min(1),
+  status: FinalSessionStatus,
+  answer: z.string().nullable(),
+  error: NodeError.nullable(),
+  finishedAt: z.iso.datetime(),
+});
+export type FinishedWorkflow = z.infer<typeof FinishedWorkflow>;

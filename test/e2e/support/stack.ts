@@ -1,8 +1,8 @@
 import { type EnsembleChatCompletionChunk, reasoningEventOf } from '@ensemble/openai-a2a';
 import type { ExecutionPlan, ReasoningEvent } from '@ensemble/protocol';
+import { type MockAgentSpec, startMockAgent, startOrchestrator } from '@ensemble/workflow/testing/harness';
 import OpenAI from 'openai';
 
-import { type MockAgentSpec, startMockAgent, startOrchestrator } from '../../../apps/orchestrator/src/testing/harness.js';
 import { type ServiceProcess, startService } from '../../support/processes.js';
 import { testRedis } from '../../support/redis.js';
 

@@ -1,5 +1,6 @@
 import { type Task, TaskState } from '@a2a-js/sdk';
-import { A2AClientError, type A2AClient, type A2AStreamEvent, type AgentInfo, buildAgentCard } from '@ensemble/a2a';
+import { buildAgentCard } from '@ensemble/a2a';
+import { A2AClientError, type A2AClient, type A2AStreamEvent, type AgentInfo } from '@ensemble/a2a/client';
 import { InMemoryApprovalStore } from '@ensemble/approvals';
 import type { NodeRunRequest } from '@ensemble/dag';
 import { ManualClock } from '@ensemble/dag/testing';
@@ -9,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import type { AgentDirectory } from './agents.js';
 import { silentSink } from './events.js';
 import { createNodeRunner, isNotDelivered, isRetryableNodeError } from './node-runner.js';
-import { planNode, quietLogger } from './testing/harness.js';
+import { planNode, quietLogger } from '../testing/harness.js';
 
 const card = buildAgentCard({ name: 'worker', description: 'test worker', skills: [{ id: 'work', name: 'Work', description: 'works' }] }, { baseUrl: 'http://127.0.0.1:1', bearerAuth: false, legacyCompat: false });
 const info: AgentInfo = { name: 'worker', url: 'http://127.0.0.1:1', endpoint: null, status: 'available', lastChecked: null, lastError: null, card, summary: null };

@@ -2,7 +2,7 @@ import type { NodeResult } from '@ensemble/protocol';
 import { describe, expect, it } from 'vitest';
 
 import { missingResults, synthesisMessages } from './synthesis.js';
-import { plan, planNode } from './testing/harness.js';
+import { plan, planNode } from '../testing/harness.js';
 
 /** The text of a prompt message (ours are always plain strings). */
 function textOf(message: { content?: unknown } | undefined): string {

@@ -1,10 +1,10 @@
 import type { ApprovalStore, ApprovalTimeoutAction, PauseDetails } from '@ensemble/approvals';
 import { APPROVAL_REJECTED, DEPENDENCY_FAILED, type NodeFailurePolicy, runDag } from '@ensemble/dag';
 import type { createLlmClient } from '@ensemble/llm';
+import { lastUserText } from '@ensemble/openai-a2a';
 import {
   type ApprovalDecision,
   type ApprovalRecord,
-  type ChatMessage,
   EnsembleError,
   ErrorCode,
   type ExecutionPlan,
@@ -12,7 +12,6 @@ import {
   type NodeResult,
   type ReplanSignal,
   type Session,
-  messageText,
 } from '@ensemble/protocol';
 import type { SessionLease, SessionStore } from '@ensemble/sessions';
 import type { Logger } from '@ensemble/telemetry';
@@ -101,15 +100,6 @@ export interface WorkflowRun {
   beforeFinish?: (outcome: Exclude<WorkflowOutcome, { kind: 'paused' | 'interrupted' }>) => Promise<void>;
 }
 
-/** The user's request: the last user turn of the stored conversation. */
-export function requestText(messages: readonly ChatMessage[]): string {
-  for (let index = messages.length - 1; index >= 0; index -= 1) {
-    const message = messages[index];
-    if (message?.role === 'user') return messageText(message.content);
-  }
-  return messageText(messages.at(-1)?.content);
-}
-
 /**
  * "Node "x" (agent "y") failed: why" for every node that failed on its own (not because of another);
  * "did not proceed" instead of "failed" for a node whose approval the user rejected.
@@ -172,7 +162,8 @@ export async function runWorkflow(deps: WorkflowDeps, run: WorkflowRun): Promise
   const { id, owner } = session;
   const logger = deps.logger.child({ session_id: id });
   const signal = AbortSignal.any([run.signal, lease.lost]);
-  const request = requestText(session.request.messages);
+  // The user's request: the last user turn of the stored conversation.
+  const request = lastUserText(session.request.messages);
   const planner = { directory: deps.directory, clients: deps.clients, sink, sessionId: id, timeoutMs: deps.plannerTimeoutMs };
 
   const finish = async (outcome: Exclude<WorkflowOutcome, { kind: 'paused' | 'interrupted' }>): Promise<WorkflowOutcome> => {

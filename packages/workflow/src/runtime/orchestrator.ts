@@ -3,16 +3,18 @@ import { randomUUID } from 'node:crypto';
 import { type Message, type Task, TaskState } from '@a2a-js/sdk';
 import { JsonRpcRequestMalformedError, JsonRpcUnsupportedOperationError } from '@a2a-js/sdk/errors';
 import { AgentEvent, type ExecutionEventBus, RequestContext } from '@a2a-js/sdk/server';
-import { type AgentContext, type AgentInput, KitExecutor, approvalPrompt, clientContextId, partsData, readApprovalAnswer, textPart } from '@ensemble/a2a';
+import { partsData, readApprovalAnswer, textPart } from '@ensemble/a2a';
+import { type AgentContext, type AgentInput, KitExecutor, approvalPrompt, clientContextId } from '@ensemble/a2a/server';
 import { type ApprovalWakeup, DEFAULT_APPROVAL_TIMEOUT_ACTION, approvalDecidedMetadata, collectDecisions } from '@ensemble/approvals';
 import { APPROVAL_REJECTED } from '@ensemble/dag';
-import { readChatConversation } from '@ensemble/openai-a2a';
+import { lastUserText, readChatConversation } from '@ensemble/openai-a2a';
 import {
   type ApprovalAnswer,
   type ApprovalDecision,
   EnsembleError,
   EnsembleMetadataKey,
   ErrorCode,
+  type FinishedWorkflow,
   OrchestratorCommand,
   OrchestratorMetadataKey,
   OrchestratorRpcError,
@@ -23,14 +25,15 @@ import {
 } from '@ensemble/protocol';
 import type { SessionLease } from '@ensemble/sessions';
 import { withLogContext } from '@ensemble/telemetry';
-import { EventAppender, type EventLog, InMemoryEventLog } from '@ensemble/workflow';
 
+import { EventAppender } from '../event-appender.js';
+import type { EventLog } from '../event-log.js';
+import { InMemoryEventLog } from '../memory-event-log.js';
 import { resolveAgent } from './agents.js';
 import type { CancelRelay } from './cancel-relay.js';
 import { LoggedSink, type PositionedPublisher, progressMetadata } from './events.js';
-import type { FinishedWorkflow } from './results.js';
 import type { OrchestratorTaskStore } from './task-store.js';
-import { type WaitingNode, type WorkflowDeps, type WorkflowOutcome, requestText, runWorkflow, waitingNodes } from './workflow.js';
+import { type WaitingNode, type WorkflowDeps, type WorkflowOutcome, runWorkflow, waitingNodes } from './workflow.js';
 
 export interface OrchestratorOptions extends WorkflowDeps {
   taskStore: OrchestratorTaskStore;
@@ -51,8 +54,6 @@ export interface OrchestratorOptions extends WorkflowDeps {
   finishedEventLogTtlMs?: number;
 }
 
-/** Task metadata key recording which session (and owner) a task works on, for cancels that arrive elsewhere. */
-const SESSION_METADATA_KEY = 'ensemble.session';
 /** Most log records read to find what an interrupted turn already answered. */
 const ANSWER_SCAN_LIMIT = 10_000;
 /** Default of `finishedEventLogTtlMs`. */
@@ -172,7 +173,7 @@ class TaskPublisher implements PositionedPublisher {
   progress(event: ReasoningEvent, position: number | undefined): void {
     const metadata = progressMetadata(event);
     if (position !== undefined) metadata[EnsembleMetadataKey.position] = position;
-    if (this.#first) metadata[SESSION_METADATA_KEY] = this.session;
+    if (this.#first) metadata[OrchestratorMetadataKey.session] = this.session;
     this.#first = false;
     this.ctx.publish(
       AgentEvent.statusUpdate({
@@ -418,7 +419,7 @@ export class Orchestrator {
       if (clientContextId(context) !== undefined) throw new ContextIdRefusal(contextId);
       const conversation = readChatConversation(message);
       // What the planner plans; refused here (400 at the gateway) rather than by the planner mid-workflow.
-      if (requestText(conversation.messages).trim() === '') throw new EnsembleError(ErrorCode.InvalidRequest, 'The request has no text to work on: its last user message is empty');
+      if (lastUserText(conversation.messages).trim() === '') throw new EnsembleError(ErrorCode.InvalidRequest, 'The request has no text to work on: its last user message is empty');
       const model = typeof conversation.options['model'] === 'string' ? conversation.options['model'] : null;
       const created = await store.create({ owner, request: { messages: conversation.messages, model } });
       // Taken at once, so the resume scan never mistakes a session being set up for an orphan.
@@ -725,7 +726,7 @@ export class Orchestrator {
 
   /** `CancelTask` for one of our tasks that this process does not run: cancel the session behind it. */
   async #onForeignCancel(task: Task): Promise<void> {
-    const session: unknown = task.metadata?.[SESSION_METADATA_KEY];
+    const session: unknown = task.metadata?.[OrchestratorMetadataKey.session];
     if (typeof session !== 'object' || session === null) return;
     const { id, owner } = session as { id?: unknown; owner?: unknown };
     if (typeof id !== 'string' || typeof owner !== 'string') return;

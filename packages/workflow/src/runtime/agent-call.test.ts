@@ -1,6 +1,7 @@
 import { TaskState } from '@a2a-js/sdk';
-import { type A2AStreamEvent, agentMessage, dataPart, partsData, partsText, textPart } from '@ensemble/a2a';
-import { EnsembleMetadataKey } from '@ensemble/openai-a2a';
+import { agentMessage, dataPart, partsData, partsText, textPart } from '@ensemble/a2a';
+import { type A2AStreamEvent } from '@ensemble/a2a/client';
+import { EnsembleMetadataKey } from '@ensemble/protocol';
 import { describe, expect, it } from 'vitest';
 
 import { AgentCallCollector } from './agent-call.js';

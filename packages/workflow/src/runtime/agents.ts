@@ -1,4 +1,4 @@
-import { type A2AClient, type AgentInfo, type AgentRegistry, createA2AClient } from '@ensemble/a2a';
+import { type A2AClient, type AgentInfo, type AgentRegistry, createA2AClient } from '@ensemble/a2a/client';
 import type { AgentCatalog } from '@ensemble/dag';
 import { EnsembleError, ErrorCode } from '@ensemble/protocol';
 import type { Logger } from '@ensemble/telemetry';

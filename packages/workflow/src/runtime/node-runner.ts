@@ -1,8 +1,9 @@
 import { TaskState } from '@a2a-js/sdk';
-import { type A2AClient, type A2AStreamEvent, isA2AClientError, isInterruptedState, isTerminalState, approvalMessage, userMessage } from '@ensemble/a2a';
+import { isInterruptedState, isTerminalState, approvalMessage, userMessage } from '@ensemble/a2a';
+import { type A2AClient, type A2AStreamEvent, isA2AClientError } from '@ensemble/a2a/client';
 import { type PauseDetails, approvalRequiredMetadata, pauseDetails } from '@ensemble/approvals';
 import { type Clock, type NodeRunOutcome, type NodeRunRequest, type NodeRunner, systemClock } from '@ensemble/dag';
-import { type ApprovalRecord, EnsembleError, ErrorCode, OrchestratorMetadataKey, type ReplanSignal } from '@ensemble/protocol';
+import { type ApprovalRecord, EnsembleError, EnsembleMetadataKey, ErrorCode, OrchestratorMetadataKey, type ReplanSignal } from '@ensemble/protocol';
 import { type Logger, chainSpanAttributes, inSpan, outputAttributes } from '@ensemble/telemetry';
 
 import { AgentCallCollector } from './agent-call.js';
@@ -104,7 +105,7 @@ function createAgentCall(deps: NodeRunnerDeps): NodeRunner {
             ...(request.approval.comment === null ? {} : { comment: request.approval.comment }),
             ...(request.approval.arguments === undefined ? {} : { arguments: request.approval.arguments }),
           })
-        : userMessage({ text: request.input, contextId: deps.sessionId, metadata: { 'ensemble.node': node.id } });
+        : userMessage({ text: request.input, contextId: deps.sessionId, metadata: { [EnsembleMetadataKey.node]: node.id } });
 
     const clock = deps.clock ?? systemClock;
     const random = deps.random ?? Math.random;

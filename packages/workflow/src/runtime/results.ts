@@ -1,22 +1,13 @@
-import { FinalSessionStatus, NodeError } from '@ensemble/protocol';
+import { FinishedWorkflow } from '@ensemble/protocol';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 
 /**
- * Finished workflows' answers, kept for a short retention after the session itself is deleted. This is
- * how a client gets the result of a workflow that finished while nobody was listening (a background
- * resume after a crash): it sends a message on the session id and gets the answer replayed.
+ * Finished workflows' answers (`FinishedWorkflow`, a `@ensemble/protocol` schema), kept for a short
+ * retention after the session itself is deleted. This is how a client gets the result of a workflow that
+ * finished while nobody was listening (a background resume after a crash): it sends a message on the
+ * session id and gets the answer replayed.
  */
-export const FinishedWorkflow = z.object({
-  sessionId: z.uuid(),
-  owner: z.string().min(1),
-  status: FinalSessionStatus,
-  answer: z.string().nullable(),
-  error: NodeError.nullable(),
-  finishedAt: z.iso.datetime(),
-});
-export type FinishedWorkflow = z.infer<typeof FinishedWorkflow>;
-
 export interface ResultStore {
   put(result: FinishedWorkflow): Promise<void>;
   /** The owner's finished workflow, or `undefined` (unknown, expired, or another owner's). */

@@ -2,7 +2,7 @@ import type { NodeResult } from '@ensemble/protocol';
 import { describe, expect, it } from 'vitest';
 
 import { revisionFromPlan } from './plan-revision.js';
-import { plan, planNode } from './testing/harness.js';
+import { plan, planNode } from '../testing/harness.js';
 
 function result(status: NodeResult['status']): NodeResult {
   return { status, output: status === 'completed' ? 'done' : null, error: null, attempts: 1, agent: 'a', startedAt: null, finishedAt: null, taskId: null, approvalContext: null, skipReason: null };

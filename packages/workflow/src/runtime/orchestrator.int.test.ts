@@ -1,11 +1,11 @@
 import { TaskState } from '@a2a-js/sdk';
-import { isA2AClientError } from '@ensemble/a2a';
+import { isA2AClientError } from '@ensemble/a2a/client';
 import { OrchestratorRpcError, type ReasoningEvent } from '@ensemble/protocol';
 import { RedisSessionStore } from '@ensemble/sessions/redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { type ServiceProcess, startService, stopAllServices } from '../../../test/support/processes.js';
-import { testRedis } from '../../../test/support/redis.js';
+import { type ServiceProcess, startService, stopAllServices } from '../../../../test/support/processes.js';
+import { testRedis } from '../../../../test/support/redis.js';
 import {
   type OrchestratorClient,
   type ScriptedPlanner,
@@ -16,7 +16,7 @@ import {
   startMockAgent,
   startOrchestrator,
   startScriptedPlanner,
-} from './testing/harness.js';
+} from '../testing/harness.js';
 
 /**
  * The orchestrator as a real process against real mock-agent processes, sim-llm for the synthesis, the

@@ -1,11 +1,11 @@
-import { EnsembleMetadataKey } from '@ensemble/openai-a2a';
-import type { DagEvent, ExecutionPlan, ReasoningEvent, TokenCounts, WorkflowEvent } from '@ensemble/protocol';
+import { type DagEvent, EnsembleMetadataKey, type ExecutionPlan, type ReasoningEvent, type TokenCounts, type WorkflowEvent } from '@ensemble/protocol';
 import type { Logger } from '@ensemble/telemetry';
-import type { EventAppender } from '@ensemble/workflow';
+
+import type { EventAppender } from '../event-appender.js';
 
 /**
  * Progress of a workflow as the client sees it. Pure mapping from engine events to `ReasoningEvent`s,
- * and the A2A metadata that carries them (keys from `@ensemble/openai-a2a`, which the gateway reads).
+ * and the A2A metadata that carries them (keys from `@ensemble/protocol`, which the gateway reads).
  */
 
 /** A reasoning event before the stream numbers it. */

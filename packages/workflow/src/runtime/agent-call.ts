@@ -1,5 +1,6 @@
 import { TaskState } from '@a2a-js/sdk';
-import { type A2AStreamEvent, partsData, partsText, readApprovalRequest, taskStateName } from '@ensemble/a2a';
+import { partsData, partsText, readApprovalRequest, taskStateName } from '@ensemble/a2a';
+import { type A2AStreamEvent } from '@ensemble/a2a/client';
 import { readReasoningEvent, readUsage } from '@ensemble/openai-a2a';
 import { type ApprovalRequest, ApprovalRequestData, OrchestratorMetadataKey, type ReasoningEvent, ReplanSignal, ReplanSignalData, type TokenTotals } from '@ensemble/protocol';
 

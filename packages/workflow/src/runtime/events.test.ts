@@ -1,11 +1,12 @@
 import type { DagEvent, WorkflowEvent } from '@ensemble/protocol';
 import { InMemorySessionStore } from '@ensemble/sessions';
-import { EventAppender, InMemoryEventLog } from '@ensemble/workflow';
 import { describe, expect, it } from 'vitest';
 
-import { collectingLogger } from '../../../test/support/logs.js';
+import { collectingLogger } from '../../../../test/support/logs.js';
+import { EventAppender } from '../event-appender.js';
+import { InMemoryEventLog } from '../memory-event-log.js';
+import { plan, planNode } from '../testing/harness.js';
 import { LoggedSink, dagEventToProgress, excerpt, progressMetadata } from './events.js';
-import { plan, planNode } from './testing/harness.js';
 
 const context = {
   plan: plan(planNode('fetch', 'web', 'get {{request}}', { description: 'Fetch the page' }), { ...planNode('sum', 'x', 'y'), agent: null, skill: 'summarize' }),
