@@ -19,7 +19,8 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { plan, planNode, startOrchestrator } from '@ensemble/workflow/testing/harness';
+import { plan, planNode } from '@ensemble/workflow/testing/harness';
+import { startOrchestrator } from '../test/support/services.js';
 
 import { pinPlanInSimLlm } from '../test/e2e/support/stack.js';
 import { type ServiceProcess, startService, stopAllServices } from '../test/support/processes.js';

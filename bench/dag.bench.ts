@@ -29,15 +29,8 @@
  */
 import { TaskState } from '@a2a-js/sdk';
 import type { ReasoningEvent } from '@ensemble/protocol';
-import {
-  type TurnTranscript,
-  orchestratorClient,
-  plan,
-  planNode,
-  startMockAgent,
-  startOrchestrator,
-  startScriptedPlanner,
-} from '@ensemble/workflow/testing/harness';
+import { type TurnTranscript, orchestratorClient, plan, planNode, startScriptedPlanner } from '@ensemble/workflow/testing/harness';
+import { startMockAgent, startOrchestrator } from '../test/support/services.js';
 
 import { startService, stopAllServices } from '../test/support/processes.js';
 import { testRedis } from '../test/support/redis.js';

@@ -1,6 +1,7 @@
 import { type EnsembleChatCompletion, reasoningEventOf } from '@ensemble/openai-a2a';
 import { OrchestratorMetadataKey, type ReasoningEvent, type SessionView } from '@ensemble/protocol';
-import { finishedTasks, plan, planNode } from '@ensemble/workflow/testing/harness';
+import { plan, planNode } from '@ensemble/workflow/testing/harness';
+import { finishedTasks } from '../support/services.js';
 import OpenAI, { APIError } from 'openai';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

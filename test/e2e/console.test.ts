@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { type Browser, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { plan, planNode } from '../../apps/orchestrator/src/testing/harness.js';
+import { plan, planNode } from '@ensemble/workflow/testing/harness';
 import { REPO_ROOT, stopAllServices } from '../support/processes.js';
 import { API_TOKEN, type Stack, startStack } from './support/stack.js';
 

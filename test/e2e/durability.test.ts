@@ -1,5 +1,6 @@
 import { type EnsembleChatCompletion, reasoningEventOf } from '@ensemble/openai-a2a';
-import { finishedTasks, plan, planNode } from '@ensemble/workflow/testing/harness';
+import { plan, planNode } from '@ensemble/workflow/testing/harness';
+import { finishedTasks } from '../support/services.js';
 import { APIError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 

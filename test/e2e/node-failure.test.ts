@@ -1,5 +1,6 @@
 import { reasoningEventOf } from '@ensemble/openai-a2a';
-import { finishedTasks, plan, planNode, startMockAgent } from '@ensemble/workflow/testing/harness';
+import { plan, planNode } from '@ensemble/workflow/testing/harness';
+import { finishedTasks, startMockAgent } from '../support/services.js';
 import { APIError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 

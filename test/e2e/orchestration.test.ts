@@ -1,6 +1,7 @@
 import { type EnsembleChatCompletion, reasoningEventOf } from '@ensemble/openai-a2a';
 import type { SessionCancelResult, SessionList, SessionView } from '@ensemble/protocol';
-import { finishedTasks, plan, planNode } from '@ensemble/workflow/testing/harness';
+import { plan, planNode } from '@ensemble/workflow/testing/harness';
+import { finishedTasks } from '../support/services.js';
 import { APIError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 

@@ -1,4 +1,5 @@
-import { finishedTasks, plan, planNode } from '@ensemble/workflow/testing/harness';
+import { plan, planNode } from '@ensemble/workflow/testing/harness';
+import { finishedTasks } from '../support/services.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { freePort } from '../support/ports.js';

@@ -1,7 +1,8 @@
 import { Message } from '@a2a-js/sdk';
 import { chatRequestToA2AMessage } from '@ensemble/openai-a2a';
 import { OrchestratorMetadataKey } from '@ensemble/protocol';
-import { type OrchestratorClient, type ScriptedPlanner, orchestratorClient, plan, planNode, startMockAgent, startOrchestrator, startScriptedPlanner } from '@ensemble/workflow/testing/harness';
+import { type OrchestratorClient, type ScriptedPlanner, orchestratorClient, plan, planNode, startScriptedPlanner } from '@ensemble/workflow/testing/harness';
+import { startMockAgent, startOrchestrator } from '../../../test/support/services.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { type ServiceProcess, startService, stopAllServices } from '../../../test/support/processes.js';

@@ -1,6 +1,6 @@
 import { type EnsembleChatCompletionChunk, reasoningEventOf } from '@ensemble/openai-a2a';
 import type { ExecutionPlan, ReasoningEvent } from '@ensemble/protocol';
-import { type MockAgentSpec, startMockAgent, startOrchestrator } from '@ensemble/workflow/testing/harness';
+import { type MockAgentSpec, startMockAgent, startOrchestrator } from '../../support/services.js';
 import OpenAI from 'openai';
 
 import { type ServiceProcess, startService } from '../../support/processes.js';

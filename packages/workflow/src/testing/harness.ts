@@ -17,7 +17,6 @@ import {
 } from '@ensemble/protocol';
 import { createLogger } from '@ensemble/telemetry';
 
-import { type ServiceProcess, startService } from '../../../../test/support/processes.js';
 
 /**
  * Test and benchmark helpers: a scripted planning agent (in-process A2A service), mock agents and an
@@ -103,78 +102,6 @@ export async function startScriptedPlanner(): Promise<ScriptedPlanner> {
   });
   const running = await service.start({ host: '127.0.0.1', port: 0 });
   return { service, url: running.url, scripts, requests, stop: () => service.stop(1_000) };
-}
-
-export interface MockAgentSpec {
-  name: string;
-  /** A built-in behaviour (`apps/mock-agents` presets, e.g. `operations`); the other fields override it. */
-  preset?: string;
-  reply?: string;
-  delayMs?: number;
-  data?: Record<string, unknown>;
-  statusUpdates?: string[];
-  failure?: Record<string, unknown>;
-  /** Fixed port (to restart a killed agent where the orchestrator knows it); default 0. */
-  port?: number;
-}
-
-/** One `apps/mock-agents` process with the given behaviour (in-memory task store). */
-export function startMockAgent(spec: MockAgentSpec): Promise<ServiceProcess> {
-  if (spec.preset !== undefined) {
-    const { name: _name, preset, port, ...overrides } = spec;
-    return startService({
-      name: `mock-${spec.name}`,
-      entry: 'apps/mock-agents/src/main.ts',
-      env: { MOCK_AGENT_PRESET: preset, MOCK_AGENT_CONFIG: JSON.stringify(overrides), MOCK_AGENT_PORT: String(port ?? 0), MOCK_AGENT_TASK_STORE: 'memory', LOG_LEVEL: 'info' },
-    });
-  }
-  const config = {
-    name: spec.name,
-    description: `Mock agent ${spec.name} for orchestrator tests`,
-    skills: [{ id: `${spec.name}-skill`, name: spec.name, description: `Does ${spec.name} things`, tags: ['test'], examples: [] }],
-    reply: spec.reply ?? `${spec.name}({{input}})`,
-    delayMs: spec.delayMs ?? 0,
-    statusUpdates: spec.statusUpdates ?? [],
-    ...(spec.data === undefined ? {} : { data: spec.data }),
-    ...(spec.failure === undefined ? {} : { failure: spec.failure }),
-  };
-  return startService({
-    name: `mock-${spec.name}`,
-    entry: 'apps/mock-agents/src/main.ts',
-    env: { MOCK_AGENT_CONFIG: JSON.stringify(config), MOCK_AGENT_PORT: String(spec.port ?? 0), MOCK_AGENT_TASK_STORE: 'memory', LOG_LEVEL: 'info' },
-  });
-}
-
-/** Tasks a mock agent process finished in a given state (from its `task finished` log lines). */
-export function finishedTasks(agent: ServiceProcess, state = 'completed'): number {
-  return agent.lines.filter((line) => line.includes('"msg":"task finished"') && line.includes(`"state":"${state}"`)).length;
-}
-
-export interface OrchestratorEnv {
-  agentUrls: string[];
-  redisUrl: string;
-  prefix: string;
-  llmUrl: string;
-  token: string;
-  extra?: Record<string, string>;
-}
-
-export function startOrchestrator(name: string, env: OrchestratorEnv): Promise<ServiceProcess> {
-  return startService({
-    name,
-    entry: 'apps/orchestrator/src/main.ts',
-    env: {
-      ORCHESTRATOR_PORT: '0',
-      AGENT_URLS: env.agentUrls.join(','),
-      AGENT_AUTH_TOKENS: env.token,
-      REDIS_URL: env.redisUrl,
-      REDIS_KEY_PREFIX: env.prefix,
-      OPENAI_BASE_URL: `${env.llmUrl}/v1`,
-      OPENAI_API_KEY: 'test',
-      ORCHESTRATOR_MODEL: 'sim-model',
-      ...env.extra,
-    },
-  });
 }
 
 /** What one orchestrator stream came to. */

@@ -4,19 +4,10 @@ import { OrchestratorRpcError, type ReasoningEvent } from '@ensemble/protocol';
 import { RedisSessionStore } from '@ensemble/sessions/redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { type ServiceProcess, startService, stopAllServices } from '../../../../test/support/processes.js';
-import { testRedis } from '../../../../test/support/redis.js';
-import {
-  type OrchestratorClient,
-  type ScriptedPlanner,
-  finishedTasks,
-  orchestratorClient,
-  plan,
-  planNode,
-  startMockAgent,
-  startOrchestrator,
-  startScriptedPlanner,
-} from '../testing/harness.js';
+import { type ServiceProcess, startService, stopAllServices } from '../../../test/support/processes.js';
+import { testRedis } from '../../../test/support/redis.js';
+import { type OrchestratorClient, type ScriptedPlanner, orchestratorClient, plan, planNode, startScriptedPlanner } from '@ensemble/workflow/testing/harness';
+import { finishedTasks, startMockAgent, startOrchestrator } from '../../../test/support/services.js';
 
 /**
  * The orchestrator as a real process against real mock-agent processes, sim-llm for the synthesis, the
@@ -285,8 +276,10 @@ describe('durability', () => {
     // While the dead orchestrator's lease lasts, the session is busy; once it expires it resumes here, live.
     const busy = await client.send({ sessionId: sessionId!, resume: true }).catch((error: unknown) => error);
     expect(isA2AClientError(busy) && busy.rpcCode).toBe(OrchestratorRpcError.sessionBusy);
-    const leaseLeft = await redis.redis.pttl(`${redis.prefix}session:${sessionId!}:lock`);
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, leaseLeft) + 50));
+    // The dead owner's lease runs out (moved to a past time: Redis's clock cannot be injected).
+    const lock = `${redis.prefix}session:${sessionId!}:lock`;
+    expect(await redis.redis.pttl(lock)).toBeGreaterThan(0);
+    await redis.redis.pexpireat(lock, 1);
     const turn = await client.send({ sessionId: sessionId!, resume: true });
     expect(turn.finalState).toBe(TaskState.TASK_STATE_COMPLETED);
     expect(turn.events.map((event) => event.type)).toContain('status');
