@@ -1,9 +1,10 @@
+import { RedisReplicaRegistry } from '@ensemble/a2a/redis';
 import { plan, planNode } from '@ensemble/workflow/testing/harness';
-import { finishedTasks } from '../support/services.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { freePort } from '../support/ports.js';
 import { stopAllServices } from '../support/processes.js';
+import { finishedTasks } from '../support/services.js';
 import { API_TOKEN, ORCHESTRATE, OTHER_API_TOKEN, type Stack, ask, startDurableStack } from './support/stack.js';
 
 /**
@@ -222,16 +223,23 @@ describe('resuming from the event log', () => {
     expect(idsOf(rest.frames).every((id) => id > lastSeen)).toBe(true);
   }, 60_000);
 
-  it('spreads requests over the orchestrators it is given and skips one that is down', async () => {
+  it('finds the orchestrators in the replica registry, spreads requests over them and skips one that is down', async () => {
     await stack.pinPlan('[replicas]', TWO_STEPS);
+    // A replica announced but down (crashed before its announcement ran out), and a configured URL
+    // that is wrong: the gateway goes by the registry, where the live orchestrator announced itself.
+    const registry = new RedisReplicaRegistry(stack.redis.redis, { keyPrefix: stack.redis.prefix });
     const down = `http://127.0.0.1:${await freePort()}`;
-    const gateway = await stack.startGateway({ ORCHESTRATOR_URL: `${down},${stack.orchestrator.url}` });
+    await registry.announce('orchestrator', down, 60_000);
+    const gateway = await stack.startGateway({ ORCHESTRATOR_URL: `http://127.0.0.1:${await freePort()}` });
+    const seen = await gateway.waitForLine((line) => line['msg'] === 'replicas changed');
+    expect([...(seen['replicas'] as string[])].sort()).toEqual([down, stack.orchestrator.url].sort());
     // Two requests: one of them starts with the replica that is down, and both are answered.
     for (const attempt of [1, 2]) {
       const turn = await rawTurn(gateway.url, `[replicas] two steps please (${attempt})`);
       expect(turn.frames.at(-1)?.data).toBe('[DONE]');
     }
     await gateway.waitForLine((line) => line['msg'] === 'orchestrator replica not reachable; trying the next one');
+    await registry.withdraw('orchestrator', down);
   }, 60_000);
 
   it('carries the client’s X-Request-ID through the orchestrator to the planner and every agent', async () => {

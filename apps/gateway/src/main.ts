@@ -1,13 +1,13 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-import { AgentRegistry } from '@ensemble/a2a/client';
-import { RedisAgentCardCache } from '@ensemble/a2a/redis';
+import { AgentRegistry, watchReplicas } from '@ensemble/a2a/client';
+import { RedisAgentCardCache, RedisReplicaRegistry } from '@ensemble/a2a/redis';
 import { createWebhookNotifier, notifyingApprovalStore, startExpirySweeper } from '@ensemble/approvals';
 import { RedisApprovalStore } from '@ensemble/approvals/redis';
 import { loadConfig } from '@ensemble/config';
 import { createLlmClient, upstreamReadiness } from '@ensemble/llm';
-import { WorkflowEvent } from '@ensemble/protocol';
+import { ORCHESTRATOR_SERVICE, WorkflowEvent } from '@ensemble/protocol';
 import { LlmRoutingClassifier, createLocalRoutingClassifier, createRouter } from '@ensemble/routing';
 import { createNodeFetch, onShutdownSignal, redisReadiness, serveHttp } from '@ensemble/service';
 import { RedisSessionStore } from '@ensemble/sessions/redis';
@@ -78,8 +78,11 @@ const keyPrefix = config.REDIS_KEY_PREFIX;
 // sessions API), so any gateway serves any session. Blocking reads take connections of their own.
 const events = new RedisEventLog(data, { keyPrefix, parse: (value) => WorkflowEvent.parse(value) });
 
+// The orchestrators announce themselves in Redis; `ORCHESTRATOR_URL` serves while none is announced.
+const orchestrators = watchReplicas(new RedisReplicaRegistry(data, { keyPrefix }), ORCHESTRATOR_SERVICE, { fallback: config.ORCHESTRATOR_URL, refreshMs: 1_000, logger });
+await orchestrators.refresh();
 const orchestration = new A2AOrchestration({
-  url: config.ORCHESTRATOR_URL,
+  url: () => orchestrators.urls(),
   token: config.AGENT_CLIENT_TOKEN,
   timeoutMs: config.ORCHESTRATOR_TIMEOUT_MS,
   reasoningField: config.ORCHESTRATION_REASONING_FIELD,
@@ -139,6 +142,7 @@ const server = await serveHttp(app, { host: bind.host, port: config.GATEWAY_PORT
 
 onShutdownSignal(logger, async () => {
   stopExpirySweeper();
+  orchestrators.stop();
   await server.close();
   await webhooks?.close();
   upstreamFetch.close();

@@ -14,7 +14,7 @@ import {
   endsTurn,
   readPosition,
 } from '@ensemble/openai-a2a';
-import { EnsembleError, ErrorCode, type OpenAIErrorBody, OrchestratorMetadataKey, SESSION_ID_HEADER, type SessionCancelResult, toOpenAIErrorBody, type WorkflowEvent } from '@ensemble/protocol';
+import { EnsembleError, ErrorCode, ORCHESTRATOR_SERVICE, type OpenAIErrorBody, OrchestratorMetadataKey, SESSION_ID_HEADER, type SessionCancelResult, toOpenAIErrorBody, type WorkflowEvent } from '@ensemble/protocol';
 import { SSE_HEADERS, sseFrame } from '@ensemble/service';
 import { type Logger, currentLogContext, trace, withLogContext } from '@ensemble/telemetry';
 import type { EventLog, LoggedEvent } from '@ensemble/workflow';
@@ -25,11 +25,12 @@ import type { SessionTaskIndex } from './session-tasks.js';
 
 export interface A2AOrchestrationOptions {
   /**
-   * The orchestrators' base URLs (`ORCHESTRATOR_URL`, comma-separated); each one's Agent Card says where
-   * its endpoints are. Any replica can run any session (all state is in Redis): new requests go to them
-   * in turn, and a replica that cannot be reached is skipped for the next one.
+   * The orchestrators' base URLs: fixed, or read per request (the replicas announced in the registry,
+   * see `watchReplicas`); each one's Agent Card says where its endpoints are. Any replica can run any
+   * session (all state is in Redis): new requests go to them in turn, and a replica that cannot be
+   * reached is skipped for the next one.
    */
-  url: string | readonly string[];
+  url: string | readonly string[] | (() => readonly string[]);
   /** Bearer token the orchestrator accepts (one of its `AGENT_AUTH_TOKENS`): it then trusts our principal. */
   token: string | undefined;
   /** Longest quiet gap in the orchestrator's stream, and the wait for its first event. */
@@ -110,7 +111,6 @@ class ReaderHold {
 
 const encoder = new TextEncoder();
 /** Events with no `ensemble.agent` are the orchestrator's own. */
-const ORCHESTRATOR_AGENT = 'orchestrator';
 
 /**
  * The complex path: the conversation goes to the orchestrator over A2A (`SendStreamingMessage`, context
@@ -127,14 +127,19 @@ const ORCHESTRATOR_AGENT = 'orchestrator';
  */
 export class A2AOrchestration implements OrchestrationHandler {
   readonly #options: A2AOrchestrationOptions;
-  readonly #urls: readonly string[];
+  readonly #urls: () => readonly string[];
   readonly #clients = new Map<string, Promise<A2AClient>>();
   #turn = 0;
 
   constructor(options: A2AOrchestrationOptions) {
     this.#options = options;
-    this.#urls = typeof options.url === 'string' ? [options.url] : options.url;
-    if (this.#urls.length === 0) throw new EnsembleError(ErrorCode.InvalidRequest, 'At least one orchestrator URL is needed');
+    const { url } = options;
+    if (typeof url === 'function') this.#urls = url;
+    else {
+      const fixed = typeof url === 'string' ? [url] : url;
+      if (fixed.length === 0) throw new EnsembleError(ErrorCode.InvalidRequest, 'At least one orchestrator URL is needed');
+      this.#urls = () => fixed;
+    }
   }
 
   async handle(input: OrchestrationRequest): Promise<Response> {
@@ -175,7 +180,7 @@ export class A2AOrchestration implements OrchestrationHandler {
       id: `chatcmpl-${randomUUID()}`,
       model: input.request.model,
       created: Math.floor(Date.now() / 1000),
-      agent: ORCHESTRATOR_AGENT,
+      agent: ORCHESTRATOR_SERVICE,
       ...(this.#options.reasoningField === undefined ? {} : { reasoningField: this.#options.reasoningField }),
       ...(input.decision.usage === undefined ? {} : { priorUsage: input.decision.usage }),
     };
@@ -203,7 +208,8 @@ export class A2AOrchestration implements OrchestrationHandler {
   resumeSession(sessionId: string, principal: string, budgetMs = 10 * 60_000): void {
     const deadline = Date.now() + budgetMs;
     const attempt = async (tries: number): Promise<void> => {
-      const client = await this.#connect(this.#urls[tries % this.#urls.length]);
+      const urls = this.#urls();
+      const client = await this.#connect(urls[tries % urls.length]);
       const stream = client.stream(
         { text: 'resume: an approval was decided', contextId: sessionId, metadata: { [OrchestratorMetadataKey.principal]: principal, [OrchestratorMetadataKey.resume]: true } },
         { timeoutMs: this.#options.timeoutMs },
@@ -249,8 +255,10 @@ export class A2AOrchestration implements OrchestrationHandler {
    * failure is the call's answer: it may have reached a replica, so it is not repeated elsewhere.
    */
   async #onAnyOrchestrator<T>(call: (client: A2AClient) => Promise<T>): Promise<T> {
-    const start = this.#turn++ % this.#urls.length;
-    const order = [...this.#urls.slice(start), ...this.#urls.slice(0, start)];
+    const urls = this.#urls();
+    if (urls.length === 0) throw new EnsembleError(ErrorCode.UpstreamUnavailable, 'No orchestrator is available', { wireCode: 'orchestrator_unavailable' });
+    const start = this.#turn++ % urls.length;
+    const order = [...urls.slice(start), ...urls.slice(0, start)];
     for (const [index, url] of order.entries()) {
       try {
         return await call(await this.#connect(url));
@@ -263,12 +271,12 @@ export class A2AOrchestration implements OrchestrationHandler {
   }
 
   /** One client per orchestrator for the process; a failed card fetch is retried on the next request. */
-  #connect(url: string = this.#urls[0] ?? ''): Promise<A2AClient> {
+  #connect(url: string = this.#urls()[0] ?? ''): Promise<A2AClient> {
     const known = this.#clients.get(url);
     if (known !== undefined) return known;
     const client = createA2AClient({
       url,
-      name: ORCHESTRATOR_AGENT,
+      name: ORCHESTRATOR_SERVICE,
       token: this.#options.token,
       timeoutMs: this.#options.timeoutMs,
       // Only what cannot have reached the orchestrator is repeated (see `retryableBeforeTask`).

@@ -1,4 +1,5 @@
 import { type AgentService, type PushNotificationOptions, type TaskStore, createAgentService } from '@ensemble/a2a/server';
+import { ORCHESTRATOR_SERVICE } from '@ensemble/protocol';
 import type { Logger } from '@ensemble/telemetry';
 import type { ReadinessCheck } from '@ensemble/service';
 import {
@@ -12,7 +13,8 @@ import {
   type WorkflowDeps,
 } from '@ensemble/workflow/runtime';
 
-export const ORCHESTRATOR_AGENT_NAME = 'orchestrator';
+/** The orchestrator's Agent Card name (and its service name in the replica registry). */
+export const ORCHESTRATOR_AGENT_NAME = ORCHESTRATOR_SERVICE;
 
 export interface OrchestratorAppDeps extends Omit<WorkflowDeps, 'results' | 'directory' | 'clients'> {
   directory: AgentDirectory;

@@ -1,5 +1,5 @@
-import { AgentRegistry } from '@ensemble/a2a/client';
-import { RedisAgentCardCache, RedisPushNotificationStore, RedisTaskStore } from '@ensemble/a2a/redis';
+import { AgentRegistry, announceReplica } from '@ensemble/a2a/client';
+import { RedisAgentCardCache, RedisPushNotificationStore, RedisReplicaRegistry, RedisTaskStore } from '@ensemble/a2a/redis';
 import { createWebhookNotifier, notifyingApprovalStore } from '@ensemble/approvals';
 import { RedisApprovalStore } from '@ensemble/approvals/redis';
 import { loadConfig } from '@ensemble/config';
@@ -14,6 +14,9 @@ import { Redis } from 'ioredis';
 
 import { ORCHESTRATOR_AGENT_NAME, createOrchestratorApp } from './app.js';
 import { OrchestratorConfig } from './config.js';
+
+/** How long an announcement in the replica registry lasts unrenewed (renewed every third of it): a crashed replica drops out after it. */
+const REPLICA_ANNOUNCEMENT_TTL_MS = 10_000;
 
 const config = loadConfig(OrchestratorConfig, process.env);
 const telemetry = startTelemetry({ serviceName: ORCHESTRATOR_AGENT_NAME, otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, otlpProtocol: config.OTEL_EXPORTER_OTLP_PROTOCOL });
@@ -73,11 +76,18 @@ const { service, orchestrator } = createOrchestratorApp({
 });
 
 await orchestrator.start();
-await service.start({ host: config.ORCHESTRATOR_HOST, port: config.ORCHESTRATOR_PORT });
+const running = await service.start({ host: config.ORCHESTRATOR_HOST, port: config.ORCHESTRATOR_PORT });
+// Gateways find the replicas here (set ORCHESTRATOR_PUBLIC_URL when bound to every interface or behind NAT).
+const announced = await announceReplica(new RedisReplicaRegistry(redis, { keyPrefix }), ORCHESTRATOR_AGENT_NAME, config.ORCHESTRATOR_PUBLIC_URL ?? running.url, {
+  ttlMs: REPLICA_ANNOUNCEMENT_TTL_MS,
+  logger,
+});
 logger.info({ agents: config.AGENT_URLS.length, model: config.ORCHESTRATOR_MODEL, resume_scan_ms: config.ORCHESTRATOR_RESUME_SCAN_MS }, 'orchestrator ready');
 
 onShutdownSignal(logger, async () => {
-  // Workflows first: they are interrupted (not cancelled) and their leases released for another instance.
+  // Out of the registry first, so gateways send new work elsewhere; then workflows are interrupted (not
+  // cancelled) and their leases released for another instance.
+  await announced.stop();
   await orchestrator.stop();
   await service.stop();
   await webhooks?.close();

@@ -6,3 +6,5 @@ export { RedisAgentCardCache } from './discovery/card-cache.js';
 export type { RedisAgentCardCacheOptions } from './discovery/card-cache.js';
 export { openAgentTaskStore } from './store/open-task-store.js';
 export type { OpenedTaskStore } from './store/open-task-store.js';
+export { RedisReplicaRegistry } from './discovery/redis-replica-registry.js';
+export type { RedisReplicaRegistryOptions } from './discovery/redis-replica-registry.js';

@@ -52,7 +52,7 @@ export {
   PlanningResult,
   ReplanRequest,
 } from './planning.js';
-export { OrchestratorCommand, OrchestratorMetadataKey, OrchestratorRpcError, ReplanSignal, ReplanSignalData } from './orchestrator.js';
+export { ORCHESTRATOR_SERVICE, OrchestratorCommand, OrchestratorMetadataKey, OrchestratorRpcError, ReplanSignal, ReplanSignalData } from './orchestrator.js';
 export { EmbeddingObject, EmbeddingRequest, EmbeddingResponse } from './openai-embeddings.js';
 export {
   DOCUMENT_RETRIEVAL_SKILL_ID,

@@ -6,6 +6,12 @@ import { z } from 'zod';
  * JSON-RPC error codes it answers with (the gateway maps them to HTTP statuses).
  */
 
+/**
+ * The orchestrator's name: its Agent Card's, and the service its replicas announce themselves under in
+ * the replica registry (where gateways find them).
+ */
+export const ORCHESTRATOR_SERVICE = 'orchestrator';
+
 export const OrchestratorMetadataKey = {
   /**
    * On a request message: the end user's identity (the gateway's principal). Trusted only from callers

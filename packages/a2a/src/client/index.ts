@@ -19,3 +19,5 @@ export { agentList, agentsRoute } from '../discovery/agents-route.js';
 export type { AgentList, AgentListItem } from '../discovery/agents-route.js';
 export { InMemoryAgentCardCache } from '../discovery/card-cache.js';
 export type { AgentCardCache, CachedAgentCard } from '../discovery/card-cache.js';
+export { InMemoryReplicaRegistry, announceReplica, watchReplicas } from '../discovery/replica-registry.js';
+export type { AnnounceOptions, ReplicaRegistry, ReplicaWatch, WatchReplicasOptions } from '../discovery/replica-registry.js';
