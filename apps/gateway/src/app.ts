@@ -139,7 +139,6 @@ export function createGatewayApp(deps: GatewayDeps): Hono<ServiceEnv> {
       sessionId,
       ...(lastEventId === undefined ? {} : { lastEventId }),
       principal: c.var.principal,
-      requestId: c.var.requestId,
       signal: c.req.raw.signal,
     });
     // The handler's headers are merged over ours (request id, routing decision, session id).

@@ -2,6 +2,7 @@ import { type ChatCompletionRequest, EnsembleError, ErrorCode, type RoutingDecis
 
 export interface OrchestrationRequest {
   request: ChatCompletionRequest;
+  /** How the request was routed: the classifier call it cost counts toward the answer's `usage`. */
   decision: RoutingDecision;
   /** From `X-Session-ID`, when the client continues a session. */
   sessionId: string | undefined;
@@ -12,7 +13,6 @@ export interface OrchestrationRequest {
   lastEventId?: number;
   /** The caller's identity (see `bearerAuth`); sessions are scoped by it. */
   principal: string;
-  requestId: string;
   /** Aborts when the client disconnects. */
   signal: AbortSignal;
 }
