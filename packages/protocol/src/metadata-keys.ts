@@ -29,5 +29,10 @@ export const EnsembleMetadataKey = {
   position: 'ensemble.position',
   /** On a part: what the part carries. The conversation part is marked `openai.messages`. */
   partKind: 'ensemble.partKind',
+  /**
+   * On a task paused for approval: the answers given so far, by approval key (`ApprovalAnswer`), so a
+   * resumed run (on any replica, after a restart) finds the decisions its earlier run asked for.
+   */
+  approvals: 'ensemble.approvals',
 } as const;
 export type EnsembleMetadataKey = (typeof EnsembleMetadataKey)[keyof typeof EnsembleMetadataKey];

@@ -10,7 +10,7 @@ import { agentMessage, dataPart, partsData, partsText, taskStateName, textPart }
 import { ChunkCoalescer, type ChunkCoalescingOptions } from './chunk-coalescer.js';
 
 /** Task metadata key under which answered approvals are kept (so a resumed run can replay past them). */
-export const APPROVALS_METADATA_KEY = 'ensemble.approvals';
+export const APPROVALS_METADATA_KEY = EnsembleMetadataKey.approvals;
 
 /** What the agent is asked to do: the message that started the run, read into text and data. */
 export interface AgentInput {

@@ -1,5 +1,6 @@
 import { Role, type Task, TaskState } from '@a2a-js/sdk';
 import { ServerCallContext, type TaskStore } from '@a2a-js/sdk/server';
+import { EnsembleMetadataKey } from '@ensemble/protocol';
 // Conformance suites are test code run by each implementation's test file; vitest is the repo's test runner.
 // eslint-disable-next-line import-x/no-extraneous-dependencies
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -140,6 +141,6 @@ function sampleTask(id: string, options: { contextId?: string; at?: string; stat
         extensions: [],
       },
     ],
-    metadata: { 'ensemble.approvals': { approval: { decision: 'approve' } } },
+    metadata: { [EnsembleMetadataKey.approvals]: { approval: { decision: 'approve' } } },
   };
 }
