@@ -159,6 +159,13 @@ describe('the offline demo: "Restart the payments service in production"', () =>
     });
     expect(completedNodes).toEqual(['payments']);
     expect((await approvalsOf(sessionId)).find((approval) => approval.node_id === 'search')).toMatchObject({ status: 'pending' });
+    // The session view carries the history: the pending one first, then the decided one with who and when.
+    const view = (await (await stack.request(`/v1/sessions/${sessionId}`)).json()) as { status: string; approvals: ApprovalView[] };
+    expect(view.status).toBe('waiting_approval');
+    expect(view.approvals).toEqual([
+      expect.objectContaining({ id: search.id, status: 'pending' }),
+      expect.objectContaining({ id: payments.id, status: 'approved', decided_by: expect.any(String) as unknown }),
+    ]);
 
     head = await logHead(sessionId);
     expect((await decide(search.id, { decision: 'approve' })).status).toBe(200);

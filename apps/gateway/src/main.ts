@@ -129,7 +129,7 @@ const app = createGatewayApp({
   upstreamTimeoutMs: config.UPSTREAM_TIMEOUT_MS,
   router,
   orchestration,
-  sessions: { store: sessions, cancel: (id, principal) => orchestration.cancelSession(id, principal), events },
+  sessions: { store: sessions, cancel: (id, principal) => orchestration.cancelSession(id, principal), events, approvals },
   approvals: { store: approvals, sessions, resume: (id, principal) => orchestration.resumeSession(id, principal) },
   agents: registry,
   readinessChecks: [upstreamReadiness(upstream), redisReadiness(redis)],

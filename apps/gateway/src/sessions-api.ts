@@ -1,4 +1,6 @@
+import type { ApprovalStore } from '@ensemble/approvals';
 import {
+  type ApprovalRecord,
   EnsembleError,
   ErrorCode,
   type Session,
@@ -7,6 +9,7 @@ import {
   type SessionRecord,
   type SessionView,
   type WorkflowEvent,
+  toApprovalView,
 } from '@ensemble/protocol';
 import { SSE_HEADERS, SSE_KEEP_ALIVE, type ServiceEnv, sseFrame } from '@ensemble/service';
 import type { SessionStore } from '@ensemble/sessions';
@@ -28,7 +31,12 @@ export interface SessionsApiDeps {
   events?: EventLog<WorkflowEvent>;
   /** Longest quiet gap of an events stream before a keep-alive comment. Default 15 s. */
   keepAliveMs?: number;
+  /** The approvals of a session, shown by `GET /v1/sessions/{id}` (its decision history); none without it. */
+  approvals?: Pick<ApprovalStore, 'list'>;
 }
+
+/** Most approvals a session view lists (a workflow pauses once per node that asks). */
+const SESSION_APPROVALS_LIMIT = 100;
 
 const ListQuery = z.object({ limit: z.coerce.number().int().min(1).max(100).default(20) });
 const EventsQuery = z.object({
@@ -59,7 +67,8 @@ export function mountSessionsApi(app: Hono<ServiceEnv>, deps: SessionsApiDeps): 
 
   app.get('/v1/sessions/:id', async (c) => {
     const session = await deps.store.get(c.req.param('id'), c.var.principal);
-    return c.json(toSessionView(session));
+    const approvals = deps.approvals === undefined ? [] : (await deps.approvals.list(c.var.principal, { sessionId: session.id, limit: SESSION_APPROVALS_LIMIT })).data;
+    return c.json(toSessionView(session, approvals));
   });
 
   const events = deps.events;
@@ -140,7 +149,7 @@ function eventStream(events: EventLog<WorkflowEvent>, sessionId: string, after: 
 }
 
 /** The public view: snake_case, without the owner, the stored conversation or agent task ids. */
-export function toSessionView(session: Session | SessionRecord): SessionView {
+export function toSessionView(session: Session | SessionRecord, approvals: readonly ApprovalRecord[] = []): SessionView {
   const nodes = 'nodes' in session ? session.nodes : {};
   return {
     object: 'session',
@@ -174,6 +183,7 @@ export function toSessionView(session: Session | SessionRecord): SessionView {
       ]),
     ),
     approval: approvalView(session.approvalContext),
+    approvals: approvals.map(toApprovalView),
     error: session.errorType === null && session.errorMessage === null ? null : { type: session.errorType, message: session.errorMessage },
   };
 }

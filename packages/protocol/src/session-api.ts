@@ -1,5 +1,6 @@
 import { z } from 'zod';
 
+import { Approval } from './approval.js';
 import { NodeError, NodeStatus } from './dag.js';
 import { SessionStatus } from './session.js';
 
@@ -55,6 +56,11 @@ export const SessionView = z.object({
   nodes: z.record(z.string(), SessionNodeView),
   /** What the session waits for while `status` is `waiting_approval`: each paused node and its question. */
   approval: SessionApprovalView.nullable(),
+  /**
+   * The session's approvals, pending first then newest first: the decision history (who decided, when,
+   * the comment, the arguments before and after an edit). `[]` in listings (read one session for it).
+   */
+  approvals: z.array(Approval),
   error: z.object({ type: z.string().nullable(), message: z.string().nullable() }).nullable(),
 });
 export type SessionView = z.infer<typeof SessionView>;
