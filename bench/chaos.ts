@@ -22,6 +22,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { plan, planNode } from '@ensemble/workflow/testing/harness';
 import { startOrchestrator } from '../test/support/services.js';
 
+import { seededRandom } from '../test/e2e/support/fuzz-cases.js';
 import { pinPlanInSimLlm } from '../test/e2e/support/stack.js';
 import { type ServiceProcess, startService, stopAllServices } from '../test/support/processes.js';
 import { testRedis } from '../test/support/redis.js';
@@ -36,18 +37,8 @@ const TOKEN = 'chaos-client';
 const AGENT_TOKEN = 'chaos-internal';
 const TAG = '[chaos]';
 
-/** A small seeded generator (mulberry32), so a run's kill schedule can be repeated. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-const random = seeded(Number(process.env['CHAOS_SEED'] ?? 1));
+// Seeded, so a run's kill schedule can be repeated.
+const random = seededRandom(Number(process.env['CHAOS_SEED'] ?? 1));
 
 function percentile(values: readonly number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);

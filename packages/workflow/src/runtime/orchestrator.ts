@@ -617,10 +617,16 @@ export class Orchestrator {
     return (await this.#resumeOrphans()) + (await this.#deliverDecisions());
   }
 
+  /** How many more sessions this process may run in the background now (none while it stops). */
+  #freeBackgroundSlots(): number {
+    if (this.#stopping) return 0;
+    return this.#options.maxBackgroundResumes - [...this.#runs.values()].filter((run) => run.background).length;
+  }
+
   async #resumeOrphans(): Promise<number> {
     const { store, logger } = this.#options;
-    const free = this.#options.maxBackgroundResumes - [...this.#runs.values()].filter((run) => run.background).length;
-    if (free <= 0 || this.#stopping) return 0;
+    const free = this.#freeBackgroundSlots();
+    if (free <= 0) return 0;
     let candidates;
     try {
       candidates = await store.listResumable({ limit: free, minIdleMs: RESUME_MIN_IDLE_MS });
@@ -652,8 +658,8 @@ export class Orchestrator {
    */
   async #deliverDecisions(): Promise<number> {
     const { store, approvals, logger } = this.#options;
-    const free = this.#options.maxBackgroundResumes - [...this.#runs.values()].filter((run) => run.background).length;
-    if (approvals === undefined || free <= 0 || this.#stopping) return 0;
+    const free = this.#freeBackgroundSlots();
+    if (approvals === undefined || free <= 0) return 0;
     let wakeups: ApprovalWakeup[];
     try {
       wakeups = await approvals.wakeups({ limit: free, minAgeMs: DECISION_HANDOFF_MS });
