@@ -10,6 +10,7 @@ import { APPROVAL_REJECTED } from '@ensemble/dag';
 import { lastUserText, readChatConversation } from '@ensemble/openai-a2a';
 import {
   type ApprovalAnswer,
+  type ApprovalRecord,
   type ApprovalDecision,
   EnsembleError,
   EnsembleMetadataKey,
@@ -487,11 +488,15 @@ export class Orchestrator {
       if (this.#options.approvals !== undefined) {
         // Decisions recorded through the approvals API (or expired) resume their nodes; a chat answer
         // decides the one pending approval. Nothing decided: ask again.
-        decided = await this.#decisions(owner, waiting, answer, sink).catch((error: unknown) => {
+        const found = await this.#decisions(owner, waiting, answer).catch((error: unknown) => {
           if (EnsembleError.is(error, ErrorCode.Conflict)) return undefined;
           throw error;
         });
-        if (decided === undefined) await this.#pause(ctx, sink, session.id, waiting);
+        if (found === undefined) await this.#pause(ctx, sink, session.id, waiting);
+        else {
+          decided = found.decided;
+          this.#sayDecided(sink, found.records);
+        }
       } else if (answer === undefined) await this.#pause(ctx, sink, session.id, waiting);
       // Not a decision: ask again (the task goes back to auth-required and this run ends).
       else decided = { approvals: Object.fromEntries(waiting.map((node) => [node.node, { approved: answer.decision === 'approve', comment: answer.comment ?? null, decidedBy: owner }])) };
@@ -515,18 +520,23 @@ export class Orchestrator {
 
   /**
    * The recorded decisions on `waiting` nodes (through the approvals API, a chat `answer`, or expiry under
-   * the timeout action), each said in the log as an `approval_decided` event; `undefined` when none is
-   * decided yet. Throws `conflict` when a chat answer cannot tell which of several approvals it decides.
+   * the timeout action) and their records; `undefined` when none is decided yet. Throws `conflict` when a
+   * chat answer cannot tell which of several approvals it decides.
    */
-  async #decisions(owner: string, waiting: WaitingNode[], answer: ApprovalAnswer | undefined, sink: LoggedSink): Promise<Decided | undefined> {
+  async #decisions(owner: string, waiting: WaitingNode[], answer: ApprovalAnswer | undefined): Promise<{ decided: Decided; records: ApprovalRecord[] } | undefined> {
     if (this.#options.approvals === undefined) return undefined;
     const timeoutAction = this.#options.approvalTimeoutAction ?? DEFAULT_APPROVAL_TIMEOUT_ACTION;
     const collected = await collectDecisions(this.#options.approvals, owner, waiting, answer, timeoutAction);
     if (Object.keys(collected.decisions).length === 0) return undefined;
-    for (const record of collected.decided) {
+    const expiredToFail = timeoutAction === 'fail' && collected.expired.length > 0 ? { expiredToFail: collected.expired } : {};
+    return { decided: { approvals: collected.decisions, ...expiredToFail }, records: collected.decided };
+  }
+
+  /** Each decision taken up, as an `approval_decided` event in the log (who, what, the arguments before and after). */
+  #sayDecided(sink: LoggedSink, records: readonly ApprovalRecord[]): void {
+    for (const record of records) {
       sink.progress({ type: 'approval_decided', node: record.node_id, ...(record.agent === null ? {} : { agent: record.agent }), message: `${record.action}: ${record.status}`, metadata: approvalDecidedMetadata(record) });
     }
-    return { approvals: collected.decisions, ...(timeoutAction === 'fail' && collected.expired.length > 0 ? { expiredToFail: collected.expired } : {}) };
   }
 
   /**
@@ -701,16 +711,16 @@ export class Orchestrator {
       });
       let decided: Decided | undefined;
       if (wakeup !== undefined) {
-        if (session?.status === 'waiting_approval') {
-          // A new turn: a client re-attaching from its start sees the decisions and the rest of the run.
-          await sink.end({ kind: 'turn', at: new Date().toISOString(), state: 'started' });
-          decided = await this.#decisions(owner, waitingNodes(session.nodes), undefined, sink);
-        }
-        if (decided === undefined) {
+        const found = session?.status === 'waiting_approval' ? await this.#decisions(owner, waitingNodes(session.nodes), undefined) : undefined;
+        if (found === undefined) {
+          // Taken up already (by the gateway's wake-up, a chat answer), or nothing decided any more.
           await this.#options.approvals?.clearWakeup(wakeup);
-          if (session?.status === 'waiting_approval') await sink.end(pausedEnding(approvalRequestOf(sessionId, waitingNodes(session.nodes))));
           return;
         }
+        // A new turn: a client re-attaching from its start sees the decisions and the rest of the run.
+        await sink.end({ kind: 'turn', at: new Date().toISOString(), state: 'started' });
+        this.#sayDecided(sink, found.records);
+        decided = found.decided;
         logger.info({ session_id: sessionId, nodes: Object.keys(decided.approvals) }, 'resuming a session with decided approvals');
       } else logger.info({ session_id: sessionId }, 'resuming orphaned session');
       if (session === undefined) return;
