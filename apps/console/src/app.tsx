@@ -4,6 +4,7 @@ import { AgentsTab } from './agents-tab.js';
 import { ApiError, apiJson, consoleConfig, storeToken, storedToken } from './api.js';
 import { ApprovalsTab, usePendingApprovalCount } from './approvals-tab.js';
 import { ChatTab } from './chat-tab.js';
+import { forgetSessions, rememberSession } from './model/sessions.js';
 import { SessionsTab } from './sessions-tab.js';
 import { WorkflowsTab } from './workflows-tab.js';
 
@@ -56,6 +57,8 @@ export function App(): ReactNode {
   const [watchedSession, setWatchedSession] = useState<string | undefined>(() => restoredView().session);
   useEffect(() => {
     sessionStorage.setItem(VIEW_KEY, JSON.stringify({ tab, session: watchedSession }));
+    // Watched sessions stay in the Sessions tab after they finish (the store then keeps only a tombstone).
+    if (watchedSession !== undefined) rememberSession(sessionStorage, watchedSession);
     const hash = tab === 'Workflows' && watchedSession !== undefined ? `#/sessions/${encodeURIComponent(watchedSession)}` : '';
     if (window.location.hash !== hash) window.history.replaceState(null, '', `${window.location.pathname}${window.location.search}${hash}`);
   }, [tab, watchedSession]);
@@ -78,6 +81,7 @@ export function App(): ReactNode {
 
   const signIn = useCallback(async (token: string) => {
     storeToken(token);
+    forgetSessions(sessionStorage);
     try {
       // A cheap authenticated call proves the token before the tabs appear.
       await apiJson('/v1/agents');
@@ -90,6 +94,7 @@ export function App(): ReactNode {
 
   const signOut = useCallback(() => {
     storeToken(undefined);
+    forgetSessions(sessionStorage);
     setAuth({ phase: 'signed-out' });
   }, []);
 
