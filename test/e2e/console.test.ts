@@ -177,6 +177,8 @@ describe('the console', () => {
     await done.waitFor({ timeout: 60_000 });
     await page.getByRole('region', { name: 'Workflow answer' }).getByRole('heading', { name: 'Answer (completed)' }).waitFor({ timeout: 60_000 });
     expect((await page.getByRole('region', { name: 'Workflow answer' }).textContent())?.length).toBeGreaterThan('Answer (completed)'.length + 1);
+    const sessionId = decodeURIComponent(new URL(page.url()).hash.replace('#/sessions/', ''));
+    expect(sessionId).toMatch(/^[0-9a-f-]{36}$/);
     await done.click();
     await expect.poll(() => page.getByRole('region', { name: /^Node / }).getByRole('heading', { name: 'Output' }).count()).toBe(1);
     expect(await page.getByRole('region', { name: /^Node / }).textContent()).toContain('Done: restart of the payments service in staging completed.');
@@ -188,6 +190,15 @@ describe('the console', () => {
     await row.waitFor();
     expect(await row.textContent()).toContain('"environment":"staging"');
     await expect.poll(() => page.getByRole('tab', { name: /Approvals/ }).textContent(), { timeout: 15_000 }).toBe('Approvals');
+
+    // Sessions: the finished session stays listed (from its event log), can be opened, not cancelled.
+    await page.getByRole('tab', { name: 'Sessions' }).click();
+    const session = page.getByRole('row', { name: new RegExp(`${sessionId}\\s*completed \\(finished\\)`) });
+    await session.waitFor({ timeout: 15_000 });
+    expect(await session.getByRole('button', { name: `Cancel ${sessionId}` }).isDisabled()).toBe(true);
+    await session.getByRole('button', { name: `Open ${sessionId}` }).click();
+    await page.getByRole('tab', { name: 'Workflows', selected: true }).waitFor();
+    await graphNodes(page, /: operations-agent .*, done$/).waitFor({ timeout: 15_000 });
     await page.context().close();
   }, 180_000);
 
