@@ -1,5 +1,5 @@
-import { type Edge, Handle, type Node, type NodeProps, Position, ReactFlow } from '@xyflow/react';
-import { type ReactNode, useEffect, useMemo, useState } from 'react';
+import { type Edge, Handle, type Node, type NodeChange, type NodeProps, Position, ReactFlow } from '@xyflow/react';
+import { type ReactNode, useCallback, useEffect, useMemo, useState } from 'react';
 
 import { ErrorMessage } from './app.js';
 import { ApiError, type SessionSummary, apiFetch, apiJson, readSse } from './api.js';
@@ -7,7 +7,9 @@ import { layeredLayout } from './model/layout.js';
 import {
   EMPTY_GRAPH,
   type GraphNode,
+  NODE_HEIGHT,
   NODE_STATE_LABELS,
+  NODE_WIDTH,
   type SessionView,
   type WorkflowGraph,
   type WorkflowRecord,
@@ -143,6 +145,18 @@ export function WorkflowsTab({ sessionId, onSession }: { sessionId: string | und
       .catch((error: unknown) => setListError(error));
   }, [sessionId]);
 
+  // React Flow measures each node and reports it as a `dimensions` change. In a controlled flow a node
+  // object without `measured` is re-measured from scratch, and hidden until a resize, which never comes
+  // when only its state text changes: so the measurements are kept here and passed back on every update.
+  const [measured, setMeasured] = useState<Readonly<Record<string, { width: number; height: number }>>>({});
+  const onNodesChange = useCallback((changes: NodeChange<Node<WorkflowNodeData>>[]) => {
+    setMeasured((current) => {
+      let next = current;
+      for (const change of changes) if (change.type === 'dimensions' && change.dimensions !== undefined) next = { ...next, [change.id]: change.dimensions };
+      return next;
+    });
+  }, []);
+
   const { nodes, edges } = useMemo(() => {
     const input = layoutInput(watch.graph);
     const positions = new Map(layeredLayout(input).map((position) => [position.id, position]));
@@ -151,12 +165,15 @@ export function WorkflowsTab({ sessionId, onSession }: { sessionId: string | und
       type: 'workflow',
       position: { x: positions.get(node.id)?.x ?? 0, y: positions.get(node.id)?.y ?? 0 },
       data: { node },
+      initialWidth: NODE_WIDTH,
+      initialHeight: NODE_HEIGHT,
+      ...(measured[node.id] === undefined ? {} : { measured: measured[node.id] }),
       // React Flow renders each node as role "group"; its name carries the node's state for tests and screen readers.
       ariaLabel: nodeName(node),
     }));
     const flowEdges: Edge[] = input.edges.map((edge) => ({ ...edge, animated: watch.graph.nodes.find((node) => node.id === edge.target)?.state === 'running' }));
     return { nodes: flowNodes, edges: flowEdges };
-  }, [watch.graph]);
+  }, [watch.graph, measured]);
 
   const selectedNode = watch.graph.nodes.find((node) => node.id === selected);
   return (
@@ -184,7 +201,7 @@ export function WorkflowsTab({ sessionId, onSession }: { sessionId: string | und
       {watch.graph.goal === undefined ? null : <p>Goal: {watch.graph.goal}</p>}
       {watch.graph.turnError === undefined ? null : <ErrorMessage error={watch.graph.turnError} />}
       <div className="graph" role="region" aria-label="Workflow graph">
-        <ReactFlow nodes={nodes} edges={edges} nodeTypes={NODE_TYPES} fitView nodesDraggable={false} onNodeClick={(_, node) => setSelected(node.id)} proOptions={{ hideAttribution: true }} />
+        <ReactFlow nodes={nodes} edges={edges} onNodesChange={onNodesChange} nodeTypes={NODE_TYPES} fitView nodesDraggable={false} onNodeClick={(_, node) => setSelected(node.id)} proOptions={{ hideAttribution: true }} />
       </div>
       {watch.graph.answer === '' && watch.graph.turnState === undefined ? null : (
         <section className="panel" aria-label="Workflow answer" aria-busy={watch.graph.turnState === 'started'}>
