@@ -8,11 +8,13 @@
 
 ARG NODE_VERSION=20.19
 
-# ---- build: all dependencies, then the runtime layout (compiled JavaScript + manifests) in /layout ----
+# ---- build: all dependencies, the web console (Vite), then the runtime layout (compiled JavaScript +
+# manifests + the console's static files, served by the gateway at /console) in /layout ----
 FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /src
 COPY . .
 RUN npm ci --no-audit --no-fund \
+ && npm run build:console \
  && npm run build -- /layout
 
 # ---- deps: the production install of that layout (no dev dependencies, no sources) ----

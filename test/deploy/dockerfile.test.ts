@@ -34,6 +34,17 @@ describe('Dockerfile', () => {
     expect(runtimeStage).toMatch(/^COPY --from=deps /m);
   });
 
+  it('builds the web console before the runtime layout, so the image serves /console', () => {
+    const buildStage = dockerfile.slice(dockerfile.search(/^FROM .* AS build$/m), dockerfile.search(/^FROM .* AS deps$/m));
+    const console = buildStage.indexOf('npm run build:console');
+    expect(console).toBeGreaterThan(-1);
+    expect(buildStage.indexOf('npm run build -- /layout')).toBeGreaterThan(console);
+    // The layout step copies the console's Vite output (tools/image/src/build.ts, WEB_APPS) and the gateway
+    // serves it from apps/console/dist beside its own compiled apps/gateway/dist.
+    expect(readFileSync(join(REPO_ROOT, 'tools/image/src/build.ts'), 'utf8')).toMatch(/WEB_APPS: readonly string\[\] = \['apps\/console'\]/);
+    expect(readFileSync(join(REPO_ROOT, 'apps/gateway/src/main.ts'), 'utf8')).toContain("new URL('../../console/dist', import.meta.url)");
+  });
+
   it('labels the image with the version and the source', () => {
     const version = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
     expect(runtimeStage).toContain(`ARG VERSION=${version}`);

@@ -55,6 +55,8 @@ async function healthcheck(name: string, port: number): Promise<{ code: number; 
 
 beforeAll(async () => {
   layout = await mkdtemp(join(tmpdir(), 'ensemble-image-'));
+  // The Dockerfile's build stage runs `npm run build:console` first; a direct vitest run builds it here if missing.
+  if (!existsSync(join(REPO_ROOT, 'apps/console/dist/index.html'))) await run('npm', ['run', '--silent', 'build:console'], { cwd: REPO_ROOT });
   await buildRuntimeLayout(layout);
   await run('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { cwd: layout, env: { ...process.env, NODE_ENV: 'production' } });
 }, 300_000);
@@ -77,10 +79,17 @@ describe('the runtime layout the Dockerfile builds', () => {
     expect(a2a.exports['.']).toBe('./dist/index.js');
     expect(existsSync(join(layout, 'packages/a2a/src'))).toBe(false);
     // Files modules import beside themselves (the routing model's JSON) are there too.
-    // The console (apps/console) is a Vite web app, not a service of the image: it is not in this layout.
+    // The console (apps/console) is a Vite web app: its sources are not compiled into this layout.
     const assets = await glob(['{apps,packages,tools}/*/src/**/*'], { cwd: REPO_ROOT, ignore: ['**/*.ts', '**/node_modules/**', 'apps/console/**'] });
     expect(assets.length).toBeGreaterThan(0);
     for (const asset of assets) expect(existsSync(join(layout, asset.replace('/src/', '/dist/'))), asset).toBe(true);
+  });
+
+  it('carries the console’s Vite build (and nothing compiled from its sources), which the gateway serves at /console', async () => {
+    const built = await glob(['**/*'], { cwd: join(REPO_ROOT, 'apps/console/dist') });
+    expect(built).toContain('index.html');
+    expect((await glob(['**/*'], { cwd: join(layout, 'apps/console/dist') })).sort()).toEqual(built.sort());
+    expect(existsSync(join(layout, 'apps/console/src'))).toBe(false);
   });
 
   it('starts every service with plain node; each becomes healthy and stops cleanly on SIGTERM', async () => {
@@ -102,6 +111,10 @@ describe('the runtime layout the Dockerfile builds', () => {
     started['planning-agent'] = await startCompiled('planning-agent', { PLANNING_AGENT_PORT: '0', AGENT_URLS: agentUrls, ...llm });
     started['orchestrator'] = await startCompiled('orchestrator', { ORCHESTRATOR_PORT: '0', AGENT_URLS: `${started['planning-agent'].url},${agentUrls}`, ...llm });
     started['gateway'] = await startCompiled('gateway', { GATEWAY_PORT: '0', ORCHESTRATOR_URL: started['orchestrator'].url, AGENT_URLS: agentUrls, ...llm });
+    // The image's gateway serves the console it carries.
+    const consolePage = await fetch(`${started['gateway'].url}/console`);
+    expect(consolePage.status).toBe(200);
+    expect(await consolePage.text()).toContain('<div id="root">');
 
     const expected = IMAGE_SERVICES.filter((candidate) => candidate.probe !== 'none').map((candidate) => candidate.name);
     expect(Object.keys(started).sort()).toEqual([...expected].sort());

@@ -18,6 +18,8 @@ export class ApiError extends Error {
   constructor(
     message: string,
     readonly status: number,
+    /** The OpenAI error object's `code` (`session_not_found`, `session_finished`, ...), when there is one. */
+    readonly code?: string,
   ) {
     super(message);
   }
@@ -36,14 +38,16 @@ function headers(extra: Record<string, string> = {}): Record<string, string> {
 
 async function errorOf(response: Response): Promise<ApiError> {
   let message = `HTTP ${response.status}`;
+  let code: string | undefined;
   try {
-    const body = (await response.json()) as { error?: { message?: string } };
+    const body = (await response.json()) as { error?: { message?: string; code?: unknown } };
     if (typeof body.error?.message === 'string') message = body.error.message;
+    if (typeof body.error?.code === 'string') code = body.error.code;
   } catch {
     // Not an OpenAI error object: keep the status line.
   }
   if (response.status === 401) message = `Sign-in failed: ${message}`;
-  return new ApiError(message, response.status);
+  return new ApiError(message, response.status, code);
 }
 
 export async function apiFetch(path: string, init: { method?: string; body?: unknown; headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<Response> {

@@ -4,6 +4,7 @@ import { AgentsTab } from './agents-tab.js';
 import { ApiError, apiJson, consoleConfig, storeToken, storedToken } from './api.js';
 import { ApprovalsTab, usePendingApprovalCount } from './approvals-tab.js';
 import { ChatTab } from './chat-tab.js';
+import { forgetSessions, rememberSession } from './model/sessions.js';
 import { SessionsTab } from './sessions-tab.js';
 import { WorkflowsTab } from './workflows-tab.js';
 
@@ -22,7 +23,22 @@ export function ErrorMessage({ error }: { error: unknown }): ReactNode {
 
 const VIEW_KEY = 'ensemble.console.view';
 
+/** `#/sessions/{id}` opens that session in the Workflows tab: a link another person (or a reload) can follow. */
+const SESSION_HASH = /^#\/sessions\/([^/?#]+)$/;
+
+export function sessionFromHash(hash: string): string | undefined {
+  const match = SESSION_HASH.exec(hash);
+  if (match?.[1] === undefined) return undefined;
+  try {
+    return decodeURIComponent(match[1]);
+  } catch {
+    return undefined;
+  }
+}
+
 function restoredView(): { tab: Tab; session?: string } {
+  const linked = sessionFromHash(window.location.hash);
+  if (linked !== undefined) return { tab: 'Workflows', session: linked };
   try {
     const saved = JSON.parse(sessionStorage.getItem(VIEW_KEY) ?? '{}') as { tab?: string; session?: string };
     const tab = TABS.find((name) => name === saved.tab) ?? 'Chat';
@@ -41,7 +57,21 @@ export function App(): ReactNode {
   const [watchedSession, setWatchedSession] = useState<string | undefined>(() => restoredView().session);
   useEffect(() => {
     sessionStorage.setItem(VIEW_KEY, JSON.stringify({ tab, session: watchedSession }));
+    // Watched sessions stay in the Sessions tab after they finish (the store then keeps only a tombstone).
+    if (watchedSession !== undefined) rememberSession(sessionStorage, watchedSession);
+    const hash = tab === 'Workflows' && watchedSession !== undefined ? `#/sessions/${encodeURIComponent(watchedSession)}` : '';
+    if (window.location.hash !== hash) window.history.replaceState(null, '', `${window.location.pathname}${window.location.search}${hash}`);
   }, [tab, watchedSession]);
+  useEffect(() => {
+    const follow = () => {
+      const linked = sessionFromHash(window.location.hash);
+      if (linked === undefined) return;
+      setWatchedSession(linked);
+      setTab('Workflows');
+    };
+    window.addEventListener('hashchange', follow);
+    return () => window.removeEventListener('hashchange', follow);
+  }, []);
 
   useEffect(() => {
     consoleConfig()
@@ -51,6 +81,7 @@ export function App(): ReactNode {
 
   const signIn = useCallback(async (token: string) => {
     storeToken(token);
+    forgetSessions(sessionStorage);
     try {
       // A cheap authenticated call proves the token before the tabs appear.
       await apiJson('/v1/agents');
@@ -63,6 +94,7 @@ export function App(): ReactNode {
 
   const signOut = useCallback(() => {
     storeToken(undefined);
+    forgetSessions(sessionStorage);
     setAuth({ phase: 'signed-out' });
   }, []);
 

@@ -35,6 +35,7 @@ export function usePendingApprovalCount(): number {
 function timeLeft(expiresAt: string, now: number): string {
   const seconds = Math.max(0, Math.round((Date.parse(expiresAt) - now) / 1_000));
   if (seconds === 0) return 'expired';
+  if (seconds >= 3_600) return `${Math.floor(seconds / 3_600)} h ${Math.floor((seconds % 3_600) / 60)} min left`;
   return seconds >= 60 ? `${Math.floor(seconds / 60)} min ${seconds % 60} s left` : `${seconds} s left`;
 }
 
@@ -71,8 +72,8 @@ function PendingApproval({ approval, now, onDecided }: { approval: Approval; now
   return (
     <article className="card" aria-label={`Approval ${approval.action}`}>
       <h3>{approval.action}</h3>
-      <p>
-        {approval.agent} · node {approval.node_id} · session {approval.session_id} · <span>{timeLeft(approval.expires_at, now)}</span>
+      <p className="meta">
+        {approval.agent} · node {approval.node_id} · session {approval.session_id} · <span className="deadline">{timeLeft(approval.expires_at, now)}</span>
       </p>
       <dl>
         <dt>Reason</dt>

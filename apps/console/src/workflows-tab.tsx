@@ -1,13 +1,15 @@
-import { type Edge, Handle, type Node, type NodeProps, Position, ReactFlow } from '@xyflow/react';
-import { type ReactNode, useEffect, useMemo, useState } from 'react';
+import { type Edge, Handle, type Node, type NodeChange, type NodeProps, Position, ReactFlow } from '@xyflow/react';
+import { type ReactNode, useCallback, useEffect, useMemo, useState } from 'react';
 
 import { ErrorMessage } from './app.js';
-import { type SessionSummary, apiFetch, apiJson, readSse } from './api.js';
+import { ApiError, type SessionSummary, apiFetch, apiJson, readSse } from './api.js';
 import { layeredLayout } from './model/layout.js';
 import {
   EMPTY_GRAPH,
   type GraphNode,
+  NODE_HEIGHT,
   NODE_STATE_LABELS,
+  NODE_WIDTH,
   type SessionView,
   type WorkflowGraph,
   type WorkflowRecord,
@@ -49,6 +51,11 @@ function useWorkflow(sessionId: string | undefined): Watch {
           setWatch((current) => ({ ...current, graph: graphFromSessionView(view), connection: 'snapshot', error: undefined }));
         } catch (error) {
           if (controller.signal.aborted) return;
+          // Unknown, expired or another caller's session (all a 404, alike): say so once and stop.
+          if (error instanceof ApiError && error.status === 404) {
+            setWatch((current) => ({ ...current, connection: 'idle', error: `Cannot open session ${sessionId}: ${error.message}` }));
+            return;
+          }
           setWatch((current) => ({ ...current, error: error instanceof Error ? error.message : String(error) }));
         }
         await new Promise((resolve) => setTimeout(resolve, SNAPSHOT_POLL_MS));
@@ -103,7 +110,7 @@ type WorkflowNodeData = { node: GraphNode };
 function WorkflowNode({ data }: NodeProps<Node<WorkflowNodeData>>): ReactNode {
   const { node } = data;
   return (
-    <div className={`node ${node.state}`} data-testid={`node-${node.id}`} aria-label={`${node.id}: ${node.agent} ${node.skill}, ${NODE_STATE_LABELS[node.state]}`}>
+    <div className={`node ${node.state}`}>
       <Handle type="target" position={Position.Left} />
       <div>
         <strong>{node.agent}</strong> · {node.skill}
@@ -121,6 +128,11 @@ function WorkflowNode({ data }: NodeProps<Node<WorkflowNodeData>>): ReactNode {
 
 const NODE_TYPES = { workflow: WorkflowNode };
 
+/** A node's accessible name: `id: agent skill, state`, e.g. `gather: researcher research, done`. */
+export function nodeName(node: GraphNode): string {
+  return `${node.id}: ${node.agent} ${node.skill}, ${NODE_STATE_LABELS[node.state]}`;
+}
+
 export function WorkflowsTab({ sessionId, onSession }: { sessionId: string | undefined; onSession: (sessionId: string) => void }): ReactNode {
   const [sessions, setSessions] = useState<SessionSummary[]>([]);
   const [listError, setListError] = useState<unknown>(undefined);
@@ -133,6 +145,18 @@ export function WorkflowsTab({ sessionId, onSession }: { sessionId: string | und
       .catch((error: unknown) => setListError(error));
   }, [sessionId]);
 
+  // React Flow measures each node and reports it as a `dimensions` change. In a controlled flow a node
+  // object without `measured` is re-measured from scratch, and hidden until a resize, which never comes
+  // when only its state text changes: so the measurements are kept here and passed back on every update.
+  const [measured, setMeasured] = useState<Readonly<Record<string, { width: number; height: number }>>>({});
+  const onNodesChange = useCallback((changes: NodeChange<Node<WorkflowNodeData>>[]) => {
+    setMeasured((current) => {
+      let next = current;
+      for (const change of changes) if (change.type === 'dimensions' && change.dimensions !== undefined) next = { ...next, [change.id]: change.dimensions };
+      return next;
+    });
+  }, []);
+
   const { nodes, edges } = useMemo(() => {
     const input = layoutInput(watch.graph);
     const positions = new Map(layeredLayout(input).map((position) => [position.id, position]));
@@ -141,10 +165,15 @@ export function WorkflowsTab({ sessionId, onSession }: { sessionId: string | und
       type: 'workflow',
       position: { x: positions.get(node.id)?.x ?? 0, y: positions.get(node.id)?.y ?? 0 },
       data: { node },
+      initialWidth: NODE_WIDTH,
+      initialHeight: NODE_HEIGHT,
+      ...(measured[node.id] === undefined ? {} : { measured: measured[node.id] }),
+      // React Flow renders each node as role "group"; its name carries the node's state for tests and screen readers.
+      ariaLabel: nodeName(node),
     }));
     const flowEdges: Edge[] = input.edges.map((edge) => ({ ...edge, animated: watch.graph.nodes.find((node) => node.id === edge.target)?.state === 'running' }));
     return { nodes: flowNodes, edges: flowEdges };
-  }, [watch.graph]);
+  }, [watch.graph, measured]);
 
   const selectedNode = watch.graph.nodes.find((node) => node.id === selected);
   return (
@@ -171,11 +200,17 @@ export function WorkflowsTab({ sessionId, onSession }: { sessionId: string | und
       {watch.graph.truncated ? <p className="notice">The oldest events of this session were trimmed; early history may be missing.</p> : null}
       {watch.graph.goal === undefined ? null : <p>Goal: {watch.graph.goal}</p>}
       {watch.graph.turnError === undefined ? null : <ErrorMessage error={watch.graph.turnError} />}
-      <div className="graph" aria-label="Workflow graph">
-        <ReactFlow nodes={nodes} edges={edges} nodeTypes={NODE_TYPES} fitView nodesDraggable={false} onNodeClick={(_, node) => setSelected(node.id)} proOptions={{ hideAttribution: true }} />
+      <div className="graph" role="region" aria-label="Workflow graph">
+        <ReactFlow nodes={nodes} edges={edges} onNodesChange={onNodesChange} nodeTypes={NODE_TYPES} fitView nodesDraggable={false} onNodeClick={(_, node) => setSelected(node.id)} proOptions={{ hideAttribution: true }} />
       </div>
+      {watch.graph.answer === '' && watch.graph.turnState === undefined ? null : (
+        <section className="panel" aria-label="Workflow answer" aria-busy={watch.graph.turnState === 'started'}>
+          <h3>Answer{watch.graph.turnState === undefined ? '' : ` (${watch.graph.turnState})`}</h3>
+          <p>{watch.graph.answer === '' ? '—' : watch.graph.answer}</p>
+        </section>
+      )}
       {selectedNode === undefined ? null : (
-        <div className="panel" aria-label={`Node ${selectedNode.id}`}>
+        <section className="panel" aria-label={`Node ${selectedNode.id}`}>
           <h3>
             {selectedNode.id}: {selectedNode.agent} · {selectedNode.skill} ({NODE_STATE_LABELS[selectedNode.state]})
           </h3>
@@ -203,7 +238,7 @@ export function WorkflowsTab({ sessionId, onSession }: { sessionId: string | und
                 </li>
               ))}
           </ol>
-        </div>
+        </section>
       )}
     </section>
   );

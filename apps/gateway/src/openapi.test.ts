@@ -20,3 +20,16 @@ describe('OpenAPI document: approval webhooks', () => {
     expect(event?.properties?.['type']?.enum).toEqual(['approval.requested', 'approval.decided', 'approval.expired']);
   });
 });
+
+describe('OpenAPI document: the console', () => {
+  it('describes GET /console/config.json as public, answering whether sign-in is required', () => {
+    const document = buildOpenApiDocument({ version: 'test', authRequired: true }) as {
+      paths: Record<string, { get?: { security?: unknown[]; responses: Record<string, { content?: Record<string, { schema: { required?: string[]; properties?: Record<string, { type?: string }> } }> }> } }>;
+    };
+    const get = document.paths['/console/config.json']?.get;
+    expect(get?.security).toEqual([]);
+    const schema = get?.responses['200']?.content?.['application/json']?.schema;
+    expect(schema?.required).toEqual(['authRequired']);
+    expect(schema?.properties?.['authRequired']?.type).toBe('boolean');
+  });
+});

@@ -319,6 +319,23 @@ export function buildOpenApiDocument(options: { version: string; authRequired: b
       '/openapi.json': {
         get: { operationId: 'openapi', summary: 'This document.', security: [], responses: { '200': { description: 'OpenAPI 3.1 document.' } } },
       },
+      '/console/config.json': {
+        get: {
+          operationId: 'consoleConfig',
+          summary: 'What the web console (served at `/console`) needs before sign-in: whether API tokens are required (no `API_TOKENS`: loopback mode, no sign-in).',
+          security: [],
+          responses: {
+            '200': {
+              description: 'The console configuration (`Cache-Control: no-cache`).',
+              content: {
+                'application/json': {
+                  schema: { type: 'object', required: ['authRequired'], additionalProperties: false, properties: { authRequired: { type: 'boolean', description: 'Sign in with an API token first.' } } },
+                },
+              },
+            },
+          },
+        },
+      },
     },
     // What the orchestrator and the gateway POST to each APPROVAL_WEBHOOK_URLS entry (README "Webhooks").
     webhooks: {

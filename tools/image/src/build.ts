@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +15,9 @@ import { glob } from 'tinyglobby';
  * - every workspace's `package.json`, its `exports` pointing at `dist/*.js` instead of `src/*.ts`;
  * - every workspace's `src/**` compiled file by file to `dist/**` (ESM, source maps, tests left out), its
  *   other files under `src/` (JSON a module imports) copied beside them;
- * - `config/`, the sample corpus and the container entrypoint.
+ * - `config/`, the sample corpus and the container entrypoint;
+ * - the web console's Vite build (`apps/console/dist`, made by `npm run build:console` before this step),
+ *   copied as is: the gateway serves it at `/console`. Its sources are browser code, never compiled here.
  *
  * Why compile per file with esbuild rather than bundle, or run `tsc -b`: in the repository the workspaces
  * export their TypeScript sources, which tsx, vitest and the typecheck rely on, so development keeps them
@@ -28,6 +31,9 @@ import { glob } from 'tinyglobby';
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 const EXTRA_PATHS = ['config', 'data/sample-corpus', 'deploy/docker/entrypoint.sh'];
+
+/** Workspaces built by Vite for the browser: their `dist/` is copied from the repository, not compiled. */
+export const WEB_APPS: readonly string[] = ['apps/console'];
 
 export interface LayoutResult {
   outDir: string;
@@ -78,6 +84,10 @@ export async function buildRuntimeLayout(outDir: string): Promise<LayoutResult> 
     const manifest = JSON.parse(await readFile(join(REPO_ROOT, workspace, 'package.json'), 'utf8')) as Manifest;
     await mkdir(join(out, workspace), { recursive: true });
     await writeFile(join(out, workspace, 'package.json'), `${JSON.stringify(compiledManifest(manifest), null, 2)}\n`);
+    if (WEB_APPS.includes(workspace)) {
+      await copyWebBuild(workspace, out);
+      continue;
+    }
     const sources = await glob(['src/**/*.ts'], { cwd: join(REPO_ROOT, workspace), ignore: ['**/*.test.ts', '**/*.d.ts'], absolute: true });
     if (sources.length === 0) continue;
     await build({
@@ -99,6 +109,15 @@ export async function buildRuntimeLayout(outDir: string): Promise<LayoutResult> 
   }
   for (const path of EXTRA_PATHS) await cp(join(REPO_ROOT, path), join(out, path), { recursive: true });
   return { outDir: out, workspaces, compiledFiles };
+}
+
+/** A web app's Vite output, which must exist: an image without its console would serve no `/console`. */
+async function copyWebBuild(workspace: string, out: string): Promise<void> {
+  const built = join(REPO_ROOT, workspace, 'dist');
+  if (!existsSync(join(built, 'index.html'))) {
+    throw new Error(`${workspace}/dist/index.html is missing: run \`npm run build:console\` before the image build step`);
+  }
+  await cp(built, join(out, workspace, 'dist'), { recursive: true });
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
