@@ -3,7 +3,8 @@ import { plan, planNode } from '@ensemble/workflow/testing/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { stopAllServices } from '../support/processes.js';
-import { type LoggedRecord, OTHER_API_TOKEN, type Stack, endsTurn, followSessionLog, ofType, readStream, startStack } from './support/stack.js';
+import { pushedState, startPushReceiver } from '../support/push-receiver.js';
+import { AGENT_TOKEN, type LoggedRecord, OTHER_API_TOKEN, type Stack, endsTurn, followSessionLog, ofType, readStream, startStack } from './support/stack.js';
 
 /**
  * The offline approval demo as a user runs it (README, "An approval you can watch offline"): the
@@ -15,7 +16,7 @@ import { type LoggedRecord, OTHER_API_TOKEN, type Stack, endsTurn, followSession
 let stack: Stack;
 
 beforeAll(async () => {
-  stack = await startStack({ agents: [{ name: 'operations', preset: 'operations' }, { name: 'alpha' }] });
+  stack = await startStack({ agents: [{ name: 'operations', preset: 'operations' }, { name: 'alpha' }], orchestratorEnv: { A2A_PUSH_ALLOW_PRIVATE: 'true' } });
 }, 120_000);
 
 afterAll(async () => {
@@ -171,6 +172,33 @@ describe('the offline demo: "Restart the payments service in production"', () =>
     expect((await decide(search.id, { decision: 'approve' })).status).toBe(200);
     const second = await followSessionLog(stack, sessionId, head, endsTurn);
     expect(second.at(-1)).toMatchObject({ kind: 'turn', state: 'completed' });
+  });
+});
+
+describe('push notifications of a workflow approved through the API', () => {
+  it('the paused turn’s orchestrator task goes on, so its push subscriber hears how the workflow ends', async () => {
+    const hooks = await startPushReceiver();
+    try {
+      const { sessionId, events } = await pausedTurn('Restart the billing service in staging');
+      const taskId = ofType(events, 'approval_required').at(-1)?.metadata?.['task_id'];
+      expect(taskId).toEqual(expect.any(String));
+      // The client subscribes to its workflow's task on the orchestrator (A2A), then decides elsewhere.
+      const subscribed = await fetch(`${stack.orchestrator.url}/a2a/jsonrpc`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'A2A-Version': '1.0', authorization: `Bearer ${AGENT_TOKEN}` },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'CreateTaskPushNotificationConfig', params: { taskId, url: `${hooks.url}/workflow`, token: 'client-token' } }),
+      });
+      expect(await subscribed.json()).not.toHaveProperty('error');
+      const [approval] = await approvalsOf(sessionId);
+      expect((await decide(approval!.id, { decision: 'approve' })).status).toBe(200);
+
+      const ended = await hooks.waitFor((push) => pushedState(push) === 'TASK_STATE_COMPLETED');
+      expect(ended.body).toMatchObject({ statusUpdate: { taskId, contextId: sessionId } });
+      expect(ended.headers['x-a2a-notification-token']).toBe('client-token');
+      expect(hooks.received.map(pushedState)).toEqual(['TASK_STATE_WORKING', 'TASK_STATE_COMPLETED']);
+    } finally {
+      await hooks.close();
+    }
   });
 });
 

@@ -207,25 +207,35 @@ export class A2AOrchestration implements OrchestrationHandler {
    */
   resumeSession(sessionId: string, principal: string, budgetMs = 10 * 60_000): void {
     const deadline = Date.now() + budgetMs;
-    const attempt = async (tries: number): Promise<void> => {
+    const metadata = { [OrchestratorMetadataKey.principal]: principal, [OrchestratorMetadataKey.resume]: true, [OrchestratorMetadataKey.wake]: true };
+    const attempt = async (tries: number, pausedTask: string | undefined): Promise<void> => {
       const urls = this.#urls();
       const client = await this.#connect(urls[tries % urls.length]);
-      const stream = client.stream(
-        { text: 'resume: an approval was decided', contextId: sessionId, metadata: { [OrchestratorMetadataKey.principal]: principal, [OrchestratorMetadataKey.resume]: true } },
-        { timeoutMs: this.#options.timeoutMs },
-      );
+      // The paused turn's own task goes on when it can (its push subscribers hear how the workflow
+      // ends); the answer part only wakes it, the decisions are the recorded ones.
+      const message =
+        pausedTask === undefined
+          ? { text: RESUME_TEXT, contextId: sessionId, metadata }
+          : { text: RESUME_TEXT, taskId: pausedTask, contextId: sessionId, data: { approval: { decision: 'approve', comment: RESUME_TEXT } }, metadata };
+      const stream = client.stream(message, { timeoutMs: this.#options.timeoutMs });
       try {
         await stream.next();
-        this.#options.logger.info({ session_id: sessionId, tries }, 'session resumed after an approval decision');
+        this.#options.logger.info({ session_id: sessionId, tries, task_id: pausedTask }, 'session resumed after an approval decision');
       } catch (error) {
+        // The task is not paused any more (a later turn, finished): a new task on the session.
+        if (pausedTask !== undefined && !isSessionBusy(error)) return attempt(tries, undefined);
         if (!isSessionBusy(error) || Date.now() + 1_000 > deadline) throw error;
         await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 250 * 2 ** tries)));
-        return attempt(tries + 1);
+        return attempt(tries + 1, pausedTask);
       } finally {
         await stream.return().catch(() => undefined);
       }
     };
-    attempt(1).catch((error: unknown) => this.#options.logger.warn({ err: error, session_id: sessionId }, 'could not resume the session after an approval decision; its next message will'));
+    this.#options.sessionTasks
+      .lookup(sessionId, principal)
+      .catch(() => undefined)
+      .then((pausedTask) => attempt(1, pausedTask))
+      .catch((error: unknown) => this.#options.logger.warn({ err: error, session_id: sessionId }, 'could not resume the session after an approval decision; its next message will'));
   }
 
   /**
@@ -500,6 +510,9 @@ export class A2AOrchestration implements OrchestrationHandler {
     return json(toOpenAIErrorBody(failure), failure.status, headers);
   }
 }
+
+/** The text of the message that wakes a session whose approvals were decided elsewhere. */
+const RESUME_TEXT = 'resume: an approval was decided';
 
 /** Most records read to find the start of a session's current turn. */
 const LOG_SCAN_LIMIT = 10_000;

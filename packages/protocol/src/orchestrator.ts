@@ -23,6 +23,12 @@ export const OrchestratorMetadataKey = {
    * session is then refused (`sessionNotFound`) instead of starting a new one.
    */
   resume: 'ensemble.resume',
+  /**
+   * On a request message: `true` when it only wakes a session whose approvals were decided elsewhere
+   * (the approvals API, an expiry). Any approval answer it carries just continues the paused task; the
+   * decisions are the recorded ones.
+   */
+  wake: 'ensemble.wake',
   /** On an agent's status update, artifact or artifact update: `{ reason }`, asks for re-planning. */
   replan: 'ensemble.replan',
   /** On a reasoning event's metadata: the A2A task id of the agent call behind a node. */

@@ -484,7 +484,9 @@ export class Orchestrator {
     let decided: Decided | undefined;
     if (session.status === 'waiting_approval') {
       const waiting = waitingNodes(session.nodes);
-      const answer = readApprovalAnswer(ctx.message);
+      // A wake-up after decisions made elsewhere (the approvals API) answers the paused task only to
+      // continue it: the decisions are the recorded ones, never this message's.
+      const answer = ctx.message.metadata?.[OrchestratorMetadataKey.wake] === true ? undefined : readApprovalAnswer(ctx.message);
       if (this.#options.approvals !== undefined) {
         // Decisions recorded through the approvals API (or expired) resume their nodes; a chat answer
         // decides the one pending approval. Nothing decided: ask again.
