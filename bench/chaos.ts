@@ -15,7 +15,8 @@
  *
  * Not a test: it kills processes on a timer. Exit code 1 when something was lost or run twice.
  * Env: CHAOS_WORKFLOWS (24), CHAOS_CONCURRENCY (4), CHAOS_KILL_EVERY_MS (2500), CHAOS_RESTART_AFTER_MS
- * (1000), CHAOS_SEED (1), CHAOS_DEADLINE_MS (120000 per workflow).
+ * (1000), CHAOS_SEED (1), CHAOS_DEADLINE_MS (120000 per workflow), CHAOS_DEBUG=1 (prints each agent task
+ * run twice, the orchestrators' recovery log lines and their kill times).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -184,6 +185,10 @@ async function main(): Promise<void> {
 
   report({ outcomes, agents, orchestrators, gateways, elapsed });
   if (process.env['CHAOS_DEBUG'] === '1') {
+    for (const service of orchestrators) for (const proc of service.processes) for (const line of proc.lines) if (/reconnecting|no longer knows|orphaned|taken up|agent not reachable|retrying/.test(line)) console.log(service.name, line.slice(0, 400));
+    for (const service of orchestrators) console.log(service.name, 'killed at', service.kills.map((at) => new Date(at).toISOString()).join(' '));
+  }
+  if (process.env['CHAOS_DEBUG'] === '1') {
     for (const service of agents) {
       service.processes.forEach((proc, index) => {
         const lines = linesOf(proc);
@@ -309,7 +314,7 @@ function duplicateExecutions(agents: readonly Slot[]): { started: number; finish
   let finished = 0;
   let afterAgentDeath = 0;
   for (const service of agents) {
-    const runs = new Map<string, { survived: boolean }[]>();
+    const runs = new Map<string, { survived: boolean; task?: unknown; at?: unknown; process?: number }[]>();
     service.processes.forEach((process, index) => {
       const lines = linesOf(process);
       const done = new Set(lines.filter((line) => line['msg'] === 'task finished').map((line) => String(line['task_id'])));
@@ -318,14 +323,16 @@ function duplicateExecutions(agents: readonly Slot[]): { started: number; finish
         started += 1;
         const input = String(line['input']);
         const list = runs.get(input) ?? [];
-        list.push({ survived: done.has(String(line['task_id'])) || !killed });
+        list.push({ survived: done.has(String(line['task_id'])) || !killed, ...(globalThis.process.env['CHAOS_DEBUG'] === '1' ? { task: line['task_id'], at: line['time'], process: index } : {}) });
         runs.set(input, list);
       }
     });
-    for (const list of runs.values()) {
+    for (const [input, list] of runs) {
       for (const earlier of list.slice(0, -1)) {
-        if (earlier.survived) finished += 1;
-        else afterAgentDeath += 1;
+        if (earlier.survived) {
+          finished += 1;
+          if (globalThis.process.env['CHAOS_DEBUG'] === '1') console.log('run twice:', service.name, input.slice(0, 80), JSON.stringify(list));
+        } else afterAgentDeath += 1;
       }
     }
   }
