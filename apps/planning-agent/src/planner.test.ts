@@ -139,7 +139,7 @@ describe('planWorkflow', () => {
     const down = buildPlannerCatalog(entries.map((entry) => ({ ...entry, available: false, status: 'unavailable' as const })));
     const error = await plan({ catalog: down }).catch((caught: unknown) => caught);
     expect(EnsembleError.is(error, ErrorCode.Unavailable)).toBe(true);
-    expect((error as Error).message).toMatch(/every known agent is unavailable \(reasoning-agent, rag-agent, search-agent, analysis-agent\)/);
+    expect((error as Error).message).toMatch(/every known agent is unavailable \(reasoning-agent, rag-agent, search-agent, analysis-agent, operations-agent\)/);
     const none = await plan({ catalog: buildPlannerCatalog([]) }).catch((caught: unknown) => caught);
     expect((none as Error).message).toMatch(/none is configured \(AGENT_URLS\)/);
     expect(state.requests.list()).toHaveLength(0);

@@ -126,7 +126,7 @@ describe('planning agent over A2A (in-process)', () => {
     const before = refreshes;
     const events = await run({ text: MULTI_PART });
     expect(refreshes).toBe(before + 1);
-    expect(statuses(events).slice(0, 3)).toEqual(['Discovering agents', 'Planning with 4 available agents: reasoning-agent, rag-agent, search-agent, analysis-agent', 'Planning']);
+    expect(statuses(events).slice(0, 3)).toEqual(['Discovering agents', 'Planning with 5 available agents: reasoning-agent, rag-agent, search-agent, analysis-agent, operations-agent', 'Planning']);
     const artifacts = events.flatMap((event) => (event.kind === 'artifact' ? [event] : []));
     const planArtifact = artifacts.find((event) => event.artifact.name === PLAN_ARTIFACT_NAME);
     const result = PlanningResult.parse(planArtifact?.data[0]);
@@ -142,7 +142,7 @@ describe('planning agent over A2A (in-process)', () => {
     const bad = { goal: 'g', rationale: 'r', nodes: [{ ...node('a'), agent: 'ghost-agent' }] };
     state.scripts.add({ match: { schemaName: 'execution_plan' }, reply: { json: bad }, times: 1 });
     const events = await run({ text: MULTI_PART });
-    expect(statuses(events)).toContain('Planning attempt 2 of 3: fixing 1 problem (nodes[0].agent: Node "a" agent "ghost-agent" is not a known agent (known: reasoning-agent, rag-agent, search-agent, analysis-agent))');
+    expect(statuses(events)).toContain('Planning attempt 2 of 3: fixing 1 problem (nodes[0].agent: Node "a" agent "ghost-agent" is not a known agent (known: reasoning-agent, rag-agent, search-agent, analysis-agent, operations-agent))');
     const planArtifact = events.find((event) => event.kind === 'artifact' && event.artifact.name === PLAN_ARTIFACT_NAME);
     expect(planArtifact?.kind === 'artifact' && PlanningResult.parse(planArtifact.data[0]).attempts).toBe(2);
   });
