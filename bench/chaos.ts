@@ -7,8 +7,10 @@
  * on the other gateway with `X-Session-ID` and `Last-Event-ID`. Prints:
  *
  * - completed / failed cleanly (an OpenAI error object) / lost (no ending within the deadline: must be 0);
- * - duplicate agent executions: a node's agent task run again although its first run had finished, or
- *   its agent survived (must be 0); re-runs of tasks cut by their agent's own death are counted apart;
+ * - duplicate agent executions: a node's agent task run again in the same session although its first
+ *   run had finished, or its agent survived (must be 0); re-runs of tasks cut by their agent's own death
+ *   are counted apart, and so are requests re-sent before any answer named their session (the
+ *   orchestrator cannot tell those from new requests: they run as new sessions);
  * - takeover: from an orchestrator's kill to another one resuming each of its sessions, p50 / max;
  * - client-visible gap: from a cut stream to the next event on the re-sent request, p50 / max;
  * - events seen twice or out of order by a client (SSE ids are log positions): must be 0.
@@ -212,6 +214,8 @@ type WorkflowOutcome = {
   gaps: number[];
   misordered: number;
   resends: number;
+  /** Re-sent before any answer named its session: the orchestrator then ran it as a new session. */
+  resubmitted: number;
 };
 
 /** One client: streams the request, and on a cut re-sends it on the other gateway from its last event id. */
@@ -222,7 +226,7 @@ async function runWorkflow(index: number, gateways: readonly Slot[]): Promise<Wo
   let lastId: number | undefined;
   let cutAt: number | undefined;
   let gateway = index % gateways.length;
-  const outcome: WorkflowOutcome = { kind: 'lost', detail: 'no ending before the deadline', degraded: false, gaps: [], misordered: 0, resends: 0 };
+  const outcome: WorkflowOutcome = { kind: 'lost', detail: 'no ending before the deadline', degraded: false, gaps: [], misordered: 0, resends: 0, resubmitted: 0 };
   while (Date.now() < deadline) {
     const target = gateways[gateway]!;
     try {
@@ -260,6 +264,7 @@ async function runWorkflow(index: number, gateways: readonly Slot[]): Promise<Wo
     }
     cutAt ??= Date.now();
     outcome.resends += 1;
+    if (sessionId === undefined) outcome.resubmitted += 1;
     gateway = (gateway + 1) % gateways.length;
     await sleep(100);
   }
@@ -321,7 +326,8 @@ function duplicateExecutions(agents: readonly Slot[]): { started: number; finish
       const killed = index < service.processes.length - 1;
       for (const line of lines.filter((entry) => entry['msg'] === 'mock task started')) {
         started += 1;
-        const input = String(line['input']);
+        // One node of one session: a request re-submitted without its session id is another session.
+        const input = `${String(line['context_id'])} ${String(line['input'])}`;
         const list = runs.get(input) ?? [];
         list.push({ survived: done.has(String(line['task_id'])) || !killed, ...(globalThis.process.env['CHAOS_DEBUG'] === '1' ? { task: line['task_id'], at: line['time'], process: index } : {}) });
         runs.set(input, list);
@@ -380,7 +386,8 @@ function report(run: { outcomes: WorkflowOutcome[]; agents: Slot[]; orchestrator
   console.log(`duplicate agent executions: ${duplicates.finished} (re-runs of tasks lost with their killed agent: ${duplicates.afterAgentDeath})`);
   console.log(`takeover (orchestrator kill -> session resumed elsewhere): p50 ${ms(percentile(takeover, 50))}, max ${ms(takeover.length === 0 ? Number.NaN : Math.max(...takeover))} over ${takeover.length} sessions`);
   console.log(`client-visible gap (cut -> next event after re-sending): p50 ${ms(percentile(gaps, 50))}, max ${ms(gaps.length === 0 ? Number.NaN : Math.max(...gaps))} over ${gaps.length} cuts`);
-  console.log(`events seen twice or out of order: ${run.outcomes.reduce((sum, outcome) => sum + outcome.misordered, 0)}; re-sent requests: ${run.outcomes.reduce((sum, outcome) => sum + outcome.resends, 0)}`);
+  const total = (field: 'misordered' | 'resends' | 'resubmitted') => run.outcomes.reduce((sum, outcome) => sum + outcome[field], 0);
+  console.log(`events seen twice or out of order: ${total('misordered')}; re-sent requests: ${total('resends')} (${total('resubmitted')} before the gateway had named the session: each ran as a new session)`);
 }
 
 await main().catch(async (error: unknown) => {
