@@ -213,6 +213,25 @@ describe('runDag: failures, retries, fallback, timeouts', () => {
     expect(h.types('a')).toEqual(['node_started', 'node_retrying', 'node_started', 'node_retrying', 'node_started', 'node_fallback', 'node_started', 'node_completed']);
   });
 
+  it('a retry’s running record names no task until the agent names the new one; the failed record names the last', async () => {
+    const h = harness(async (request) => {
+      request.onAgentTask?.(request.agent, `task-${request.attempt}`);
+      throw new EnsembleError(ErrorCode.UpstreamUnavailable, 'cut mid-task');
+    });
+    // Resumed from a crash mid-task: the first attempt continues task-0, the retries send anew.
+    const previous: NodeResult = { status: 'running', output: null, error: null, attempts: 1, agent: 'worker', startedAt: null, finishedAt: null, taskId: 'task-0', approvalContext: null, skipReason: null };
+    await runDag(h.options(plan(node('a', { retry: { maxAttempts: 2, backoffMs: 10 } })), { state: { a: previous } }));
+    expect(h.calls.map((call) => call.previous?.taskId)).toEqual(['task-0', 'task-0']);
+    expect(h.persisted.filter((entry) => entry.node === 'a').map((entry) => [entry.result.status, entry.result.taskId])).toEqual([
+      ['running', 'task-0'],
+      ['running', 'task-1'],
+      // A crash here resumes with no task to reconnect to: attempt 2's task is not known yet.
+      ['running', null],
+      ['running', 'task-2'],
+      ['failed', 'task-2'],
+    ]);
+  });
+
   it('does not retry non-retryable errors but still tries the fallback', async () => {
     const h = harness(async (request) => {
       if (request.agent === 'strict') throw new EnsembleError(ErrorCode.InvalidRequest, 'bad input');

@@ -362,7 +362,10 @@ class DagRun {
     const firstPhase = approval !== null && node.fallbackAgent !== null && before.agent === node.fallbackAgent ? 1 : 0;
     let attempts = approval === null ? 0 : before.attempts;
     const startedAt = approval === null ? this.#iso() : (before.startedAt ?? this.#iso());
+    // The agent task the next attempt continues (a resumed node's, until an attempt fails: the next one
+    // sends anew, so its `running` record must not name an older attempt's task), and the latest known.
     let taskId = previous?.taskId ?? null;
+    let lastTaskId = taskId;
     let lastError: NodeError = { code: ErrorCode.Internal, message: 'Node did not run' };
     let lastAgent: string | null = node.agent;
     const deadline = this.#clock.now() + this.#retryBudgetMs;
@@ -376,6 +379,7 @@ class DagRun {
         const running: NodeResult = { ...pendingResult(), status: 'running', attempts, agent: phase.agent, startedAt, taskId };
         await this.#record(id, running, { type: 'node_started', node: id, agent: phase.agent, attempt: attempts, input });
         const onAgentTask = (agent: string | null, agentTaskId: string): void => {
+          lastTaskId = agentTaskId;
           // Not awaited (nor is the `running` record): a failed write shows on the node's next awaited one.
           this.#options.persist?.(id, { ...running, agent: agent ?? running.agent, taskId: agentTaskId })?.catch(() => undefined);
         };
@@ -388,7 +392,7 @@ class DagRun {
         if (result.kind === 'outcome') {
           const outcome = result.outcome;
           const agent = outcome.agent ?? phase.agent;
-          taskId = outcome.taskId ?? taskId;
+          taskId = outcome.taskId ?? lastTaskId;
           if (outcome.kind === 'approval_required') {
             const waiting: NodeResult = { ...running, status: 'waiting_approval', agent, taskId, approvalContext: outcome.context };
             await this.#record(id, waiting, { type: 'node_waiting_approval', node: id, agent, context: outcome.context });
@@ -401,6 +405,7 @@ class DagRun {
         }
 
         lastError = result.error;
+        taskId = null;
         // A rejected approval is final: no retries, no fallback (the human said no to this action).
         if (approval?.approved === false) {
           lastError = { code: APPROVAL_REJECTED, message: `Approval rejected${approval.comment === null ? '' : `: ${approval.comment}`}` };
@@ -421,7 +426,7 @@ class DagRun {
         }
       }
     }
-    const failed: NodeResult = { ...pendingResult(), status: 'failed', error: lastError, attempts, agent: lastAgent, startedAt, finishedAt: this.#iso(), taskId };
+    const failed: NodeResult = { ...pendingResult(), status: 'failed', error: lastError, attempts, agent: lastAgent, startedAt, finishedAt: this.#iso(), taskId: lastTaskId };
     await this.#record(id, failed, { type: 'node_failed', node: id, agent: lastAgent, error: lastError });
   }
 
