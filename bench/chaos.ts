@@ -22,10 +22,11 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 
+import { SseDecoder } from '@ensemble/service';
 import { plan, planNode } from '@ensemble/workflow/testing/harness';
-import { startOrchestrator } from '../test/support/services.js';
 
 import { seededRandom } from '../test/e2e/support/fuzz-cases.js';
+import { startOrchestrator } from '../test/support/services.js';
 import { pinPlanInSimLlm } from '../test/e2e/support/stack.js';
 import { type ServiceProcess, startService, stopAllServices } from '../test/support/processes.js';
 import { testRedis } from '../test/support/redis.js';
@@ -274,23 +275,14 @@ async function runWorkflow(index: number, gateways: readonly Slot[]): Promise<Wo
 /** Reads SSE frames until `onFrame` returns an ending (or the stream ends: `undefined`, a cut). */
 async function readFrames(response: Response, onFrame: (id: number | undefined, data: string) => string | undefined): Promise<string | undefined> {
   const reader = response.body!.getReader() as ReadableStreamDefaultReader<Uint8Array>;
-  const decoder = new TextDecoder();
-  let buffer = '';
+  const decoder = new SseDecoder();
   try {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) return undefined;
-      buffer += decoder.decode(value, { stream: true });
-      for (let cut = buffer.indexOf('\n\n'); cut >= 0; cut = buffer.indexOf('\n\n')) {
-        let id: number | undefined;
-        let data = '';
-        for (const line of buffer.slice(0, cut).split('\n')) {
-          if (line.startsWith('id: ')) id = Number(line.slice(4));
-          else if (line.startsWith('data: ')) data += line.slice(6);
-        }
-        buffer = buffer.slice(cut + 2);
-        if (data === '') continue;
-        const ended = onFrame(id, data);
+      for (const event of decoder.push(value)) {
+        if (event.data === '') continue;
+        const ended = onFrame(event.id === null ? undefined : Number(event.id), event.data);
         if (ended !== undefined) return ended;
       }
     }

@@ -1,8 +1,10 @@
-/** One Server-Sent Event as dispatched by the parser: its `event` name (`null` when unnamed) and its data. */
+/** One Server-Sent Event as dispatched by the parser: its `event` name (`null` when unnamed), its data and id. */
 export interface SseEvent {
   event: string | null;
   /** The `data:` lines of the event joined with `\n`, exactly as sent (no JSON parsing). */
   data: string;
+  /** The event's own `id:` field (`null` when it has none; the last id is not carried over to later events). */
+  id: string | null;
 }
 
 /**
@@ -10,7 +12,7 @@ export interface SseEvent {
  * arrive and it returns the events completed by each one. Lines end in LF, CRLF or CR, even when the CR and
  * LF arrive in different chunks; a comment line (`:` first) is skipped; one space after the field's colon
  * is dropped; an event is dispatched on the blank line that ends it, and only when it has a name or data.
- * `id` and `retry` are ignored (a relay has no use for reconnection state).
+ * Each event's own `id:` is reported (a reader resumes after it with `Last-Event-ID`); `retry` is ignored.
  *
  * Why not the SDKs' own parsers: the relay needs the events' raw data (to forward it without re-serialising)
  * and the `openai` SDK's decoder copies the whole pending buffer for every event, which dominated the CPU of
@@ -23,6 +25,7 @@ export class SseDecoder {
   /** The previous chunk ended with CR: an LF at the start of the next one belongs to that line ending. */
   #skipLeadingLf = false;
   #event: string | null = null;
+  #id: string | null = null;
   #data: string[] = [];
 
   /** The events that `chunk` completes, in order. */
@@ -81,12 +84,14 @@ export class SseDecoder {
     if (value.charCodeAt(0) === 32) value = value.slice(1);
     if (field === 'data') this.#data.push(value);
     else if (field === 'event') this.#event = value;
+    else if (field === 'id') this.#id = value;
   }
 
   #dispatch(): SseEvent | undefined {
     if (this.#event === null && this.#data.length === 0) return undefined;
-    const event = { event: this.#event, data: this.#data.length === 1 ? (this.#data[0] ?? '') : this.#data.join('\n') };
+    const event = { event: this.#event, data: this.#data.length === 1 ? (this.#data[0] ?? '') : this.#data.join('\n'), id: this.#id };
     this.#event = null;
+    this.#id = null;
     this.#data = [];
     return event;
   }

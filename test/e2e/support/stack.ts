@@ -1,10 +1,11 @@
 import { type EnsembleChatCompletionChunk, reasoningEventOf } from '@ensemble/openai-a2a';
 import type { ExecutionPlan, ReasoningEvent } from '@ensemble/protocol';
-import { type MockAgentSpec, startMockAgent, startOrchestrator } from '../../support/services.js';
+import { SseDecoder } from '@ensemble/service';
 import OpenAI from 'openai';
 
 import { type ServiceProcess, startService } from '../../support/processes.js';
 import { testRedis } from '../../support/redis.js';
+import { type MockAgentSpec, startMockAgent, startOrchestrator } from '../../support/services.js';
 
 /**
  * The whole complex path as real processes, every one on port 0 with this file's own Redis key prefix:
@@ -201,24 +202,14 @@ export async function followSessionLog(stack: Pick<Stack, 'request'>, sessionId:
   const response = await stack.request(`/v1/sessions/${sessionId}/events?after=${after}`, { headers: { accept: 'text/event-stream' } });
   if (response.body === null || response.status !== 200) throw new Error(`events tail answered ${response.status}: ${await response.text()}`);
   const reader = response.body.getReader() as ReadableStreamDefaultReader<Uint8Array>;
-  const decoder = new TextDecoder();
+  const decoder = new SseDecoder();
   const records: LoggedRecord[] = [];
-  let buffer = '';
   try {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) throw new Error(`the log tail ended before the awaited record; read: ${JSON.stringify(records)}`);
-      buffer += decoder.decode(value, { stream: true });
-      for (let cut = buffer.indexOf('\n\n'); cut >= 0; cut = buffer.indexOf('\n\n')) {
-        const data = buffer
-          .slice(0, cut)
-          .split('\n')
-          .filter((line) => line.startsWith('data: '))
-          .map((line) => line.slice(6))
-          .join('');
-        buffer = buffer.slice(cut + 2);
-        if (data === '') continue;
-        const record = JSON.parse(data) as LoggedRecord;
+      for (const event of decoder.push(value)) {
+        const record = JSON.parse(event.data) as LoggedRecord;
         records.push(record);
         if (until(record)) return records;
       }
