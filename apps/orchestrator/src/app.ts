@@ -13,9 +13,6 @@ import {
   type WorkflowDeps,
 } from '@ensemble/workflow/runtime';
 
-/** The orchestrator's Agent Card name (and its service name in the replica registry). */
-export const ORCHESTRATOR_AGENT_NAME = ORCHESTRATOR_SERVICE;
-
 export interface OrchestratorAppDeps extends Omit<WorkflowDeps, 'results' | 'directory' | 'clients'> {
   directory: AgentDirectory;
   clients: AgentClients;
@@ -49,10 +46,10 @@ export interface OrchestratorApp {
 /** The orchestrator as an A2A service (wiring only; the logic is in `Orchestrator` and `runWorkflow`). */
 export function createOrchestratorApp(deps: OrchestratorAppDeps): OrchestratorApp {
   const taskStore = new OrchestratorTaskStore(deps.taskStore, { logger: deps.logger });
-  const orchestrator = new Orchestrator({ ...deps, taskStore, agentName: ORCHESTRATOR_AGENT_NAME });
+  const orchestrator = new Orchestrator({ ...deps, taskStore, agentName: ORCHESTRATOR_SERVICE });
   const service = createAgentService({
     card: {
-      name: ORCHESTRATOR_AGENT_NAME,
+      name: ORCHESTRATOR_SERVICE,
       description:
         'Plans a complex request as a DAG of agent calls (through the planning agent), runs it with parallel branches, retries, fallbacks, re-planning and human approval, keeps the workflow durable in Redis, and streams progress and a synthesised answer.',
       skills: [

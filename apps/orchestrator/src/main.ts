@@ -5,22 +5,22 @@ import { RedisApprovalStore } from '@ensemble/approvals/redis';
 import { loadConfig } from '@ensemble/config';
 import { createLlmClient, upstreamReadiness } from '@ensemble/llm';
 import { onShutdownSignal, redisReadiness } from '@ensemble/service';
-import { WorkflowEvent } from '@ensemble/protocol';
+import { ORCHESTRATOR_SERVICE, WorkflowEvent } from '@ensemble/protocol';
 import { RedisSessionStore } from '@ensemble/sessions/redis';
 import { createLogger, startTelemetry } from '@ensemble/telemetry';
 import { RedisEventLog } from '@ensemble/workflow/redis';
 import { AgentClients, CancelRelay, RedisResultStore } from '@ensemble/workflow/runtime';
 import { Redis } from 'ioredis';
 
-import { ORCHESTRATOR_AGENT_NAME, createOrchestratorApp } from './app.js';
+import { createOrchestratorApp } from './app.js';
 import { OrchestratorConfig } from './config.js';
 
 /** How long an announcement in the replica registry lasts unrenewed (renewed every third of it): a crashed replica drops out after it. */
 const REPLICA_ANNOUNCEMENT_TTL_MS = 10_000;
 
 const config = loadConfig(OrchestratorConfig, process.env);
-const telemetry = startTelemetry({ serviceName: ORCHESTRATOR_AGENT_NAME, otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, otlpProtocol: config.OTEL_EXPORTER_OTLP_PROTOCOL });
-const logger = createLogger({ service: ORCHESTRATOR_AGENT_NAME, level: config.LOG_LEVEL });
+const telemetry = startTelemetry({ serviceName: ORCHESTRATOR_SERVICE, otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, otlpProtocol: config.OTEL_EXPORTER_OTLP_PROTOCOL });
+const logger = createLogger({ service: ORCHESTRATOR_SERVICE, level: config.LOG_LEVEL });
 
 const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
 redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
@@ -78,7 +78,7 @@ const { service, orchestrator } = createOrchestratorApp({
 await orchestrator.start();
 const running = await service.start({ host: config.ORCHESTRATOR_HOST, port: config.ORCHESTRATOR_PORT });
 // Gateways find the replicas here (set ORCHESTRATOR_PUBLIC_URL when bound to every interface or behind NAT).
-const announced = await announceReplica(new RedisReplicaRegistry(redis, { keyPrefix }), ORCHESTRATOR_AGENT_NAME, config.ORCHESTRATOR_PUBLIC_URL ?? running.url, {
+const announced = await announceReplica(new RedisReplicaRegistry(redis, { keyPrefix }), ORCHESTRATOR_SERVICE, config.ORCHESTRATOR_PUBLIC_URL ?? running.url, {
   ttlMs: REPLICA_ANNOUNCEMENT_TTL_MS,
   logger,
 });

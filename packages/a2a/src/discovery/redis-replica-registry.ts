@@ -42,6 +42,14 @@ export class RedisReplicaRegistry implements ReplicaRegistry {
     this.#redis = redis;
     this.#prefix = options.keyPrefix ?? '';
     this.#now = options.now;
+    // Sent once, then called by hash (every gateway reads the list every second).
+    redis.defineCommand('ensembleReplicaAnnounce', { numberOfKeys: 1, lua: ANNOUNCE_SCRIPT });
+    redis.defineCommand('ensembleReplicaLive', { numberOfKeys: 1, lua: LIVE_SCRIPT });
+  }
+
+  /** The client with the commands `defineCommand` added in the constructor. */
+  get #scripts(): RedisWithScripts {
+    return this.#redis as unknown as RedisWithScripts;
   }
 
   #key(service: string): string {
@@ -53,7 +61,7 @@ export class RedisReplicaRegistry implements ReplicaRegistry {
   }
 
   async announce(service: string, url: string, ttlMs: number): Promise<void> {
-    await this.#redis.eval(ANNOUNCE_SCRIPT, 1, this.#key(service), url, ttlMs, this.#clock());
+    await this.#scripts.ensembleReplicaAnnounce(this.#key(service), url, ttlMs, this.#clock());
   }
 
   async withdraw(service: string, url: string): Promise<void> {
@@ -61,7 +69,12 @@ export class RedisReplicaRegistry implements ReplicaRegistry {
   }
 
   async live(service: string): Promise<string[]> {
-    const urls = (await this.#redis.eval(LIVE_SCRIPT, 1, this.#key(service), this.#clock())) as string[];
+    const urls = (await this.#scripts.ensembleReplicaLive(this.#key(service), this.#clock())) as string[];
     return [...urls].sort();
   }
+}
+
+interface RedisWithScripts {
+  ensembleReplicaAnnounce(key: string, url: string, ttlMs: number, now: string): Promise<unknown>;
+  ensembleReplicaLive(key: string, now: string): Promise<unknown>;
 }
