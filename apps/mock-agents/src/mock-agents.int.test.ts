@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { TaskState } from '@a2a-js/sdk';
+import { Role, TaskState } from '@a2a-js/sdk';
 import { approvalMessage, partsData, partsText } from '@ensemble/a2a';
 import { type A2AClientOptions, type A2AStreamEvent, agentCircuitState, createA2AClient, fetchAgentCard, resetAgentBreakers } from '@ensemble/a2a/client';
 import { InMemorySpanExporter, inSpan, startTelemetry } from '@ensemble/telemetry';
@@ -133,6 +133,24 @@ describe('tasks in Redis', () => {
       expect(task.history.map((message) => partsText(message.parts))).toContain('compare options');
     }
     await Promise.all([second.stop(), third.stop()]);
+  });
+
+  it('ListTasks names a session’s tasks, newest first, each with the message that started it', async () => {
+    const agent = await startMock({ preset: 'reasoning' });
+    const client = await createA2AClient({ url: agent.url, ...fast });
+    const context = `list-${Date.now()}`;
+    const first = await client.send({ text: 'first call', contextId: context, metadata: { 'ensemble.node': 'a' } });
+    const second = await client.send({ text: 'second call', contextId: context, metadata: { 'ensemble.node': 'b' } });
+    await client.send({ text: 'elsewhere', contextId: `${context}-other` });
+
+    const listed = await client.listTasks(context);
+    expect(listed.map((task) => task.id)).toEqual([second, first].map((task) => ('id' in task ? task.id : 'a message')));
+    const started = listed.map((task) => task.history.find((message) => message.role === Role.ROLE_USER));
+    expect(started.map((message): unknown[] => [partsText(message?.parts), message?.metadata?.['ensemble.node'] as unknown])).toEqual([
+      ['second call', 'b'],
+      ['first call', 'a'],
+    ]);
+    await agent.stop();
   });
 
   it('an approval asked by one replica is answered on another: approve continues, reject ends it rejected', async () => {

@@ -111,6 +111,12 @@ export interface A2AClient {
   cancelTask(taskId: string, options?: CallOptions): Promise<Task>;
   /** Re-attaches to a running task's stream (after a dropped connection). */
   subscribe(taskId: string, options?: StreamOptions): AsyncGenerator<A2AStreamEvent, void, undefined>;
+  /**
+   * The caller's tasks in one context (`ListTasks`, newest status first, at most `pageSize` of them,
+   * default 50), each with its whole history. Retried on transient failures; an agent without the
+   * method answers with an `A2AClientError`.
+   */
+  listTasks(contextId: string, options?: CallOptions & { pageSize?: number }): Promise<Task[]>;
 }
 
 interface Caller {
@@ -416,6 +422,11 @@ export async function createA2AClient(options: A2AClientOptions): Promise<A2ACli
     },
     subscribe(taskId, streamOptions) {
       return streamEvents((signal) => client.resubscribeTask({ id: taskId, tenant: '' }, { signal }), caller.readPolicy, streamOptions);
+    },
+    async listTasks(contextId, callOptions) {
+      const request = { tenant: '', contextId, status: TaskState.TASK_STATE_UNSPECIFIED, pageSize: callOptions?.pageSize ?? 50, pageToken: '', statusTimestampAfter: undefined };
+      const page = await invoke(caller, caller.readPolicy, (signal) => client.listTasks(request, { signal }), callOptions);
+      return page.tasks;
     },
   };
 }

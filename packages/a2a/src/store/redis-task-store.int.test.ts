@@ -21,7 +21,7 @@ describe('RedisTaskStore specifics', () => {
         context,
       );
       const keys = await redis.redis.keys(`${redis.prefix}*`);
-      expect(keys.sort()).toEqual([`${redis.prefix}a2a:task::unknown:ttl-task`, `${redis.prefix}a2a:tasks::unknown`]);
+      expect(keys.sort()).toEqual([`${redis.prefix}a2a:context-tasks::unknown:c`, `${redis.prefix}a2a:task::unknown:ttl-task`, `${redis.prefix}a2a:tasks::unknown`]);
       for (const key of keys) {
         const ttl = await redis.redis.ttl(key);
         expect(ttl).toBeGreaterThan(100);

@@ -22,9 +22,11 @@ const MGET_BATCH = 200;
  * Contract (the SDK's `TaskStore`): tasks are scoped by `context.tenant` and by the caller's owner
  * identity, a caller never sees another scope's tasks, `load` returns a fresh copy (`undefined` when
  * absent, expired or out of scope), `save` overwrites. Layout: one string per task (ProtoJSON, so binary
- * parts survive) under `{prefix}a2a:task:{tenant}:{owner}:{id}`, plus one sorted set per scope indexing
- * task ids for `list`. Both expire `ttlSeconds` after the last save. `list` reads the whole scope index
- * (bounded by the TTL) and filters in memory, like the SDK's in-memory store; it is not on the hot path.
+ * parts survive) under `{prefix}a2a:task:{tenant}:{owner}:{id}`, plus sorted sets indexing task ids for
+ * `list`: one per scope (`a2a:tasks:{tenant}:{owner}`) and one per context in it
+ * (`a2a:context-tasks:{tenant}:{owner}:{contextId}`). All expire `ttlSeconds` after the last save. `list`
+ * reads the context's index when it filters by context, else the whole scope's (bounded by the TTL), and
+ * filters in memory like the SDK's in-memory store; it is not on the hot path.
  */
 export class RedisTaskStore implements TaskStore {
   private readonly prefix: string;
@@ -56,6 +58,8 @@ export class RedisTaskStore implements TaskStore {
       .set(this.taskKey(scope, task.id), JSON.stringify(Task.toJSON(task)), 'EX', this.ttlSeconds)
       .zadd(this.indexKey(scope), score, task.id)
       .expire(this.indexKey(scope), this.ttlSeconds)
+      .zadd(this.contextIndexKey(scope, task.contextId), score, task.id)
+      .expire(this.contextIndexKey(scope, task.contextId), this.ttlSeconds)
       .exec();
   }
 
@@ -67,7 +71,10 @@ export class RedisTaskStore implements TaskStore {
   async list(params: ListTasksRequest, context: ServerCallContext): Promise<ListTasksResponse> {
     const scope = this.scope(context);
     const pageSize = params.pageSize ?? DEFAULT_PAGE_SIZE;
-    const ids = await this.redis.zrange(this.indexKey(scope), 0, -1);
+    // One context's tasks come from that context's own index (a resumed workflow looks its node's task
+    // up this way): the cost follows the context, not everything the caller ever ran.
+    const index = params.contextId ? this.contextIndexKey(scope, params.contextId) : this.indexKey(scope);
+    const ids = await this.redis.zrange(index, 0, -1);
     let tasks: Task[] = [];
     const expired: string[] = [];
     for (let start = 0; start < ids.length; start += MGET_BATCH) {
@@ -79,7 +86,7 @@ export class RedisTaskStore implements TaskStore {
       });
     }
     // Index entries outlive their task when the task key expired first: prune them on the way.
-    if (expired.length > 0) await this.redis.zrem(this.indexKey(scope), ...expired);
+    if (expired.length > 0) await this.redis.zrem(index, ...expired);
 
     if (params.contextId) tasks = tasks.filter((task) => task.contextId === params.contextId);
     if (params.status !== TaskState.TASK_STATE_UNSPECIFIED) tasks = tasks.filter((task) => task.status?.state === params.status);
@@ -123,6 +130,10 @@ export class RedisTaskStore implements TaskStore {
 
   private indexKey(scope: string): string {
     return `${this.prefix}a2a:tasks:${scope}`;
+  }
+
+  private contextIndexKey(scope: string, contextId: string): string {
+    return `${this.prefix}a2a:context-tasks:${scope}:${encodeURIComponent(contextId)}`;
   }
 }
 

@@ -1,5 +1,5 @@
 import { type Task, TaskState } from '@a2a-js/sdk';
-import { buildAgentCard } from '@ensemble/a2a';
+import { buildAgentCard, userMessage } from '@ensemble/a2a';
 import { A2AClientError, type A2AClient, type A2AStreamEvent, type AgentInfo } from '@ensemble/a2a/client';
 import { InMemoryApprovalStore } from '@ensemble/approvals';
 import type { NodeRunRequest } from '@ensemble/dag';
@@ -47,6 +47,7 @@ function slowStartingAgent() {
       await new Promise<void>((resolve) => options?.signal?.addEventListener('abort', () => resolve(), { once: true }));
     },
     getTask: () => Promise.reject(new Error('not used')),
+    listTasks: () => Promise.reject(new Error('not used')),
     cancelTask: (taskId) => {
       cancels.push(taskId);
       return Promise.resolve(task(taskId, TaskState.TASK_STATE_CANCELED));
@@ -160,6 +161,7 @@ function restartingAgent(downFor: number) {
       yield { kind: 'task', task: task('agent-task-2', TaskState.TASK_STATE_COMPLETED), state: TaskState.TASK_STATE_COMPLETED, final: true };
     },
     getTask: () => Promise.reject(new Error('not used')),
+    listTasks: () => Promise.reject(new Error('not used')),
     cancelTask: (taskId) => Promise.resolve(task(taskId, TaskState.TASK_STATE_CANCELED)),
     subscribe: () => {
       throw new Error('not used');
@@ -245,8 +247,11 @@ describe('which node failures are retried', () => {
 });
 
 describe('node runner: resuming a node whose agent task survived a crash', () => {
-  /** An agent that knows the tasks in `tasks` (by id) and counts the new messages it is sent. */
-  function survivingAgent(tasks: Record<string, { state: TaskState; output?: string; live?: A2AStreamEvent[] }>) {
+  /**
+   * An agent that knows the tasks in `tasks` (by id) and counts the new messages it is sent. `listed`
+   * is what its `ListTasks` answers for the session; without it the agent has no such method.
+   */
+  function survivingAgent(tasks: Record<string, { state: TaskState; output?: string; live?: A2AStreamEvent[] }>, listed?: Task[]) {
     const sent: string[] = [];
     const subscribed: string[] = [];
     const withOutput = (id: string, state: TaskState, output: string | undefined): Task => ({
@@ -267,6 +272,7 @@ describe('node runner: resuming a node whose agent task survived a crash', () =>
         if (known === undefined) return Promise.reject(new A2AClientError('task_not_found', `task ${taskId} not found`, target));
         return Promise.resolve(withOutput(taskId, known.state, known.output));
       },
+      listTasks: () => (listed === undefined ? Promise.reject(new A2AClientError('protocol', 'Method not found: tasks/list', target)) : Promise.resolve(listed)),
       cancelTask: (taskId) => Promise.resolve(task(taskId, TaskState.TASK_STATE_CANCELED)),
       async *subscribe(taskId) {
         subscribed.push(taskId);
@@ -324,6 +330,51 @@ describe('node runner: resuming a node whose agent task survived a crash', () =>
     expect(progress[0]).toMatchObject({ type: 'node_retrying', node: 'n1', metadata: { reason: 'task_not_found' } });
   });
 
+  /** A task of the session as the agent lists it: its first message is the node's call. */
+  function listedTask(id: string, state: TaskState, at: string, call: { node: string; input: string } = { node: 'n1', input: 'work' }): Task {
+    const first = userMessage({ text: call.input, contextId: 'session-1', metadata: { [EnsembleMetadataKey.node]: call.node } });
+    return { ...task(id, state), status: { state, message: undefined, timestamp: at }, history: [first] };
+  }
+
+  it('finds the task by asking the agent when the crash came before its id was recorded', async () => {
+    const live: A2AStreamEvent[] = [{ kind: 'task', task: task('agent-task-2', TaskState.TASK_STATE_COMPLETED), state: TaskState.TASK_STATE_COMPLETED, final: true }];
+    const agent = survivingAgent({ 'agent-task-2': { state: TaskState.TASK_STATE_WORKING, live } }, [
+      listedTask('other-node', TaskState.TASK_STATE_WORKING, '2030-01-01T00:00:03Z', { node: 'n2', input: 'work' }),
+      listedTask('other-input', TaskState.TASK_STATE_WORKING, '2030-01-01T00:00:03Z', { node: 'n1', input: 'older plan' }),
+      listedTask('agent-task-2', TaskState.TASK_STATE_WORKING, '2030-01-01T00:00:02Z'),
+    ]);
+    const outcome = await runner(agent.client)({ ...resumedRequest('unused'), previous: { ...resumedRequest('unused').previous!, taskId: null } });
+    expect(outcome).toMatchObject({ kind: 'completed', taskId: 'agent-task-2' });
+    expect(agent.subscribed).toEqual(['agent-task-2']);
+    expect(agent.sent).toEqual([]);
+  });
+
+  it('prefers what the agent lists over the recorded id: a finished task first, never a failed one', async () => {
+    const agent = survivingAgent(
+      {
+        'agent-task-1': { state: TaskState.TASK_STATE_WORKING },
+        'agent-task-3': { state: TaskState.TASK_STATE_COMPLETED, output: 'retry finished' },
+      },
+      [
+        listedTask('agent-task-4', TaskState.TASK_STATE_FAILED, '2030-01-01T00:00:04Z'),
+        listedTask('agent-task-3', TaskState.TASK_STATE_COMPLETED, '2030-01-01T00:00:03Z'),
+        listedTask('agent-task-2', TaskState.TASK_STATE_WORKING, '2030-01-01T00:00:05Z'),
+        listedTask('agent-task-1', TaskState.TASK_STATE_WORKING, '2030-01-01T00:00:01Z'),
+      ],
+    );
+    const outcome = await runner(agent.client)(resumedRequest('agent-task-1'));
+    expect(outcome).toMatchObject({ kind: 'completed', output: 'retry finished', taskId: 'agent-task-3' });
+    expect(agent.sent).toEqual([]);
+    expect(agent.subscribed).toEqual([]);
+  });
+
+  it('sends the work when the agent lists no task of the node and none was recorded', async () => {
+    const agent = survivingAgent({}, [listedTask('failed-before', TaskState.TASK_STATE_FAILED, '2030-01-01T00:00:01Z')]);
+    const outcome = await runner(agent.client)({ ...resumedRequest('unused'), previous: { ...resumedRequest('unused').previous!, taskId: null } });
+    expect(outcome).toMatchObject({ kind: 'completed', output: 'fresh work', taskId: 'agent-task-new' });
+    expect(agent.sent).toEqual(['message']);
+  });
+
   it('reports the agent task id as soon as the first event names it', async () => {
     const agent = survivingAgent({});
     const reported: string[] = [];
@@ -342,6 +393,7 @@ describe('node runner: a paused agent', () => {
         yield { kind: 'task', task: task('agent-task-9', state), state, final: true };
       },
       getTask: () => Promise.reject(new Error('not used')),
+      listTasks: () => Promise.reject(new Error('not used')),
       cancelTask: () => Promise.reject(new Error('not used')),
       subscribe: () => {
         throw new Error('not used');

@@ -1,5 +1,5 @@
-import { TaskState } from '@a2a-js/sdk';
-import { isInterruptedState, isTerminalState, approvalMessage, userMessage } from '@ensemble/a2a';
+import { Role, type Task, TaskState } from '@a2a-js/sdk';
+import { isInterruptedState, isTerminalState, approvalMessage, partsText, userMessage } from '@ensemble/a2a';
 import { type A2AClient, type A2AStreamEvent, isA2AClientError } from '@ensemble/a2a/client';
 import { type PauseDetails, approvalRequiredMetadata, pauseDetails } from '@ensemble/approvals';
 import { type Clock, type NodeRunOutcome, type NodeRunRequest, type NodeRunner, systemClock } from '@ensemble/dag';
@@ -109,13 +109,14 @@ function createAgentCall(deps: NodeRunnerDeps): NodeRunner {
 
     const clock = deps.clock ?? systemClock;
     const random = deps.random ?? Math.random;
-    // Resumed after a crash while this node's task ran on the same agent: reconnect to that task (it
-    // may have finished, or still be working) rather than send the work again.
+    // Resumed after a crash while this node ran: reconnect to its agent task (it may have finished, or
+    // still be working) rather than send the work again. The agent's own list is asked first: the crash
+    // may have come after the agent created the task and before its id was persisted, or after a retry
+    // started a newer task than the one recorded.
     const previous = request.previous;
-    let reconnectTo =
-      request.approval === null && request.attempt === 1 && !request.fallback && previous?.status === 'running' && previous.taskId !== null && previous.agent === client.agent
-        ? previous.taskId
-        : null;
+    const resumed = request.approval === null && request.attempt === 1 && !request.fallback && previous?.status === 'running';
+    let reconnectTo = resumed ? await findNodeTask(client, deps, node.id, request.input, request.signal) : null;
+    if (reconnectTo === null && resumed && previous.taskId !== null && previous.agent === client.agent) reconnectTo = previous.taskId;
     for (let tries = 1; ; tries += 1) {
       if (request.signal.aborted) throw attemptAborted(node.id);
       const collector = new AgentCallCollector();
@@ -160,6 +161,34 @@ function createAgentCall(deps: NodeRunnerDeps): NodeRunner {
       }
     }
   };
+}
+
+/** Tasks of one session an agent is asked for when looking for a node's task (one page). */
+const NODE_TASK_LOOKUP_PAGE = 100;
+
+/**
+ * The agent task an earlier run of this node started, as the agent itself records it: in the session's
+ * context (`ListTasks`), the task whose first message names the node and carries the same input. A
+ * finished task wins (its result is taken as is), then the newest one still going; failed, canceled and
+ * rejected ones are never picked (they call for a retry). `null` when none matches, or when the agent
+ * cannot list its tasks (then the recorded task id, if any, is all there is).
+ */
+async function findNodeTask(client: A2AClient, deps: NodeRunnerDeps, nodeId: string, input: string, signal: AbortSignal): Promise<string | null> {
+  let tasks: Task[];
+  try {
+    tasks = await client.listTasks(deps.sessionId, { signal, pageSize: NODE_TASK_LOOKUP_PAGE });
+  } catch (error) {
+    deps.logger.info({ node: nodeId, agent: client.agent, err: error }, 'could not list the agent’s tasks of the session; relying on the recorded task id');
+    return null;
+  }
+  const ofNode = tasks.filter((task) => {
+    const first = task.history.find((message) => message.role === Role.ROLE_USER);
+    return first !== undefined && first.metadata?.[EnsembleMetadataKey.node] === nodeId && partsText(first.parts) === input;
+  });
+  const usable = ofNode.filter((task) => task.status?.state === TaskState.TASK_STATE_COMPLETED || !isTerminalState(task.status?.state));
+  const newest = (a: Task, b: Task) => (b.status?.timestamp ?? '').localeCompare(a.status?.timestamp ?? '');
+  const chosen = usable.filter((task) => task.status?.state === TaskState.TASK_STATE_COMPLETED).sort(newest)[0] ?? usable.sort(newest)[0];
+  return chosen?.id ?? null;
 }
 
 /**
