@@ -206,6 +206,9 @@ describe('orchestrator workflows', () => {
     const paused = await client.send({ text: '[approval] ship it' });
     expect(paused.finalState).toBe(TaskState.TASK_STATE_AUTH_REQUIRED);
     expect(paused.finalText).toMatch(/Node "deploy" \(agent "approver"\) asks: .*Deploy release 1.2 to production/);
+    // The agent's own prompt is quoted without its framing: "Approval needed" and how to answer, once.
+    expect(paused.finalText.match(/Approval needed/g)).toHaveLength(1);
+    expect(paused.finalText.match(/Reply "approve" or "reject"/g)).toHaveLength(1);
     expect(ofType(paused.events, 'approval_required', 'deploy')).toHaveLength(1);
     const stored = await sessions.get(paused.sessionId!, 'user-1');
     expect(stored.status).toBe('waiting_approval');

@@ -19,6 +19,7 @@ export { PrincipalUser } from './principal-user.js';
 export {
   agentMessage,
   dataPart,
+  firstUserMessage,
   isInterruptedState,
   isTerminalState,
   partsData,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import { type Message, type Part, Role, TaskState } from '@a2a-js/sdk';
+import { type Message, type Part, Role, type Task, TaskState } from '@a2a-js/sdk';
 
 /**
  * Small builders and readers over the SDK's message types, so agent and client code never spells out
@@ -76,6 +76,11 @@ export function userMessage(input: MessageInput): Message {
 
 export function agentMessage(input: MessageInput): Message {
   return buildMessage(Role.ROLE_AGENT, input);
+}
+
+/** The message that started a task: the first user message of its history. */
+export function firstUserMessage(task: Task): Message | undefined {
+  return task.history.find((message) => message.role === Role.ROLE_USER);
 }
 
 /** Task states after which nothing more happens to a task. */

@@ -15,6 +15,7 @@ const redis = testRedis();
 /** A tiny stand-in agent: serves its card (with its real URL) and a health route it can fail. */
 class FakeAgent {
   cardRequests = 0;
+  healthRequests = 0;
   healthy = true;
   server: RunningServer | undefined;
 
@@ -43,7 +44,10 @@ class FakeAgent {
         skills: [{ id: this.skillId, name: this.skillId, description: `does ${this.skillId}`, tags: ['test'] }],
       });
     });
-    app.get('/health', (c) => (this.healthy ? c.json({ status: 'ok' }) : c.json({ status: 'draining' }, 503)));
+    app.get('/health', (c) => {
+      this.healthRequests += 1;
+      return this.healthy ? c.json({ status: 'ok' }) : c.json({ status: 'draining' }, 503);
+    });
     this.server = await serveHttp(app, { host: '127.0.0.1', port, logger, service: this.name });
   }
 
@@ -127,6 +131,29 @@ describe('AgentRegistry over real HTTP and Redis', () => {
     await search.start(port);
     expect(await up).toMatchObject({ name: 'search', previous: 'unavailable', current: 'available' });
     expect(registry.get('search')?.lastError).toBeNull();
+  });
+
+  it('checks an unavailable agent again between full refreshes, and only that one', async () => {
+    // Agents of its own: the other tests' registries keep checking `search` and `rag`.
+    const steady = new FakeAgent('steady', 'steady-work');
+    const flaky = new FakeAgent('flaky', 'flaky-work');
+    await Promise.all([steady.start(), flaky.start()]);
+    const registry = new AgentRegistry({ agentUrls: [steady.url, flaky.url], refreshIntervalMs: 60_000, recheckUnavailableMs: 50, requestTimeoutMs: 2_000, logger });
+    registries.push(registry);
+    try {
+      flaky.healthy = false;
+      await registry.start();
+      expect(registry.get('flaky')?.status).toBe('unavailable');
+      const checks = { steady: steady.healthRequests, flaky: flaky.healthRequests };
+      flaky.healthy = true;
+      expect(await nextChange(registry, (change) => change.current === 'available')).toMatchObject({ name: 'flaky', previous: 'unavailable', current: 'available' });
+      // Only the unavailable agent was checked again.
+      expect(flaky.healthRequests).toBeGreaterThan(checks.flaky);
+      expect(steady.healthRequests).toBe(checks.steady);
+    } finally {
+      await registry.stop();
+      await Promise.all([steady.stop(), flaky.stop()]);
+    }
   });
 
   it('marks an agent down while its health check fails', async () => {

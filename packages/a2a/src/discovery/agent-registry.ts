@@ -64,6 +64,11 @@ export interface AgentRegistryOptions {
   cardTtlMs?: number;
   /** Background check period (card when not cached, plus health). Default 30 s. */
   refreshIntervalMs?: number;
+  /**
+   * How often an agent marked unavailable is checked again, between full refreshes. Default 2 s: an
+   * agent that restarts is back in seconds, and until it is checked again it is planned without.
+   */
+  recheckUnavailableMs?: number;
   /** Timeout of each card or health request. Default 3 s. */
   requestTimeoutMs?: number;
   /**
@@ -91,7 +96,7 @@ interface AgentState {
   summary: AgentCardSummary | null;
 }
 
-const DEFAULTS = { cardTtlMs: 5 * 60_000, refreshIntervalMs: 30_000, requestTimeoutMs: 3_000 };
+const DEFAULTS = { cardTtlMs: 5 * 60_000, refreshIntervalMs: 30_000, recheckUnavailableMs: 2_000, requestTimeoutMs: 3_000 };
 
 /**
  * The agents Ensemble can call, discovered from their Agent Cards. Nothing about an agent (name, URL,
@@ -101,7 +106,8 @@ const DEFAULTS = { cardTtlMs: 5 * 60_000, refreshIntervalMs: 30_000, requestTime
  * Each check of an agent: take its card from the cache or fetch it (SDK resolver, v1.0 and v0.3 cards)
  * and validate it; probe its health; mark it available or unavailable (with the reason), and report
  * transitions to listeners and the log. `start()` checks once, then keeps checking in the background
- * on an unref'd timer, so the registry never keeps a process alive; `stop()` ends that.
+ * on unref'd timers (every agent now and then, an unavailable one often, so a restarted agent is
+ * planned with again within seconds), so the registry never keeps a process alive; `stop()` ends that.
  */
 export class AgentRegistry {
   readonly #agents: AgentState[];
@@ -109,14 +115,17 @@ export class AgentRegistry {
   readonly #resolver: DefaultAgentCardResolver;
   readonly #fetch: typeof fetch;
   readonly #listeners = new Set<AgentStatusListener>();
-  readonly #options: Required<Pick<AgentRegistryOptions, 'cardTtlMs' | 'refreshIntervalMs' | 'requestTimeoutMs'>> & {
+  readonly #options: Required<Pick<AgentRegistryOptions, 'cardTtlMs' | 'refreshIntervalMs' | 'recheckUnavailableMs' | 'requestTimeoutMs'>> & {
     healthPath: string | null;
     cardPath: string | undefined;
   };
   readonly #logger: Logger | undefined;
   readonly #now: () => number;
   #timer: NodeJS.Timeout | undefined;
+  #recheckTimer: NodeJS.Timeout | undefined;
   #inFlight: Promise<void> | undefined;
+  /** Re-checks of single unavailable agents in flight (at most one per agent). */
+  readonly #rechecks = new Map<AgentState, Promise<void>>();
   #abort = new AbortController();
 
   constructor(options: AgentRegistryOptions) {
@@ -127,6 +136,7 @@ export class AgentRegistry {
     this.#options = {
       cardTtlMs: options.cardTtlMs ?? DEFAULTS.cardTtlMs,
       refreshIntervalMs: options.refreshIntervalMs ?? DEFAULTS.refreshIntervalMs,
+      recheckUnavailableMs: options.recheckUnavailableMs ?? DEFAULTS.recheckUnavailableMs,
       requestTimeoutMs: options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,
       healthPath: options.healthPath === undefined ? '/health' : options.healthPath,
       cardPath: options.cardPath,
@@ -141,21 +151,40 @@ export class AgentRegistry {
     });
   }
 
-  /** Checks every agent once, then keeps checking every `refreshIntervalMs`. Idempotent. */
+  /**
+   * Checks every agent once, then keeps checking every `refreshIntervalMs`, and the unavailable ones
+   * every `recheckUnavailableMs`. Idempotent.
+   */
   async start(): Promise<void> {
     if (this.#timer !== undefined) return;
     if (this.#abort.signal.aborted) this.#abort = new AbortController();
     this.#timer = setInterval(() => void this.refresh(), this.#options.refreshIntervalMs);
     this.#timer.unref();
+    this.#recheckTimer = setInterval(() => this.#recheckUnavailable(), this.#options.recheckUnavailableMs);
+    this.#recheckTimer.unref();
     await this.refresh();
   }
 
   /** Stops background checks and aborts the ones in flight. `start()` may be called again later. */
   async stop(): Promise<void> {
     clearInterval(this.#timer);
+    clearInterval(this.#recheckTimer);
     this.#timer = undefined;
+    this.#recheckTimer = undefined;
     this.#abort.abort();
-    await this.#inFlight;
+    await Promise.all([this.#inFlight, ...this.#rechecks.values()]);
+  }
+
+  /** Checks each agent marked unavailable again (outside a full refresh, one check per agent at a time). */
+  #recheckUnavailable(): void {
+    if (this.#inFlight !== undefined) return;
+    for (const agent of this.#agents) {
+      if (agent.status !== 'unavailable' || this.#rechecks.has(agent)) continue;
+      this.#rechecks.set(
+        agent,
+        this.#check(agent).finally(() => this.#rechecks.delete(agent)),
+      );
+    }
   }
 
   /**

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 
-import { type Message, Role, type Task, TaskState } from '@a2a-js/sdk';
+import { type Message, type Task, TaskState } from '@a2a-js/sdk';
 import { type AgentExecutionEvent, AgentEvent, type AgentExecutor, type ExecutionEventBus, type RequestContext } from '@a2a-js/sdk/server';
 import { APPROVAL_TIMEOUT_DETAIL, type ApprovalAnswer, type ApprovalRequest, EnsembleError, EnsembleMetadataKey, ErrorCode, type TokenCounts, type TokenTotals, sumTokenUsage } from '@ensemble/protocol';
 import { type Logger, type Span, agentSpanAttributes, inSpan, recordError, withLogContext } from '@ensemble/telemetry';
 
 import { readApprovalAnswer, readApprovalRequest } from '../approval.js';
-import { agentMessage, dataPart, partsData, partsText, taskStateName, textPart } from '../parts.js';
+import { agentMessage, dataPart, firstUserMessage, partsData, partsText, taskStateName, textPart } from '../parts.js';
 import { ChunkCoalescer, type ChunkCoalescingOptions } from './chunk-coalescer.js';
 
 /** Task metadata key under which answered approvals are kept (so a resumed run can replay past them). */
@@ -514,10 +514,6 @@ class TaskRun {
   }
 }
 
-function firstUserMessage(task: Task): Message | undefined {
-  return task.history.find((message) => message.role === Role.ROLE_USER);
-}
-
 function isAsyncGenerator(value: unknown): value is AsyncGenerator<string, AgentResult, undefined> {
   return typeof value === 'object' && value !== null && Symbol.asyncIterator in value && typeof (value as { next?: unknown }).next === 'function';
 }
@@ -527,7 +523,20 @@ export function createAgentExecutor(agent: AgentRun | AgentDefinition, options: 
   return new KitExecutor(typeof agent === 'function' ? agent : agent.run, options);
 }
 
+const APPROVAL_PROMPT_START = 'Approval needed: ';
+const APPROVAL_HOW_TO_ANSWER = ' Reply "approve" or "reject" (a comment may follow), or send a data part {"approval":{"decision":"approve"|"reject","comment":"..."}}.';
+
 /** The text of an auth-required status asking for an approval: what is asked, and how to answer it. */
 export function approvalPrompt(summary: string): string {
-  return `Approval needed: ${summary} Reply "approve" or "reject" (a comment may follow), or send a data part {"approval":{"decision":"approve"|"reject","comment":"..."}}.`;
+  return `${APPROVAL_PROMPT_START}${summary}${APPROVAL_HOW_TO_ANSWER}`;
+}
+
+/**
+ * What an agent's approval prompt asks, without the framing `approvalPrompt` put around it: for a
+ * prompt of its own that quotes the agent's (the orchestrator's pause), which would otherwise say
+ * "Approval needed" and how to answer twice. Text in any other form is returned as it is.
+ */
+export function approvalQuestion(prompt: string): string {
+  const asked = prompt.endsWith(APPROVAL_HOW_TO_ANSWER) ? prompt.slice(0, -APPROVAL_HOW_TO_ANSWER.length) : prompt;
+  return asked.replace(APPROVAL_PROMPT_START, '');
 }

@@ -1,5 +1,5 @@
 /** `@ensemble/a2a/server`: the agent-service kit (what an agent process runs). */
-export { APPROVALS_METADATA_KEY, KitExecutor, approvalPrompt, createAgentExecutor } from './executor.js';
+export { APPROVALS_METADATA_KEY, KitExecutor, approvalPrompt, approvalQuestion, createAgentExecutor } from './executor.js';
 export type {
   AgentContext,
   AgentDefinition,

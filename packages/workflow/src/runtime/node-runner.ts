@@ -1,5 +1,5 @@
-import { Role, type Task, TaskState } from '@a2a-js/sdk';
-import { isInterruptedState, isTerminalState, approvalMessage, partsText, userMessage } from '@ensemble/a2a';
+import { type Task, TaskState } from '@a2a-js/sdk';
+import { approvalMessage, firstUserMessage, isInterruptedState, isTerminalState, partsText, userMessage } from '@ensemble/a2a';
 import { type A2AClient, type A2AStreamEvent, isA2AClientError } from '@ensemble/a2a/client';
 import { type PauseDetails, approvalRequiredMetadata, pauseDetails } from '@ensemble/approvals';
 import { type Clock, type NodeRunOutcome, type NodeRunRequest, type NodeRunner, systemClock } from '@ensemble/dag';
@@ -182,7 +182,7 @@ async function findNodeTask(client: A2AClient, deps: NodeRunnerDeps, nodeId: str
     return null;
   }
   const ofNode = tasks.filter((task) => {
-    const first = task.history.find((message) => message.role === Role.ROLE_USER);
+    const first = firstUserMessage(task);
     return first !== undefined && first.metadata?.[EnsembleMetadataKey.node] === nodeId && partsText(first.parts) === input;
   });
   const usable = ofNode.filter((task) => task.status?.state === TaskState.TASK_STATE_COMPLETED || !isTerminalState(task.status?.state));

@@ -4,7 +4,7 @@ import { type Message, type Task, TaskState } from '@a2a-js/sdk';
 import { JsonRpcRequestMalformedError, JsonRpcUnsupportedOperationError } from '@a2a-js/sdk/errors';
 import { AgentEvent, type ExecutionEventBus, RequestContext } from '@a2a-js/sdk/server';
 import { partsData, readApprovalAnswer, textPart } from '@ensemble/a2a';
-import { type AgentContext, type AgentInput, KitExecutor, approvalPrompt, clientContextId } from '@ensemble/a2a/server';
+import { type AgentContext, type AgentInput, KitExecutor, approvalPrompt, approvalQuestion, clientContextId } from '@ensemble/a2a/server';
 import { type ApprovalWakeup, DEFAULT_APPROVAL_TIMEOUT_ACTION, approvalDecidedMetadata, collectDecisions } from '@ensemble/approvals';
 import { APPROVAL_REJECTED } from '@ensemble/dag';
 import { lastUserText, readChatConversation } from '@ensemble/openai-a2a';
@@ -243,7 +243,7 @@ function pausedEnding(request: ReturnType<typeof approvalRequestOf>): WorkflowEv
 
 /** What a pause asks, as the task's auth-required status and the log's `paused` record both say it. */
 function approvalRequestOf(sessionId: string, waiting: WaitingNode[]): { key: string; summary: string; details: Record<string, unknown> } {
-  const summary = waiting.map((node) => `Node "${node.node}"${node.agent === null ? '' : ` (agent "${node.agent}")`} asks: ${node.question}`).join(' ');
+  const summary = waiting.map((node) => `Node "${node.node}"${node.agent === null ? '' : ` (agent "${node.agent}")`} asks: ${approvalQuestion(node.question)}`).join(' ');
   return {
     // A fresh key: every pause is its own question, answered by the next message on the session.
     key: `approval-${randomUUID()}`,
