@@ -31,9 +31,18 @@ const REQUESTS = Number(process.env['FUZZ_REQUESTS'] ?? 3_000);
 const CONCURRENCY = 8;
 
 let stack: Stack;
+/** An agent's failure reason that names where its database runs. */
+const LEAKY_REASON = 'Vector store query failed: connect ECONNREFUSED 10.9.8.7:5432 (db.internal:5432, [fd00::7]:5432)';
 
 beforeAll(async () => {
-  stack = await startStack({ agents: [{ name: 'echo' }, { name: 'crasher', failure: { mode: 'crash' } }] });
+  stack = await startStack({
+    agents: [
+      { name: 'echo' },
+      { name: 'crasher', failure: { mode: 'crash' } },
+      // Fails every task with the reason a driver gives (as the RAG agent's vector store did).
+      { name: 'leaky', failure: { mode: 'always', message: LEAKY_REASON } },
+    ],
+  });
   // Every planning request gets a one-node plan on the echo agent, so well-formed orchestrated requests
   // that the fuzz produces now and then finish normally instead of depending on a generated plan.
   await pinPlanInSimLlm(stack.sim.url, plan(planNode('answer', 'echo', 'answer the question')));
@@ -236,5 +245,20 @@ describe('errors name the agent, never its address', () => {
     expect(text).not.toContain(address);
     expect(text).not.toMatch(/https?:\/\/(127\.0\.0\.1|localhost)/);
     expect(stack.orchestrator.lines.some((line) => line.includes('A2A call failed') && line.includes(address))).toBe(true);
+  });
+
+  it('an agent whose failure reason names an address (a driver error) reaches the client without it, streamed or not', async () => {
+    await pinPlanInSimLlm(stack.sim.url, plan(planNode('store', 'leaky', 'ask the agent whose database is gone')), { contains: '[leaky]' });
+    for (const stream of [false, true]) {
+      const response = await stack.request('/v1/chat/completions', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...ORCHESTRATE },
+        body: JSON.stringify({ ...ask(`[leaky] ask the agent whose database is gone (${stream ? 'streamed' : 'whole'})`), stream }),
+      });
+      const text = await response.text();
+      // The reason itself still comes through, attributed to the agent.
+      expect(text).toContain('connect ECONNREFUSED <address withheld>');
+      for (const address of ['10.9.8.7', 'db.internal', 'fd00::7', '5432']) expect(text, text.slice(0, 2_000)).not.toContain(address);
+    }
   });
 });

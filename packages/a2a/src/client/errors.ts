@@ -1,6 +1,6 @@
 import type { Task } from '@a2a-js/sdk';
 import { A2A_ERROR_CODE, A2AError, TaskNotCancelableError, TaskNotFoundError, isJsonRpcError } from '@a2a-js/sdk/errors';
-import { EnsembleError, ErrorCode } from '@ensemble/protocol';
+import { EnsembleError, ErrorCode, withoutAddresses } from '@ensemble/protocol';
 import { BrokenCircuitError } from 'cockatiel';
 
 import { partsText } from '../parts.js';
@@ -87,24 +87,6 @@ export class A2AClientError extends EnsembleError {
     this.rpcCode = options.rpcCode;
     this.notDelivered = options.notDelivered ?? false;
   }
-}
-
-/** URLs (`http://10.0.0.7:8203/a2a`, ...) as they appear in the SDK's and fetch's messages. */
-const URL_PATTERN = /\b[a-z][a-z\d+.-]*:\/\/[^\s"'<>()[\]{}]+/gi;
-/**
- * Addresses without a scheme, as socket errors and database drivers write them (`connect ECONNREFUSED
- * 10.0.0.5:5432`, `[::1]:6379`, `db.internal:5432`): IPv4 addresses, bracketed IPv6 ones, and host
- * names with a port.
- */
-const HOST_PATTERN = /\[[\da-f:.]+\](?::\d{1,5})?|\b(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?\b|\b(?:localhost|[a-z\d-]+(?:\.[a-z\d-]+)+):\d{1,5}\b/gi;
-
-/**
- * `text` with every URL and network address in it replaced by a placeholder. An agent's failure reason
- * comes from its own code and the libraries under it, and goes on to clients: whatever it says about
- * where things run stays in the logs.
- */
-export function withoutAddresses(text: string): string {
-  return text.replace(URL_PATTERN, '<address withheld>').replace(HOST_PATTERN, '<address withheld>');
 }
 
 /** Type guard, optionally for one failure kind: `if (isA2AClientError(error, 'unreachable')) ...`. */
