@@ -7,13 +7,14 @@ import { plan, planNode } from '@ensemble/workflow/testing/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { stopAllServices } from '../support/processes.js';
-import { Fuzz, type FuzzRequest, agentRequest, gatewayRequest, seededRandom } from './support/fuzz-cases.js';
+import { Fuzz, type FuzzRequest, a2aBindingOfPath, agentRequest, gatewayRequest, seededRandom } from './support/fuzz-cases.js';
 import { AGENT_TOKEN, API_TOKEN, ORCHESTRATE, type Stack, ask, pinPlanInSimLlm, startStack } from './support/stack.js';
 
 /**
  * Bad input never gets a 5xx. Thousands of generated malformed requests (seeded: set FUZZ_SEED to
  * replay a run) against the real gateway, the real planning agent, the orchestrator and a mock agent,
- * all real processes: every answer must be below 500, JSON, and from the gateway an OpenAI error object.
+ * all real processes: every answer must be below 500, JSON, from the gateway an OpenAI error object, and
+ * from an agent's A2A routes (slashed paths too) an error in the binding's own format (JSON-RPC, AIP-193).
  * Then the limits the gateway and every agent share (one `A2A_MAX_BODY_BYTES`) are checked at their
  * edge, and the stack must still answer a normal request.
  */
@@ -30,9 +31,18 @@ const REQUESTS = Number(process.env['FUZZ_REQUESTS'] ?? 3_000);
 const CONCURRENCY = 8;
 
 let stack: Stack;
+/** An agent's failure reason that names where its database runs. */
+const LEAKY_REASON = 'Vector store query failed: connect ECONNREFUSED 10.9.8.7:5432 (db.internal:5432, [fd00::7]:5432)';
 
 beforeAll(async () => {
-  stack = await startStack({ agents: [{ name: 'echo' }, { name: 'crasher', failure: { mode: 'crash' } }] });
+  stack = await startStack({
+    agents: [
+      { name: 'echo' },
+      { name: 'crasher', failure: { mode: 'crash' } },
+      // Fails every task with the reason a driver gives (as the RAG agent's vector store did).
+      { name: 'leaky', failure: { mode: 'always', message: LEAKY_REASON } },
+    ],
+  });
   // Every planning request gets a one-node plan on the echo agent, so well-formed orchestrated requests
   // that the fuzz produces now and then finish normally instead of depending on a generated plan.
   await pinPlanInSimLlm(stack.sim.url, plan(planNode('answer', 'echo', 'answer the question')));
@@ -72,6 +82,38 @@ function judge(request: FuzzRequest, status: number, contentType: string, text: 
     return `body is not JSON: ${text.slice(0, 200)}`;
   }
   if (request.target === 'gateway' && status >= 400 && !OpenAIErrorBodySchema.safeParse(body).success) return `not an OpenAI error object: ${text.slice(0, 200)}`;
+  if (request.target !== 'gateway') return a2aFormatFailure(request.path, status, body, text);
+  return undefined;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * An agent's A2A routes answer every error in their binding's format, never the OpenAI object: under
+ * `/a2a/rest` AIP-193 (`{error:{code: <the HTTP status>, status, message, details}}`), anywhere else under
+ * `/a2a` (the slashed JSON-RPC path included) a JSON-RPC response whose error has an integer code.
+ */
+function a2aFormatFailure(path: string, status: number, body: unknown, text: string): string | undefined {
+  const binding = a2aBindingOfPath(path);
+  if (binding === 'rest') {
+    if (status < 400) return undefined;
+    const error = isObject(body) ? body['error'] : undefined;
+    const aip193 = isObject(error) && error['code'] === status && typeof error['status'] === 'string' && typeof error['message'] === 'string' && Array.isArray(error['details']);
+    return aip193 && error['type'] === undefined ? undefined : `not an AIP-193 error: ${text.slice(0, 200)}`;
+  }
+  if (binding === 'jsonrpc') {
+    // A batch (which A2A does not take) may be answered with one response per entry.
+    for (const response of Array.isArray(body) ? body : [body]) {
+      if (!isObject(response) || response['jsonrpc'] !== '2.0' || !('id' in response)) return `not a JSON-RPC response: ${text.slice(0, 200)}`;
+      if (status < 400 && 'result' in response && !('error' in response)) continue;
+      const error = response['error'];
+      if (!isObject(error) || !Number.isInteger(error['code']) || typeof error['message'] !== 'string' || error['type'] !== undefined) {
+        return `not a JSON-RPC error object: ${text.slice(0, 200)}`;
+      }
+    }
+  }
   return undefined;
 }
 
@@ -203,5 +245,20 @@ describe('errors name the agent, never its address', () => {
     expect(text).not.toContain(address);
     expect(text).not.toMatch(/https?:\/\/(127\.0\.0\.1|localhost)/);
     expect(stack.orchestrator.lines.some((line) => line.includes('A2A call failed') && line.includes(address))).toBe(true);
+  });
+
+  it('an agent whose failure reason names an address (a driver error) reaches the client without it, streamed or not', async () => {
+    await pinPlanInSimLlm(stack.sim.url, plan(planNode('store', 'leaky', 'ask the agent whose database is gone')), { contains: '[leaky]' });
+    for (const stream of [false, true]) {
+      const response = await stack.request('/v1/chat/completions', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...ORCHESTRATE },
+        body: JSON.stringify({ ...ask(`[leaky] ask the agent whose database is gone (${stream ? 'streamed' : 'whole'})`), stream }),
+      });
+      const text = await response.text();
+      // The reason itself still comes through, attributed to the agent.
+      expect(text).toContain('connect ECONNREFUSED <address withheld>');
+      for (const address of ['10.9.8.7', 'db.internal', 'fd00::7', '5432']) expect(text, text.slice(0, 2_000)).not.toContain(address);
+    }
   });
 });

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from '../support/otlp-receiver.js';
 import { type ServiceProcess, startService, stopAllServices } from '../support/processes.js';
 import { testRedis } from '../support/redis.js';
-import { AGENT_TOKEN, ORCHESTRATE, pinPlanInSimLlm, readStream } from './support/stack.js';
+import { AGENT_TOKEN, pinPlanInSimLlm, readStream } from './support/stack.js';
 
 /**
  * Traces as Phoenix receives them. Every process exports to a receiver that, like Phoenix's
@@ -61,7 +61,8 @@ beforeAll(async () => {
   gateway = await start({
     name: 'gateway',
     entry: 'apps/gateway/src/main.ts',
-    env: { ...shared, ...llm, GATEWAY_PORT: '0', ORCHESTRATOR_URL: orchestrator.url, AGENT_CLIENT_TOKEN: AGENT_TOKEN },
+    // The LLM classifier routes the request (its call is one of the trace's LLM spans), not the local one.
+    env: { ...shared, ...llm, GATEWAY_PORT: '0', ORCHESTRATOR_URL: orchestrator.url, AGENT_CLIENT_TOKEN: AGENT_TOKEN, ROUTING_LOCAL_CLASSIFIER: 'false' },
   });
 }, 300_000);
 
@@ -81,10 +82,19 @@ describe('traces exported to a Phoenix-like OTLP receiver', () => {
         planNode('compute', 'reasoning-agent', 'Prices: {{nodes.search.output}}\nQuestion: what is 1234 * 5678?', { dependsOn: ['search'] }),
       ),
     );
+    // No routing header: the gateway asks the LLM classifier, which sends this request to orchestration.
+    const script = await fetch(`${sim.url}/_sim/scripts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ match: { schemaName: 'routing_verdict', contains: 'TRACE-CHECK' }, reply: { json: { needs_orchestration: true, reason: 'a lookup, then a computation' } } }),
+    });
+    expect(script.status).toBe(201);
     const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'e2e', maxRetries: 0, timeout: 60_000 });
-    const transcript = await readStream(
-      await client.chat.completions.create({ model: 'ensemble', stream: true, messages: [{ role: 'user', content: 'Find the price list, then work out the total' }] }, { headers: ORCHESTRATE }),
-    );
+    const { data: stream, response } = await client.chat.completions
+      .create({ model: 'ensemble', stream: true, messages: [{ role: 'user', content: 'TRACE-CHECK: find the price list, then work out the total' }] })
+      .withResponse();
+    expect(response.headers.get('x-routing-decision')).toMatch(/^orchestration; source=classifier/);
+    const transcript = await readStream(stream);
     expect(transcript.finishReason).toBe('stop');
     expect(transcript.events.some((event) => event.type === 'tool_result' && event.agent === 'reasoning-agent')).toBe(true);
 
@@ -118,7 +128,8 @@ describe('traces exported to a Phoenix-like OTLP receiver', () => {
 
     // Every LLM call, in whichever service made it, carries its model and token counts.
     const llmSpans = trace.filter((span) => kind(span) === 'LLM');
-    expect(new Set(llmSpans.map((span) => span.service)), summary).toEqual(new Set(['planning-agent', 'reasoning-agent', 'orchestrator']));
+    // The gateway's routing classifier, the planner, the reasoning agent and the orchestrator's synthesis.
+    expect(new Set(llmSpans.map((span) => span.service)), summary).toEqual(new Set(['gateway', 'planning-agent', 'reasoning-agent', 'orchestrator']));
     for (const span of llmSpans) {
       const { attributes } = span;
       expect(attributes['llm.model_name'], `${span.service} ${span.name}`).toEqual(expect.any(String));

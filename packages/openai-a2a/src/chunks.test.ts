@@ -159,6 +159,13 @@ describe('createChunkTranslator: task states', () => {
     expect(translator.result.error?.status).toBe(502);
     expect(translator.result.error?.details).toEqual({ task_id: 'task-1', context_id: 'ctx-1' });
   });
+
+  it('a failure reason that names an address (a driver error in the agent) reaches the client without it', () => {
+    const { chunks, content, errors } = run([statusUpdate(TaskState.TASK_STATE_FAILED, 'Event log read failed: connect ECONNREFUSED 127.0.0.1:6379')]);
+    expect(errors.map((error) => error.message)).toEqual(['Agent "orchestrator" failed: Event log read failed: connect ECONNREFUSED <address withheld>']);
+    expect(content).toContain('connect ECONNREFUSED <address withheld>');
+    expect(JSON.stringify(chunks)).not.toContain('127.0.0.1');
+  });
 });
 
 describe('createChunkTranslator: event kinds', () => {

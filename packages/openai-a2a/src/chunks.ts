@@ -9,7 +9,7 @@ import {
   type TaskStatusUpdateEvent,
 } from '@a2a-js/sdk';
 import { type TaskStateName, taskStateName } from '@ensemble/a2a/parts';
-import { EnsembleError, ErrorCode, type OpenAIErrorBody, type ReasoningEvent, type TokenUsage, sumTokenUsage, toOpenAIErrorBody } from '@ensemble/protocol';
+import { EnsembleError, ErrorCode, type OpenAIErrorBody, type ReasoningEvent, type TokenUsage, sumTokenUsage, toOpenAIErrorBody, withoutAddresses } from '@ensemble/protocol';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionMessage } from 'openai/resources/chat/completions';
 import type { CompletionUsage } from 'openai/resources/completions';
 
@@ -336,14 +336,17 @@ class DefaultChunkTranslator implements ChunkTranslator {
       }
       case TaskState.TASK_STATE_FAILED: {
         const agent = this.#agentLabel(readAttribution(eventMetadata, messageMetadata).agent);
-        const error = new EnsembleError(ErrorCode.UpstreamError, text === '' ? `${agent} failed` : `${agent} failed: ${text}`, {
+        // The reason was written by another process, from whatever its libraries said: an address in it
+        // (`connect ECONNREFUSED 10.0.0.5:6379`) is withheld from the client.
+        const reason = withoutAddresses(text);
+        const error = new EnsembleError(ErrorCode.UpstreamError, reason === '' ? `${agent} failed` : `${agent} failed: ${reason}`, {
           wireCode: 'agent_failed',
           details: this.#errorDetails(),
         });
         return this.#fail(error, explicit === undefined ? undefined : attributed(explicit), stateName, eventMetadata, messageMetadata);
       }
       case TaskState.TASK_STATE_CANCELED: {
-        const message = text === '' ? 'The task was canceled before it finished' : `The task was canceled: ${text}`;
+        const message = text === '' ? 'The task was canceled before it finished' : `The task was canceled: ${withoutAddresses(text)}`;
         const error = new EnsembleError(ErrorCode.Cancelled, message, { wireCode: 'task_canceled', details: this.#errorDetails() });
         return this.#fail(error, explicit === undefined ? undefined : attributed(explicit), stateName, eventMetadata, messageMetadata);
       }

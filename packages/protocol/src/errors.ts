@@ -74,3 +74,21 @@ export function toEnsembleError(value: unknown, fallback: ErrorCode = ErrorCode.
   const message = value instanceof Error ? value.message : 'Unexpected error';
   return new EnsembleError(fallback, message, { cause: value });
 }
+
+/** URLs (`http://10.0.0.7:8203/a2a`, ...) as they appear in the SDK's and fetch's messages. */
+const URL_PATTERN = /\b[a-z][a-z\d+.-]*:\/\/[^\s"'<>()[\]{}]+/gi;
+/**
+ * Addresses without a scheme, as socket errors and database drivers write them (`connect ECONNREFUSED
+ * 10.0.0.5:5432`, `[::1]:6379`, `db.internal:5432`): IPv4 addresses, bracketed IPv6 ones, and host
+ * names with a port.
+ */
+const HOST_PATTERN = /\[[\da-f:.]+\](?::\d{1,5})?|\b(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?\b|\b(?:localhost|[a-z\d-]+(?:\.[a-z\d-]+)+):\d{1,5}\b/gi;
+
+/**
+ * `text` with every URL and network address in it replaced by a placeholder. For failure reasons that go
+ * on to clients but come from other processes and the libraries under them (an agent's task failure, a
+ * driver's or a socket's error): what they say about where things run belongs in the logs only.
+ */
+export function withoutAddresses(text: string): string {
+  return text.replace(URL_PATTERN, '<address withheld>').replace(HOST_PATTERN, '<address withheld>');
+}

@@ -1,4 +1,4 @@
-export { EnsembleError, ErrorCode, toEnsembleError } from './errors.js';
+export { EnsembleError, ErrorCode, toEnsembleError, withoutAddresses } from './errors.js';
 export type { EnsembleErrorOptions } from './errors.js';
 export {
   ChatCompletionRequest,

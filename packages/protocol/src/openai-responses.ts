@@ -62,7 +62,7 @@ export const ChatCompletionChunk = z.looseObject({
         role: z.string().optional(),
         content: z.string().nullable().optional(),
         tool_calls: z.array(z.looseObject({ index: z.number().int() })).optional(),
-        reasoning_event: ReasoningEvent.optional().describe('Orchestrated answers: one progress event, attributed to its agent and DAG node, numbered 1, 2, 3... per response.'),
+        reasoning_event: ReasoningEvent.optional().describe('Orchestrated answers: one progress event, attributed to its agent and DAG node, with a sequence that increases through the response (from 0, with gaps: its position in the session event log).'),
         ...reasoningText,
       }),
       finish_reason: z.string().nullable().optional(),

@@ -319,6 +319,17 @@ function envelope(fuzz: Fuzz): { body: string; label: string } {
   }
 }
 
+/**
+ * The A2A binding whose error format a path of an agent must answer in: AIP-193 under `/a2a/rest`, a
+ * JSON-RPC error object anywhere else under `/a2a`; `undefined` outside the A2A routes (OpenAI errors).
+ */
+export function a2aBindingOfPath(path: string): 'jsonrpc' | 'rest' | undefined {
+  const bare = path.split('?')[0] ?? '';
+  if (bare === '/a2a/rest' || bare.startsWith('/a2a/rest/')) return 'rest';
+  if (bare === '/a2a' || bare.startsWith('/a2a/')) return 'jsonrpc';
+  return undefined;
+}
+
 export function agentRequest(fuzz: Fuzz, target: FuzzRequest['target'], token: string | undefined): FuzzRequest {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (token !== undefined && fuzz.chance(0.85)) headers['authorization'] = `Bearer ${token}`;
@@ -327,15 +338,32 @@ export function agentRequest(fuzz: Fuzz, target: FuzzRequest['target'], token: s
   const roll = fuzz.int(10);
   if (roll <= 5) {
     const { body, label } = envelope(fuzz);
-    return { target, method: 'POST', path: '/a2a/jsonrpc', headers, body, label };
+    // The card's URL, or that URL plus `/` as the A2A TCK's JSON-RPC client posts to it.
+    const path = fuzz.chance(0.5) ? '/a2a/jsonrpc' : '/a2a/jsonrpc/';
+    return { target, method: 'POST', path, headers, body, label: `${label} (${path})` };
   }
   if (roll <= 7) {
-    const path = fuzz.pick(['/a2a/rest/message:send', '/a2a/rest/message:stream', `/a2a/rest/tasks/${encodeURIComponent(fuzz.ascii(20))}`, '/a2a/rest/tasks/x:cancel', '/a2a/rest/tasks/x:subscribe', '/a2a/rest/tasks', '/a2a/rest/nope', '/a2a/rest/tasks/%zz']);
+    const route = fuzz.pick(['/a2a/rest/message:send', '/a2a/rest/message:stream', `/a2a/rest/tasks/${encodeURIComponent(fuzz.ascii(20))}`, '/a2a/rest/tasks/x:cancel', '/a2a/rest/tasks/x:subscribe', '/a2a/rest/tasks', '/a2a/rest/nope', '/a2a/rest/tasks/%zz']);
+    const path = fuzz.chance(0.3) ? `${route}/` : route;
     const method = fuzz.pick(['POST', 'POST', 'GET', 'DELETE', 'PUT']);
     const body = method === 'GET' || method === 'DELETE' ? undefined : fuzz.chance(0.5) ? envelope(fuzz).body : JSON.stringify(fuzz.value());
     return { target, method, path, headers, ...(body === undefined ? {} : { body }), label: `rest: ${method} ${path.slice(0, 60)}` };
   }
-  const path = fuzz.pick(['/a2a/jsonrpc', '/.well-known/agent-card.json', '/a2a', '/a2a/jsonrpc/extra', '/unknown', '/health', '/echo', `/${encodeURIComponent(wellFormed(fuzz.unicode(20)))}`]);
+  const path = fuzz.pick([
+    '/a2a/jsonrpc',
+    '/a2a/jsonrpc/',
+    '/.well-known/agent-card.json',
+    '/a2a',
+    '/a2a/',
+    '/a2a/jsonrpc/extra',
+    '/a2a/rest',
+    '/a2a/rest/',
+    '/unknown',
+    '/health',
+    '/echo',
+    `/${encodeURIComponent(wellFormed(fuzz.unicode(20)))}`,
+    `/a2a/${encodeURIComponent(wellFormed(fuzz.unicode(20)))}`,
+  ]);
   const method = fuzz.pick(['GET', 'PUT', 'DELETE', 'PATCH', 'POST']);
   const body = method === 'GET' || method === 'DELETE' ? undefined : fuzz.pick(['{', '', JSON.stringify(fuzz.value())]);
   return { target, method, path, headers, ...(body === undefined ? {} : { body }), label: `route: ${method} ${path.slice(0, 60)}` };

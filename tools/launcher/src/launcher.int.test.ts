@@ -14,7 +14,8 @@ import { testRedis } from '../../../test/support/redis.js';
 /**
  * `make up` for real: the launcher starts every service as its own process (all on port 0, so it never
  * collides with a running `make up`), the system answers a simple and a complex request through the
- * gateway, and Ctrl-C (SIGINT) leaves no process behind.
+ * gateway, and Ctrl-C (SIGINT to the whole process group) stops everything without a crash report or a
+ * restart, and leaves no process behind.
  */
 const redis = testRedis();
 let launcher: ChildProcess;
@@ -41,7 +42,8 @@ beforeAll(async () => {
   for (const name of PORTS) env[name] = '0';
   // The embedded defaults: sim-llm and the embedded database, whatever the developer's shell says.
   for (const name of ['OPENAI_BASE_URL', 'OPENAI_API_KEY', 'DATABASE_URL', 'API_TOKENS', 'AGENT_AUTH_TOKENS', 'OTEL_EXPORTER_OTLP_ENDPOINT']) delete env[name];
-  launcher = spawn(process.execPath, ['--import', 'tsx', 'tools/launcher/src/main.ts'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // A process group of its own, as a terminal runs `make up`, so the test can Ctrl-C the whole group.
+  launcher = spawn(process.execPath, ['--import', 'tsx', 'tools/launcher/src/main.ts'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   exited = once(launcher, 'exit');
   banner = new Promise((resolve, reject) => {
     const onLine = (line: string) => {
@@ -102,7 +104,7 @@ function alive(info: ProcessInfo): boolean {
 }
 
 describe('make up', () => {
-  it('starts every service, answers simple and complex requests, and stops them all on SIGINT', async () => {
+  it('starts every service, answers simple and complex requests, and stops them all on Ctrl-C', async () => {
     const gatewayUrl = await banner;
     const text = output.join('\n');
     for (const service of ['sim-llm', 'embedded-postgres', 'mcp-tools', 'mock-search', 'mock-analysis', 'mock-operations', 'planning-agent', 'orchestrator', 'gateway']) {
@@ -135,9 +137,12 @@ describe('make up', () => {
     expect(content.length).toBeGreaterThan(20);
     expect(agents.size).toBeGreaterThanOrEqual(1);
 
-    launcher.kill('SIGINT');
+    // Ctrl-C: SIGINT to every process of the group at once (launcher and services alike).
+    process.kill(-launcher.pid!, 'SIGINT');
     await exited;
     expect(launcher.exitCode).toBe(0);
+    // A stop in progress is neither reported as a crash nor answered with restarts.
+    expect(output.filter((line) => /exited unexpectedly|restarting|restart failed/.test(line))).toEqual([]);
     // The launcher waited for each service it started; anything a service started itself gets a moment
     // to follow its parent out.
     await expect.poll(() => children.filter(alive), { timeout: 5_000, interval: 50 }).toEqual([]);

@@ -129,6 +129,20 @@ describe('createA2AClient: errors never carry the agent’s address', () => {
     expect(error.message).toBe('Agent "search": Failed to fetch <address withheld> (HTTP 500)');
     expect(error.details).toMatchObject({ url: 'https://agents.internal.example:8443' });
   });
+
+  it('withholds bare addresses too: an agent failure reason from a socket or database error', () => {
+    const target = { agent: 'rag-agent', url: 'http://10.0.0.9:8004' };
+    const reasons = {
+      'Vector store query failed: connect ECONNREFUSED 10.0.0.5:5432': 'Vector store query failed: connect ECONNREFUSED <address withheld>',
+      'connect ECONNREFUSED 127.0.0.1': 'connect ECONNREFUSED <address withheld>',
+      'Redis at [::1]:6379 closed the connection': 'Redis at <address withheld> closed the connection',
+      'no answer from db.internal:5432 or localhost:6379': 'no answer from <address withheld> or <address withheld>',
+      'Step 2 of 8: version 1.2 of the plan, 3 tools (10:30)': 'Step 2 of 8: version 1.2 of the plan, 3 tools (10:30)',
+    };
+    for (const [reason, shown] of Object.entries(reasons)) {
+      expect(new A2AClientError('task_failed', reason, target).message).toBe(`Agent "rag-agent": ${shown}`);
+    }
+  });
 });
 
 describe('createA2AClient: circuit breaker per agent', () => {

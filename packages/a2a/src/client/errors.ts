@@ -1,6 +1,6 @@
 import type { Task } from '@a2a-js/sdk';
 import { A2A_ERROR_CODE, A2AError, TaskNotCancelableError, TaskNotFoundError, isJsonRpcError } from '@a2a-js/sdk/errors';
-import { EnsembleError, ErrorCode } from '@ensemble/protocol';
+import { EnsembleError, ErrorCode, withoutAddresses } from '@ensemble/protocol';
 import { BrokenCircuitError } from 'cockatiel';
 
 import { partsText } from '../parts.js';
@@ -87,14 +87,6 @@ export class A2AClientError extends EnsembleError {
     this.rpcCode = options.rpcCode;
     this.notDelivered = options.notDelivered ?? false;
   }
-}
-
-/** URLs (`http://10.0.0.7:8203/a2a`, ...) as they appear in the SDK's and fetch's messages. */
-const URL_PATTERN = /\b[a-z][a-z\d+.-]*:\/\/[^\s"'<>()[\]{}]+/gi;
-
-/** `text` with every URL in it replaced by a placeholder. */
-export function withoutAddresses(text: string): string {
-  return text.replace(URL_PATTERN, '<address withheld>');
 }
 
 /** Type guard, optionally for one failure kind: `if (isA2AClientError(error, 'unreachable')) ...`. */

@@ -132,6 +132,31 @@ describe('PgVectorStore on PGlite', () => {
   });
 });
 
+describe('PgVectorStore when the database goes away', () => {
+  it('fails as unavailable, naming no address (the message reaches clients through agent failures)', async () => {
+    const lost = await startEmbeddedPostgres({ port: 0 });
+    const { host, port } = new URL(lost.url);
+    const store = PgVectorStore.fromUrl(lost.url, { space: { model: 'm', dimension: 4 }, schema: nextSchema() });
+    try {
+      await store.setup();
+      await lost.close();
+      for (const attempt of [() => store.textSearch('anything'), () => store.vectorSearch([1, 0, 0, 0], { k: 1 }), () => store.stats(), () => store.deleteDocument('d'), () => store.reset()]) {
+        const error: unknown = await attempt().then(
+          () => undefined,
+          (failure: unknown) => failure,
+        );
+        expect(EnsembleError.is(error) ? error.code : error).toBe(ErrorCode.Unavailable);
+        const message = (error as EnsembleError).message;
+        expect(message).not.toContain(host);
+        expect(message).not.toContain(`:${port}`);
+      }
+    } finally {
+      await store.close();
+      await lost.close();
+    }
+  }, 60_000);
+});
+
 describe('embedded Postgres data directory', () => {
   let dir: string;
   beforeAll(async () => {

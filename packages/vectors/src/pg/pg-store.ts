@@ -364,7 +364,7 @@ export class PgVectorStore implements VectorStore {
    * wrapping every search in a transaction with `SET LOCAL`.
    */
   async #withClient<T>(efSearch: number, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.#pool.connect();
+    const client = await connect(this.#pool);
     let broken: Error | undefined;
     try {
       if (this.#connectionEfSearch.get(client) !== efSearch) {
@@ -383,7 +383,7 @@ export class PgVectorStore implements VectorStore {
   }
 
   async #transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.#pool.connect();
+    const client = await connect(this.#pool);
     let broken: Error | undefined;
     try {
       await client.query('BEGIN');
@@ -431,14 +431,40 @@ function toHit(row: ChunkRow): SearchHit {
   };
 }
 
+/** Socket errors that mean the database cannot be reached (or the connection to it broke). */
+const CONNECTION_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/** A failure to reach the database or to keep the connection, rather than an error of the query. */
+function isConnectionFailure(error: Error): boolean {
+  const code = (error as { code?: unknown }).code;
+  if (error instanceof pg.DatabaseError) return typeof code === 'string' && (code.startsWith('08') || code.startsWith('57P'));
+  if (typeof code === 'string') return CONNECTION_ERROR_CODES.has(code);
+  // pg reports a lost or timed-out connection as a plain `Error` without a code ("Connection terminated
+  // unexpectedly"); a bug of ours would be a TypeError or the like.
+  return error.constructor === Error;
+}
+
 /**
- * Wraps driver errors: connection failures (SQLSTATE class 08, shutdowns 57P, refused/reset sockets) are
- * `unavailable` (retry later); anything else is `internal` (a bug or a schema changed behind our back).
+ * Wraps driver errors: connection failures (SQLSTATE class 08, shutdowns 57P, refused/reset sockets, a
+ * dropped connection) are `unavailable` (retry later); anything else is `internal` (a bug or a schema
+ * changed behind our back). An unavailable store's message names no host or port (the driver's does:
+ * `connect ECONNREFUSED 10.0.0.5:5432`): it travels on to clients as an agent's failure reason; the
+ * driver's error stays in `cause`, for logs.
  */
 function toStoreError(error: unknown): unknown {
   if (error instanceof EnsembleError || !(error instanceof Error)) return error;
-  const code = (error as { code?: unknown }).code;
-  const unavailable =
-    typeof code === 'string' && (code.startsWith('08') || code.startsWith('57P') || ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'].includes(code));
-  return new EnsembleError(unavailable ? ErrorCode.Unavailable : ErrorCode.Internal, `Vector store query failed: ${error.message}`, { cause: error });
+  if (isConnectionFailure(error)) {
+    const code = (error as { code?: unknown }).code;
+    return new EnsembleError(ErrorCode.Unavailable, `The vector store's database is unreachable${typeof code === 'string' ? ` (${code})` : ''}`, { cause: error });
+  }
+  return new EnsembleError(ErrorCode.Internal, `Vector store query failed: ${error.message}`, { cause: error });
+}
+
+/** A pooled connection, with a failure to get one reported like any other store error. */
+async function connect(pool: pg.Pool): Promise<pg.PoolClient> {
+  try {
+    return await pool.connect();
+  } catch (error) {
+    throw toStoreError(error);
+  }
 }

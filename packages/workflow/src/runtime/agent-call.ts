@@ -2,7 +2,7 @@ import { TaskState } from '@a2a-js/sdk';
 import { partsData, partsText, readApprovalRequest, taskStateName } from '@ensemble/a2a';
 import { type A2AStreamEvent } from '@ensemble/a2a/client';
 import { readReasoningEvent, readUsage } from '@ensemble/openai-a2a';
-import { type ApprovalRequest, ApprovalRequestData, OrchestratorMetadataKey, type ReasoningEvent, ReplanSignal, ReplanSignalData, type TokenTotals } from '@ensemble/protocol';
+import { type ApprovalRequest, ApprovalRequestData, OrchestratorMetadataKey, type ReasoningEvent, ReplanSignal, ReplanSignalData, type TokenTotals, withoutAddresses } from '@ensemble/protocol';
 
 /**
  * What one A2A agent call produced, read from its stream event by event. Pure (no I/O), so the rules
@@ -127,7 +127,9 @@ export class AgentCallCollector {
       case TaskState.TASK_STATE_REJECTED:
       case TaskState.TASK_STATE_CANCELED: {
         const kind = state === TaskState.TASK_STATE_FAILED ? 'failed' : state === TaskState.TASK_STATE_REJECTED ? 'rejected' : 'canceled';
-        this.end = { kind, reason: message === '' ? `task ${taskStateName(state)}` : message };
+        // The reason goes on to the client (a node's failure, the workflow's error): an address in it (a
+        // driver's `connect ECONNREFUSED 10.0.0.5:5432`) is withheld.
+        this.end = { kind, reason: message === '' ? `task ${taskStateName(state)}` : withoutAddresses(message) };
         return undefined;
       }
       case TaskState.TASK_STATE_AUTH_REQUIRED:
