@@ -83,6 +83,8 @@ const URL_PATTERN = /\b[a-z][a-z\d+.-]*:\/\/[^\s"'<>()[\]{}]+/gi;
  * names with a port.
  */
 const HOST_PATTERN = /\[[\da-f:.]+\](?::\d{1,5})?|\b(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?\b|\b(?:localhost|[a-z\d-]+(?:\.[a-z\d-]+)+):\d{1,5}\b/gi;
+/** The host a name lookup failed for (`getaddrinfo ENOTFOUND db.internal`), which has no port to tell it by. */
+const LOOKUP_PATTERN = /\b(ENOTFOUND|EAI_AGAIN) [^\s,;)]+/g;
 
 /**
  * `text` with every URL and network address in it replaced by a placeholder. For failure reasons that go
@@ -90,5 +92,5 @@ const HOST_PATTERN = /\[[\da-f:.]+\](?::\d{1,5})?|\b(?:\d{1,3}\.){3}\d{1,3}(?::\
  * driver's or a socket's error): what they say about where things run belongs in the logs only.
  */
 export function withoutAddresses(text: string): string {
-  return text.replace(URL_PATTERN, '<address withheld>').replace(HOST_PATTERN, '<address withheld>');
+  return text.replace(URL_PATTERN, '<address withheld>').replace(LOOKUP_PATTERN, '$1 <address withheld>').replace(HOST_PATTERN, '<address withheld>');
 }

@@ -137,6 +137,8 @@ describe('createA2AClient: errors never carry the agent’s address', () => {
       'connect ECONNREFUSED 127.0.0.1': 'connect ECONNREFUSED <address withheld>',
       'Redis at [::1]:6379 closed the connection': 'Redis at <address withheld> closed the connection',
       'no answer from db.internal:5432 or localhost:6379': 'no answer from <address withheld> or <address withheld>',
+      'getaddrinfo ENOTFOUND db.internal': 'getaddrinfo ENOTFOUND <address withheld>',
+      'getaddrinfo EAI_AGAIN redis-primary, retrying': 'getaddrinfo EAI_AGAIN <address withheld>, retrying',
       'Step 2 of 8: version 1.2 of the plan, 3 tools (10:30)': 'Step 2 of 8: version 1.2 of the plan, 3 tools (10:30)',
     };
     for (const [reason, shown] of Object.entries(reasons)) {
