@@ -64,6 +64,26 @@ export function dockerfileStages(): Set<string> {
   return new Set([...dockerfile.matchAll(/^FROM\s+\S+\s+AS\s+(\S+)/gim)].map((match) => match[1]!));
 }
 
+/** The Dockerfile's `runtime` stage: what the image runs with. */
+export function runtimeStage(): string {
+  const dockerfile = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
+  return dockerfile.slice(dockerfile.search(/^FROM .* AS runtime$/m));
+}
+
+/** The variables the runtime stage's `ENV` instructions set (continued lines joined), in order. */
+export function dockerfileRuntimeEnv(): Map<string, string> {
+  const joined = runtimeStage().replace(/\\\n/g, ' ');
+  const env = new Map<string, string>();
+  for (const [, assignments] of joined.matchAll(/^ENV\s+(.*)$/gm)) {
+    for (const assignment of assignments!.trim().split(/\s+/)) {
+      const equals = assignment.indexOf('=');
+      if (equals <= 0) throw new Error(`ENV ${assignment}: only the KEY=value form is understood here`);
+      env.set(assignment.slice(0, equals), assignment.slice(equals + 1));
+    }
+  }
+  return env;
+}
+
 /** Docker's image reference grammar (name[:tag][@digest]), lower-case repository path components. */
 export const IMAGE_REFERENCE = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
 

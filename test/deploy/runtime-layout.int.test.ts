@@ -12,6 +12,7 @@ import { buildRuntimeLayout } from '../../tools/image/src/build.js';
 import { IMAGE_SERVICES, type ImageService } from '../../tools/image/src/services.js';
 import { REPO_ROOT, type ServiceProcess, startService, stopAllServices } from '../support/processes.js';
 import { testRedis } from '../support/redis.js';
+import { dockerfileRuntimeEnv, runtimeStage } from './deploy-support.js';
 
 const run = promisify(execFile);
 
@@ -27,12 +28,25 @@ let layout: string;
 const redis = testRedis();
 const started: Record<string, ServiceProcess> = {};
 
+/** `/app/...` (the layout's place in the image) and `/data/...` (its volume) in this test's directories. */
+function inLayout(imagePath: string): string {
+  return imagePath.replace(/^\/app(?=\/|$)/, layout).replace(/^\/data(?=\/|$)/, join(layout, '.data'));
+}
+
+/**
+ * The environment the Dockerfile's `ENV` gives every service, its image paths moved into the layout. The
+ * bind addresses stay on loopback here (dockerfile.test.ts checks the image sets them to 0.0.0.0).
+ */
+function imageEnv(): Record<string, string> {
+  return Object.fromEntries([...dockerfileRuntimeEnv()].filter(([name]) => !name.endsWith('_HOST')).map(([name, value]) => [name, inLayout(value)]));
+}
+
 function entrypoint(service: string): [string, ...string[]] {
   return ['sh', join(layout, 'deploy/docker/entrypoint.sh'), service];
 }
 
 function startCompiled(name: string, env: Record<string, string>): Promise<ServiceProcess> {
-  return startService({ name, command: { argv: entrypoint(name), cwd: layout }, env: { REDIS_URL: redis.url, REDIS_KEY_PREFIX: redis.prefix, ...env }, timeoutMs: 120_000 });
+  return startService({ name, command: { argv: entrypoint(name), cwd: layout }, env: { ...imageEnv(), REDIS_URL: redis.url, REDIS_KEY_PREFIX: redis.prefix, ...env }, timeoutMs: 120_000 });
 }
 
 function service(name: string): ImageService {
@@ -83,6 +97,12 @@ describe('the runtime layout the Dockerfile builds', () => {
     const assets = await glob(['{apps,packages,tools}/*/src/**/*'], { cwd: REPO_ROOT, ignore: ['**/*.ts', '**/node_modules/**', 'apps/console/**'] });
     expect(assets.length).toBeGreaterThan(0);
     for (const asset of assets) expect(existsSync(join(layout, asset.replace('/src/', '/dist/'))), asset).toBe(true);
+  });
+
+  it('holds every file the Dockerfile names under /app (entrypoint, health check, the MCP configuration it points the reasoning agent at)', () => {
+    const named = [...new Set([...runtimeStage().matchAll(/\/app\/[\w./-]+/g)].map((match) => match[0].replace(/[.,]$/, '')))];
+    expect(named).toEqual(expect.arrayContaining(['/app/deploy/docker/entrypoint.sh', '/app/tools/image/dist/healthcheck.js', '/app/deploy/docker/mcp-servers.json']));
+    for (const path of named) expect(existsSync(inLayout(path)), path).toBe(true);
   });
 
   it('carries the console’s Vite build (and nothing compiled from its sources), which the gateway serves at /console', async () => {
