@@ -96,7 +96,7 @@ interface Container {
   image: string;
   args?: string[];
   ports?: { name?: string; containerPort: number }[];
-  env?: { name: string; value?: string; valueFrom?: { configMapKeyRef?: { name: string; key: string }; secretKeyRef?: { name: string; key: string } } }[];
+  env?: EnvVar[];
   readinessProbe?: Probe;
   livenessProbe?: Probe;
   startupProbe?: Probe;
@@ -104,6 +104,22 @@ interface Container {
   securityContext?: { readOnlyRootFilesystem?: boolean; allowPrivilegeEscalation?: boolean; runAsNonRoot?: boolean };
   lifecycle?: { preStop?: { exec?: { command: string[] } } };
 }
+
+interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: { configMapKeyRef?: { name: string; key: string }; secretKeyRef?: { name: string; key: string }; fieldRef?: { fieldPath: string } };
+}
+
+/**
+ * Variables Kubernetes itself reads: set from the pod (downward API) only to be expanded as `$(NAME)` in a
+ * later variable of the same container, so no service reads them.
+ */
+function expansionOnly(env: readonly EnvVar[], variable: EnvVar): boolean {
+  const index = env.indexOf(variable);
+  return variable.valueFrom?.fieldRef !== undefined && env.slice(index + 1).some((later) => later.value?.includes(`$(${variable.name})`) === true);
+}
+
 interface Probe {
   httpGet?: { path: string; port: number | string };
   tcpSocket?: { port: number | string };
@@ -207,13 +223,27 @@ describe('the Ensemble Deployments', () => {
     const problems: string[] = [];
     for (const deployment of ensembleDeployments(dev)) {
       const name = deployment.metadata.name;
-      for (const variable of containersOf(deployment).flatMap((container) => container.env ?? [])) {
-        const row = table.get(variable.name);
-        if (row === undefined) problems.push(`${name}: ${variable.name} is not in the README's configuration table`);
-        else if (!readsVariable(row, name) && !(name === 'reasoning-agent' && viaMcpConfig.has(variable.name))) problems.push(`${name}: ${variable.name} is read by ${row.readBy.join(', ')}`);
+      for (const env of containersOf(deployment).map((container) => container.env ?? [])) {
+        for (const variable of env.filter((candidate) => !expansionOnly(env, candidate))) {
+          const row = table.get(variable.name);
+          if (row === undefined) problems.push(`${name}: ${variable.name} is not in the README's configuration table`);
+          else if (!readsVariable(row, name) && !(name === 'reasoning-agent' && viaMcpConfig.has(variable.name))) problems.push(`${name}: ${variable.name} is read by ${row.readBy.join(', ')}`);
+        }
       }
     }
     expect(problems).toEqual([]);
+  });
+
+  it("let each orchestrator replica announce its own pod's URL in the replica registry (not the Service's, one entry for all)", () => {
+    const [container] = containersOf(named(base, 'Deployment', 'orchestrator'));
+    const env = container!.env ?? [];
+    const announced = env.find((variable) => variable.name === 'ORCHESTRATOR_PUBLIC_URL');
+    const expansion = /^http:\/\/\$\(([A-Z_]+)\):(\d+)$/.exec(announced?.value ?? '');
+    expect(expansion, announced?.value).not.toBeNull();
+    expect(Number(expansion![2])).toBe(container!.ports![0]!.containerPort);
+    // Kubernetes expands $(NAME) only from a variable defined earlier in the list.
+    const source = env.slice(0, env.indexOf(announced!)).find((variable) => variable.name === expansion![1]);
+    expect(source?.valueFrom?.fieldRef?.fieldPath).toBe('status.podIP');
   });
 
   it('have resources, a non-root read-only securityContext, and a grace period that covers the drain', () => {
