@@ -162,6 +162,16 @@ describe('the runtime layout the Dockerfile builds', () => {
     expect(reply).toMatch(/"result":\s*"?14/);
     expect(reply).not.toContain('"isError":true');
 
+    // The CLI is a command, not a server: healthy means it does its job from the production install, here
+    // against the services' database (its own schema): ingest the corpus the image carries (Markdown, HTML,
+    // PDF loaders), then find a passage in it.
+    const cli = (...args: string[]) =>
+      run('sh', [...entrypoint('cli').slice(1), ...args], { cwd: layout, env: { ...process.env, ...imageEnv(), EMBEDDED_PG_URL: pg.url, VECTOR_STORE_SCHEMA: 'image_cli' } });
+    const ingested = JSON.parse((await cli('ingest', join(layout, 'data/sample-corpus'), '--root', layout, '--json')).stdout) as { store: { documents: number } };
+    expect(ingested.store.documents).toBeGreaterThanOrEqual(6);
+    const hits = JSON.parse((await cli('search', 'HNSW index recall', '-k', '3', '--json')).stdout) as { source: string }[];
+    expect(hits.map((hit) => hit.source)).toContain('data/sample-corpus/pgvector-and-hnsw.md');
+
     const exits = await Promise.all(
       Object.entries(started).map(async ([name, process]) => {
         await process.stop(15_000);
