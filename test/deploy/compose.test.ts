@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 
 import { REPO_ROOT } from '../support/processes.js';
-import { IMAGE_REFERENCE, dockerfileStages, imageService, mcpConfigVariables, readmeConfiguration, readsVariable, serviceUrls } from './deploy-support.js';
+import { IMAGE_REFERENCE, OPERATOR_SETTINGS, dockerfileStages, imageService, mcpConfigVariables, readmeConfiguration, readsVariable, serviceUrls } from './deploy-support.js';
 
 /**
  * docker-compose.yml, checked without a Docker engine. No npm package ships the current Compose
@@ -119,6 +119,24 @@ describe('docker-compose.yml', () => {
         if (row === undefined) problems.push(`${name}: ${variable} is not in the README's configuration table`);
         else if (!readsVariable(row, image.name) && !(image.name === 'reasoning-agent' && viaMcpConfig.has(variable)))
           problems.push(`${name}: the README says ${variable} is read by ${row.readBy.join(', ')}, not ${image.name}`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('passes every operator setting from .env to every service that reads it', () => {
+    const table = readmeConfiguration();
+    // Uninterpolated, to see where each value comes from.
+    const raw = (parse(composeText, { merge: true }) as { services: Record<string, ComposeService> }).services;
+    const problems: string[] = [];
+    for (const setting of OPERATOR_SETTINGS) {
+      const row = table.get(setting);
+      if (row === undefined) throw new Error(`${setting} is not in the README's configuration table`);
+      const readers = ensembleServices.filter(([, service]) => readsVariable(row, imageServiceOf(service).name));
+      expect(readers.length, setting).toBeGreaterThan(0);
+      for (const [name] of readers) {
+        const value = raw[name]!.environment?.[setting];
+        if (typeof value !== 'string' || !value.startsWith(`\${${setting}`)) problems.push(`${name}: ${setting} is ${JSON.stringify(value)}, not taken from .env`);
       }
     }
     expect(problems).toEqual([]);

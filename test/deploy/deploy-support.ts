@@ -46,6 +46,21 @@ export function readsVariable(variable: ConfigVariable, service: string): boolea
   return variable.readBy.some((reader) => reader === 'all' || names.includes(reader));
 }
 
+/**
+ * Settings an operator changes per deployment without editing the manifests: in compose each comes from
+ * `.env` (`${NAME...}`), in Kubernetes from the ConfigMap or the Secret, for every service the README's
+ * configuration table says reads it.
+ */
+export const OPERATOR_SETTINGS: readonly string[] = [
+  'REDIS_KEY_PREFIX',
+  'EMBEDDING_MODEL',
+  'ORCHESTRATION_REASONING_FIELD',
+  'APPROVAL_TIMEOUT_SECONDS',
+  'APPROVAL_TIMEOUT_ACTION',
+  'APPROVAL_WEBHOOK_URLS',
+  'APPROVAL_WEBHOOK_SECRET',
+];
+
 /** Variables the image's MCP configuration (`deploy/docker/mcp-servers.json`) expands in the reasoning agent. */
 export function mcpConfigVariables(): Set<string> {
   const text = readFileSync(join(REPO_ROOT, 'deploy/docker/mcp-servers.json'), 'utf8');

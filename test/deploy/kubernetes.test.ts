@@ -12,7 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 
 import { REPO_ROOT } from '../support/processes.js';
-import { imageService, mcpConfigVariables, readmeConfiguration, readsVariable, serviceUrls } from './deploy-support.js';
+import { OPERATOR_SETTINGS, imageService, mcpConfigVariables, readmeConfiguration, readsVariable, serviceUrls } from './deploy-support.js';
 
 const run = promisify(execFile);
 
@@ -229,6 +229,22 @@ describe('the Ensemble Deployments', () => {
           if (row === undefined) problems.push(`${name}: ${variable.name} is not in the README's configuration table`);
           else if (!readsVariable(row, name) && !(name === 'reasoning-agent' && viaMcpConfig.has(variable.name))) problems.push(`${name}: ${variable.name} is read by ${row.readBy.join(', ')}`);
         }
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('take every operator setting from the ConfigMap or the Secret, in every service that reads it', () => {
+    const table = readmeConfiguration();
+    const problems: string[] = [];
+    for (const setting of OPERATOR_SETTINGS) {
+      const row = table.get(setting);
+      if (row === undefined) throw new Error(`${setting} is not in the README's configuration table`);
+      const readers = ensembleDeployments(base).filter((deployment) => readsVariable(row, deployment.metadata.name));
+      expect(readers.length, setting).toBeGreaterThan(0);
+      for (const deployment of readers) {
+        const variable = containersOf(deployment)[0]!.env?.find((candidate) => candidate.name === setting);
+        if (variable?.valueFrom?.configMapKeyRef === undefined && variable?.valueFrom?.secretKeyRef === undefined) problems.push(`${deployment.metadata.name}: ${setting} is not taken from the ConfigMap or the Secret`);
       }
     }
     expect(problems).toEqual([]);
