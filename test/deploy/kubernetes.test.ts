@@ -324,6 +324,11 @@ describe('NetworkPolicies', () => {
     });
   });
 
+  it('leave egress open: Redis, PostgreSQL, the LLM and the OTLP collector are outside the namespace (docs/deployment.md says so)', () => {
+    expect(of(base, 'NetworkPolicy').filter((policy) => pspec(policy).policyTypes.includes('Egress')).map((policy) => policy.metadata.name)).toEqual([]);
+    expect(readFileSync(join(REPO_ROOT, 'docs/deployment.md'), 'utf8')).toMatch(/Egress is not restricted by the NetworkPolicies/);
+  });
+
   it('open exactly the port each pod serves', () => {
     for (const policy of of(base, 'NetworkPolicy')) {
       const target = ensembleDeployments(base).find((deployment) => matches(pspec(policy).podSelector.matchLabels, dspec(deployment).template.metadata.labels));
