@@ -87,8 +87,10 @@ describe('the runtime layout the Dockerfile builds', () => {
       const app = candidate.name === 'mock-agent' ? 'mock-agents' : candidate.name;
       expect(existsSync(join(layout, 'apps', app, 'dist/main.js')), candidate.name).toBe(true);
     }
-    // Development tools are not installed; the manifests point at the compiled files.
-    for (const devOnly of ['vitest', 'eslint', 'typescript', 'kubernetes-models']) expect(existsSync(join(layout, 'node_modules', devOnly)), devOnly).toBe(false);
+    // Development tools are not installed, tsx (which runs the TypeScript sources in development) and its
+    // esbuild included: nothing in the image can fall back to the sources. The manifests point at the compiled files.
+    const installed = await glob(['**/node_modules/{vitest,eslint,typescript,kubernetes-models,tsx,esbuild}/package.json'], { cwd: layout });
+    expect(installed).toEqual([]);
     const a2a = JSON.parse(await readFile(join(layout, 'packages/a2a/package.json'), 'utf8')) as { exports: Record<string, string> };
     expect(a2a.exports['.']).toBe('./dist/index.js');
     expect(existsSync(join(layout, 'packages/a2a/src'))).toBe(false);
