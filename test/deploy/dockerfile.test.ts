@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 
 import { IMAGE_SERVICES } from '../../tools/image/src/services.js';
 import { REPO_ROOT } from '../support/processes.js';
-import { dockerfileStages } from './deploy-support.js';
+import { dockerfileStages, runtimeStage as readRuntimeStage } from './deploy-support.js';
 
 /**
  * The Dockerfile, without a Docker engine: the linter (`dockerfile-utils`, the Dockerfile language
@@ -15,7 +15,7 @@ import { dockerfileStages } from './deploy-support.js';
  */
 
 const dockerfile = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
-const runtimeStage = dockerfile.slice(dockerfile.search(/^FROM .* AS runtime$/m));
+const runtimeStage = readRuntimeStage();
 
 describe('Dockerfile', () => {
   it('passes the linter', () => {

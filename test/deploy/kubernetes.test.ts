@@ -203,7 +203,9 @@ describe.each([
 describe('the Ensemble Deployments', () => {
   it('run every long-running service of the image with probes on /ready and /health on its own port', () => {
     const deployments = ensembleDeployments(base);
-    for (const deployment of deployments) expect(imageOf(deployment), deployment.metadata.name).toMatch(/^ensemble:\d+\.\d+\.\d+$/);
+    // The image the Dockerfile labels with the package's version (`ARG VERSION`, dockerfile.test.ts).
+    const version = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+    for (const deployment of deployments) expect(imageOf(deployment), deployment.metadata.name).toBe(`ensemble:${version}`);
     expect(deployments.map((deployment) => deployment.metadata.name).sort()).toEqual(['gateway', 'mcp-tools', 'orchestrator', 'planning-agent', 'rag-agent', 'reasoning-agent']);
     for (const deployment of deployments) {
       const [container] = containersOf(deployment);
