@@ -85,6 +85,13 @@ export function runtimeStage(): string {
   return dockerfile.slice(dockerfile.search(/^FROM .* AS runtime$/m));
 }
 
+/** The runtime stage's `USER uid:gid` (numeric, so Kubernetes' `runAsNonRoot` can check it). */
+export function imageUser(): { uid: number; gid: number } {
+  const match = /^USER (\d+):(\d+)$/m.exec(runtimeStage());
+  if (match === null) throw new Error('the runtime stage sets no numeric USER uid:gid');
+  return { uid: Number(match[1]), gid: Number(match[2]) };
+}
+
 /** The variables the runtime stage's `ENV` instructions set (continued lines joined), in order. */
 export function dockerfileRuntimeEnv(): Map<string, string> {
   const joined = runtimeStage().replace(/\\\n/g, ' ');

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 
 import { IMAGE_SERVICES } from '../../tools/image/src/services.js';
 import { REPO_ROOT } from '../support/processes.js';
-import { dockerfileStages, runtimeStage as readRuntimeStage } from './deploy-support.js';
+import { dockerfileStages, imageUser, runtimeStage as readRuntimeStage } from './deploy-support.js';
 
 /**
  * The Dockerfile, without a Docker engine: the linter (`dockerfile-utils`, the Dockerfile language
@@ -29,7 +29,8 @@ describe('Dockerfile', () => {
   it('builds in stages and runs as a non-root user from a production install', () => {
     expect([...dockerfileStages()]).toEqual(['build', 'deps', 'runtime']);
     expect(dockerfile).toMatch(/npm ci --omit=dev/);
-    expect(runtimeStage).toMatch(/^USER node$/m);
+    // The base image's `node` user, by number, and not root.
+    expect(imageUser()).toEqual({ uid: 1000, gid: 1000 });
     expect(runtimeStage).not.toMatch(/npm (ci|install)/);
     expect(runtimeStage).toMatch(/^COPY --from=deps /m);
   });

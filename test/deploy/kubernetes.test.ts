@@ -12,7 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 
 import { REPO_ROOT } from '../support/processes.js';
-import { OPERATOR_SETTINGS, imageService, mcpConfigVariables, readmeConfiguration, readsVariable, serviceUrls } from './deploy-support.js';
+import { OPERATOR_SETTINGS, imageService, imageUser, mcpConfigVariables, readmeConfiguration, readsVariable, serviceUrls } from './deploy-support.js';
 
 const run = promisify(execFile);
 
@@ -272,7 +272,7 @@ describe('the Ensemble Deployments', () => {
       const [container] = containersOf(deployment);
       expect(Object.keys(container!.resources?.requests ?? {}).sort(), deployment.metadata.name).toEqual(['cpu', 'memory']);
       expect(Object.keys(container!.resources?.limits ?? {}), deployment.metadata.name).toContain('memory');
-      expect(pod.securityContext, deployment.metadata.name).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });
+      expect(pod.securityContext, deployment.metadata.name).toMatchObject({ runAsNonRoot: true, runAsUser: imageUser().uid, runAsGroup: imageUser().gid });
       expect(container!.securityContext, deployment.metadata.name).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
       const preStop = container!.lifecycle?.preStop?.exec?.command;
       const preStopMs = preStop?.[0] === 'sleep' ? Number(preStop[1]) * 1000 : 0;
