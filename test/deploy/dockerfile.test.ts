@@ -71,5 +71,8 @@ describe('Dockerfile', () => {
   it('.dockerignore keeps dependencies, embedded state, build and test output out of the context', () => {
     const ignored = readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8').split('\n');
     for (const entry of ['**/node_modules', '**/dist', '.data', 'coverage', 'test-results', '.env', '.git']) expect(ignored).toContain(entry);
+    // And whatever git ignores (local state, benchmark peers), written the way .dockerignore matches it.
+    const gitignored = readFileSync(join(REPO_ROOT, '.gitignore'), 'utf8').split('\n').map((line) => line.trim().replace(/\/$/, '')).filter((line) => line !== '' && !line.startsWith('#'));
+    expect(gitignored.filter((entry) => !ignored.includes(entry) && !ignored.includes(`**/${entry}`))).toEqual([]);
   });
 });
