@@ -182,6 +182,16 @@ describe('docker-compose.yml', () => {
     expect(problems).toEqual([]);
   });
 
+  it('has every A2A service announce its address on the compose network (the image binds 0.0.0.0, no address for others)', () => {
+    const table = readmeConfiguration();
+    const announcing = [...table.values()].filter((row) => row.name.endsWith('_PUBLIC_URL'));
+    for (const [name, service] of ensembleServices) {
+      for (const row of announcing.filter((candidate) => readsVariable(candidate, imageServiceOf(service).name) && !candidate.readBy.includes('agents'))) {
+        expect(service.environment?.[row.name], `${name}: ${row.name}`).toBe(`http://${name}:${containerPortOf(name)[0]}`);
+      }
+    }
+  });
+
   it('points the services at the real infrastructure', () => {
     for (const [name, service] of ensembleServices) {
       const environment = service.environment ?? {};

@@ -252,6 +252,19 @@ describe('the Ensemble Deployments', () => {
     expect(problems).toEqual([]);
   });
 
+  it('have every A2A service announce an address others reach (the image binds 0.0.0.0): its Service, or its pod', () => {
+    const announcing = [...readmeConfiguration().values()].filter((row) => row.name.endsWith('_PUBLIC_URL') && !row.readBy.includes('agents'));
+    for (const deployment of ensembleDeployments(base)) {
+      const [container] = containersOf(deployment);
+      for (const row of announcing.filter((candidate) => readsVariable(candidate, deployment.metadata.name))) {
+        const port = container!.ports![0]!.containerPort;
+        expect([`http://${deployment.metadata.name}:${port}`, `http://$(POD_IP):${port}`], `${deployment.metadata.name}: ${row.name}`).toContain(
+          container!.env?.find((variable) => variable.name === row.name)?.value,
+        );
+      }
+    }
+  });
+
   it("let each orchestrator replica announce its own pod's URL in the replica registry (not the Service's, one entry for all)", () => {
     const [container] = containersOf(named(base, 'Deployment', 'orchestrator'));
     const env = container!.env ?? [];
