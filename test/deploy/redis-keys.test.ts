@@ -32,7 +32,45 @@ function documentedKeys(): Set<string> {
   return new Set(rows.flatMap((cell) => [...cell.matchAll(/`([^`]+)`/g)].map((match) => match[1]!.replace(/<[^>]*>/g, '<>'))));
 }
 
+/** Redis Cluster's hash slot of a key: CRC16 (XMODEM) of the key, or of its first non-empty `{hash tag}`, mod 16384. */
+function keySlot(key: string): number {
+  const open = key.indexOf('{');
+  const close = open === -1 ? -1 : key.indexOf('}', open + 1);
+  const hashed = close > open + 1 ? key.slice(open + 1, close) : key;
+  let crc = 0;
+  for (const byte of Buffer.from(hashed, 'utf8')) {
+    crc ^= byte << 8;
+    for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc % 16_384;
+}
+
+const builtKeys = codeKeys();
+
+/** A key the code builds (`<>` filled in with `id`), under the default prefix. */
+function key(template: string, id: string): string {
+  if (!builtKeys.has(template)) throw new Error(`the code builds no key ${template}`);
+  return `ensemble:${template.replaceAll('<>', id)}`;
+}
+
 describe("docs/deployment.md's Redis keys", () => {
+  it('computes hash slots as Redis does (the examples of the Cluster specification)', () => {
+    expect(keySlot('123456789')).toBe(0x31c3 % 16_384);
+    expect(keySlot('{user1000}.following')).toBe(keySlot('{user1000}.followers'));
+    expect(keySlot('foo{{bar}}zap')).toBe(keySlot('{bar'));
+  });
+
+  it("holds the section's claims about hash slots: one slot per session's event log, none for what the session and approval scripts touch together", () => {
+    const ids = ['0b5c1d8e-1f43-4c8e-9a41-6f1f6f3b2a10', 'a3e4f0c2-7d5b-4f7e-8a1c-2b9d0e6f4c31', 'f7c9e2a1-3b4d-4e6f-9a8b-1c2d3e4f5a6b'];
+    for (const id of ids) {
+      expect(keySlot(key('events:{<>}', id))).toBe(keySlot(key('events:{<>}:meta', id)));
+      const sessionScript = [key('session:<>', id), key('session:<>:nodes', id), key('sessions:owner:<>', 'alice'), key('sessions:active', id)];
+      expect(new Set(sessionScript.map(keySlot)).size, id).toBeGreaterThan(1);
+      const decision = [key('approval:{<>}', id), key('approvals:due', id), key('approvals:wake', id)];
+      expect(new Set(decision.map(keySlot)).size, id).toBeGreaterThan(1);
+    }
+  });
+
   it('finds the key builders it checks (the pattern still matches the code)', () => {
     const keys = codeKeys();
     expect(keys.size).toBeGreaterThan(15);
