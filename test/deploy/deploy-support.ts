@@ -46,6 +46,21 @@ export function readsVariable(variable: ConfigVariable, service: string): boolea
   return variable.readBy.some((reader) => reader === 'all' || names.includes(reader));
 }
 
+/**
+ * Settings an operator changes per deployment without editing the manifests: in compose each comes from
+ * `.env` (`${NAME...}`), in Kubernetes from the ConfigMap or the Secret, for every service the README's
+ * configuration table says reads it.
+ */
+export const OPERATOR_SETTINGS: readonly string[] = [
+  'REDIS_KEY_PREFIX',
+  'EMBEDDING_MODEL',
+  'ORCHESTRATION_REASONING_FIELD',
+  'APPROVAL_TIMEOUT_SECONDS',
+  'APPROVAL_TIMEOUT_ACTION',
+  'APPROVAL_WEBHOOK_URLS',
+  'APPROVAL_WEBHOOK_SECRET',
+];
+
 /** Variables the image's MCP configuration (`deploy/docker/mcp-servers.json`) expands in the reasoning agent. */
 export function mcpConfigVariables(): Set<string> {
   const text = readFileSync(join(REPO_ROOT, 'deploy/docker/mcp-servers.json'), 'utf8');
@@ -62,6 +77,33 @@ export function imageService(name: string): ImageService {
 export function dockerfileStages(): Set<string> {
   const dockerfile = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
   return new Set([...dockerfile.matchAll(/^FROM\s+\S+\s+AS\s+(\S+)/gim)].map((match) => match[1]!));
+}
+
+/** The Dockerfile's `runtime` stage: what the image runs with. */
+export function runtimeStage(): string {
+  const dockerfile = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
+  return dockerfile.slice(dockerfile.search(/^FROM .* AS runtime$/m));
+}
+
+/** The runtime stage's `USER uid:gid` (numeric, so Kubernetes' `runAsNonRoot` can check it). */
+export function imageUser(): { uid: number; gid: number } {
+  const match = /^USER (\d+):(\d+)$/m.exec(runtimeStage());
+  if (match === null) throw new Error('the runtime stage sets no numeric USER uid:gid');
+  return { uid: Number(match[1]), gid: Number(match[2]) };
+}
+
+/** The variables the runtime stage's `ENV` instructions set (continued lines joined), in order. */
+export function dockerfileRuntimeEnv(): Map<string, string> {
+  const joined = runtimeStage().replace(/\\\n/g, ' ');
+  const env = new Map<string, string>();
+  for (const [, assignments] of joined.matchAll(/^ENV\s+(.*)$/gm)) {
+    for (const assignment of assignments!.trim().split(/\s+/)) {
+      const equals = assignment.indexOf('=');
+      if (equals <= 0) throw new Error(`ENV ${assignment}: only the KEY=value form is understood here`);
+      env.set(assignment.slice(0, equals), assignment.slice(equals + 1));
+    }
+  }
+  return env;
 }
 
 /** Docker's image reference grammar (name[:tag][@digest]), lower-case repository path components. */

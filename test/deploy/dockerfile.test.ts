@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 
 import { IMAGE_SERVICES } from '../../tools/image/src/services.js';
 import { REPO_ROOT } from '../support/processes.js';
-import { dockerfileStages } from './deploy-support.js';
+import { dockerfileStages, imageUser, runtimeStage as readRuntimeStage } from './deploy-support.js';
 
 /**
  * The Dockerfile, without a Docker engine: the linter (`dockerfile-utils`, the Dockerfile language
@@ -15,7 +15,7 @@ import { dockerfileStages } from './deploy-support.js';
  */
 
 const dockerfile = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
-const runtimeStage = dockerfile.slice(dockerfile.search(/^FROM .* AS runtime$/m));
+const runtimeStage = readRuntimeStage();
 
 describe('Dockerfile', () => {
   it('passes the linter', () => {
@@ -29,7 +29,8 @@ describe('Dockerfile', () => {
   it('builds in stages and runs as a non-root user from a production install', () => {
     expect([...dockerfileStages()]).toEqual(['build', 'deps', 'runtime']);
     expect(dockerfile).toMatch(/npm ci --omit=dev/);
-    expect(runtimeStage).toMatch(/^USER node$/m);
+    // The base image's `node` user, by number, and not root.
+    expect(imageUser()).toEqual({ uid: 1000, gid: 1000 });
     expect(runtimeStage).not.toMatch(/npm (ci|install)/);
     expect(runtimeStage).toMatch(/^COPY --from=deps /m);
   });
@@ -70,5 +71,8 @@ describe('Dockerfile', () => {
   it('.dockerignore keeps dependencies, embedded state, build and test output out of the context', () => {
     const ignored = readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8').split('\n');
     for (const entry of ['**/node_modules', '**/dist', '.data', 'coverage', 'test-results', '.env', '.git']) expect(ignored).toContain(entry);
+    // And whatever git ignores (local state, benchmark peers), written the way .dockerignore matches it.
+    const gitignored = readFileSync(join(REPO_ROOT, '.gitignore'), 'utf8').split('\n').map((line) => line.trim().replace(/\/$/, '')).filter((line) => line !== '' && !line.startsWith('#'));
+    expect(gitignored.filter((entry) => !ignored.includes(entry) && !ignored.includes(`**/${entry}`))).toEqual([]);
   });
 });

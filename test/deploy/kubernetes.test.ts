@@ -12,7 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 
 import { REPO_ROOT } from '../support/processes.js';
-import { imageService, mcpConfigVariables, readmeConfiguration, readsVariable, serviceUrls } from './deploy-support.js';
+import { OPERATOR_SETTINGS, imageService, imageUser, mcpConfigVariables, readmeConfiguration, readsVariable, serviceUrls } from './deploy-support.js';
 
 const run = promisify(execFile);
 
@@ -96,7 +96,7 @@ interface Container {
   image: string;
   args?: string[];
   ports?: { name?: string; containerPort: number }[];
-  env?: { name: string; value?: string; valueFrom?: { configMapKeyRef?: { name: string; key: string }; secretKeyRef?: { name: string; key: string } } }[];
+  env?: EnvVar[];
   readinessProbe?: Probe;
   livenessProbe?: Probe;
   startupProbe?: Probe;
@@ -104,6 +104,22 @@ interface Container {
   securityContext?: { readOnlyRootFilesystem?: boolean; allowPrivilegeEscalation?: boolean; runAsNonRoot?: boolean };
   lifecycle?: { preStop?: { exec?: { command: string[] } } };
 }
+
+interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: { configMapKeyRef?: { name: string; key: string }; secretKeyRef?: { name: string; key: string }; fieldRef?: { fieldPath: string } };
+}
+
+/**
+ * Variables Kubernetes itself reads: set from the pod (downward API) only to be expanded as `$(NAME)` in a
+ * later variable of the same container, so no service reads them.
+ */
+function expansionOnly(env: readonly EnvVar[], variable: EnvVar): boolean {
+  const index = env.indexOf(variable);
+  return variable.valueFrom?.fieldRef !== undefined && env.slice(index + 1).some((later) => later.value?.includes(`$(${variable.name})`) === true);
+}
+
 interface Probe {
   httpGet?: { path: string; port: number | string };
   tcpSocket?: { port: number | string };
@@ -187,7 +203,9 @@ describe.each([
 describe('the Ensemble Deployments', () => {
   it('run every long-running service of the image with probes on /ready and /health on its own port', () => {
     const deployments = ensembleDeployments(base);
-    for (const deployment of deployments) expect(imageOf(deployment), deployment.metadata.name).toMatch(/^ensemble:\d+\.\d+\.\d+$/);
+    // The image the Dockerfile labels with the package's version (`ARG VERSION`, dockerfile.test.ts).
+    const version = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+    for (const deployment of deployments) expect(imageOf(deployment), deployment.metadata.name).toBe(`ensemble:${version}`);
     expect(deployments.map((deployment) => deployment.metadata.name).sort()).toEqual(['gateway', 'mcp-tools', 'orchestrator', 'planning-agent', 'rag-agent', 'reasoning-agent']);
     for (const deployment of deployments) {
       const [container] = containersOf(deployment);
@@ -207,13 +225,56 @@ describe('the Ensemble Deployments', () => {
     const problems: string[] = [];
     for (const deployment of ensembleDeployments(dev)) {
       const name = deployment.metadata.name;
-      for (const variable of containersOf(deployment).flatMap((container) => container.env ?? [])) {
-        const row = table.get(variable.name);
-        if (row === undefined) problems.push(`${name}: ${variable.name} is not in the README's configuration table`);
-        else if (!readsVariable(row, name) && !(name === 'reasoning-agent' && viaMcpConfig.has(variable.name))) problems.push(`${name}: ${variable.name} is read by ${row.readBy.join(', ')}`);
+      for (const env of containersOf(deployment).map((container) => container.env ?? [])) {
+        for (const variable of env.filter((candidate) => !expansionOnly(env, candidate))) {
+          const row = table.get(variable.name);
+          if (row === undefined) problems.push(`${name}: ${variable.name} is not in the README's configuration table`);
+          else if (!readsVariable(row, name) && !(name === 'reasoning-agent' && viaMcpConfig.has(variable.name))) problems.push(`${name}: ${variable.name} is read by ${row.readBy.join(', ')}`);
+        }
       }
     }
     expect(problems).toEqual([]);
+  });
+
+  it('take every operator setting from the ConfigMap or the Secret, in every service that reads it', () => {
+    const table = readmeConfiguration();
+    const problems: string[] = [];
+    for (const setting of OPERATOR_SETTINGS) {
+      const row = table.get(setting);
+      if (row === undefined) throw new Error(`${setting} is not in the README's configuration table`);
+      const readers = ensembleDeployments(base).filter((deployment) => readsVariable(row, deployment.metadata.name));
+      expect(readers.length, setting).toBeGreaterThan(0);
+      for (const deployment of readers) {
+        const variable = containersOf(deployment)[0]!.env?.find((candidate) => candidate.name === setting);
+        if (variable?.valueFrom?.configMapKeyRef === undefined && variable?.valueFrom?.secretKeyRef === undefined) problems.push(`${deployment.metadata.name}: ${setting} is not taken from the ConfigMap or the Secret`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('have every A2A service announce an address others reach (the image binds 0.0.0.0): its Service, or its pod', () => {
+    const announcing = [...readmeConfiguration().values()].filter((row) => row.name.endsWith('_PUBLIC_URL') && !row.readBy.includes('agents'));
+    for (const deployment of ensembleDeployments(base)) {
+      const [container] = containersOf(deployment);
+      for (const row of announcing.filter((candidate) => readsVariable(candidate, deployment.metadata.name))) {
+        const port = container!.ports![0]!.containerPort;
+        expect([`http://${deployment.metadata.name}:${port}`, `http://$(POD_IP):${port}`], `${deployment.metadata.name}: ${row.name}`).toContain(
+          container!.env?.find((variable) => variable.name === row.name)?.value,
+        );
+      }
+    }
+  });
+
+  it("let each orchestrator replica announce its own pod's URL in the replica registry (not the Service's, one entry for all)", () => {
+    const [container] = containersOf(named(base, 'Deployment', 'orchestrator'));
+    const env = container!.env ?? [];
+    const announced = env.find((variable) => variable.name === 'ORCHESTRATOR_PUBLIC_URL');
+    const expansion = /^http:\/\/\$\(([A-Z_]+)\):(\d+)$/.exec(announced?.value ?? '');
+    expect(expansion, announced?.value).not.toBeNull();
+    expect(Number(expansion![2])).toBe(container!.ports![0]!.containerPort);
+    // Kubernetes expands $(NAME) only from a variable defined earlier in the list.
+    const source = env.slice(0, env.indexOf(announced!)).find((variable) => variable.name === expansion![1]);
+    expect(source?.valueFrom?.fieldRef?.fieldPath).toBe('status.podIP');
   });
 
   it('have resources, a non-root read-only securityContext, and a grace period that covers the drain', () => {
@@ -224,7 +285,7 @@ describe('the Ensemble Deployments', () => {
       const [container] = containersOf(deployment);
       expect(Object.keys(container!.resources?.requests ?? {}).sort(), deployment.metadata.name).toEqual(['cpu', 'memory']);
       expect(Object.keys(container!.resources?.limits ?? {}), deployment.metadata.name).toContain('memory');
-      expect(pod.securityContext, deployment.metadata.name).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });
+      expect(pod.securityContext, deployment.metadata.name).toMatchObject({ runAsNonRoot: true, runAsUser: imageUser().uid, runAsGroup: imageUser().gid });
       expect(container!.securityContext, deployment.metadata.name).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
       const preStop = container!.lifecycle?.preStop?.exec?.command;
       const preStopMs = preStop?.[0] === 'sleep' ? Number(preStop[1]) * 1000 : 0;
@@ -276,6 +337,11 @@ describe('NetworkPolicies', () => {
       'rag-agent': ['orchestrator', 'planning-agent'],
       'mcp-tools': ['reasoning-agent'],
     });
+  });
+
+  it('leave egress open: Redis, PostgreSQL, the LLM and the OTLP collector are outside the namespace (docs/deployment.md says so)', () => {
+    expect(of(base, 'NetworkPolicy').filter((policy) => pspec(policy).policyTypes.includes('Egress')).map((policy) => policy.metadata.name)).toEqual([]);
+    expect(readFileSync(join(REPO_ROOT, 'docs/deployment.md'), 'utf8')).toMatch(/Egress is not restricted by the NetworkPolicies/);
   });
 
   it('open exactly the port each pod serves', () => {

@@ -12,6 +12,7 @@ import { buildRuntimeLayout } from '../../tools/image/src/build.js';
 import { IMAGE_SERVICES, type ImageService } from '../../tools/image/src/services.js';
 import { REPO_ROOT, type ServiceProcess, startService, stopAllServices } from '../support/processes.js';
 import { testRedis } from '../support/redis.js';
+import { dockerfileRuntimeEnv, runtimeStage } from './deploy-support.js';
 
 const run = promisify(execFile);
 
@@ -27,12 +28,25 @@ let layout: string;
 const redis = testRedis();
 const started: Record<string, ServiceProcess> = {};
 
+/** `/app/...` (the layout's place in the image) and `/data/...` (its volume) in this test's directories. */
+function inLayout(imagePath: string): string {
+  return imagePath.replace(/^\/app(?=\/|$)/, layout).replace(/^\/data(?=\/|$)/, join(layout, '.data'));
+}
+
+/**
+ * The environment the Dockerfile's `ENV` gives every service, its image paths moved into the layout. The
+ * bind addresses stay on loopback here (dockerfile.test.ts checks the image sets them to 0.0.0.0).
+ */
+function imageEnv(): Record<string, string> {
+  return Object.fromEntries([...dockerfileRuntimeEnv()].filter(([name]) => !name.endsWith('_HOST')).map(([name, value]) => [name, inLayout(value)]));
+}
+
 function entrypoint(service: string): [string, ...string[]] {
   return ['sh', join(layout, 'deploy/docker/entrypoint.sh'), service];
 }
 
 function startCompiled(name: string, env: Record<string, string>): Promise<ServiceProcess> {
-  return startService({ name, command: { argv: entrypoint(name), cwd: layout }, env: { REDIS_URL: redis.url, REDIS_KEY_PREFIX: redis.prefix, ...env }, timeoutMs: 120_000 });
+  return startService({ name, command: { argv: entrypoint(name), cwd: layout }, env: { ...imageEnv(), REDIS_URL: redis.url, REDIS_KEY_PREFIX: redis.prefix, ...env }, timeoutMs: 120_000 });
 }
 
 function service(name: string): ImageService {
@@ -73,8 +87,10 @@ describe('the runtime layout the Dockerfile builds', () => {
       const app = candidate.name === 'mock-agent' ? 'mock-agents' : candidate.name;
       expect(existsSync(join(layout, 'apps', app, 'dist/main.js')), candidate.name).toBe(true);
     }
-    // Development tools are not installed; the manifests point at the compiled files.
-    for (const devOnly of ['vitest', 'eslint', 'typescript', 'kubernetes-models']) expect(existsSync(join(layout, 'node_modules', devOnly)), devOnly).toBe(false);
+    // Development tools are not installed, tsx (which runs the TypeScript sources in development) and its
+    // esbuild included: nothing in the image can fall back to the sources. The manifests point at the compiled files.
+    const installed = await glob(['**/node_modules/{vitest,eslint,typescript,kubernetes-models,tsx,esbuild}/package.json'], { cwd: layout });
+    expect(installed).toEqual([]);
     const a2a = JSON.parse(await readFile(join(layout, 'packages/a2a/package.json'), 'utf8')) as { exports: Record<string, string> };
     expect(a2a.exports['.']).toBe('./dist/index.js');
     expect(existsSync(join(layout, 'packages/a2a/src'))).toBe(false);
@@ -83,6 +99,12 @@ describe('the runtime layout the Dockerfile builds', () => {
     const assets = await glob(['{apps,packages,tools}/*/src/**/*'], { cwd: REPO_ROOT, ignore: ['**/*.ts', '**/node_modules/**', 'apps/console/**'] });
     expect(assets.length).toBeGreaterThan(0);
     for (const asset of assets) expect(existsSync(join(layout, asset.replace('/src/', '/dist/'))), asset).toBe(true);
+  });
+
+  it('holds every file the Dockerfile names under /app (entrypoint, health check, the MCP configuration it points the reasoning agent at)', () => {
+    const named = [...new Set([...runtimeStage().matchAll(/\/app\/[\w./-]+/g)].map((match) => match[0].replace(/[.,]$/, '')))];
+    expect(named).toEqual(expect.arrayContaining(['/app/deploy/docker/entrypoint.sh', '/app/tools/image/dist/healthcheck.js', '/app/deploy/docker/mcp-servers.json']));
+    for (const path of named) expect(existsSync(inLayout(path)), path).toBe(true);
   });
 
   it('carries the console’s Vite build (and nothing compiled from its sources), which the gateway serves at /console', async () => {
@@ -141,6 +163,16 @@ describe('the runtime layout the Dockerfile builds', () => {
     const reply = await calculation.text();
     expect(reply).toMatch(/"result":\s*"?14/);
     expect(reply).not.toContain('"isError":true');
+
+    // The CLI is a command, not a server: healthy means it does its job from the production install, here
+    // against the services' database (its own schema): ingest the corpus the image carries (Markdown, HTML,
+    // PDF loaders), then find a passage in it.
+    const cli = (...args: string[]) =>
+      run('sh', [...entrypoint('cli').slice(1), ...args], { cwd: layout, env: { ...process.env, ...imageEnv(), EMBEDDED_PG_URL: pg.url, VECTOR_STORE_SCHEMA: 'image_cli' } });
+    const ingested = JSON.parse((await cli('ingest', join(layout, 'data/sample-corpus'), '--root', layout, '--json')).stdout) as { store: { documents: number } };
+    expect(ingested.store.documents).toBeGreaterThanOrEqual(6);
+    const hits = JSON.parse((await cli('search', 'HNSW index recall', '-k', '3', '--json')).stdout) as { source: string }[];
+    expect(hits.map((hit) => hit.source)).toContain('data/sample-corpus/pgvector-and-hnsw.md');
 
     const exits = await Promise.all(
       Object.entries(started).map(async ([name, process]) => {

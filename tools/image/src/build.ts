@@ -15,7 +15,7 @@ import { glob } from 'tinyglobby';
  * - every workspace's `package.json`, its `exports` pointing at `dist/*.js` instead of `src/*.ts`;
  * - every workspace's `src/**` compiled file by file to `dist/**` (ESM, source maps, tests left out), its
  *   other files under `src/` (JSON a module imports) copied beside them;
- * - `config/`, the sample corpus and the container entrypoint;
+ * - `config/`, the sample corpus, the container entrypoint and the image's MCP configuration;
  * - the web console's Vite build (`apps/console/dist`, made by `npm run build:console` before this step),
  *   copied as is: the gateway serves it at `/console`. Its sources are browser code, never compiled here.
  *
@@ -30,7 +30,11 @@ import { glob } from 'tinyglobby';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
-const EXTRA_PATHS = ['config', 'data/sample-corpus', 'deploy/docker/entrypoint.sh'];
+/**
+ * Besides the compiled workspaces: the services' configuration, the sample corpus, the entrypoint, and the
+ * MCP configuration the image's `MCP_CONFIG_FILE` names (without it the reasoning agent cannot start).
+ */
+const EXTRA_PATHS = ['config', 'data/sample-corpus', 'deploy/docker/entrypoint.sh', 'deploy/docker/mcp-servers.json'];
 
 /** Workspaces built by Vite for the browser: their `dist/` is copied from the repository, not compiled. */
 export const WEB_APPS: readonly string[] = ['apps/console'];
