@@ -36,7 +36,6 @@ const CONCURRENCY = Number(process.env['CHAOS_CONCURRENCY'] ?? 4);
 const KILL_EVERY_MS = Number(process.env['CHAOS_KILL_EVERY_MS'] ?? 2_500);
 const RESTART_AFTER_MS = Number(process.env['CHAOS_RESTART_AFTER_MS'] ?? 1_000);
 const DEADLINE_MS = Number(process.env['CHAOS_DEADLINE_MS'] ?? 120_000);
-const DEBUG = process.env['CHAOS_DEBUG'] === '1';
 const TASK_MS = 1_200;
 const TOKEN = 'chaos-client';
 const AGENT_TOKEN = 'chaos-internal';
@@ -256,7 +255,7 @@ async function runWorkflow(index: number, gateways: readonly Slot[]): Promise<Wo
         const parsed = JSON.parse(data) as { error?: { code?: string; message?: string }; choices?: { delta?: { reasoning_event?: { type?: string; metadata?: { missing?: unknown[] } } } }[] };
         const event = parsed.choices?.[0]?.delta?.reasoning_event;
         if (event?.type === 'synthesis' && (event.metadata?.missing?.length ?? 0) > 0) outcome.degraded = true;
-        if (parsed.error !== undefined) return parsed.error.code === 'orchestrator_disconnected' ? 'cut' : `failed: ${parsed.error.code ?? 'error'}${DEBUG ? ` (${parsed.error.message ?? ''})` : ''}`;
+        if (parsed.error !== undefined) return parsed.error.code === 'orchestrator_disconnected' ? 'cut' : `failed: ${parsed.error.code ?? 'error'} (${parsed.error.message ?? ''})`;
         return undefined;
       });
       if (ended === 'completed') return { ...outcome, kind: 'completed', detail: '' };
