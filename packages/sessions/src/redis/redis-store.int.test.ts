@@ -2,6 +2,7 @@ import { EnsembleError, ErrorCode, type NodeResult } from '@ensemble/protocol';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { rejection } from '@ensemble/protocol/testing';
 import { testRedis } from '../../../../test/support/redis.js';
 import { describeSessionStoreConformance, sampleRequest, sampleResult } from '../testing/conformance.js';
 import { RedisSessionStore } from './redis-store.js';
@@ -63,6 +64,15 @@ describe('RedisSessionStore against real Redis', () => {
       expect(ttl).toBeGreaterThan(sevenDays - 60_000);
       expect(ttl).toBeLessThanOrEqual(sevenDays);
     }
+  });
+
+  it('checks a node write’s owner against the owner’s index, and against the record when the index lost the session', async () => {
+    const session = await store.create({ owner: 'alice', request: sampleRequest });
+    const k = keys(prefix, session.id);
+    await redis.zrem(k.owner, session.id);
+    expect((await rejection(store.putNodeResult(session.id, 'mallory', 'paris', sampleResult()))).code).toBe(ErrorCode.NotFound);
+    await store.putNodeResult(session.id, 'alice', 'paris', sampleResult());
+    expect(JSON.parse((await redis.hget(k.nodes, 'paris')) ?? '{}')).toEqual(sampleResult());
   });
 
   it('applies a configured TTL, refreshes it on every write, and really expires', async () => {
