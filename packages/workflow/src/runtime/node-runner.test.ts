@@ -341,6 +341,7 @@ describe('node runner: resuming a node whose agent task survived a crash', () =>
     const agent = survivingAgent({ 'agent-task-2': { state: TaskState.TASK_STATE_WORKING, live } }, [
       listedTask('other-node', TaskState.TASK_STATE_WORKING, '2030-01-01T00:00:03Z', { node: 'n2', input: 'work' }),
       listedTask('other-input', TaskState.TASK_STATE_WORKING, '2030-01-01T00:00:03Z', { node: 'n1', input: 'older plan' }),
+      { ...listedTask('other-session', TaskState.TASK_STATE_COMPLETED, '2030-01-01T00:00:04Z'), contextId: 'session-2' },
       listedTask('agent-task-2', TaskState.TASK_STATE_WORKING, '2030-01-01T00:00:02Z'),
     ]);
     const outcome = await runner(agent.client)({ ...resumedRequest('unused'), previous: { ...resumedRequest('unused').previous!, taskId: null } });

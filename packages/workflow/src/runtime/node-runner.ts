@@ -181,9 +181,11 @@ async function findNodeTask(client: A2AClient, deps: NodeRunnerDeps, nodeId: str
     deps.logger.info({ node: nodeId, agent: client.agent, err: error }, 'could not list the agent’s tasks of the session; relying on the recorded task id');
     return null;
   }
+  // The context is checked here too: an agent whose store ignores the filter must not lend this node
+  // another session's task for the same node and input.
   const ofNode = tasks.filter((task) => {
     const first = firstUserMessage(task);
-    return first !== undefined && first.metadata?.[EnsembleMetadataKey.node] === nodeId && partsText(first.parts) === input;
+    return task.contextId === deps.sessionId && first !== undefined && first.metadata?.[EnsembleMetadataKey.node] === nodeId && partsText(first.parts) === input;
   });
   const usable = ofNode.filter((task) => task.status?.state === TaskState.TASK_STATE_COMPLETED || !isTerminalState(task.status?.state));
   const newest = (a: Task, b: Task) => (b.status?.timestamp ?? '').localeCompare(a.status?.timestamp ?? '');
