@@ -28,7 +28,9 @@ beforeAll(async () => {
   // `make test` builds the console in its set-up; a direct vitest run builds it here if it is missing.
   if (!existsSync(join(REPO_ROOT, 'apps/console/dist/index.html'))) execFileSync('npm', ['run', '--silent', 'build:console'], { cwd: REPO_ROOT, stdio: 'inherit' });
   await mkdir(IMAGES, { recursive: true });
-  [stack, browser] = await Promise.all([
+  // Both settle before a failure is thrown (Chromium missing, a service that would not start), so
+  // `afterAll` stops everything the stack started rather than what it had started by then.
+  const [started, launched] = await Promise.allSettled([
     startStack({
       agents: [
         { name: 'researcher', delayMs: 2_500, statusUpdates: ['reading sources'] },
@@ -39,6 +41,9 @@ beforeAll(async () => {
     }),
     chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS }),
   ]);
+  if (started.status === 'fulfilled') stack = started.value;
+  if (launched.status === 'fulfilled') browser = launched.value;
+  for (const result of [started, launched]) if (result.status === 'rejected') throw result.reason;
 }, 120_000);
 
 afterAll(async () => {

@@ -22,6 +22,8 @@ export interface ServiceProcess {
 }
 
 const running = new Set<ServiceProcess>();
+/** Children spawned but not listening yet: `stopAllServices` kills them too (a sibling's start failed). */
+const starting = new Set<ChildProcess>();
 
 export interface StartServiceOptions {
   name: string;
@@ -48,6 +50,7 @@ export async function startService(options: StartServiceOptions): Promise<Servic
     env: { ...process.env, LOG_LEVEL: 'info', OTEL_EXPORTER_OTLP_ENDPOINT: '', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  starting.add(child);
   const lines: string[] = [];
   const waiters = new Set<{ predicate: (line: Record<string, unknown>) => boolean; resolve: (line: Record<string, unknown>) => void }>();
   const exited = once(child, 'exit');
@@ -86,13 +89,15 @@ export async function startService(options: StartServiceOptions): Promise<Servic
     });
   };
 
-  const listening = await waitForLine((line) => line['msg'] === 'listening' && typeof line['url'] === 'string', options.timeoutMs ?? 30_000).catch(
-    async (error: unknown) => {
+  const listening = await waitForLine((line) => line['msg'] === 'listening' && typeof line['url'] === 'string', options.timeoutMs ?? 30_000)
+    .catch(async (error: unknown) => {
       child.kill('SIGKILL');
       await exited;
       throw error;
-    },
-  );
+    })
+    .finally(() => starting.delete(child));
+  // Killed while it was starting (`stopAllServices` after a sibling's start failed): not started.
+  if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${options.name} was stopped while it started`);
 
   const stopWith = async (signal: NodeJS.Signals, graceMs: number) => {
     if (child.exitCode === null && child.signalCode === null) {
@@ -119,6 +124,9 @@ export async function startService(options: StartServiceOptions): Promise<Servic
 
 /** Stops every process started through `startService` that is still running (for `afterAll`). */
 export async function stopAllServices(): Promise<void> {
+  // A child still starting is one whose start will not be awaited any more (the `beforeAll` that
+  // started it already failed): nothing else would ever stop it.
+  for (const child of starting) child.kill('SIGKILL');
   await Promise.all([...running].map((service) => service.stop()));
 }
 
