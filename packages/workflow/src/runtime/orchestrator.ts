@@ -252,6 +252,13 @@ function approvalRequestOf(sessionId: string, waiting: WaitingNode[]): { key: st
   };
 }
 
+/** A session a resume scan would run in the background, with the wake-up that brought it (decisions). */
+interface ResumeCandidate {
+  sessionId: string;
+  owner: string;
+  wakeup?: ApprovalWakeup;
+}
+
 /**
  * The orchestrator: admits A2A requests onto sessions (create, continue, replay, cancel), runs their
  * workflows under the session lease, resumes orphaned sessions in the background, and relays cancels.
@@ -646,19 +653,8 @@ export class Orchestrator {
       logger.warn({ err: error }, 'resume scan failed');
       return 0;
     }
-    let started = 0;
-    for (const record of candidates) {
-      if (this.#runs.has(record.id) || this.#stopping) continue;
-      let lease: SessionLease;
-      try {
-        lease = await store.acquireLease(record.id, record.owner, { ttlMs: this.#options.leaseMs, autoRenew: true });
-      } catch {
-        continue; // another orchestrator got there first
-      }
-      started += 1;
-      void this.#resumeInBackground(record.id, record.owner, lease);
-    }
-    return started;
+    // A lease refused: another orchestrator got there first.
+    return this.#takeUpInBackground(candidates.map((record) => ({ sessionId: record.id, owner: record.owner })));
   }
 
   /**
@@ -669,7 +665,7 @@ export class Orchestrator {
    * decisions are applied (or there is nothing left to apply), so it fires exactly once in effect.
    */
   async #deliverDecisions(): Promise<number> {
-    const { store, approvals, logger } = this.#options;
+    const { approvals, logger } = this.#options;
     const free = this.#freeBackgroundSlots();
     if (approvals === undefined || free <= 0) return 0;
     let wakeups: ApprovalWakeup[];
@@ -679,19 +675,36 @@ export class Orchestrator {
       logger.warn({ err: error }, 'approval wake-up scan failed');
       return 0;
     }
+    return this.#takeUpInBackground(
+      wakeups.map((wakeup) => ({ sessionId: wakeup.sessionId, owner: wakeup.owner, wakeup })),
+      // Busy: its run takes the decisions up (or the next scan does). Gone: nothing left to apply.
+      async ({ wakeup }, error) => {
+        if (wakeup !== undefined && !EnsembleError.is(error, ErrorCode.Conflict)) await approvals.clearWakeup(wakeup).catch(() => undefined);
+      },
+    );
+  }
+
+  /**
+   * The resume scans' common step: each candidate session this process does not run already and can
+   * lease is run in the background (`refused` hears the lease error of the others). Returns how many
+   * started.
+   */
+  async #takeUpInBackground(
+    candidates: readonly ResumeCandidate[],
+    refused?: (candidate: ResumeCandidate, error: unknown) => Promise<void>,
+  ): Promise<number> {
     let started = 0;
-    for (const wakeup of wakeups) {
-      if (this.#runs.has(wakeup.sessionId) || this.#stopping) continue;
+    for (const candidate of candidates) {
+      if (this.#runs.has(candidate.sessionId) || this.#stopping) continue;
       let lease: SessionLease;
       try {
-        lease = await store.acquireLease(wakeup.sessionId, wakeup.owner, { ttlMs: this.#options.leaseMs, autoRenew: true });
+        lease = await this.#options.store.acquireLease(candidate.sessionId, candidate.owner, { ttlMs: this.#options.leaseMs, autoRenew: true });
       } catch (error) {
-        // Busy: its run takes the decisions up (or the next scan does). Gone: nothing left to apply.
-        if (!EnsembleError.is(error, ErrorCode.Conflict)) await approvals.clearWakeup(wakeup).catch(() => undefined);
+        await refused?.(candidate, error);
         continue;
       }
       started += 1;
-      void this.#resumeInBackground(wakeup.sessionId, wakeup.owner, lease, wakeup);
+      void this.#resumeInBackground(candidate.sessionId, candidate.owner, lease, candidate.wakeup);
     }
     return started;
   }
