@@ -44,9 +44,46 @@ export function layerTimeline(starts: Map<string, number>, completions: Map<stri
   return { layerSpans, handoffs };
 }
 
-/** One node: an A2A streaming call to the agent, read to its terminal state; its duration goes to `calls`. */
-async function callNode(client: Client, id: string, calls: number[]): Promise<void> {
-  const started = performance.now();
+/** When a node's call was sent and when it finished (wall clock, ms, sub-millisecond precision). */
+export interface NodeTimes {
+  sent: number;
+  done: number;
+}
+
+/** Wall-clock time in ms with sub-millisecond precision, comparable with the agent's own timestamps. */
+export const epochMs = () => performance.timeOrigin + performance.now();
+
+/** When the agent itself worked on a node: its `mock work done` log line (wall clock, ms). */
+export interface AgentWork {
+  started: number;
+  done: number;
+}
+
+/**
+ * The caller's share of each layer, split around the agent's own work (all in ms, per layer, from node id
+ * -> time maps): `before` = the layer's first node sent -> the agent beginning the layer's last node to
+ * begin (sending, and the agent taking the requests in); `after` = the agent finishing the layer's last
+ * node to finish -> the layer complete for the caller (the result read, and for Ensemble persisted).
+ */
+export function layerPhases(starts: Map<string, number>, completions: Map<string, number>, work: Map<string, AgentWork>): { before: number[]; after: number[] } {
+  const layerOf = (node: string) => Number(node.slice(1, node.indexOf('-')));
+  const layers = new Map<number, string[]>();
+  for (const node of starts.keys()) layers.set(layerOf(node), [...(layers.get(layerOf(node)) ?? []), node]);
+  const before: number[] = [];
+  const after: number[] = [];
+  for (const nodes of layers.values()) {
+    const worked = nodes.map((node) => work.get(node));
+    if (worked.some((entry) => entry === undefined) || nodes.some((node) => !completions.has(node))) continue;
+    const entries = worked as AgentWork[];
+    before.push(Math.max(...entries.map((entry) => entry.started)) - Math.min(...nodes.map((node) => starts.get(node)!)));
+    after.push(Math.max(...nodes.map((node) => completions.get(node)!)) - Math.max(...entries.map((entry) => entry.done)));
+  }
+  return { before, after };
+}
+
+/** One node: an A2A streaming call to the agent, read to its terminal state; its times go to `nodes`. */
+async function callNode(client: Client, id: string, nodes: Map<string, NodeTimes>): Promise<void> {
+  const sent = epochMs();
   const message = {
     messageId: crypto.randomUUID(),
     contextId: crypto.randomUUID(),
@@ -64,13 +101,13 @@ async function callNode(client: Client, id: string, calls: number[]): Promise<vo
     else if (payload?.$case === 'statusUpdate') state = payload.value.status?.state;
   }
   if (state !== TaskState.TASK_STATE_COMPLETED) throw new Error(`A2A call ${id} ended in state ${state}`);
-  calls.push(performance.now() - started);
+  nodes.set(id, { sent, done: epochMs() });
 }
 
-/** One run of the DAG: wall time (first call sent -> last call finished) and every call's duration, in ms. */
+/** One run of the DAG: wall time (first call sent -> last call finished) and every node's call, in ms. */
 export interface DagTiming {
   wall: number;
-  calls: number[];
+  nodes: Map<string, NodeTimes>;
 }
 
 export type DagRunner = (dag: LayeredDag) => Promise<DagTiming>;
@@ -83,10 +120,10 @@ export function officialClient(url: string): Promise<Client> {
 /** No engine: `Promise.all` over each layer, layer after layer. */
 export function bareRunner(client: Client): DagRunner {
   return async ({ layers, width }) => {
-    const calls: number[] = [];
+    const nodes = new Map<string, NodeTimes>();
     const started = performance.now();
-    for (let layer = 0; layer < layers; layer += 1) await Promise.all(layerIds(width, layer).map((id) => callNode(client, id, calls)));
-    return { wall: performance.now() - started, calls };
+    for (let layer = 0; layer < layers; layer += 1) await Promise.all(layerIds(width, layer).map((id) => callNode(client, id, nodes)));
+    return { wall: performance.now() - started, nodes };
   };
 }
 
@@ -116,7 +153,7 @@ export async function langGraphRunner(client: Client): Promise<DagRunner> {
   const State = Annotation.Root({ done: Annotation<string[]>({ reducer: (left, right) => left.concat(right), default: () => [] }) });
   const graphs = new Map<string, ReturnType<LangGraphBuilder['compile']>>();
   // Graphs are built once per shape (as an application would); each run collects its calls here.
-  let calls: number[] = [];
+  let nodes = new Map<string, NodeTimes>();
   const graphFor = ({ layers, width }: LayeredDag) => {
     const key = `${layers}x${width}`;
     let graph = graphs.get(key);
@@ -125,7 +162,7 @@ export async function langGraphRunner(client: Client): Promise<DagRunner> {
       for (let layer = 0; layer < layers; layer += 1) {
         for (const id of layerIds(width, layer)) {
           builder.addNode(id, async () => {
-            await callNode(client, id, calls);
+            await callNode(client, id, nodes);
             return { done: [id] };
           });
         }
@@ -141,12 +178,12 @@ export async function langGraphRunner(client: Client): Promise<DagRunner> {
   };
   return async (dag) => {
     const graph = graphFor(dag);
-    calls = [];
+    nodes = new Map();
     const started = performance.now();
     const result = await graph.invoke({}, { recursionLimit: dag.layers + 5 });
     const wall = performance.now() - started;
     if (result.done.length !== dag.layers * dag.width) throw new Error(`LangGraph ran ${result.done.length} of ${dag.layers * dag.width} nodes`);
-    return { wall, calls };
+    return { wall, nodes };
   };
 }
 
@@ -169,7 +206,7 @@ export async function mastraRunner(client: Client): Promise<DagRunner> {
   const { z } = await importPeer<ZodModule>('zod');
   const workflows = new Map<string, MastraWorkflow>();
   // Workflows are built once per shape (as an application would); each run collects its calls here.
-  let calls: number[] = [];
+  let nodes = new Map<string, NodeTimes>();
   const workflowFor = ({ layers, width }: LayeredDag) => {
     const key = `${layers}x${width}`;
     let workflow = workflows.get(key);
@@ -183,7 +220,7 @@ export async function mastraRunner(client: Client): Promise<DagRunner> {
               inputSchema: z.any(),
               outputSchema: z.object({ id: z.string() }),
               execute: async () => {
-                await callNode(client, id, calls);
+                await callNode(client, id, nodes);
                 return { id };
               },
             }),
@@ -198,11 +235,11 @@ export async function mastraRunner(client: Client): Promise<DagRunner> {
   return async (dag) => {
     const workflow = workflowFor(dag);
     const run = await workflow.createRun();
-    calls = [];
+    nodes = new Map();
     const started = performance.now();
     const result = await run.start({ inputData: {} });
     const wall = performance.now() - started;
     if (result.status !== 'success') throw new Error(`Mastra workflow ended ${result.status}: ${String(result.error)}`);
-    return { wall, calls };
+    return { wall, nodes };
   };
 }

@@ -11,6 +11,9 @@
  *   Its efficiency is the best any orchestrator can reach with this A2A stack on this machine, and
  *   "orchestration ms/layer" is what the orchestrator adds to it (median over rounds of the wall-time
  *   difference, divided by the layer count);
+ * - each layer split around the agent's own work, from the mock agent's `mock work done` log lines (to the
+ *   microsecond): the caller's time before the agent began the layer's last node, and after it finished
+ *   its last one, for Ensemble and for the bare client (Ensemble's side in its event times, to the ms);
  * - per-node overhead: each node's start -> completion minus the agent's 100 ms (A2A call, persistence,
  *   events), p50 and p99, with the bare A2A call's own overhead beside it;
  * - end-to-end time of the request (session, planning call, DAG, synthesis);
@@ -32,9 +35,9 @@ import type { ReasoningEvent } from '@ensemble/protocol';
 import { type TurnTranscript, orchestratorClient, plan, planNode, startScriptedPlanner } from '@ensemble/workflow/testing/harness';
 import { startMockAgent, startOrchestrator } from '../test/support/services.js';
 
-import { startService, stopAllServices } from '../test/support/processes.js';
+import { type ServiceProcess, startService, stopAllServices } from '../test/support/processes.js';
 import { testRedis } from '../test/support/redis.js';
-import { type DagRunner, type DagTiming, bareRunner, langGraphRunner, layerIds, layerTimeline, mastraRunner, officialClient } from './dag-peers.js';
+import { type AgentWork, type DagRunner, type DagTiming, bareRunner, langGraphRunner, layerIds, layerPhases, layerTimeline, mastraRunner, officialClient } from './dag-peers.js';
 
 const runs = Number(process.env['BENCH_DAG_RUNS'] ?? 5);
 const monitorRedis = process.env['BENCH_DAG_REDIS_MONITOR'] === '1';
@@ -79,8 +82,24 @@ interface RunResult {
   layerSpans: number[];
   /** Per layer after the first: last node of the previous layer completed -> first node of this one started. */
   handoffs: number[];
+  /** Per layer, around the agent's own work: see `layerPhases`. */
+  phases: { before: number[]; after: number[] };
   bytes: { session: number; nodes: number } | undefined;
   traffic: { commands: number; bytes: number } | undefined;
+}
+
+/**
+ * The agent's own work times of the nodes it ran since its log line `from` (node id -> times), once all
+ * `expected` lines are in: a line can arrive after the caller saw the node finish.
+ */
+async function agentWorkSince(agent: ServiceProcess, from: number, expected: number): Promise<Map<string, AgentWork>> {
+  const lines = () =>
+    agent.lines.slice(from).flatMap((text) => {
+      const line = JSON.parse(text) as { msg?: string; input?: string; work_started_at?: number; work_done_at?: number };
+      return line.msg === 'mock work done' ? [line] : [];
+    });
+  if (lines().length < expected) await agent.waitForLine(() => lines().length >= expected);
+  return new Map(lines().map((line) => [String(line.input).replace(/^work /, ''), { started: Number(line.work_started_at), done: Number(line.work_done_at) }]));
 }
 
 const redis = testRedis();
@@ -118,6 +137,7 @@ try {
     const timed: ReasoningEvent[] = [];
     let bytes: Promise<{ session: number; nodes: number }> | undefined;
     const trafficBefore = { ...traffic };
+    const workFrom = worker.lines.length;
     const started = performance.now();
     const turn: TurnTranscript = await client.send({ text: `[${tag}] benchmark` }, (transcript, event) => {
       const last = transcript.events.at(-1);
@@ -155,6 +175,7 @@ try {
     // Where the layer's milliseconds go. `node_started` is emitted once the node's "running" record is
     // handed to the writer, right before the A2A call; `node_completed` once its result is saved (engine.#record).
     const { layerSpans, handoffs } = layerTimeline(starts, completions, NODE_MS);
+    const phases = layerPhases(starts, completions, await agentWorkSince(worker, workFrom, durations.length));
     return {
       total,
       dag: last - first,
@@ -162,6 +183,7 @@ try {
       completed: durations.length,
       layerSpans,
       handoffs,
+      phases,
       bytes: await bytes,
       traffic: monitor === undefined ? undefined : { commands: traffic.commands - trafficBefore.commands, bytes: traffic.bytes - trafficBefore.bytes },
     };
@@ -182,7 +204,17 @@ try {
     const results: RunResult[] = [];
     const timings = new Map<string, DagTiming[]>(contenders.map((contender) => [contender.name, []]));
     // Interleaved, the order rotating each round, so every contender sees the same machine load.
-    const entrants = [{ name: 'Ensemble', run: async () => void results.push(await runOnce(tag)) }, ...contenders.map((contender) => ({ name: contender.name, run: async () => void timings.get(contender.name)!.push(await contender.run(dag)) }))];
+    const barePhases: { before: number[]; after: number[] }[] = [];
+    const runContender = async (contender: { name: string; run: DagRunner }) => {
+      const workFrom = worker.lines.length;
+      const timing = await contender.run(dag);
+      timings.get(contender.name)!.push(timing);
+      if (contender.name !== 'bare A2A') return;
+      const sent = new Map([...timing.nodes].map(([id, times]) => [id, times.sent]));
+      const done = new Map([...timing.nodes].map(([id, times]) => [id, times.done]));
+      barePhases.push(layerPhases(sent, done, await agentWorkSince(worker, workFrom, timing.nodes.size)));
+    };
+    const entrants = [{ name: 'Ensemble', run: async () => void results.push(await runOnce(tag)) }, ...contenders.map((contender) => ({ name: contender.name, run: () => runContender(contender) }))];
     for (let run = 0; run < runs; run += 1) {
       for (let turn = 0; turn < entrants.length; turn += 1) await entrants[(run + turn) % entrants.length]!.run();
     }
@@ -192,7 +224,7 @@ try {
     const bares = timings.get('bare A2A')!;
     const bareWalls = bares.map((timing) => timing.wall);
     const overheads = results.flatMap((result) => result.overheads);
-    const bareOverheads = bares.flatMap((timing) => timing.calls.map((call) => call - NODE_MS));
+    const bareOverheads = bares.flatMap((timing) => [...timing.nodes.values()].map((times) => times.done - times.sent - NODE_MS));
     const bytes = results.find((result) => result.bytes !== undefined)?.bytes;
     const traffics = results.flatMap((result) => (result.traffic === undefined ? [] : [result.traffic]));
     rows.push({
@@ -224,6 +256,8 @@ try {
       'of which: bare A2A call over 100 (p50)': round(percentile(bareOverheads, 50)),
       'layer span over 100 (median)': round(median(results.flatMap((result) => result.layerSpans))),
       'handoff: deps done -> dependent started (median)': round(median(results.flatMap((result) => result.handoffs))),
+      'before the agent: Ensemble / bare (median)': `${round(median(results.flatMap((result) => result.phases.before)))} / ${round(median(barePhases.flatMap((phases) => phases.before)))}`,
+      'after the agent: Ensemble / bare (median)': `${round(median(results.flatMap((result) => result.phases.after)))} / ${round(median(barePhases.flatMap((phases) => phases.after)))}`,
     });
     if (PEERS) {
       const column = `${size.nodes} nodes`;
@@ -245,7 +279,8 @@ try {
   console.table(rows);
   console.log(
     '\nWhere the per-layer ms go (Ensemble, from its own node events: node_started = "running" record queued (written behind), A2A call next; node_completed = result saved).\n' +
-      'node start->done = A2A call + result read + result saved; layer span = the slowest node of the layer; handoff = revise + schedule',
+      'node start->done = A2A call + result read + result saved; layer span = the slowest node of the layer; handoff = revise + schedule;\n' +
+      'before the agent = first node of the layer sent -> the agent began its last one; after the agent = the agent finished its last one -> the layer done (Ensemble: saved)',
   );
   console.table(breakdown);
   if (PEERS) {

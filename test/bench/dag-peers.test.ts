@@ -2,7 +2,7 @@ import { createAgentService } from '@ensemble/a2a/server';
 import { quietLogger } from '@ensemble/workflow/testing/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { bareRunner, layerIds, layerTimeline, officialClient } from '../../bench/dag-peers.js';
+import { bareRunner, layerIds, layerPhases, layerTimeline, officialClient } from '../../bench/dag-peers.js';
 
 describe('bench:dag layer timeline', () => {
   it('splits a run into per-layer spans over the agent time and handoffs between layers', () => {
@@ -20,6 +20,33 @@ describe('bench:dag layer timeline', () => {
       ['n1-1', 226],
     ]);
     expect(layerTimeline(starts, completions, 100)).toEqual({ layerSpans: [10, 8], handoffs: [2] });
+  });
+
+  it('splits each layer around the agent’s own work: before it began the last node, after it finished the last one', () => {
+    const starts = new Map([
+      ['n0-0', 10],
+      ['n0-1', 11],
+      ['n1-0', 125],
+      ['n1-1', 125],
+    ]);
+    const completions = new Map([
+      ['n0-0', 118],
+      ['n0-1', 122],
+      ['n1-0', 231],
+      ['n1-1', 229],
+    ]);
+    // The agent began n0-1 last (at 16: 6 ms after n0-0 was sent) and finished it last (at 116: the
+    // layer was done 6 ms later); in layer 1 the last to begin (n1-1) is not the last to finish (n1-0).
+    const work = new Map([
+      ['n0-0', { started: 13, done: 113 }],
+      ['n0-1', { started: 16, done: 116 }],
+      ['n1-0', { started: 127, done: 228 }],
+      ['n1-1', { started: 128, done: 227 }],
+    ]);
+    expect(layerPhases(starts, completions, work)).toEqual({ before: [6, 3], after: [6, 3] });
+    // A layer whose agent times are missing is left out rather than guessed.
+    work.delete('n1-0');
+    expect(layerPhases(starts, completions, work)).toEqual({ before: [6], after: [6] });
   });
 
   it('names nodes layer by layer', () => {
@@ -46,7 +73,8 @@ describe('bench:dag bare floor (official A2A client)', () => {
   it('calls every node of every layer once, a layer only after the previous one', async () => {
     const run = bareRunner(await officialClient(url));
     const timing = await run({ layers: 3, width: 2 });
-    expect(timing.calls).toHaveLength(6);
+    expect(timing.nodes.size).toBe(6);
+    for (const times of timing.nodes.values()) expect(times.done).toBeGreaterThanOrEqual(times.sent);
     expect(timing.wall).toBeGreaterThan(0);
     expect(inputs.slice(0, 2).sort()).toEqual(['work n0-0', 'work n0-1']);
     expect(inputs.slice(2, 4).sort()).toEqual(['work n1-0', 'work n1-1']);

@@ -53,6 +53,11 @@ export function splitIntoChunks(text: string, count: number): string[] {
   return chunks;
 }
 
+/** Wall-clock time in ms with sub-millisecond precision (comparable across processes on one machine). */
+function epochMs(): number {
+  return Math.round((performance.timeOrigin + performance.now()) * 1000) / 1000;
+}
+
 function untilAborted(signal: AbortSignal): Promise<never> {
   return new Promise((_resolve, reject) => {
     if (signal.aborted) reject(signal.reason as Error);
@@ -118,12 +123,17 @@ export function createMockAgentRun(behaviour: MockAgentBehaviour, deps: MockAgen
         break;
     }
 
+    const workStartedAt = epochMs();
     if (behaviour.delayMs > 0) await sleep(behaviour.delayMs, undefined, { signal: ctx.signal });
+    const workDoneAt = epochMs();
     const chunks = splitIntoChunks(fillTemplate(behaviour.reply, values), behaviour.chunks);
     for (const [index, chunk] of chunks.entries()) {
       if (index > 0 && behaviour.chunkDelayMs > 0) await sleep(behaviour.chunkDelayMs, undefined, { signal: ctx.signal });
       yield chunk;
     }
     if (behaviour.data !== undefined) ctx.dataArtifact(fillDeep(behaviour.data, values) as Record<string, unknown>, { name: 'result' });
+    // When the work itself (the configured delay) began and ended, to the microsecond: `npm run bench:dag`
+    // splits a layer's time into the caller's part before the agent began and after it finished.
+    ctx.logger.info({ input: input.text.slice(0, 200), work_started_at: workStartedAt, work_done_at: workDoneAt }, 'mock work done');
   };
 }
