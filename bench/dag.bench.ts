@@ -35,7 +35,7 @@ import type { ReasoningEvent } from '@ensemble/protocol';
 import { type TurnTranscript, orchestratorClient, plan, planNode, startScriptedPlanner } from '@ensemble/workflow/testing/harness';
 import { startMockAgent, startOrchestrator } from '../test/support/services.js';
 
-import { type ServiceProcess, startService, stopAllServices } from '../test/support/processes.js';
+import { type ServiceProcess, parseJsonLine, startService, stopAllServices } from '../test/support/processes.js';
 import { testRedis } from '../test/support/redis.js';
 import { type AgentWork, type DagRunner, type DagTiming, bareRunner, langGraphRunner, layerIds, layerPhases, layerTimeline, mastraRunner, officialClient } from './dag-peers.js';
 
@@ -95,11 +95,11 @@ interface RunResult {
 async function agentWorkSince(agent: ServiceProcess, from: number, expected: number): Promise<Map<string, AgentWork>> {
   const lines = () =>
     agent.lines.slice(from).flatMap((text) => {
-      const line = JSON.parse(text) as { msg?: string; input?: string; work_started_at?: number; work_done_at?: number };
-      return line.msg === 'mock work done' ? [line] : [];
+      const line = parseJsonLine(text);
+      return line?.['msg'] === 'mock work done' ? [line] : [];
     });
   if (lines().length < expected) await agent.waitForLine(() => lines().length >= expected);
-  return new Map(lines().map((line) => [String(line.input).replace(/^work /, ''), { started: Number(line.work_started_at), done: Number(line.work_done_at) }]));
+  return new Map(lines().map((line) => [String(line['input']).replace(/^work /, ''), { started: Number(line['work_started_at']), done: Number(line['work_done_at']) }]));
 }
 
 const redis = testRedis();

@@ -130,7 +130,8 @@ export async function stopAllServices(): Promise<void> {
   await Promise.all([...running].map((service) => service.stop()));
 }
 
-function parseJsonLine(text: string): Record<string, unknown> | undefined {
+/** One log line as JSON, or `undefined` for anything else (a Node warning on stderr). */
+export function parseJsonLine(text: string): Record<string, unknown> | undefined {
   if (!text.startsWith('{')) return undefined;
   try {
     return JSON.parse(text) as Record<string, unknown>;
