@@ -21,7 +21,10 @@
  *   being written (all nodes saved, session not yet deleted), divided by the node count;
  * - with BENCH_DAG_REDIS_MONITOR=1, Redis traffic per node: commands the orchestrator sends on this run's
  *   keys and their argument bytes, over the whole workflow, divided by the node count (read with
- *   MONITOR, which slows a shared Redis down for everyone: opt-in).
+ *   MONITOR, which slows a shared Redis down for everyone: opt-in);
+ * - CPU per node, marginal (the difference between the two sizes, over the nodes between them, so what a
+ *   run costs whatever its size drops out): the orchestrator process for Ensemble, this process for the
+ *   in-process contenders, and the agent serving each.
  *
  * With `--peers` (after `npm run bench:peers`), LangGraph.js and Mastra workflows run the same DAG of the
  * same A2A calls (official `@a2a-js/sdk` client, see dag-peers.ts) in the same rounds, and the bench prints
@@ -35,7 +38,7 @@ import type { ReasoningEvent } from '@ensemble/protocol';
 import { type TurnTranscript, orchestratorClient, plan, planNode, startScriptedPlanner } from '@ensemble/workflow/testing/harness';
 import { startMockAgent, startOrchestrator } from '../test/support/services.js';
 
-import { type ServiceProcess, parseJsonLine, startService, stopAllServices } from '../test/support/processes.js';
+import { type ServiceProcess, cpuTimeMs, parseJsonLine, startService, stopAllServices } from '../test/support/processes.js';
 import { testRedis } from '../test/support/redis.js';
 import { type AgentWork, type DagRunner, type DagTiming, bareRunner, langGraphRunner, layerIds, layerPhases, layerTimeline, mastraRunner, officialClient } from './dag-peers.js';
 
@@ -44,6 +47,7 @@ const monitorRedis = process.env['BENCH_DAG_REDIS_MONITOR'] === '1';
 const PEERS = process.argv.includes('--peers');
 const NODE_MS = 100;
 const TOKEN = 'bench-token';
+const ENSEMBLE = 'Ensemble orchestrator (durable)';
 const SIZES = [
   { nodes: 10, layers: 5 },
   { nodes: 50, layers: 10 },
@@ -84,6 +88,7 @@ interface RunResult {
   handoffs: number[];
   /** Per layer, around the agent's own work: see `layerPhases`. */
   phases: { before: number[]; after: number[] };
+  cpu: CpuSpent;
   bytes: { session: number; nodes: number } | undefined;
   traffic: { commands: number; bytes: number } | undefined;
 }
@@ -101,6 +106,18 @@ async function agentWorkSince(agent: ServiceProcess, from: number, expected: num
   if (lines().length < expected) await agent.waitForLine(() => lines().length >= expected);
   return new Map(lines().map((line) => [String(line['input']).replace(/^work /, ''), { started: Number(line['work_started_at']), done: Number(line['work_done_at']) }]));
 }
+
+/** CPU (ms) one run took: the caller's (the orchestrator process, or this process for an in-process contender) and the agent's. */
+interface CpuSpent {
+  caller: number;
+  agent: number;
+}
+
+/** This process's CPU time so far (user + system, ms): in-process contenders run their engine here. */
+const ownCpuMs = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+};
 
 const redis = testRedis();
 const planner = await startScriptedPlanner();
@@ -138,6 +155,7 @@ try {
     let bytes: Promise<{ session: number; nodes: number }> | undefined;
     const trafficBefore = { ...traffic };
     const workFrom = worker.lines.length;
+    const cpuBefore = { caller: cpuTimeMs(orchestrator.pid), agent: cpuTimeMs(worker.pid) };
     const started = performance.now();
     const turn: TurnTranscript = await client.send({ text: `[${tag}] benchmark` }, (transcript, event) => {
       const last = transcript.events.at(-1);
@@ -149,6 +167,7 @@ try {
       }
     });
     const total = performance.now() - started;
+    const cpu = { caller: cpuTimeMs(orchestrator.pid) - cpuBefore.caller, agent: cpuTimeMs(worker.pid) - cpuBefore.agent };
     if (turn.finalState !== TaskState.TASK_STATE_COMPLETED) throw new Error(`run ${tag} ended in state ${turn.finalState}: ${turn.finalText}`);
     // MONITOR lines arrive on their own connection; a ping on the monitored server orders us after them.
     if (monitor !== undefined) await redis.redis.ping();
@@ -184,6 +203,7 @@ try {
       layerSpans,
       handoffs,
       phases,
+      cpu,
       bytes: await bytes,
       traffic: monitor === undefined ? undefined : { commands: traffic.commands - trafficBefore.commands, bytes: traffic.bytes - trafficBefore.bytes },
     };
@@ -197,6 +217,8 @@ try {
   const breakdown: Record<string, unknown>[] = [];
   const sideBySide: Record<string, Record<string, string>> = {};
   const verdicts: string[] = [];
+  /** Every run's CPU, by contender (Ensemble's orchestrator under `ENSEMBLE`). */
+  const cpuRuns = new Map<string, (CpuSpent & { nodes: number })[]>([ENSEMBLE, ...contenders.map((contender) => contender.name)].map((name) => [name, []]));
   for (const size of SIZES) {
     const tag = `dag${size.nodes}`;
     const dag = { layers: size.layers, width: size.nodes / size.layers };
@@ -207,18 +229,21 @@ try {
     const barePhases: { before: number[]; after: number[] }[] = [];
     const runContender = async (contender: { name: string; run: DagRunner }) => {
       const workFrom = worker.lines.length;
+      const cpuBefore = { caller: ownCpuMs(), agent: cpuTimeMs(worker.pid) };
       const timing = await contender.run(dag);
+      cpuRuns.get(contender.name)!.push({ nodes: size.nodes, caller: ownCpuMs() - cpuBefore.caller, agent: cpuTimeMs(worker.pid) - cpuBefore.agent });
       timings.get(contender.name)!.push(timing);
       if (contender.name !== 'bare A2A') return;
       const sent = new Map([...timing.nodes].map(([id, times]) => [id, times.sent]));
       const done = new Map([...timing.nodes].map(([id, times]) => [id, times.done]));
       barePhases.push(layerPhases(sent, done, await agentWorkSince(worker, workFrom, timing.nodes.size)));
     };
-    const entrants = [{ name: 'Ensemble', run: async () => void results.push(await runOnce(tag)) }, ...contenders.map((contender) => ({ name: contender.name, run: () => runContender(contender) }))];
+    const entrants = [{ name: ENSEMBLE, run: async () => void results.push(await runOnce(tag)) }, ...contenders.map((contender) => ({ name: contender.name, run: () => runContender(contender) }))];
     for (let run = 0; run < runs; run += 1) {
       for (let turn = 0; turn < entrants.length; turn += 1) await entrants[(run + turn) % entrants.length]!.run();
     }
     if (results.some((result) => result.completed !== size.nodes)) throw new Error(`not every node completed in ${tag}`);
+    cpuRuns.get(ENSEMBLE)!.push(...results.map((result) => ({ nodes: size.nodes, ...result.cpu })));
     const critical = size.layers * NODE_MS;
     const walls = results.map((result) => result.dag);
     const bares = timings.get('bare A2A')!;
@@ -263,7 +288,7 @@ try {
       const column = `${size.nodes} nodes`;
       const ensemble = critical / median(walls);
       const efficiencies = new Map(contenders.map((contender) => [contender.name, critical / median(timings.get(contender.name)!.map((timing) => timing.wall))]));
-      (sideBySide['Ensemble orchestrator (durable)'] ??= {})[column] = efficiency(critical, walls);
+      (sideBySide[ENSEMBLE] ??= {})[column] = efficiency(critical, walls);
       for (const contender of contenders) (sideBySide[contender.name] ??= {})[column] = efficiency(critical, timings.get(contender.name)!.map((timing) => timing.wall));
       const bestPeer = Math.max(efficiencies.get('LangGraph.js')!, efficiencies.get('Mastra')!);
       const bare = efficiencies.get('bare A2A')!;
@@ -283,6 +308,18 @@ try {
       'before the agent = first node of the layer sent -> the agent began its last one; after the agent = the agent finished its last one -> the layer done (Ensemble: saved)',
   );
   console.table(breakdown);
+  // Per node without what every run costs whatever its size (planning and synthesis for Ensemble, set-up
+  // for all): the difference between the median runs of the two sizes, over the nodes between them.
+  const [small, large] = SIZES as [(typeof SIZES)[number], (typeof SIZES)[number]];
+  const perNode = (runs: (CpuSpent & { nodes: number })[], side: keyof CpuSpent) => {
+    const medianAt = (nodes: number) => median(runs.filter((entry) => entry.nodes === nodes).map((entry) => entry[side]));
+    return round((medianAt(large.nodes) - medianAt(small.nodes)) / (large.nodes - small.nodes), 2);
+  };
+  console.log(
+    `\nCPU per node, ms (median ${large.nodes}-node run minus median ${small.nodes}-node run, over the ${large.nodes - small.nodes} nodes between them; from /proc and process.cpuUsage, Linux):\n` +
+      'caller = the orchestrator process for Ensemble (durable writes, event log, its own A2A task), this process for the in-process contenders; agent = the mock agent serving the calls',
+  );
+  console.table(Object.fromEntries([...cpuRuns].map(([name, entries]) => [name, { 'caller CPU ms/node': perNode(entries, 'caller'), 'agent CPU ms/node': perNode(entries, 'agent') }])));
   if (PEERS) {
     console.log('\nEfficiency (critical path / DAG wall), same DAGs, same A2A calls, interleaved rounds: median [worst-best]');
     console.table(sideBySide);

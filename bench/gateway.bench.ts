@@ -20,13 +20,13 @@
  * BENCH_WARMUP (300).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
-import { type ServiceProcess, startService, stopAllServices } from '../test/support/processes.js';
+import { type ServiceProcess, cpuTimeMs, startService, stopAllServices } from '../test/support/processes.js';
 import { PEERS_DIR } from './peers.js';
 
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5);
@@ -112,18 +112,6 @@ async function run(target: Contender, payload: string, count: number, concurrenc
   return { durations, rps: count / ((performance.now() - started) / 1000) };
 }
 
-/** CPU time (user + system, ms) a process has used so far, from `/proc` (Linux; NaN elsewhere). */
-function cpuMs(pid: number | undefined): number {
-  if (pid === undefined) return Number.NaN;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    // utime + stime, in clock ticks of 10 ms (USER_HZ 100 on Linux).
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return Number.NaN;
-  }
-}
-
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
@@ -197,9 +185,9 @@ async function measure(target: Contender, direct: Contender, round: number): Pro
   await run(target, json, Math.min(WARMUP, 100), 1);
   for (let chunk = 0; chunk < CHUNKS; chunk += 1) {
     base.single.push(...(await run(direct, json, singleChunk, 1)).durations);
-    const cpu0 = cpuMs(target.pid);
+    const cpu0 = cpuTimeMs(target.pid);
     own.single.push(...(await run(target, json, singleChunk, 1)).durations);
-    own.cpuMs += cpuMs(target.pid) - cpu0;
+    own.cpuMs += cpuTimeMs(target.pid) - cpu0;
   }
   for (const [payload, key] of [
     [json, 'json'],

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -131,6 +132,21 @@ export async function stopAllServices(): Promise<void> {
 }
 
 /** One log line as JSON, or `undefined` for anything else (a Node warning on stderr). */
+/**
+ * CPU time (user + system, ms) process `pid` has used so far, from `/proc` (Linux; NaN elsewhere or once
+ * the process is gone). Benchmarks take differences of it around what they measure.
+ */
+export function cpuTimeMs(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    // utime + stime, in clock ticks of 10 ms (USER_HZ 100 on Linux).
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 export function parseJsonLine(text: string): Record<string, unknown> | undefined {
   if (!text.startsWith('{')) return undefined;
   try {
