@@ -311,13 +311,14 @@ try {
   // Per node without what every run costs whatever its size (planning and synthesis for Ensemble, set-up
   // for all): the difference between the median runs of the two sizes, over the nodes between them.
   const [small, large] = SIZES as [(typeof SIZES)[number], (typeof SIZES)[number]];
-  const perNode = (runs: (CpuSpent & { nodes: number })[], side: keyof CpuSpent) => {
-    const medianAt = (nodes: number) => median(runs.filter((entry) => entry.nodes === nodes).map((entry) => entry[side]));
+  const perNode = (entries: (CpuSpent & { nodes: number })[], side: keyof CpuSpent) => {
+    const medianAt = (nodes: number) => median(entries.filter((entry) => entry.nodes === nodes).map((entry) => entry[side]));
     return round((medianAt(large.nodes) - medianAt(small.nodes)) / (large.nodes - small.nodes), 2);
   };
   console.log(
     `\nCPU per node, ms (median ${large.nodes}-node run minus median ${small.nodes}-node run, over the ${large.nodes - small.nodes} nodes between them; from /proc and process.cpuUsage, Linux):\n` +
-      'caller = the orchestrator process for Ensemble (durable writes, event log, its own A2A task), this process for the in-process contenders; agent = the mock agent serving the calls',
+      'caller = the orchestrator process for Ensemble (durable writes, event log, its own A2A task), this process for the in-process contenders\n' +
+      '(which also reads the agent\'s few log lines per node, a small cost against them); agent = the mock agent serving the calls',
   );
   console.table(Object.fromEntries([...cpuRuns].map(([name, entries]) => [name, { 'caller CPU ms/node': perNode(entries, 'caller'), 'agent CPU ms/node': perNode(entries, 'agent') }])));
   if (PEERS) {

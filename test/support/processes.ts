@@ -131,7 +131,6 @@ export async function stopAllServices(): Promise<void> {
   await Promise.all([...running].map((service) => service.stop()));
 }
 
-/** One log line as JSON, or `undefined` for anything else (a Node warning on stderr). */
 /**
  * CPU time (user + system, ms) process `pid` has used so far, from `/proc` (Linux; NaN elsewhere or once
  * the process is gone). Benchmarks take differences of it around what they measure.
@@ -147,6 +146,7 @@ export function cpuTimeMs(pid: number | undefined): number {
   }
 }
 
+/** One log line as JSON, or `undefined` for anything else (a Node warning on stderr). */
 export function parseJsonLine(text: string): Record<string, unknown> | undefined {
   if (!text.startsWith('{')) return undefined;
   try {
