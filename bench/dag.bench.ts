@@ -113,6 +113,9 @@ interface CpuSpent {
   agent: number;
 }
 
+/** One run's CPU and the size of its DAG (CPU per node is read off the difference between sizes). */
+type CpuRun = CpuSpent & { nodes: number };
+
 /** This process's CPU time so far (user + system, ms): in-process contenders run their engine here. */
 const ownCpuMs = () => {
   const { user, system } = process.cpuUsage();
@@ -218,7 +221,7 @@ try {
   const sideBySide: Record<string, Record<string, string>> = {};
   const verdicts: string[] = [];
   /** Every run's CPU, by contender (Ensemble's orchestrator under `ENSEMBLE`). */
-  const cpuRuns = new Map<string, (CpuSpent & { nodes: number })[]>([ENSEMBLE, ...contenders.map((contender) => contender.name)].map((name) => [name, []]));
+  const cpuRuns = new Map<string, CpuRun[]>([ENSEMBLE, ...contenders.map((contender) => contender.name)].map((name) => [name, []]));
   for (const size of SIZES) {
     const tag = `dag${size.nodes}`;
     const dag = { layers: size.layers, width: size.nodes / size.layers };
@@ -311,7 +314,7 @@ try {
   // Per node without what every run costs whatever its size (planning and synthesis for Ensemble, set-up
   // for all): the difference between the median runs of the two sizes, over the nodes between them.
   const [small, large] = SIZES as [(typeof SIZES)[number], (typeof SIZES)[number]];
-  const perNode = (entries: (CpuSpent & { nodes: number })[], side: keyof CpuSpent) => {
+  const perNode = (entries: CpuRun[], side: keyof CpuSpent) => {
     const medianAt = (nodes: number) => median(entries.filter((entry) => entry.nodes === nodes).map((entry) => entry[side]));
     return round((medianAt(large.nodes) - medianAt(small.nodes)) / (large.nodes - small.nodes), 2);
   };
