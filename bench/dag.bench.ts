@@ -314,16 +314,21 @@ try {
   // Per node without what every run costs whatever its size (planning and synthesis for Ensemble, set-up
   // for all): the difference between the median runs of the two sizes, over the nodes between them.
   const [small, large] = SIZES as [(typeof SIZES)[number], (typeof SIZES)[number]];
-  const perNode = (entries: CpuRun[], side: keyof CpuSpent) => {
-    const medianAt = (nodes: number) => median(entries.filter((entry) => entry.nodes === nodes).map((entry) => entry[side]));
-    return round((medianAt(large.nodes) - medianAt(small.nodes)) / (large.nodes - small.nodes), 2);
-  };
+  const medianAt = (entries: CpuRun[], side: keyof CpuSpent, nodes: number) => median(entries.filter((entry) => entry.nodes === nodes).map((entry) => entry[side]));
+  const perNode = (entries: CpuRun[], side: keyof CpuSpent) => round((medianAt(entries, side, large.nodes) - medianAt(entries, side, small.nodes)) / (large.nodes - small.nodes), 2);
+  // What a run costs whatever its size: the small run less its nodes at the marginal rate.
+  const perRun = (entries: CpuRun[]) => Math.round(medianAt(entries, 'caller', small.nodes) - small.nodes * perNode(entries, 'caller'));
   console.log(
     `\nCPU per node, ms (median ${large.nodes}-node run minus median ${small.nodes}-node run, over the ${large.nodes - small.nodes} nodes between them; from /proc and process.cpuUsage, Linux):\n` +
       'caller = the orchestrator process for Ensemble (durable writes, event log, its own A2A task), this process for the in-process contenders\n' +
-      '(which also reads the agent\'s few log lines per node, a small cost against them); agent = the mock agent serving the calls',
+      '(which also reads the agent\'s few log lines per node, a small cost against them); agent = the mock agent serving the calls;\n' +
+      'caller CPU ms/run = what a run costs whatever its size (Ensemble: session, planning call, synthesis streamed to the client)',
   );
-  console.table(Object.fromEntries([...cpuRuns].map(([name, entries]) => [name, { 'caller CPU ms/node': perNode(entries, 'caller'), 'agent CPU ms/node': perNode(entries, 'agent') }])));
+  console.table(
+    Object.fromEntries(
+      [...cpuRuns].map(([name, entries]) => [name, { 'caller CPU ms/node': perNode(entries, 'caller'), 'agent CPU ms/node': perNode(entries, 'agent'), 'caller CPU ms/run': perRun(entries) }]),
+    ),
+  );
   if (PEERS) {
     console.log('\nEfficiency (critical path / DAG wall), same DAGs, same A2A calls, interleaved rounds: median [worst-best]');
     console.table(sideBySide);

@@ -138,6 +138,8 @@ export interface DagRunResult {
 const NOT_RETRYABLE: ReadonlySet<string> = new Set([ErrorCode.InvalidRequest, ErrorCode.Unauthorized, ErrorCode.Forbidden]);
 const defaultIsRetryable = (error: unknown): boolean => !(error instanceof EnsembleError && NOT_RETRYABLE.has(error.code));
 const TERMINAL: ReadonlySet<NodeResult['status']> = new Set(['completed', 'skipped', 'failed']);
+/** Why an attempt's timeout timer is stopped: the attempt settled first (one shared error, no stack per attempt). */
+const ATTEMPT_SETTLED = new Error('attempt settled');
 /** Error code of a node that never ran because a dependency failed. */
 export const DEPENDENCY_FAILED = 'dependency_failed';
 /** Error code of a node whose approval was rejected. */
@@ -443,9 +445,9 @@ class DagRun {
     const stopTimer = new AbortController();
     const onAbort = (): void => controller.abort(this.#abort.signal.reason);
     this.#abort.signal.addEventListener('abort', onAbort, { once: true });
-    const timeout = new EnsembleError(ErrorCode.UpstreamTimeout, `Node "${node.id}" timed out after ${node.timeoutMs} ms`);
     const timer = this.#clock.sleep(node.timeoutMs, stopTimer.signal).then(
       (): AttemptResult => {
+        const timeout = new EnsembleError(ErrorCode.UpstreamTimeout, `Node "${node.id}" timed out after ${node.timeoutMs} ms`);
         controller.abort(timeout);
         return { kind: 'error', error: toNodeError(timeout), retryable: this.#isRetryable(timeout) };
       },
@@ -465,7 +467,8 @@ class DagRun {
     try {
       return await Promise.race([call, timer, cancelled]);
     } finally {
-      stopTimer.abort();
+      // A shared reason: `abort()` without one builds a new DOMException (and its stack) per attempt.
+      stopTimer.abort(ATTEMPT_SETTLED);
       this.#abort.signal.removeEventListener('abort', onAbort);
     }
   }

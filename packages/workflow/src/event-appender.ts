@@ -37,6 +37,15 @@ export class EventAppender<T> {
     });
   }
 
+  /**
+   * The last event queued and not yet sent (an append is in flight), or `undefined`. A caller may still
+   * change it in place: it is read when its batch is sent. The sink merges answer text into it, so a
+   * burst of tokens that arrives while the log is busy becomes one event instead of one per token.
+   */
+  lastQueued(): T | undefined {
+    return this.#queue.at(-1)?.event;
+  }
+
   /** Resolves when every event queued so far has been appended (or has failed). */
   async drain(): Promise<void> {
     while (this.#flushing !== undefined) await this.#flushing;

@@ -17,7 +17,7 @@ export type { PushDeliveryOptions } from './push-sender.js';
 export { checkPushUrl } from './push-url.js';
 export type { HostResolver, PushUrlCheck, PushUrlPolicy, PushUrlRefusal, ResolvedAddress } from './push-url.js';
 export type { ChunkCoalescingOptions } from './chunk-coalescer.js';
-export { WriteBehindTaskStore } from './write-behind-task-store.js';
+export { WriteBehindTaskStore, copyTask } from './write-behind-task-store.js';
 export type { WriteBehindOptions } from './write-behind-task-store.js';
 export { InMemoryPushNotificationStore, InMemoryTaskStore } from '@a2a-js/sdk/server';
 export type { PushNotificationStore, TaskStore } from '@a2a-js/sdk/server';

@@ -47,7 +47,7 @@ const SETTLED_STATES: ReadonlySet<TaskState> = new Set([
  * (`structuredClone` here made an orchestrator's progress stream quadratic: a quarter of its CPU on a
  * 50-node DAG.)
  */
-function copyTask(task: Task): Task {
+export function copyTask(task: Task): Task {
   // Typed as always present, but a task built by hand or read from JSON may lack them (the SDK checks too).
   const { artifacts, history } = task as Partial<Task>;
   return {

@@ -1,6 +1,6 @@
 import type { DagEvent, WorkflowEvent } from '@ensemble/protocol';
 import { InMemorySessionStore } from '@ensemble/sessions';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 import { collectingLogger } from '../../../../test/support/logs.js';
 import { EventAppender } from '../event-appender.js';
@@ -72,6 +72,56 @@ describe('LoggedSink', () => {
     // Usage goes to the task at once (the kit sums it for the final status); the rest after the log.
     expect(published).toEqual(['usage', '1:planning:1', '2:answer:Hello', '4:answer: world']);
     expect((await log.read('s1')).events.map((logged) => logged.event.kind)).toEqual(['progress', 'answer', 'usage', 'answer', 'turn']);
+  });
+
+  it('joins answer pieces that arrive while an append is in flight into one record, never across another event', async () => {
+    const log = new InMemoryEventLog<WorkflowEvent>();
+    // The log answers only when the test says so: pieces arrive while an append is in flight.
+    const gates: (() => void)[] = [];
+    const gated = Object.assign(Object.create(log) as InMemoryEventLog<WorkflowEvent>, {
+      append: async (sessionId: string, events: readonly WorkflowEvent[]) => {
+        await new Promise<void>((open) => gates.push(open));
+        return log.append(sessionId, events);
+      },
+    });
+    const published: string[] = [];
+    const sink = new LoggedSink(new EventAppender(gated, 's1'), collectingLogger('sink-test').logger, {
+      progress: (event, position) => published.push(`${position}:${event.type}`),
+      answer: (text, position) => published.push(`${position}:${text}`),
+      usage: () => undefined,
+    });
+    sink.answer('The');
+    sink.answer(' quick');
+    sink.answer(' brown');
+    sink.progress({ type: 'status', message: 'between' });
+    sink.answer(' fox');
+    const ended = sink.end({ kind: 'turn', at, state: 'completed' });
+    // One append per round trip: 'The' alone, then what queued behind it.
+    for (let round = 0; round < 2; round += 1) {
+      await vi.waitFor(() => expect(gates.length).toBeGreaterThan(round));
+      gates[round]!();
+    }
+    await ended;
+    expect(published).toEqual(['1:The', '2: quick brown', '3:status', '4: fox']);
+    const answers = (await log.read('s1')).events.flatMap((logged) => (logged.event.kind === 'answer' ? [logged.event.text] : []));
+    expect(answers).toEqual(['The', ' quick brown', ' fox']);
+  });
+
+  it('sends each piece at once when the log keeps up', async () => {
+    const log = new InMemoryEventLog<WorkflowEvent>();
+    const published: string[] = [];
+    const appender = new EventAppender(log, 's1');
+    const sink = new LoggedSink(appender, collectingLogger('sink-test').logger, {
+      progress: () => undefined,
+      answer: (text) => published.push(text),
+      usage: () => undefined,
+    });
+    for (const piece of ['a', 'b', 'c']) {
+      sink.answer(piece);
+      await appender.drain();
+    }
+    await sink.end(undefined);
+    expect(published).toEqual(['a', 'b', 'c']);
   });
 
   it('fences out a paused owner: after a takeover its late events are refused and only the new owner’s are kept', async () => {

@@ -139,6 +139,9 @@ export function progressMetadata(event: ReasoningEvent): Record<string, unknown>
   };
 }
 
+/** An answer record of the log, its text still growing while it waits in the appender's queue. */
+type AnswerRecord = Extract<WorkflowEvent, { kind: 'answer' }>;
+
 /** What a live client's task stream does with each event once the log has given it a position. */
 export interface PositionedPublisher {
   progress(event: ReasoningEvent, position: number | undefined): void;
@@ -161,6 +164,8 @@ export class LoggedSink implements ProgressSink {
   /** Answer text the turn's log already holds (a run taken over mid-answer): not appended again. */
   #answered: string;
   #diverged = false;
+  /** The latest answer record written: more text may join it while it is still queued. */
+  #openAnswer: AnswerRecord | undefined;
 
   constructor(
     private readonly appender: EventAppender<WorkflowEvent>,
@@ -175,10 +180,24 @@ export class LoggedSink implements ProgressSink {
     this.#write({ kind: 'progress', at: new Date().toISOString(), event }, (position) => this.publisher?.progress({ ...event, ...(position === undefined ? {} : { sequence: position }) }, position));
   }
 
+  /**
+   * A piece of the answer. While the log is busy (an append in flight), pieces that arrive join the
+   * answer record still waiting for its turn: one record, one position and one published chunk for
+   * what the model streamed meanwhile. A model slower than a log round trip (any real one) gets one
+   * record per piece, as before; a burst costs a few records instead of hundreds, in the log, on this
+   * stream and in every client's parser. Nothing waits for more text: a piece is never held back.
+   */
   answer(text: string): void {
     const fresh = this.#skipAnswered(text);
     if (fresh === '') return;
-    this.#write({ kind: 'answer', at: new Date().toISOString(), text: fresh }, (position) => this.publisher?.answer(fresh, position));
+    const open = this.#openAnswer;
+    if (open !== undefined && this.appender.lastQueued() === open) {
+      open.text += fresh;
+      return;
+    }
+    const record: AnswerRecord = { kind: 'answer', at: new Date().toISOString(), text: fresh };
+    this.#openAnswer = record;
+    this.#write(record, (position) => this.publisher?.answer(record.text, position));
   }
 
   /**

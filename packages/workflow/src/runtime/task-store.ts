@@ -1,6 +1,7 @@
 import type { ListTasksRequest, ListTasksResponse, Task } from '@a2a-js/sdk';
 import { TaskState } from '@a2a-js/sdk';
 import { type ServerCallContext, type TaskStore, resolveUserScope } from '@a2a-js/sdk/server';
+import { copyTask } from '@ensemble/a2a/server';
 import type { Logger } from '@ensemble/telemetry';
 
 /** Longest a running task's progress may wait before it reaches the shared store. */
@@ -109,8 +110,9 @@ export class OrchestratorTaskStore implements TaskStore {
       return;
     }
 
-    // The SDK keeps using the object it saved: keep our own copy.
-    live.task = structuredClone(task);
+    // The SDK keeps using the object it saved: keep our own copy (of the containers it changes: see
+    // `copyTask`; a deep clone per event made a streamed answer quadratic in its chunks).
+    live.task = copyTask(task);
     live.context = context;
     live.dirty = true;
     if (live.stored && !mustWriteThrough(task)) {
@@ -125,7 +127,7 @@ export class OrchestratorTaskStore implements TaskStore {
 
   async load(taskId: string, context: ServerCallContext): Promise<Task | undefined> {
     const live = this.#live.get(taskId);
-    if (live !== undefined && sameScope(live.context, context)) return structuredClone(live.task);
+    if (live !== undefined && sameScope(live.context, context)) return copyTask(live.task);
     // A write of ours still in flight lands first: never read a state older than one we were given.
     await this.#tails.get(taskId);
     return this.#inner.load(taskId, context);
