@@ -393,7 +393,7 @@ export async function createA2AClient(options: A2AClientOptions): Promise<A2ACli
       throw reported(caller, toClientError(error, target));
     } finally {
       streamOptions.signal?.removeEventListener('abort', onAbort);
-      if (!controller.signal.aborted) controller.abort();
+      if (!controller.signal.aborted) controller.abort(STREAM_OVER);
       await source?.return().catch(() => undefined);
     }
   }
@@ -432,6 +432,8 @@ export async function createA2AClient(options: A2AClientOptions): Promise<A2ACli
 }
 
 const IDLE = Symbol('idle timeout');
+/** Why a finished stream's request is aborted (one shared reason: `abort()` alone builds a DOMException per call). */
+const STREAM_OVER = new Error('stream over');
 
 function stateOf(event: A2AStreamEvent): TaskState | undefined {
   return event.kind === 'task' || event.kind === 'status' ? event.state : undefined;
