@@ -98,13 +98,18 @@ interface RunResult {
  * `expected` lines are in: a line can arrive after the caller saw the node finish.
  */
 async function agentWorkSince(agent: ServiceProcess, from: number, expected: number): Promise<Map<string, AgentWork>> {
-  const lines = () =>
-    agent.lines.slice(from).flatMap((text) => {
-      const line = parseJsonLine(text);
-      return line?.['msg'] === 'mock work done' ? [line] : [];
-    });
-  if (lines().length < expected) await agent.waitForLine(() => lines().length >= expected);
-  return new Map(lines().map((line) => [String(line['input']).replace(/^work /, ''), { started: Number(line['work_started_at']), done: Number(line['work_done_at']) }]));
+  // Each line is read once: the waiter's predicate runs for every line the agent has ever logged.
+  const work: Record<string, unknown>[] = [];
+  let next = from;
+  const caughtUp = () => {
+    for (; next < agent.lines.length; next += 1) {
+      const line = parseJsonLine(agent.lines[next]!);
+      if (line?.['msg'] === 'mock work done') work.push(line);
+    }
+    return work.length >= expected;
+  };
+  if (!caughtUp()) await agent.waitForLine(caughtUp);
+  return new Map(work.map((line) => [String(line['input']).replace(/^work /, ''), { started: Number(line['work_started_at']), done: Number(line['work_done_at']) }]));
 }
 
 /** CPU (ms) one run took: the caller's (the orchestrator process, or this process for an in-process contender) and the agent's. */

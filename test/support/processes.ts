@@ -57,6 +57,8 @@ export async function startService(options: StartServiceOptions): Promise<Servic
   const exited = once(child, 'exit');
   const onLine = (text: string) => {
     lines.push(text);
+    // Parsed only for a waiter: a benchmark's agents log lines while it measures this process's CPU.
+    if (waiters.size === 0) return;
     const parsed = parseJsonLine(text);
     if (parsed === undefined) return;
     for (const waiter of waiters) {
