@@ -114,8 +114,8 @@ export function createMockAgentRun(behaviour: MockAgentBehaviour, deps: MockAgen
         break;
       case 'crash':
         ctx.status('About to crash (mock failure mode)');
-        // Let the status update reach the store and the stream before the process dies.
-        await sleep(50);
+        // The status reaches the client's stream before the process dies.
+        await ctx.processed();
         deps.crash(failure.exitCode);
         break;
       case 'none':

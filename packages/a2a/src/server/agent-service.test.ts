@@ -278,6 +278,47 @@ describe('createAgentService: task outcomes', () => {
   });
 });
 
+describe('createAgentService: processed()', () => {
+  it('resolves once the task store has saved what the run published, not before', async () => {
+    // The store holds the save of the run's checkpoint status until the test opens the gate.
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let entered!: () => void;
+    const held = new Promise<void>((resolve) => (entered = resolve));
+    const inner = new InMemoryTaskStore();
+    const taskStore = Object.assign(Object.create(inner) as InMemoryTaskStore, {
+      save: async (task: Parameters<InMemoryTaskStore['save']>[0], context: ServerCallContext) => {
+        if (task.status?.message !== undefined && partsText(task.status.message.parts) === 'checkpoint') {
+          entered();
+          await gate;
+        }
+        return inner.save(task, context);
+      },
+    });
+    const marks: string[] = [];
+    const { url } = await startAgent(
+      async (_input, ctx) => {
+        ctx.status('checkpoint');
+        await ctx.processed();
+        marks.push('processed');
+        return 'done';
+      },
+      { taskStore, storeWriteBehind: false },
+    );
+    const client = await clientFor(url);
+    const events = collect(client.stream({ text: 'go' }));
+    await held;
+    // The save is still held: several turns of the event loop later, the run is still waiting.
+    for (let turn = 0; turn < 5; turn += 1) await new Promise((resolve) => setImmediate(resolve));
+    expect(marks).toEqual([]);
+    open();
+    const seen = await events;
+    expect(marks).toEqual(['processed']);
+    expect(seen.map((event) => (event.kind === 'status' ? event.text : event.kind))).toContain('checkpoint');
+    expect(seen.at(-1)).toMatchObject({ kind: 'status', state: TaskState.TASK_STATE_COMPLETED });
+  });
+});
+
 describe('createAgentService: approval', () => {
   const risky: AgentRun = async function* (input, ctx) {
     const answer = await ctx.requireApproval({ summary: `Delete ${input.text}.`, details: { files: [input.text] } });

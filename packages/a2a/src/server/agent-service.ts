@@ -132,10 +132,15 @@ const FLUSH_MS = 500;
 class SettlingTaskStore implements TaskStore {
   private readonly waiters = new Map<string, () => void>();
 
-  constructor(private readonly inner: TaskStore) {}
+  /** `onSaved`: told of every save once it is done (the kit's `ctx.processed()` counts them). */
+  constructor(
+    private readonly inner: TaskStore,
+    private readonly onSaved: (taskId: string) => void,
+  ) {}
 
   async save(task: Task, context: ServerCallContext): Promise<void> {
     await this.inner.save(task, context);
+    this.onSaved(task.id);
     if (isTerminalState(task.status?.state)) this.waiters.get(task.id)?.();
   }
 
@@ -253,7 +258,8 @@ export function createAgentService(options: AgentServiceOptions): AgentService {
   // A durable store (Redis) gets its streaming writes batched; the default in-memory one needs no help.
   const writeBehind =
     options.taskStore === undefined || options.storeWriteBehind === false ? undefined : new WriteBehindTaskStore(options.taskStore, { ...options.storeWriteBehind, logger });
-  const store = new SettlingTaskStore(writeBehind ?? options.taskStore ?? new InMemoryTaskStore());
+  // `kit` is set below, before any request can save a task.
+  const store = new SettlingTaskStore(writeBehind ?? options.taskStore ?? new InMemoryTaskStore(), (taskId) => kit?.noteStored(taskId));
   const executor = isSdkExecutor(options.executor)
     ? options.executor
     : createAgentExecutor(options.executor, { agentName: options.card.name, logger, chunkCoalescing: options.chunkCoalescing });

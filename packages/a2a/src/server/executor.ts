@@ -96,6 +96,13 @@ export interface AgentContext {
   reportUsage(usage: TokenCounts): void;
   /** Escape hatch: publish a raw SDK event. */
   publish(event: AgentExecutionEvent): void;
+  /**
+   * Resolves once the SDK has processed every event this run has published so far: saved through the
+   * service's task store (which may write progress behind, see `storeWriteBehind`) and handed to the
+   * task's open streams. A step after it that may end the process (a planned exit, a risky call) no
+   * longer races those events to the client. Also resolves when the run is canceled.
+   */
+  processed(): Promise<void>;
 }
 
 /** A run's final answer: text (appended to the text artifact), structured data (a data artifact), or both. */
@@ -167,6 +174,14 @@ export class KitExecutor implements AgentExecutor {
     });
   }
 
+  /**
+   * The service's task store saved `taskId` (every save, in order): counts toward the `processed()` of
+   * the run in progress for it, if any.
+   */
+  noteStored(taskId: string): void {
+    this.running.get(taskId)?.noteStored();
+  }
+
   /** Cancels every run in progress with `reason` as the status message (used at shutdown). */
   cancelAll(reason: string): string[] {
     const ids = [...this.running.keys()];
@@ -236,6 +251,10 @@ class TaskRun {
   /** Tokens this turn's LLM calls spent (`reportUsage`); `undefined` while none was reported. */
   private usage: TokenTotals | undefined;
   private readonly started = performance.now();
+  /** Events this run handed to the SDK, and how many saves of its task the store has made since (`processed()`). */
+  private publishedCount = 0;
+  private storedCount = 0;
+  private readonly storedWaiters = new Set<{ count: number; resolve: () => void }>();
 
   constructor(
     private readonly requestContext: RequestContext,
@@ -379,6 +398,7 @@ class TaskRun {
         this.usage = sumTokenUsage(this.usage, usage);
       },
       publish: (event) => this.emit(event),
+      processed: () => this.processed(),
     };
   }
 
@@ -432,7 +452,7 @@ class TaskRun {
     const artifactId = (this.textArtifactId ??= randomUUID());
     const append = this.textChunks > 0;
     this.textChunks += 1;
-    this.bus.publish(
+    this.publishToBus(
       AgentEvent.artifactUpdate({
         taskId: this.taskId,
         contextId: this.contextId,
@@ -506,7 +526,37 @@ class TaskRun {
   private emit(event: AgentExecutionEvent): void {
     if (this.closed) return;
     this.flushText(false);
+    this.publishToBus(event);
+  }
+
+  private publishToBus(event: AgentExecutionEvent): void {
+    // The SDK saves the task once per event of a run (task, status or artifact update), in order.
+    this.publishedCount += 1;
     this.bus.publish(event);
+  }
+
+  /** The task store saved this task (called by the service's store, in save order). */
+  noteStored(): void {
+    this.storedCount += 1;
+    for (const waiter of this.storedWaiters) {
+      if (this.storedCount < waiter.count) continue;
+      this.storedWaiters.delete(waiter);
+      waiter.resolve();
+    }
+  }
+
+  private processed(): Promise<void> {
+    const count = this.publishedCount;
+    const saved =
+      this.storedCount >= count || this.controller.signal.aborted
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            const waiter = { count, resolve };
+            this.storedWaiters.add(waiter);
+            this.controller.signal.addEventListener('abort', () => this.storedWaiters.delete(waiter) && resolve(), { once: true });
+          });
+    // The SDK hands an event to the streams in the same turn it is saved, after the save resolves.
+    return saved.then(() => new Promise<void>((resolve) => setImmediate(resolve)));
   }
 
   private elapsed(): number {
