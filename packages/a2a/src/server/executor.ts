@@ -547,13 +547,24 @@ class TaskRun {
 
   private processed(): Promise<void> {
     const count = this.publishedCount;
+    const { signal } = this.controller;
     const saved =
-      this.storedCount >= count || this.controller.signal.aborted
+      this.storedCount >= count || signal.aborted
         ? Promise.resolve()
         : new Promise<void>((resolve) => {
-            const waiter = { count, resolve };
+            const onAbort = (): void => {
+              this.storedWaiters.delete(waiter);
+              resolve();
+            };
+            const waiter = {
+              count,
+              resolve: () => {
+                signal.removeEventListener('abort', onAbort);
+                resolve();
+              },
+            };
             this.storedWaiters.add(waiter);
-            this.controller.signal.addEventListener('abort', () => this.storedWaiters.delete(waiter) && resolve(), { once: true });
+            signal.addEventListener('abort', onAbort, { once: true });
           });
     // The SDK hands an event to the streams in the same turn it is saved, after the save resolves.
     return saved.then(() => new Promise<void>((resolve) => setImmediate(resolve)));
