@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 
 import { EnsembleError, ErrorCode } from '@ensemble/protocol';
 import type { MiddlewareHandler } from 'hono';
@@ -10,11 +10,16 @@ import type { ServiceEnv } from './http-app.js';
  * logs, session records or Redis keys. Sessions and A2A tasks are owned by this identity.
  */
 export function principalOf(token: string): string {
-  return principalOfDigest(createHash('sha256').update(token).digest());
+  return principalOfDigest(sha256(token));
 }
 
-function principalOfDigest(sha256: Buffer): string {
-  return `tok_${sha256.toString('hex', 0, 8)}`;
+/** One-shot: no `Hash` stream object per request, as `createHash` builds. */
+function sha256(text: string): Buffer {
+  return hash('sha256', text, 'buffer');
+}
+
+function principalOfDigest(digest: Buffer): string {
+  return `tok_${digest.toString('hex', 0, 8)}`;
 }
 
 /**
@@ -22,7 +27,7 @@ function principalOfDigest(sha256: Buffer): string {
  * (the caller decides whether that is acceptable, e.g. by binding to loopback only).
  */
 export function bearerAuth(tokens: readonly string[]): MiddlewareHandler<ServiceEnv> {
-  const digests = tokens.map((token) => createHash('sha256').update(token).digest());
+  const digests = tokens.map(sha256);
   return async (c, next) => {
     if (digests.length === 0) return next();
     const header = c.req.header('authorization');
@@ -31,7 +36,7 @@ export function bearerAuth(tokens: readonly string[]): MiddlewareHandler<Service
       c.header('WWW-Authenticate', 'Bearer');
       throw new EnsembleError(ErrorCode.Unauthorized, 'Missing bearer token: send "Authorization: Bearer <token>"', { wireCode: 'missing_api_key' });
     }
-    const presented = createHash('sha256').update(match[1].trim()).digest();
+    const presented = sha256(match[1].trim());
     if (!digests.some((digest) => timingSafeEqual(digest, presented))) {
       c.header('WWW-Authenticate', 'Bearer error="invalid_token"');
       throw new EnsembleError(ErrorCode.Unauthorized, 'Invalid bearer token', { wireCode: 'invalid_api_key' });
