@@ -31,7 +31,11 @@
  * issue 15's targets with PASS/FAIL: Ensemble's median efficiency >= the best of LangGraph and Mastra, and
  * >= 0.98 x the bare client's.
  *
- * Env: BENCH_DAG_RUNS (default 5 per size), BENCH_DAG_REDIS_MONITOR (default off).
+ * `BENCH_BASE_DIR=/path/to/other/checkout` (with its own `npm ci`) adds that checkout's orchestrator as
+ * `Ensemble (base)`, a contender in the same rounds, for A/B comparisons of two builds in one run: the
+ * efficiency, CPU per node and per run of both, and this build's efficiency over the base's.
+ *
+ * Env: BENCH_DAG_RUNS (default 5 per size), BENCH_DAG_REDIS_MONITOR (default off), BENCH_BASE_DIR.
  */
 import { TaskState } from '@a2a-js/sdk';
 import type { ReasoningEvent } from '@ensemble/protocol';
@@ -48,6 +52,8 @@ const PEERS = process.argv.includes('--peers');
 const NODE_MS = 100;
 const TOKEN = 'bench-token';
 const ENSEMBLE = 'Ensemble orchestrator (durable)';
+const BASE = 'Ensemble (base)';
+const BASE_DIR = process.env['BENCH_BASE_DIR'] === '' ? undefined : process.env['BENCH_BASE_DIR'];
 const SIZES = [
   { nodes: 10, layers: 5 },
   { nodes: 50, layers: 10 },
@@ -144,38 +150,50 @@ try {
     startService({ name: 'sim-llm', entry: 'apps/sim-llm/src/main.ts', env: { SIM_LLM_PORT: '0', SIM_LLM_TTFT_MS: '300' } }),
     startMockAgent({ name: 'worker', delayMs: NODE_MS, reply: 'ok {{input}}' }),
   ]);
-  const orchestrator = await startOrchestrator('orchestrator', {
+  const orchestratorEnv = {
     agentUrls: [planner.url, worker.url],
     redisUrl: redis.url,
     prefix: redis.prefix,
     llmUrl: llm.url,
     token: TOKEN,
     extra: { ORCHESTRATOR_MAX_CONCURRENCY: '16', ORCHESTRATOR_RESUME_SCAN_MS: '0' },
-  });
+  };
+  const orchestrator = await startOrchestrator('orchestrator', orchestratorEnv);
   const client = await orchestratorClient(orchestrator.url, TOKEN);
+  /** The base build's orchestrator (`BENCH_BASE_DIR`), under keys of its own. */
+  const basePrefix = `${redis.prefix}base:`;
+  const base =
+    BASE_DIR === undefined
+      ? undefined
+      : await startOrchestrator('orchestrator-base', { ...orchestratorEnv, prefix: basePrefix, checkout: BASE_DIR }).then(async (service) => ({
+          service,
+          client: await orchestratorClient(service.url, TOKEN),
+        }));
   const sdkClient = await officialClient(worker.url);
   /** The contenders beside the orchestrator, each timing the same DAG in this process. */
   const contenders: { name: string; run: DagRunner }[] = [{ name: 'bare A2A', run: bareRunner(sdkClient) }];
   if (PEERS) contenders.push({ name: 'LangGraph.js', run: await langGraphRunner(sdkClient) }, { name: 'Mastra', run: await mastraRunner(sdkClient) });
 
-  const runOnce = async (tag: string): Promise<RunResult> => {
+  /** An orchestrator under test: this build's, or the base's. */
+  const current = { service: orchestrator, client };
+  const runOnce = async (tag: string, { service, client: caller }: typeof current = current): Promise<RunResult> => {
     const timed: ReasoningEvent[] = [];
     let bytes: Promise<{ session: number; nodes: number }> | undefined;
     const trafficBefore = { ...traffic };
     const workFrom = worker.lines.length;
-    const cpuBefore = { caller: cpuTimeMs(orchestrator.pid), agent: cpuTimeMs(worker.pid) };
+    const cpuBefore = { caller: cpuTimeMs(service.pid), agent: cpuTimeMs(worker.pid) };
     const started = performance.now();
-    const turn: TurnTranscript = await client.send({ text: `[${tag}] benchmark` }, (transcript, event) => {
+    const turn: TurnTranscript = await caller.send({ text: `[${tag}] benchmark` }, (transcript, event) => {
       const last = transcript.events.at(-1);
       if (event.kind !== 'status' || last === undefined || timed.at(-1) === last) return;
       timed.push(last);
       if (last.type === 'synthesis' && bytes === undefined) {
-        const key = `${redis.prefix}session:${transcript.sessionId!}`;
+        const key = `${service === orchestrator ? redis.prefix : basePrefix}session:${transcript.sessionId!}`;
         bytes = Promise.all([redis.redis.memory('USAGE', key), redis.redis.memory('USAGE', `${key}:nodes`)]).then(([session, nodes]) => ({ session: session ?? 0, nodes: nodes ?? 0 }));
       }
     });
     const total = performance.now() - started;
-    const cpu = { caller: cpuTimeMs(orchestrator.pid) - cpuBefore.caller, agent: cpuTimeMs(worker.pid) - cpuBefore.agent };
+    const cpu = { caller: cpuTimeMs(service.pid) - cpuBefore.caller, agent: cpuTimeMs(worker.pid) - cpuBefore.agent };
     if (turn.finalState !== TaskState.TASK_STATE_COMPLETED) throw new Error(`run ${tag} ended in state ${turn.finalState}: ${turn.finalText}`);
     // MONITOR lines arrive on their own connection; a ping on the monitored server orders us after them.
     if (monitor !== undefined) await redis.redis.ping();
@@ -219,6 +237,7 @@ try {
 
   planner.scripts.set('warmup', { plan: layeredPlan(10, 5) });
   await runOnce('warmup');
+  if (base !== undefined) await runOnce('warmup', base);
   for (const contender of contenders) await contender.run({ layers: 5, width: 2 });
 
   const rows: Record<string, unknown>[] = [];
@@ -226,7 +245,8 @@ try {
   const sideBySide: Record<string, Record<string, string>> = {};
   const verdicts: string[] = [];
   /** Every run's CPU, by contender (Ensemble's orchestrator under `ENSEMBLE`). */
-  const cpuRuns = new Map<string, CpuRun[]>([ENSEMBLE, ...contenders.map((contender) => contender.name)].map((name) => [name, []]));
+  const cpuRuns = new Map<string, CpuRun[]>([ENSEMBLE, ...(base === undefined ? [] : [BASE]), ...contenders.map((contender) => contender.name)].map((name) => [name, []]));
+  const baseVerdicts: string[] = [];
   for (const size of SIZES) {
     const tag = `dag${size.nodes}`;
     const dag = { layers: size.layers, width: size.nodes / size.layers };
@@ -246,14 +266,29 @@ try {
       const done = new Map([...timing.nodes].map(([id, times]) => [id, times.done]));
       barePhases.push(layerPhases(sent, done, await agentWorkSince(worker, workFrom, timing.nodes.size)));
     };
-    const entrants = [{ name: ENSEMBLE, run: async () => void results.push(await runOnce(tag)) }, ...contenders.map((contender) => ({ name: contender.name, run: () => runContender(contender) }))];
+    const baseResults: RunResult[] = [];
+    const entrants = [
+      { name: ENSEMBLE, run: async () => void results.push(await runOnce(tag)) },
+      ...(base === undefined ? [] : [{ name: BASE, run: async () => void baseResults.push(await runOnce(tag, base)) }]),
+      ...contenders.map((contender) => ({ name: contender.name, run: () => runContender(contender) })),
+    ];
     for (let run = 0; run < runs; run += 1) {
       for (let turn = 0; turn < entrants.length; turn += 1) await entrants[(run + turn) % entrants.length]!.run();
     }
-    if (results.some((result) => result.completed !== size.nodes)) throw new Error(`not every node completed in ${tag}`);
+    if ([...results, ...baseResults].some((result) => result.completed !== size.nodes)) throw new Error(`not every node completed in ${tag}`);
     cpuRuns.get(ENSEMBLE)!.push(...results.map((result) => ({ nodes: size.nodes, ...result.cpu })));
+    cpuRuns.get(BASE)?.push(...baseResults.map((result) => ({ nodes: size.nodes, ...result.cpu })));
     const critical = size.layers * NODE_MS;
     const walls = results.map((result) => result.dag);
+    if (base !== undefined) {
+      const baseWalls = baseResults.map((result) => result.dag);
+      (sideBySide[ENSEMBLE] ??= {})[`${size.nodes} nodes`] = efficiency(critical, walls);
+      (sideBySide[BASE] ??= {})[`${size.nodes} nodes`] = efficiency(critical, baseWalls);
+      baseVerdicts.push(
+        `  ${size.nodes} nodes: efficiency ${(critical / median(walls)).toFixed(3)} vs base ${(critical / median(baseWalls)).toFixed(3)} (ratio ${(median(baseWalls) / median(walls)).toFixed(3)}); ` +
+          `end-to-end ${round(median(results.map((result) => result.total)))} vs ${round(median(baseResults.map((result) => result.total)))} ms`,
+      );
+    }
     const bares = timings.get('bare A2A')!;
     const bareWalls = bares.map((timing) => timing.wall);
     const overheads = results.flatMap((result) => result.overheads);
@@ -334,9 +369,15 @@ try {
       [...cpuRuns].map(([name, entries]) => [name, { 'caller CPU ms/node': perNode(entries, 'caller'), 'agent CPU ms/node': perNode(entries, 'agent'), 'caller CPU ms/run': perRun(entries) }]),
     ),
   );
-  if (PEERS) {
+  if (PEERS || base !== undefined) {
     console.log('\nEfficiency (critical path / DAG wall), same DAGs, same A2A calls, interleaved rounds: median [worst-best]');
     console.table(sideBySide);
+  }
+  if (base !== undefined) {
+    console.log(`This build against the base (${BASE_DIR}), same rounds:`);
+    for (const line of baseVerdicts) console.log(line);
+  }
+  if (PEERS) {
     console.log('Targets (issue 15), on the medians of this run:');
     for (const line of verdicts) console.log(line);
   }

@@ -57,12 +57,14 @@ export interface OrchestratorEnv {
   llmUrl: string;
   token: string;
   extra?: Record<string, string>;
+  /** Another checkout to run the orchestrator from (a benchmark's A/B of two builds); this one by default. */
+  checkout?: string;
 }
 
 export function startOrchestrator(name: string, env: OrchestratorEnv): Promise<ServiceProcess> {
   return startService({
     name,
-    entry: 'apps/orchestrator/src/main.ts',
+    entry: `${env.checkout === undefined ? '' : `${env.checkout.replace(/\/$/, '')}/`}apps/orchestrator/src/main.ts`,
     env: {
       ORCHESTRATOR_PORT: '0',
       AGENT_URLS: env.agentUrls.join(','),
