@@ -168,6 +168,7 @@ try {
       : await startOrchestrator('orchestrator-base', { ...orchestratorEnv, prefix: basePrefix, checkout: BASE_DIR }).then(async (service) => ({
           service,
           client: await orchestratorClient(service.url, TOKEN),
+          prefix: basePrefix,
         }));
   const sdkClient = await officialClient(worker.url);
   /** The contenders beside the orchestrator, each timing the same DAG in this process. */
@@ -175,8 +176,8 @@ try {
   if (PEERS) contenders.push({ name: 'LangGraph.js', run: await langGraphRunner(sdkClient) }, { name: 'Mastra', run: await mastraRunner(sdkClient) });
 
   /** An orchestrator under test: this build's, or the base's. */
-  const current = { service: orchestrator, client };
-  const runOnce = async (tag: string, { service, client: caller }: typeof current = current): Promise<RunResult> => {
+  const current = { service: orchestrator, client, prefix: redis.prefix };
+  const runOnce = async (tag: string, { service, client: caller, prefix }: typeof current = current): Promise<RunResult> => {
     const timed: ReasoningEvent[] = [];
     let bytes: Promise<{ session: number; nodes: number }> | undefined;
     const trafficBefore = { ...traffic };
@@ -188,7 +189,7 @@ try {
       if (event.kind !== 'status' || last === undefined || timed.at(-1) === last) return;
       timed.push(last);
       if (last.type === 'synthesis' && bytes === undefined) {
-        const key = `${service === orchestrator ? redis.prefix : basePrefix}session:${transcript.sessionId!}`;
+        const key = `${prefix}session:${transcript.sessionId!}`;
         bytes = Promise.all([redis.redis.memory('USAGE', key), redis.redis.memory('USAGE', `${key}:nodes`)]).then(([session, nodes]) => ({ session: session ?? 0, nodes: nodes ?? 0 }));
       }
     });
@@ -280,12 +281,13 @@ try {
     cpuRuns.get(BASE)?.push(...baseResults.map((result) => ({ nodes: size.nodes, ...result.cpu })));
     const critical = size.layers * NODE_MS;
     const walls = results.map((result) => result.dag);
+    const column = `${size.nodes} nodes`;
+    if (PEERS || base !== undefined) (sideBySide[ENSEMBLE] ??= {})[column] = efficiency(critical, walls);
     if (base !== undefined) {
       const baseWalls = baseResults.map((result) => result.dag);
-      (sideBySide[ENSEMBLE] ??= {})[`${size.nodes} nodes`] = efficiency(critical, walls);
-      (sideBySide[BASE] ??= {})[`${size.nodes} nodes`] = efficiency(critical, baseWalls);
+      (sideBySide[BASE] ??= {})[column] = efficiency(critical, baseWalls);
       baseVerdicts.push(
-        `  ${size.nodes} nodes: efficiency ${(critical / median(walls)).toFixed(3)} vs base ${(critical / median(baseWalls)).toFixed(3)} (ratio ${(median(baseWalls) / median(walls)).toFixed(3)}); ` +
+        `  ${column}: efficiency ${(critical / median(walls)).toFixed(3)} vs base ${(critical / median(baseWalls)).toFixed(3)} (ratio ${(median(baseWalls) / median(walls)).toFixed(3)}); ` +
           `end-to-end ${round(median(results.map((result) => result.total)))} vs ${round(median(baseResults.map((result) => result.total)))} ms`,
       );
     }
@@ -328,10 +330,8 @@ try {
       'after the agent: Ensemble / bare (median)': `${round(median(results.flatMap((result) => result.phases.after)))} / ${round(median(barePhases.flatMap((phases) => phases.after)))}`,
     });
     if (PEERS) {
-      const column = `${size.nodes} nodes`;
       const ensemble = critical / median(walls);
       const efficiencies = new Map(contenders.map((contender) => [contender.name, critical / median(timings.get(contender.name)!.map((timing) => timing.wall))]));
-      (sideBySide[ENSEMBLE] ??= {})[column] = efficiency(critical, walls);
       for (const contender of contenders) (sideBySide[contender.name] ??= {})[column] = efficiency(critical, timings.get(contender.name)!.map((timing) => timing.wall));
       const bestPeer = Math.max(efficiencies.get('LangGraph.js')!, efficiencies.get('Mastra')!);
       const bare = efficiencies.get('bare A2A')!;
