@@ -1,7 +1,9 @@
 /**
  * Passthrough benchmark (`npm run bench:gateway`, issue 15). Starts sim-llm and the gateway as real
- * processes, plus a 22-line `node:http` reverse proxy (`bench/bare-proxy.mjs`, the floor), and with
- * `--peers` Portkey's AI gateway (installed by `npm run bench:peers`). Every contender relays the same
+ * processes, plus two floors: a 22-line `node:http` reverse proxy (`bench/bare-proxy.mjs`), and the
+ * gateway's promised per-request work (auth, validation, access log, a keep-alive relay) on bare
+ * `node:http` (`bench/promised-work-proxy.ts`, judged against the same targets); with `--peers`, Portkey's
+ * AI gateway (installed by `npm run bench:peers`). Every contender relays the same
  * chat requests to the same sim-llm; the gateway's passthrough is forced by header (the classifier is not
  * measured). Contenders are interleaved over rounds (the order rotates each round) and direct calls to
  * sim-llm are measured in every round, so drift on a shared machine hits everyone alike. For each:
@@ -39,6 +41,8 @@ const CHUNKS = 4;
 const BASE_DIR = process.env['BENCH_BASE_DIR'];
 const PEERS = process.argv.includes('--peers');
 const TOKEN = 'bench-token';
+/** The second floor (`promised-work-proxy.ts`): the gateway's promised per-request work on bare `node:http`. */
+const PROMISED_WORK = 'promised work';
 const UPSTREAM_KEY = 'bench-upstream-key';
 
 interface Contender {
@@ -247,6 +251,10 @@ async function main(): Promise<void> {
     const bare = await startPeer('bare proxy', [bareEntry, sim.url], /"msg":"listening"/, process.cwd());
     const bareUrl = (JSON.parse(bare.line) as { url: string }).url;
     contenders.push({ name: 'bare proxy', url: new URL('/v1/chat/completions', bareUrl), headers: { authorization: `Bearer ${UPSTREAM_KEY}` }, pid: bare.pid });
+    const promisedEntry = fileURLToPath(new URL('./promised-work-proxy.ts', import.meta.url));
+    const promised = await startPeer(PROMISED_WORK, ['--import', 'tsx', promisedEntry, `${sim.url}/v1`, TOKEN, UPSTREAM_KEY], /"msg":"listening"/, process.cwd());
+    const promisedUrl = (JSON.parse(promised.line) as { url: string }).url;
+    contenders.push({ name: PROMISED_WORK, url: new URL('/v1/chat/completions', promisedUrl), headers: { authorization: `Bearer ${TOKEN}` }, pid: promised.pid });
 
     if (PEERS) {
       const portkeyEntry = `${PEERS_DIR}node_modules/@portkey-ai/gateway/build/start-server.js`;
@@ -313,7 +321,8 @@ async function main(): Promise<void> {
     // CPU is compared round by round (both measured minutes apart at most), then the median ratio taken.
     const cpuRatios = (cpuUs: number[]) => median(cpuUs.map((value, round) => value / summaries.get('bare proxy')!.cpuUs[round]!));
     console.log('\nTargets (issue 15), on the medians:');
-    for (const name of ['ensemble', 'ensemble (base)']) {
+    // The promised-work floor is judged too: where the targets stand against the work they ask to keep.
+    for (const name of ['ensemble', 'ensemble (base)', PROMISED_WORK]) {
       const s = summaries.get(name);
       if (s === undefined) continue;
       const verdict = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
