@@ -13,7 +13,7 @@
 import { hash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { Agent, type IncomingMessage, type ServerResponse, createServer, request } from 'node:http';
 
-import { ChatCompletionRequest } from '@ensemble/protocol';
+import { ChatCompletionRequest, EnsembleError, ErrorCode, toOpenAIErrorBody } from '@ensemble/protocol';
 import { createLogger } from '@ensemble/telemetry';
 
 const [upstreamArg, token, upstreamKey] = process.argv.slice(2);
@@ -25,18 +25,20 @@ const agent = new Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY 
 // Buffered like the gateway's (its `LOG_FLUSH_INTERVAL_MS` default): one write per 100 ms, not one per line.
 const logger = createLogger({ service: 'promised-work-proxy', flushIntervalMs: 100 });
 
-function reject(res: ServerResponse, status: number, message: string): void {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message, type: 'invalid_request_error', param: null, code: null } }));
+/** An error in the gateway's wire format (the OpenAI error object, the status its code maps to). */
+function reject(res: ServerResponse, code: ErrorCode, message: string): void {
+  const error = new EnsembleError(code, message);
+  res.writeHead(error.status, { 'content-type': 'application/json' }).end(JSON.stringify(toOpenAIErrorBody(error)));
 }
 
 function relay(req: IncomingMessage, res: ServerResponse, text: string, requestId: string, started: number): void {
   let validated: ChatCompletionRequest;
   try {
     const parsed = ChatCompletionRequest.safeParse(JSON.parse(text));
-    if (!parsed.success) return reject(res, 400, 'invalid request body');
+    if (!parsed.success) return reject(res, ErrorCode.InvalidRequest, 'invalid request body');
     validated = parsed.data;
   } catch {
-    return reject(res, 400, 'request body is not JSON');
+    return reject(res, ErrorCode.InvalidRequest, 'request body is not JSON');
   }
   const body = JSON.stringify(validated);
   const headers = {
@@ -66,14 +68,14 @@ function relay(req: IncomingMessage, res: ServerResponse, text: string, requestI
         completion = undefined;
       }
       if (typeof completion !== 'object' || completion === null || !Array.isArray((completion as { choices?: unknown }).choices)) {
-        reject(res, 502, 'upstream answer is not a chat completion');
-        return done(502);
+        reject(res, ErrorCode.UpstreamError, 'upstream answer is not a chat completion');
+        return done(res.statusCode);
       }
       res.writeHead(200, { 'content-type': 'application/json', 'x-request-id': requestId, 'x-routing-decision': 'path=passthrough; source=header' }).end(answerText);
       done(200);
     });
   });
-  out.on('error', () => (res.headersSent ? res.destroy() : reject(res, 502, 'upstream unreachable')));
+  out.on('error', () => (res.headersSent ? res.destroy() : reject(res, ErrorCode.UpstreamUnavailable, 'upstream unreachable')));
   res.once('close', () => res.writableFinished || out.destroy());
   out.end(body);
 }
@@ -82,7 +84,7 @@ const server = createServer((req, res) => {
   const started = performance.now();
   const requestId = randomUUID();
   const presented = req.headers.authorization?.startsWith('Bearer ') === true ? hash('sha256', req.headers.authorization.slice(7), 'buffer') : undefined;
-  if (presented === undefined || !timingSafeEqual(presented, tokenDigest)) return reject(res, 401, 'invalid bearer token');
+  if (presented === undefined || !timingSafeEqual(presented, tokenDigest)) return reject(res, ErrorCode.Unauthorized, 'invalid bearer token');
   const parts: Buffer[] = [];
   req.on('data', (part: Buffer) => parts.push(part));
   req.once('end', () => relay(req, res, Buffer.concat(parts).toString(), requestId, started));

@@ -2,6 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { REPO_ROOT, type ServiceProcess, startService, stopAllServices } from '../support/processes.js';
 
+/** What sim-llm recorded of a call (`GET /_sim/requests`), as far as these tests read it. */
+interface RecordedRequest {
+  headers: Record<string, string>;
+  body: { messages?: unknown };
+}
+
 /**
  * `bench:gateway`'s promised-work floor is a floor only while it does the work it claims to: a floor that
  * skipped auth or validation would flatter every ratio the benchmark prints against it.
@@ -9,7 +15,7 @@ import { REPO_ROOT, type ServiceProcess, startService, stopAllServices } from '.
 describe('bench:gateway promised-work floor', () => {
   const TOKEN = 'floor-token';
   let proxy: ServiceProcess;
-  let recorded: () => Promise<Array<{ headers: Record<string, string>; body: { messages?: unknown } }>>;
+  let recorded: () => Promise<RecordedRequest[]>;
 
   beforeAll(async () => {
     const sim = await startService({ name: 'sim-llm', entry: 'apps/sim-llm/src/main.ts', env: { SIM_LLM_PORT: '0' } });
@@ -17,7 +23,7 @@ describe('bench:gateway promised-work floor', () => {
       name: 'promised-work',
       command: { argv: [process.execPath, '--import', 'tsx', 'bench/promised-work-proxy.ts', `${sim.url}/v1`, TOKEN, 'upstream-key'], cwd: REPO_ROOT },
     });
-    recorded = async () => ((await (await fetch(`${sim.url}/_sim/requests`)).json()) as { requests: Awaited<ReturnType<typeof recorded>> }).requests;
+    recorded = async () => ((await (await fetch(`${sim.url}/_sim/requests`)).json()) as { requests: RecordedRequest[] }).requests;
   });
   afterAll(() => stopAllServices());
 
