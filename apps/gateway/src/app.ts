@@ -1,8 +1,8 @@
 import { DEFAULT_A2A_MAX_BODY_BYTES } from '@ensemble/a2a';
 import { type AgentRegistry, agentsRoute } from '@ensemble/a2a/client';
-import { ChatCompletionRequest, EnsembleError, ErrorCode, type HealthReport, ROUTING_DECISION_HEADER, type RoutingDecision } from '@ensemble/protocol';
+import { ChatCompletionRequest, EnsembleError, ErrorCode, type HealthReport, ROUTING_DECISION_HEADER } from '@ensemble/protocol';
 import { type Router, formatRoutingDecisionHeader } from '@ensemble/routing';
-import { type ReadinessCheck, type ServiceEnv, bearerAuth, createHttpApp, mountReadiness, readJsonBody, staticFiles } from '@ensemble/service';
+import { DEFAULT_MAX_BODY_BYTES, type NodeLane, type ReadinessCheck, type ServiceEnv, bearerAuth, createHttpApp, mountReadiness, readJsonBody, staticFiles } from '@ensemble/service';
 import { type Logger, chainSpanAttributes, trace } from '@ensemble/telemetry';
 import type { Hono } from 'hono';
 import type OpenAI from 'openai';
@@ -12,7 +12,9 @@ import { buildOpenApiDocument } from './openapi.js';
 import { parseLastEventId } from './last-event-id.js';
 import { assertOrchestrable } from './orchestration-input.js';
 import { type OrchestrationHandler, UnavailableOrchestration } from './orchestration.js';
-import { failed, relayChatCompletion } from './passthrough.js';
+import { type PassthroughDeps, failed, honoExchange, relayChatCompletion } from './passthrough.js';
+import { passthroughLane } from './passthrough-lane.js';
+import { recordDecision } from './routing-record.js';
 import { sessionHeader } from './session-header.js';
 import { type SessionsApiDeps, mountSessionsApi } from './sessions-api.js';
 import { describeUpstreamFailure } from './upstream-errors.js';
@@ -54,13 +56,32 @@ export interface GatewayDeps {
   consoleDirectory?: string;
 }
 
-/** The gateway's HTTP app: wiring only. Tests serve it in-process; `main.ts` serves it for real. */
-export function createGatewayApp(deps: GatewayDeps): Hono<ServiceEnv> {
-  const app = createHttpApp({ logger: deps.logger, ...(deps.maxBodyBytes === undefined ? {} : { maxBodyBytes: deps.maxBodyBytes }) });
-  const orchestration = deps.orchestration ?? new UnavailableOrchestration();
+/**
+ * The gateway: its HTTP app and the lane that serves the passthrough ahead of it (`passthroughLane`),
+ * sharing one relay. `main.ts` serves both (`serveHttp(app, { lanes })`); wiring only.
+ */
+export function createGateway(deps: GatewayDeps): { app: Hono<ServiceEnv>; lanes: NodeLane[] } {
   const passthroughUpstream =
     deps.passthroughUpstream ?? new HttpPassthroughUpstream({ baseURL: deps.upstream.baseURL, apiKey: deps.upstream.apiKey ?? undefined, timeoutMs: deps.upstreamTimeoutMs });
-  const passthrough = { upstream: passthroughUpstream, logger: deps.logger, upstreamTimeoutMs: deps.upstreamTimeoutMs };
+  const passthrough: PassthroughDeps = { upstream: passthroughUpstream, logger: deps.logger, upstreamTimeoutMs: deps.upstreamTimeoutMs };
+  const lane = passthroughLane({
+    passthrough,
+    router: deps.router,
+    apiTokens: deps.apiTokens,
+    maxBodyBytes: deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    logger: deps.logger,
+  });
+  return { app: buildApp(deps, passthrough), lanes: [lane] };
+}
+
+/** The gateway's HTTP app alone (in-process tests, and servers without the lane). */
+export function createGatewayApp(deps: GatewayDeps): Hono<ServiceEnv> {
+  return createGateway(deps).app;
+}
+
+function buildApp(deps: GatewayDeps, passthrough: PassthroughDeps): Hono<ServiceEnv> {
+  const app = createHttpApp({ logger: deps.logger, maxBodyBytes: deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES });
+  const orchestration = deps.orchestration ?? new UnavailableOrchestration();
   // Built once: the document only depends on configuration.
   const openApi = JSON.stringify(buildOpenApiDocument({ version: deps.version ?? '0.1.0', authRequired: deps.apiTokens.length > 0 }));
 
@@ -86,7 +107,7 @@ export function createGatewayApp(deps: GatewayDeps): Hono<ServiceEnv> {
       const page = await deps.upstream.models.list({ signal: c.req.raw.signal });
       return c.json({ object: 'list', data: page.data });
     } catch (error) {
-      return failed(c, undefined, describeUpstreamFailure(error, { timeoutMs: deps.upstreamTimeoutMs }), c.var.logger);
+      return failed(honoExchange(c), undefined, describeUpstreamFailure(error, { timeoutMs: deps.upstreamTimeoutMs }), c.var.logger);
     }
   });
 
@@ -124,7 +145,7 @@ export function createGatewayApp(deps: GatewayDeps): Hono<ServiceEnv> {
     recordDecision(decision, c.var);
     c.header(ROUTING_DECISION_HEADER, formatRoutingDecisionHeader(decision));
 
-    if (decision.path === 'passthrough') return relayChatCompletion(c, request, passthrough);
+    if (decision.path === 'passthrough') return relayChatCompletion(honoExchange(c), request, passthrough);
     // The request span is the root of the workflow's trace: Phoenix shows it as the chain it is.
     const span = trace.getActiveSpan();
     if (span?.isRecording() === true) span.setAttributes(chainSpanAttributes({ input: JSON.stringify(request.messages), json: true }));
@@ -158,25 +179,6 @@ function readLastEventId(header: string | undefined, sessionId: string | undefin
     throw new EnsembleError(ErrorCode.InvalidRequest, 'Last-Event-ID resumes a session: send it with the X-Session-ID the response carried', { details: { param: 'Last-Event-ID' } });
   }
   return position;
-}
-
-/**
- * The decision goes on the request span and into the request's access-log line, so routing can be
- * audited later. A fallback (the classifier failed) also gets a warning of its own when it happens.
- */
-function recordDecision(decision: RoutingDecision, request: Pick<ServiceEnv['Variables'], 'accessLog' | 'logger'>): void {
-  const span = trace.getActiveSpan();
-  if (span?.isRecording() === true) {
-    span.setAttributes({
-      'ensemble.routing.path': decision.path,
-      'ensemble.routing.source': decision.source,
-      'ensemble.routing.reason': decision.reason,
-      'ensemble.routing.cached': decision.cached ?? false,
-      ...(decision.confidence === undefined ? {} : { 'ensemble.routing.confidence': decision.confidence }),
-    });
-  }
-  request.accessLog['routing'] = decision;
-  if (decision.source === 'fallback') request.logger.warn({ routing: decision }, 'routing fell back to passthrough');
 }
 
 function notImplemented(message: string): () => never {

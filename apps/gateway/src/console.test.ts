@@ -11,7 +11,7 @@ import { createGatewayApp } from './app.js';
 
 const logger = createLogger({ service: 'test', level: 'silent' });
 const upstream = createLlmClient({ baseURL: 'http://127.0.0.1:9/v1', apiKey: 'unused', timeoutMs: 1_000, maxRetries: 0 });
-const router: Router = { route: async () => ({ path: 'passthrough', source: 'header', reason: 'test' }) };
+const router: Router = { route: async () => ({ path: 'passthrough', source: 'header', reason: 'test' }), decideWithoutModel: () => undefined };
 
 function gateway(apiTokens: readonly string[], consoleDirectory?: string) {
   return createGatewayApp({ logger, upstream, upstreamTimeoutMs: 1_000, router, apiTokens, ...(consoleDirectory === undefined ? {} : { consoleDirectory }) });

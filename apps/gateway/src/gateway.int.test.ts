@@ -12,11 +12,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { testRedis } from '../../../test/support/redis.js';
 import { createSimLlmApp } from '../../sim-llm/src/app.js';
-import { type GatewayDeps, createGatewayApp } from './app.js';
+import { type GatewayDeps, createGateway } from './app.js';
 
 /**
- * The gateway over real HTTP, in front of sim-llm (the project's OpenAI-compatible test double), with
- * the official `openai` SDK as the client: what a user's application would see.
+ * The gateway over real HTTP, served as `main.ts` serves it (the app behind the passthrough lane), in
+ * front of sim-llm (the project's OpenAI-compatible test double), with the official `openai` SDK as the
+ * client: what a user's application would see.
  */
 const API_TOKEN = 'client-token-123';
 const UPSTREAM_KEY = 'upstream-key-456';
@@ -55,7 +56,7 @@ async function startGateway(overrides: Partial<GatewayDeps> & { upstreamUrl?: st
     classifier: new LlmRoutingClassifier({ client: classifierClient, model: 'gpt-4o-mini', temperature: 0 }),
     classifierTimeoutMs: overrides.classifierTimeoutMs ?? 5_000,
   });
-  const app = createGatewayApp({
+  const { app, lanes } = createGateway({
     logger,
     upstream,
     upstreamTimeoutMs,
@@ -65,7 +66,7 @@ async function startGateway(overrides: Partial<GatewayDeps> & { upstreamUrl?: st
     readinessChecks: [upstreamReadiness(upstream), redisReadiness(redis.redis)],
     ...overrides,
   });
-  const server = await serveHttp(app, { host: '127.0.0.1', port: 0, logger, service: 'gateway' });
+  const server = await serveHttp(app, { host: '127.0.0.1', port: 0, logger, service: 'gateway', lanes });
   servers.push(server);
   return server.url;
 }

@@ -15,7 +15,7 @@ import { createLogger, startTelemetry } from '@ensemble/telemetry';
 import { RedisEventLog } from '@ensemble/workflow/redis';
 import { Redis } from 'ioredis';
 
-import { createGatewayApp } from './app.js';
+import { createGateway } from './app.js';
 import { GatewayConfig, resolveBindHost } from './config.js';
 import { A2AOrchestration } from './orchestrator-client.js';
 import { RedisSessionTaskIndex } from './session-tasks.js';
@@ -122,7 +122,7 @@ const stopExpirySweeper = startExpirySweeper({
 // The console's build (`npm run build:console`, run by `make up` and `make test`); absent, /console is not served.
 const consoleDirectory = fileURLToPath(new URL('../../console/dist', import.meta.url));
 
-const app = createGatewayApp({
+const { app, lanes } = createGateway({
   logger,
   upstream,
   passthroughUpstream,
@@ -138,7 +138,7 @@ const app = createGatewayApp({
   agentMaxBodyBytes: config.A2A_MAX_BODY_BYTES,
   ...(existsSync(consoleDirectory) ? { consoleDirectory } : {}),
 });
-const server = await serveHttp(app, { host: bind.host, port: config.GATEWAY_PORT, logger, service: 'gateway' });
+const server = await serveHttp(app, { host: bind.host, port: config.GATEWAY_PORT, logger, service: 'gateway', lanes });
 
 onShutdownSignal(logger, async () => {
   stopExpirySweeper();

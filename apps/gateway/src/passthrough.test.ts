@@ -9,13 +9,13 @@ import { createLogger } from '@ensemble/telemetry';
 import type OpenAI from 'openai';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { createGatewayApp } from './app.js';
+import { createGateway } from './app.js';
 import { HttpPassthroughUpstream, type PassthroughAnswer, type PassthroughUpstream } from './upstream-relay.js';
 
 /**
  * Stream endings sim-llm cannot produce (a clean end without `finish_reason`, an in-band error event),
- * both ways the gateway serves a stream: in-process (a scripted upstream, the relay into a pass-through) and
- * served (a real upstream socket through `HttpPassthroughUpstream`, Node stream to client socket).
+ * both ways the gateway serves a stream: in-process (a scripted upstream, the app's relay into a pass-through)
+ * and served (a real upstream socket through `HttpPassthroughUpstream`, the lane's Node stream to the client socket).
  */
 const logger = createLogger({ service: 'test', level: 'silent' });
 const cleanups: Array<() => Promise<void>> = [];
@@ -23,8 +23,8 @@ afterAll(async () => {
   await Promise.all(cleanups.map((cleanup) => cleanup()));
 });
 
-function gatewayApp(upstream: OpenAI, passthroughUpstream?: PassthroughUpstream) {
-  return createGatewayApp({
+function gateway(upstream: OpenAI, passthroughUpstream?: PassthroughUpstream) {
+  return createGateway({
     logger,
     upstream,
     ...(passthroughUpstream === undefined ? {} : { passthroughUpstream }),
@@ -53,7 +53,7 @@ class ScriptedUpstream implements PassthroughUpstream {
 }
 
 function inProcess(events: string[]): Promise<Send> {
-  const app = gatewayApp(createLlmClient({ baseURL: 'http://upstream.invalid/v1', maxRetries: 0 }), new ScriptedUpstream(events));
+  const { app } = gateway(createLlmClient({ baseURL: 'http://upstream.invalid/v1', maxRetries: 0 }), new ScriptedUpstream(events));
   return Promise.resolve((body) => Promise.resolve(app.request('/v1/chat/completions', requestInit(body))));
 }
 
@@ -65,14 +65,16 @@ async function served(events: string[]): Promise<Send> {
   await new Promise<void>((resolve) => upstreamServer.listen(0, '127.0.0.1', resolve));
   const baseURL = `http://127.0.0.1:${(upstreamServer.address() as AddressInfo).port}/v1`;
   const relay = new HttpPassthroughUpstream({ baseURL, timeoutMs: 1_000 });
-  const gateway = await serveHttp(gatewayApp(createLlmClient({ baseURL, maxRetries: 0 }), relay), { host: '127.0.0.1', port: 0, logger, service: 'gateway' });
+  // Served as `main.ts` serves it: these header-routed requests take the passthrough lane.
+  const { app, lanes } = gateway(createLlmClient({ baseURL, maxRetries: 0 }), relay);
+  const served = await serveHttp(app, { host: '127.0.0.1', port: 0, logger, service: 'gateway', lanes });
   cleanups.push(async () => {
-    await gateway.close();
+    await served.close();
     relay.close();
     upstreamServer.closeAllConnections();
     await new Promise<void>((resolve) => upstreamServer.close(() => resolve()));
   });
-  return (body) => fetch(`${gateway.url}/v1/chat/completions`, requestInit(body));
+  return (body) => fetch(`${served.url}/v1/chat/completions`, requestInit(body));
 }
 
 const chunk = (content: string, finish: string | null = null) =>
@@ -123,7 +125,7 @@ describe('streamed passthrough, client gone (in-process)', () => {
       send: () => Promise.resolve({ stream: true, status: 200, headers: { 'content-type': 'text/event-stream' }, body: upstreamBody }),
       close() {},
     };
-    const app = gatewayApp(createLlmClient({ baseURL: 'http://upstream.invalid/v1', maxRetries: 0 }), upstream);
+    const { app } = gateway(createLlmClient({ baseURL: 'http://upstream.invalid/v1', maxRetries: 0 }), upstream);
     const response = await app.request('/v1/chat/completions', requestInit({}));
     const reader = response.body!.getReader() as ReadableStreamDefaultReader<Uint8Array>;
     const first = new TextDecoder().decode((await reader.read()).value);

@@ -38,12 +38,27 @@ const tracer = getTracer('ensemble-gateway');
 const JSON_HEADERS = { 'Content-Type': 'application/json' };
 
 /**
+ * Where one passthrough answer goes, and how the client's departure is seen: the Hono route's context
+ * (`honoExchange`), or the socket of the gateway's lane (`socketExchange`). `R` is what the caller gets
+ * back once the answer is written or under way.
+ */
+export interface PassthroughExchange<R> {
+  readonly requestId: string;
+  /** Aborted when the client goes away: cancels the upstream call, before or during the answer. */
+  readonly signal: CancelSignal;
+  /** A whole answer: the upstream's JSON text, or an error before any byte went out. */
+  reply(status: number, body: string, headers: Readonly<Record<string, string>>): R;
+  /** Starts the event stream with `headers` (status 200): the relay writes to `client`; the caller gets `result`. */
+  openStream(headers: Readonly<Record<string, string>>): { client: RelayClient; result: R };
+}
+
+/**
  * The simple path: the client's request goes to the upstream LLM exactly as validated (unknown and
  * provider-specific fields included), over a plain keep-alive connection (`PassthroughUpstream`), and the
  * answer comes back unchanged. Streams are relayed event by event as they arrive; a client disconnect
- * aborts the upstream call.
+ * aborts the upstream call. The LLM span is a child of the active span (the request's server span).
  */
-export async function relayChatCompletion(c: Context<ServiceEnv>, request: ChatCompletionRequest, deps: PassthroughDeps): Promise<Response> {
+export async function relayChatCompletion<R>(exchange: PassthroughExchange<R>, request: ChatCompletionRequest, deps: PassthroughDeps): Promise<R> {
   const span = tracer.startSpan('llm.chat_completions', { kind: SpanKind.CLIENT });
   const recording = span.isRecording();
   // Message bodies are serialised for the span only when it is recorded (an exporter is configured).
@@ -53,31 +68,22 @@ export async function relayChatCompletion(c: Context<ServiceEnv>, request: ChatC
   // The trace goes upstream as `traceparent` (under the LLM span), recorded or not, so the upstream's
   // logs and spans join the caller's trace.
   const traceHeaders = injectTraceContext({}, trace.setSpan(context.active(), span));
-  const outgoing = (c.env as Partial<HttpBindings> | undefined)?.outgoing;
-  const signal = outgoing === undefined ? c.req.raw.signal : clientGoneSignal(outgoing);
+  const { signal } = exchange;
   const started = performance.now();
   const stream = request.stream === true;
 
   let answer: Awaited<ReturnType<PassthroughUpstream['send']>>;
   try {
-    answer = await deps.upstream.send({ body: JSON.stringify(request), stream, requestId: c.var.requestId, headers: traceHeaders, signal });
+    answer = await deps.upstream.send({ body: JSON.stringify(request), stream, requestId: exchange.requestId, headers: traceHeaders, signal });
   } catch (error) {
-    return failed(c, span, describeUpstreamFailure(error, { timeoutMs: deps.upstreamTimeoutMs }), deps.logger);
+    return failed(exchange, span, describeUpstreamFailure(error, { timeoutMs: deps.upstreamTimeoutMs }), deps.logger);
   }
 
   if (answer.stream) {
-    const headers: Record<string, string> = { ...SSE_HEADERS, ...upstreamRequestId(answer.headers) };
     const relay = new SseRelay(answer.headers, { span, started, logger: deps.logger, signal, timeoutMs: deps.upstreamTimeoutMs });
-    // Served on a socket: straight to it. In-process (no socket, tests): the same relay into a
-    // pass-through whose other side is the web body, so tests run the code production runs.
-    const client = writeNodeStreamHead(c, 200, headers);
-    if (client !== undefined) {
-      relayToClient(relay, answer.body, client);
-      return NODE_STREAM_RESPONSE;
-    }
-    const body = new PassThrough();
-    relayToClient(relay, answer.body, body);
-    return c.body(Readable.toWeb(body) as ReadableStream<Uint8Array>, 200, headers);
+    const { client, result } = exchange.openStream({ ...SSE_HEADERS, ...upstreamRequestId(answer.headers) });
+    relayToClient(relay, answer.body, client);
+    return result;
   }
 
   try {
@@ -90,10 +96,55 @@ export async function relayChatCompletion(c: Context<ServiceEnv>, request: ChatC
       span.setAttribute('ensemble.upstream.duration_ms', roundMs(performance.now() - started));
     }
     span.end();
-    return c.body(answer.text, 200, { ...JSON_HEADERS, ...upstreamRequestId(answer.headers) });
+    return exchange.reply(200, answer.text, { ...JSON_HEADERS, ...upstreamRequestId(answer.headers) });
   } catch (error) {
-    return failed(c, span, describeUpstreamFailure(error, { timeoutMs: deps.upstreamTimeoutMs }), deps.logger);
+    return failed(exchange, span, describeUpstreamFailure(error, { timeoutMs: deps.upstreamTimeoutMs }), deps.logger);
   }
+}
+
+/**
+ * The exchange of a request the Hono app serves. On a socket (@hono/node-server's bindings) a stream goes
+ * straight to it and the client's departure is its `close`; in-process (`app.request`, tests) the same
+ * relay writes into a pass-through whose other side is the web body, so tests run the code production runs.
+ */
+export function honoExchange(c: Context<ServiceEnv>): PassthroughExchange<Response> {
+  const outgoing = (c.env as Partial<HttpBindings> | undefined)?.outgoing;
+  let signal: CancelSignal | undefined;
+  return {
+    requestId: c.var.requestId,
+    // Made when the relay asks for it (`/v1/models` renders failures without one).
+    get signal() {
+      signal ??= outgoing === undefined ? c.req.raw.signal : clientGoneSignal(outgoing);
+      return signal;
+    },
+    reply: (status, body, headers) => c.body(body, status as ContentfulStatusCode, headers),
+    openStream(headers) {
+      const client = writeNodeStreamHead(c, 200, headers);
+      if (client !== undefined) return { client, result: NODE_STREAM_RESPONSE };
+      const body = new PassThrough();
+      return { client: body, result: c.body(Readable.toWeb(body) as ReadableStream<Uint8Array>, 200, headers) };
+    },
+  };
+}
+
+/**
+ * The exchange of a request the gateway's lane serves on the socket: `headers` (request id, routing
+ * decision) go on whatever it answers.
+ */
+export function socketExchange(outgoing: ServerResponse, requestId: string, headers: Readonly<Record<string, string>>): PassthroughExchange<void> {
+  return {
+    requestId,
+    signal: clientGoneSignal(outgoing),
+    reply(status, body, replyHeaders) {
+      outgoing.writeHead(status, { ...headers, ...replyHeaders, 'Content-Length': Buffer.byteLength(body) });
+      outgoing.end(body);
+    },
+    openStream(streamHeaders) {
+      // Sent with the first body write; the relay flushes them at once if the upstream's first bytes are late.
+      outgoing.writeHead(200, { ...headers, ...streamHeaders });
+      return { client: outgoing, result: undefined };
+    },
+  };
 }
 
 /**
@@ -138,11 +189,11 @@ function parseCompletion(text: string): CompletionSummary {
 }
 
 /** Renders an upstream failure that happened before any byte reached the client. */
-export function failed(c: Context<ServiceEnv>, span: Span | undefined, failure: UpstreamFailure, logger: Logger): Response {
+export function failed<R>(exchange: Pick<PassthroughExchange<R>, 'reply'>, span: Span | undefined, failure: UpstreamFailure, logger: Logger): R {
   if (span !== undefined) endWithFailure(span, failure);
   if (failure.clientGone) logger.info({ code: failure.code }, 'client closed the request before the upstream answered');
   else logger.warn({ status: failure.status, code: failure.code, upstream_error: failure.body.error.message }, 'upstream call failed');
-  return c.json(failure.body, failure.status as ContentfulStatusCode, failure.headers);
+  return exchange.reply(failure.status, JSON.stringify(failure.body), { ...JSON_HEADERS, ...failure.headers });
 }
 
 interface RelayContext {
@@ -298,7 +349,7 @@ class SseRelay {
  * Where the relay writes: the client's socket (`ServerResponse`), or in-process a `PassThrough` whose
  * readable side is the response body. Either one emits `close` when the client goes away.
  */
-type RelayClient = Pick<Writable, 'write' | 'end' | 'once'> & { flushHeaders?(): void };
+export type RelayClient = Pick<Writable, 'write' | 'end' | 'once'> & { flushHeaders?(): void };
 
 /**
  * Pipes the upstream's Node stream to the client through the relay. Upstream reads happen only while

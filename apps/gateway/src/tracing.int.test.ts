@@ -6,7 +6,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createSimLlmApp } from '../../sim-llm/src/app.js';
-import { createGatewayApp } from './app.js';
+import { createGateway } from './app.js';
 
 /**
  * One trace across processes: the gateway's request span, its LLM span with OpenInference attributes,
@@ -16,7 +16,8 @@ const exporter = new InMemorySpanExporter();
 let telemetry: Telemetry;
 const servers: RunningServer[] = [];
 const sim = createSimLlmApp();
-let client: OpenAI;
+/** The same gateway served two ways: as `main.ts` serves it (header-routed passthroughs take the lane), and the app alone. */
+const clients = new Map<string, OpenAI>();
 const upstreamFetch = createNodeFetch({ claimableStreams: true });
 
 /** Never asked here: every request below is routed by a header or a rule. */
@@ -29,16 +30,18 @@ beforeAll(async () => {
   const logger = createLogger({ service: 'gateway-test', level: 'silent' });
   const simServer = await serveHttp(sim.app, { host: '127.0.0.1', port: 0, logger, service: 'sim-llm' });
   servers.push(simServer);
-  const app = createGatewayApp({
+  const { app, lanes } = createGateway({
     logger,
     upstream: createLlmClient({ baseURL: `${simServer.url}/v1`, maxRetries: 0, fetch: upstreamFetch.fetch }),
     upstreamTimeoutMs: 5_000,
     router: createRouter({ classifier: unusedClassifier, classifierTimeoutMs: 1_000 }),
     apiTokens: [],
   });
-  const gateway = await serveHttp(app, { host: '127.0.0.1', port: 0, logger, service: 'gateway' });
-  servers.push(gateway);
-  client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+  for (const [name, served] of [['lane', { lanes }], ['app', {}]] as const) {
+    const gateway = await serveHttp(app, { host: '127.0.0.1', port: 0, logger, service: 'gateway', ...served });
+    servers.push(gateway);
+    clients.set(name, new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'unused', maxRetries: 0 }));
+  }
 });
 
 afterAll(async () => {
@@ -51,11 +54,13 @@ function traceIdOf(traceparent: string | undefined): string | undefined {
   return /^00-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/.exec(traceparent ?? '')?.[1];
 }
 
-describe('tracing', () => {
+describe.each(['lane', 'app'])('tracing (served by the %s)', (servedBy) => {
+  const client = () => clients.get(servedBy) as OpenAI;
+
   it('propagates the trace to the upstream and records routing and OpenInference attributes', async () => {
     exporter.reset();
     sim.state.reset();
-    const { response } = await client.chat.completions
+    const { response } = await client().chat.completions
       .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hi' }], temperature: 0.2 }, { headers: { 'X-Skip-Orchestration': 'true' } })
       .withResponse();
     expect(response.status).toBe(200);
@@ -87,7 +92,7 @@ describe('tracing', () => {
 
   it('ends the LLM span of a stream when the stream ends, with time to first token', async () => {
     exporter.reset();
-    const stream = await client.chat.completions.create(
+    const stream = await client().chat.completions.create(
       { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Stream a short answer' }], stream: true, stream_options: { include_usage: true } },
       { headers: { 'X-Routing-Mode': 'passthrough' } },
     );

@@ -188,6 +188,22 @@ describe('createRouter', () => {
       expect(local.seen).toHaveLength(0);
     });
 
+    it('decides without a model call what the rules, headers and local stage decide, and says when it cannot', () => {
+      const classifier = new ScriptedClassifier([]);
+      const verdicts: LocalRoutingVerdict[] = [
+        { path: 'passthrough', confidence: 0.95, reason: 'local model: one reply (0.95)' },
+        { path: undefined, confidence: 0.6, reason: 'unsure' },
+      ];
+      const local: LocalRoutingClassifier = { classify: () => verdicts.shift() ?? { path: undefined, confidence: undefined, reason: 'no script' } };
+      const router = createRouter({ local, classifier, classifierTimeoutMs: 1_000 });
+      const header = (name: string) => (name === 'X-Routing-Mode' ? 'orchestration' : undefined);
+      expect(router.decideWithoutModel({ request: request('research'), header })).toMatchObject({ path: 'orchestration', source: 'header' });
+      expect(router.decideWithoutModel({ request: request('hi'), header: noHeaders })).toEqual({ path: 'passthrough', source: 'local', confidence: 0.95, reason: 'local model: one reply (0.95)' });
+      expect(router.decideWithoutModel({ request: request('book it'), header: noHeaders })).toBeUndefined();
+      expect(() => router.decideWithoutModel({ request: request('hi'), header: () => 'bogus' })).toThrow(EnsembleError);
+      expect(classifier.calls).toHaveLength(0);
+    });
+
     it('with the shipped model: obvious requests skip the LLM classifier, others reach it', async () => {
       const classifier = new ScriptedClassifier([{ needs_orchestration: true, reason: 'depends on the conversation' }]);
       const router = createRouter({ local: createLocalRoutingClassifier({ threshold: 0.9 }), classifier, classifierTimeoutMs: 1_000 });

@@ -29,6 +29,11 @@ export interface RouteInput {
  */
 export interface Router {
   route(input: RouteInput): Promise<RoutingDecision>;
+  /**
+   * The decision `route` makes without a model call (rules, headers, the local classifier), at once; or
+   * `undefined` when it would ask the LLM classifier. Throws what `route` throws for bad headers.
+   */
+  decideWithoutModel(input: Pick<RouteInput, 'request' | 'header'>): RoutingDecision | undefined;
 }
 
 export interface RoutingCacheOptions {
@@ -105,16 +110,19 @@ export function createRouter(options: RouterOptions): Router {
     }
   }
 
+  function decideLocally(request: ChatCompletionRequest): RoutingDecision | undefined {
+    const local = options.local?.classify(request.messages);
+    if (local?.path === undefined) return undefined;
+    return { path: local.path, source: 'local', reason: local.reason, ...(local.confidence === undefined ? {} : { confidence: local.confidence }) };
+  }
+
   return {
+    decideWithoutModel: (input) => decideByRules(input.request, input.header) ?? decideLocally(input.request),
     async route(input) {
       const byRule = decideByRules(input.request, input.header);
       if (byRule !== undefined) return byRule;
       if (input.signal?.aborted === true) throw new EnsembleError(ErrorCode.Cancelled, 'Client closed the request during routing');
-      const local = options.local?.classify(input.request.messages);
-      if (local?.path !== undefined) {
-        return { path: local.path, source: 'local', reason: local.reason, ...(local.confidence === undefined ? {} : { confidence: local.confidence }) };
-      }
-      return classify(conversationText(input.request.messages), input.signal);
+      return decideLocally(input.request) ?? classify(conversationText(input.request.messages), input.signal);
     },
   };
 }

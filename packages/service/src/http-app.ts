@@ -1,24 +1,15 @@
-import { AsyncResource } from 'node:async_hooks';
-import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 
 import { EnsembleError, ErrorCode, toEnsembleError, toOpenAIErrorBody } from '@ensemble/protocol';
-import {
-  type Logger,
-  SpanKind,
-  SpanStatusCode,
-  context,
-  extractTraceContext,
-  getTracer,
-  trace,
-  withLogContext,
-} from '@ensemble/telemetry';
+import type { Logger } from '@ensemble/telemetry';
 import type { HttpBindings } from '@hono/node-server';
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
+
+import { startRequestRecord } from './request-record.js';
 
 /** Per-request values every Ensemble service can read from `c.var`. */
 export interface ServiceVariables {
@@ -36,6 +27,9 @@ export interface ServiceEnv {
   Variables: ServiceVariables;
 }
 
+/** The largest request body a service accepts unless configured otherwise. */
+export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
+
 export interface HttpAppOptions {
   logger: Logger;
   /** Largest accepted request body; bigger bodies get a 413 in the error format. Default 4 MiB. */
@@ -50,8 +44,6 @@ export interface HttpAppOptions {
   renderError?: (c: Context<ServiceEnv>, error: EnsembleError) => Response | undefined;
 }
 
-const REQUEST_ID_PATTERN = /^[\w.:-]{1,128}$/;
-
 /**
  * A Hono app with what every Ensemble HTTP service needs: request ids (accepted from `X-Request-ID` or
  * generated, echoed back), a server span continuing the caller's W3C trace, correlation ids on every log
@@ -60,76 +52,48 @@ const REQUEST_ID_PATTERN = /^[\w.:-]{1,128}$/;
 export function createHttpApp(options: HttpAppOptions): Hono<ServiceEnv> {
   const app = new Hono<ServiceEnv>();
   const quietPaths = new Set(options.quietPaths ?? ['/health', '/ready']);
-  const tracer = getTracer('ensemble-http');
-  const maxBodyBytes = options.maxBodyBytes ?? 4 * 1024 * 1024;
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
 
   app.use('*', async (c, next) => {
-    const incoming = c.req.header('x-request-id');
-    const requestId = incoming !== undefined && REQUEST_ID_PATTERN.test(incoming) ? incoming : randomUUID();
-    c.set('requestId', requestId);
+    const record = startRequestRecord({ logger: options.logger, method: c.req.method, path: c.req.path, header: (name) => c.req.header(name), quiet: quietPaths.has(c.req.path) });
+    c.set('requestId', record.requestId);
     c.set('principal', 'anonymous');
-    const accessLog: Record<string, unknown> = {};
-    c.set('accessLog', accessLog);
-    c.header('X-Request-ID', requestId);
-    const started = performance.now();
-    // Only the propagation headers are read (not a record of every header).
-    const parentContext = extractTraceContext(c.req);
-    const span = tracer.startSpan(
-      `${c.req.method} ${c.req.path}`,
-      { kind: SpanKind.SERVER, attributes: { 'http.request.method': c.req.method, 'url.path': c.req.path, 'request.id': requestId } },
-      parentContext,
-    );
-    await context.with(trace.setSpan(parentContext, span), () =>
-      withLogContext({ request_id: requestId }, async () => {
-        c.set('logger', options.logger);
-        const outgoing = nodeResponseOf(c);
-        const finish = (streamed: boolean) => {
-          // A response written straight to the socket (`writeNodeStreamHead`) has its status there.
-          const status = isWrittenDirectly(c.res) && outgoing !== undefined ? outgoing.statusCode : c.res.status;
-          span.setAttribute('http.response.status_code', status);
-          if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
-          span.end();
-          // The line's fields are built only at a level that writes it.
-          const level = quietPaths.has(c.req.path) ? 'debug' : 'info';
-          if (!options.logger.isLevelEnabled(level)) return;
-          const line = { method: c.req.method, path: c.req.path, status, duration_ms: roundMs(performance.now() - started), ...(streamed ? { streamed } : {}), ...accessLog };
-          options.logger[level](line, 'request');
-        };
-        try {
-          await next();
-        } catch (error) {
-          finish(false);
-          throw error;
-        }
-        // Check the content type before touching `body`: reading `body` turns @hono/node-server's
-        // lightweight Response into a real one, which changes how the server writes it.
-        const direct = isWrittenDirectly(c.res);
-        const body = !direct && isEventStream(c.res) ? c.res.body : null;
-        if (!direct && body === null) {
-          finish(false);
-          return;
-        }
-        // A streamed response outlives the handler: the span and the access-log line end with the stream
-        // (completed, failed or cancelled by the client), so their duration is the stream's. On a real
-        // server the socket's `close` says so at no cost per chunk; in-process (`app.request`) the body is
-        // watched instead.
-        let finished = false;
-        const finishOnce = () => {
-          if (!finished) {
-            finished = true;
-            finish(true);
-          }
-        };
-        if (outgoing !== undefined) {
-          // `close` fires outside the request's async scope: bind the line to it, or it would lose the
-          // request id and trace id the log context and the active span give every other line.
-          outgoing.once('close', AsyncResource.bind(finishOnce));
-          return;
-        }
-        if (body === null) return;
-        c.res = new Response(watchStream(body, finishOnce), c.res);
-      }),
-    );
+    c.set('accessLog', record.accessLog);
+    c.set('logger', options.logger);
+    c.header('X-Request-ID', record.requestId);
+    await record.run(async () => {
+      const outgoing = nodeResponseOf(c);
+      // A response written straight to the socket (`writeNodeStreamHead`) has its status there.
+      const status = () => (isWrittenDirectly(c.res) && outgoing !== undefined ? outgoing.statusCode : c.res.status);
+      try {
+        await next();
+      } catch (error) {
+        record.finish(status(), false);
+        throw error;
+      }
+      // Check the content type before touching `body`: reading `body` turns @hono/node-server's
+      // lightweight Response into a real one, which changes how the server writes it.
+      const direct = isWrittenDirectly(c.res);
+      const body = !direct && isEventStream(c.res) ? c.res.body : null;
+      if (!direct && body === null) {
+        record.finish(status(), false);
+        return;
+      }
+      // A streamed response outlives the handler: the span and the access-log line end with the stream
+      // (completed, failed or cancelled by the client), so their duration is the stream's. On a real
+      // server the socket's `close` says so at no cost per chunk; in-process (`app.request`) the body is
+      // watched instead.
+      if (outgoing !== undefined) {
+        outgoing.once('close', () => record.finish(status(), true));
+        return;
+      }
+      if (body === null) return;
+      const finalStatus = c.res.status;
+      c.res = new Response(
+        watchStream(body, () => record.finish(finalStatus, true)),
+        c.res,
+      );
+    });
   });
 
   app.use('*', limitBodySize(maxBodyBytes));
@@ -246,10 +210,6 @@ function watchStream(body: ReadableStream<Uint8Array>, onEnd: () => void): Reada
       return reader.cancel(reason);
     },
   });
-}
-
-function roundMs(ms: number): number {
-  return Math.round(ms * 100) / 100;
 }
 
 /** Renders an error as an OpenAI error object with the error's status. */

@@ -1,8 +1,12 @@
-export { bearerAuth, principalOf } from './auth.js';
-export { NODE_STREAM_RESPONSE, createHttpApp, errorResponse, readJsonBody, writeNodeStreamHead } from './http-app.js';
+export { bearerAuth, bearerTokenCheck, principalOf } from './auth.js';
+export type { BearerTokenCheck } from './auth.js';
+export { DEFAULT_MAX_BODY_BYTES, NODE_STREAM_RESPONSE, createHttpApp, errorResponse, readJsonBody, writeNodeStreamHead } from './http-app.js';
 export type { HttpAppOptions, ServiceEnv, ServiceVariables } from './http-app.js';
 export { mountReadiness, redisReadiness, runReadinessChecks } from './readiness.js';
 export type { ReadinessCheck, ReadinessOptions } from './readiness.js';
+export type { NodeLane } from './node-lane.js';
+export { startRequestRecord } from './request-record.js';
+export type { RequestRecord, RequestRecordOptions } from './request-record.js';
 export { onShutdownSignal, serveHttp } from './serve.js';
 export type { RunningServer, ServeOptions } from './serve.js';
 export { SSE_HEADERS, SSE_KEEP_ALIVE, sseFrame } from './sse.js';

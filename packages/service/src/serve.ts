@@ -1,8 +1,10 @@
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import { type RequestListener, type Server, createServer } from 'node:http';
 
-import { type HttpBindings, serve } from '@hono/node-server';
+import { type HttpBindings, getRequestListener } from '@hono/node-server';
 import type { Logger } from '@ensemble/telemetry';
+
+import { type NodeLane, laneListener } from './node-lane.js';
 
 export interface ServeOptions {
   host: string;
@@ -10,6 +12,8 @@ export interface ServeOptions {
   port: number;
   logger: Logger;
   service: string;
+  /** Hot paths served on `node:http` before the app (see `NodeLane`); each declines what it does not serve. */
+  lanes?: readonly NodeLane[];
 }
 
 export interface RunningServer {
@@ -37,7 +41,9 @@ interface FetchApp {
  */
 export function serveHttp(app: FetchApp, options: ServeOptions): Promise<RunningServer> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch: (request, bindings) => app.fetch(request, bindings as HttpBindings), hostname: options.host, port: options.port }) as Server;
+    const appListener = getRequestListener((request, bindings) => app.fetch(request, bindings as HttpBindings), { hostname: options.host }) as RequestListener;
+    const lanes = options.lanes ?? [];
+    const server = createServer(lanes.length === 0 ? appListener : laneListener(lanes, appListener));
     server.keepAliveTimeout = 65_000;
     server.once('error', reject);
     server.once('listening', () => {
@@ -52,6 +58,7 @@ export function serveHttp(app: FetchApp, options: ServeOptions): Promise<Running
         close: (graceMs = 10_000) => closeGracefully(server, graceMs),
       });
     });
+    server.listen(options.port, options.host);
   });
 }
 
