@@ -32,6 +32,7 @@ async function serveWithLane(maxBodyBytes = 1_024) {
     serve(_incoming, body, outgoing) {
       const text = body.toString('utf8');
       seen.lane.push(text);
+      if (text === 'lane:bug') throw new Error('a bug in the lane at /internal/path');
       if (!text.startsWith('lane:')) return false;
       outgoing.writeHead(200, { 'content-type': 'text/plain' }).end(`served:${text}`);
       return true;
@@ -60,6 +61,15 @@ describe('serveHttp with a NodeLane', () => {
     const body = `app:${'x'.repeat(996)}`;
     expect(await post(`${url}/echo`, body)).toEqual({ status: 200, text: `app:${body}` });
     expect(seen).toEqual({ lane: [body], app: [body] });
+  });
+
+  it('answers a lane that throws with a 500 in the OpenAI error format, and keeps serving', async () => {
+    const { url } = await serveWithLane();
+    const failed = await post(`${url}/echo`, 'lane:bug');
+    expect(failed.status).toBe(500);
+    expect(JSON.parse(failed.text)).toMatchObject({ error: { message: 'Internal server error' } });
+    expect(failed.text).not.toContain('/internal/path');
+    expect(await post(`${url}/echo`, 'lane:after')).toEqual({ status: 200, text: 'served:lane:after' });
   });
 
   it('never offers the lane other routes, other methods, oversized or chunked bodies', async () => {

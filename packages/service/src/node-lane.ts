@@ -1,5 +1,8 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 
+import { EnsembleError, ErrorCode, toOpenAIErrorBody } from '@ensemble/protocol';
+import type { Logger } from '@ensemble/telemetry';
+
 /**
  * A hot path served on `node:http` ahead of the Hono app (the gateway's passthrough), where the
  * framework's share of a request (the WHATWG request and response objects, the middleware chain, the
@@ -27,8 +30,11 @@ export interface NodeLane {
 /** @hono/node-server reads a body already read from the socket from `rawBody` (its documented hook). */
 type ReadIncoming = IncomingMessage & { rawBody?: Buffer };
 
-/** A `node:http` listener that offers each request to its lane, if one matches, and otherwise to `app`. */
-export function laneListener(lanes: readonly NodeLane[], app: RequestListener): RequestListener {
+/**
+ * A `node:http` listener that offers each request to its lane, if one matches, and otherwise to `app`. A
+ * lane that throws (a bug) costs its request a 500 in the OpenAI error format, never the process.
+ */
+export function laneListener(lanes: readonly NodeLane[], app: RequestListener, logger: Logger): RequestListener {
   return (incoming, outgoing) => {
     const lane = lanes.find((candidate) => matches(candidate, incoming));
     if (lane === undefined) {
@@ -36,11 +42,28 @@ export function laneListener(lanes: readonly NodeLane[], app: RequestListener): 
       return;
     }
     readBody(incoming, (body) => {
-      if (lane.serve(incoming, body, outgoing)) return;
+      let served: boolean;
+      try {
+        served = lane.serve(incoming, body, outgoing);
+      } catch (error) {
+        logger.error({ err: error, path: lane.path }, 'request failed');
+        failInternally(outgoing);
+        return;
+      }
+      if (served) return;
       (incoming as ReadIncoming).rawBody = body;
       app(incoming, outgoing);
     });
   };
+}
+
+function failInternally(outgoing: ServerResponse): void {
+  if (outgoing.headersSent) {
+    outgoing.destroy();
+    return;
+  }
+  const text = JSON.stringify(toOpenAIErrorBody(new EnsembleError(ErrorCode.Internal, 'lane failed')));
+  outgoing.writeHead(500, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) }).end(text);
 }
 
 function matches(lane: NodeLane, incoming: IncomingMessage): boolean {

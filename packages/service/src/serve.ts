@@ -43,7 +43,7 @@ export function serveHttp(app: FetchApp, options: ServeOptions): Promise<Running
   return new Promise((resolve, reject) => {
     const appListener = getRequestListener((request, bindings) => app.fetch(request, bindings as HttpBindings), { hostname: options.host }) as RequestListener;
     const lanes = options.lanes ?? [];
-    const server = createServer(lanes.length === 0 ? appListener : laneListener(lanes, appListener));
+    const server = createServer(lanes.length === 0 ? appListener : laneListener(lanes, appListener, options.logger));
     server.keepAliveTimeout = 65_000;
     server.once('error', reject);
     server.once('listening', () => {
