@@ -1,8 +1,8 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 
-import { ChatCompletionRequest, ROUTING_DECISION_HEADER, SESSION_ID_HEADER, toEnsembleError, toOpenAIErrorBody } from '@ensemble/protocol';
+import { ChatCompletionRequest, ROUTING_DECISION_HEADER, SESSION_ID_HEADER } from '@ensemble/protocol';
 import { type Router, formatRoutingDecisionHeader } from '@ensemble/routing';
-import { type NodeLane, bearerTokenCheck, startRequestRecord } from '@ensemble/service';
+import { type NodeLane, bearerTokenCheck, failLaneRequest, startRequestRecord } from '@ensemble/service';
 import type { Logger } from '@ensemble/telemetry';
 
 import { type PassthroughDeps, relayChatCompletion, socketExchange } from './passthrough.js';
@@ -61,8 +61,9 @@ export function passthroughLane(deps: PassthroughLaneDeps): NodeLane {
           // A whole answer is written by now; a stream is under way, and its span and line end with it
           // (completed, failed or cancelled), when the socket closes.
           () => (outgoing.writableEnded ? record.finish(outgoing.statusCode, false) : outgoing.once('close', () => record.finish(outgoing.statusCode, true))),
+          // A bug, not an upstream failure (the relay answers those itself).
           (error: unknown) => {
-            failUnexpectedly(outgoing, error, headers, deps.logger);
+            failLaneRequest(outgoing, error, deps.logger, headers);
             record.finish(outgoing.statusCode, false);
           },
         );
@@ -87,17 +88,4 @@ function parseRequest(body: Buffer): ChatCompletionRequest | undefined {
   }
   const parsed = ChatCompletionRequest.safeParse(raw);
   return parsed.success ? parsed.data : undefined;
-}
-
-/** A bug, not an upstream failure (those are answered by the relay): a 500 without detail, like the app's. */
-function failUnexpectedly(outgoing: ServerResponse, error: unknown, headers: Readonly<Record<string, string>>, logger: Logger): void {
-  const failure = toEnsembleError(error);
-  logger.error({ err: error, code: failure.code }, 'request failed');
-  if (outgoing.headersSent) {
-    outgoing.destroy();
-    return;
-  }
-  const text = JSON.stringify(toOpenAIErrorBody(failure));
-  outgoing.writeHead(failure.status, { ...headers, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
-  outgoing.end(text);
 }

@@ -4,6 +4,7 @@ export { DEFAULT_MAX_BODY_BYTES, NODE_STREAM_RESPONSE, createHttpApp, errorRespo
 export type { HttpAppOptions, ServiceEnv, ServiceVariables } from './http-app.js';
 export { mountReadiness, redisReadiness, runReadinessChecks } from './readiness.js';
 export type { ReadinessCheck, ReadinessOptions } from './readiness.js';
+export { failLaneRequest } from './node-lane.js';
 export type { NodeLane } from './node-lane.js';
 export { startRequestRecord } from './request-record.js';
 export type { RequestRecord, RequestRecordOptions } from './request-record.js';

@@ -1,6 +1,6 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 
-import { EnsembleError, ErrorCode, toOpenAIErrorBody } from '@ensemble/protocol';
+import { toEnsembleError, toOpenAIErrorBody } from '@ensemble/protocol';
 import type { Logger } from '@ensemble/telemetry';
 
 /**
@@ -46,8 +46,7 @@ export function laneListener(lanes: readonly NodeLane[], app: RequestListener, l
       try {
         served = lane.serve(incoming, body, outgoing);
       } catch (error) {
-        logger.error({ err: error, path: lane.path }, 'request failed');
-        failInternally(outgoing);
+        failLaneRequest(outgoing, error, logger);
         return;
       }
       if (served) return;
@@ -57,13 +56,20 @@ export function laneListener(lanes: readonly NodeLane[], app: RequestListener, l
   };
 }
 
-function failInternally(outgoing: ServerResponse): void {
+/**
+ * A lane's request failed with a bug (not an answer it meant to give): logged, then a 500 in the OpenAI
+ * error format without detail, like the app's, with `headers` (the request id); a response already under
+ * way is cut instead.
+ */
+export function failLaneRequest(outgoing: ServerResponse, error: unknown, logger: Logger, headers: Readonly<Record<string, string>> = {}): void {
+  const failure = toEnsembleError(error);
+  logger.error({ err: error, code: failure.code }, 'request failed');
   if (outgoing.headersSent) {
     outgoing.destroy();
     return;
   }
-  const text = JSON.stringify(toOpenAIErrorBody(new EnsembleError(ErrorCode.Internal, 'lane failed')));
-  outgoing.writeHead(500, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) }).end(text);
+  const text = JSON.stringify(toOpenAIErrorBody(failure));
+  outgoing.writeHead(failure.status, { ...headers, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) }).end(text);
 }
 
 function matches(lane: NodeLane, incoming: IncomingMessage): boolean {
