@@ -73,12 +73,15 @@ export function startRequestRecord(options: RequestRecordOptions): RequestRecord
       span.setAttribute('http.response.status_code', status);
       if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
       span.end();
-      // The line's fields are built only at a level that writes it. A stream ends outside the request's
-      // async scope (a socket's `close`): the line gets the request's ids and trace from `run`.
+      // The line's fields are built only at a level that writes it.
       const level = options.quiet === true ? 'debug' : 'info';
       if (!logger.isLevelEnabled(level)) return;
       const line = { method, path, status, duration_ms: roundMs(performance.now() - started), ...(streamed ? { streamed } : {}), ...accessLog };
-      run(() => logger[level](line, 'request'));
+      const write = () => logger[level](line, 'request');
+      // Most requests finish inside their own scope; a stream ends outside it (a socket's `close`), and
+      // the line gets the request's ids and trace from `run`.
+      if (trace.getActiveSpan() === span) write();
+      else run(write);
     },
   };
 }
