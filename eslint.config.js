@@ -35,6 +35,20 @@ export default tseslint.config(
     rules: { 'no-console': 'error' },
   },
   {
+    // On Node 20's V8, whatever a getter or setter in an object literal closes over (a request, a socket,
+    // a DAG's records) survives every young collection until the next full one. One such literal per
+    // request promoted ~3 KB per request into the gateway's old generation. Accessors go on a class,
+    // whose prototype holds them once. See "Hot paths" in docs/conventions.md.
+    files: ['apps/**/*.ts', 'packages/**/*.ts', 'tools/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        { selector: "ObjectExpression > Property[kind='get'], ObjectExpression > Property[kind='set']", message: 'An accessor in an object literal keeps what it closes over alive past young GCs: use a class.' },
+      ],
+    },
+  },
+  {
     files: ['**/*.test.ts', 'test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts', '*.config.ts'],
     rules: {
       'import-x/no-extraneous-dependencies': 'off',

@@ -35,6 +35,7 @@ export interface PassthroughDeps {
 }
 
 const tracer = getTracer('ensemble-gateway');
+// Headers are merged with `Object.assign`, not spread, on this path: see "Hot paths" in docs/conventions.md.
 const JSON_HEADERS = { 'Content-Type': 'application/json' };
 
 /**
@@ -81,7 +82,7 @@ export async function relayChatCompletion<R>(exchange: PassthroughExchange<R>, r
 
   if (answer.stream) {
     const relay = new SseRelay(answer.headers, { span, started, logger: deps.logger, signal, timeoutMs: deps.upstreamTimeoutMs });
-    const { client, result } = exchange.openStream({ ...SSE_HEADERS, ...upstreamRequestId(answer.headers) });
+    const { client, result } = exchange.openStream(Object.assign({}, SSE_HEADERS, upstreamRequestId(answer.headers)));
     relayToClient(relay, answer.body, client);
     return result;
   }
@@ -96,7 +97,7 @@ export async function relayChatCompletion<R>(exchange: PassthroughExchange<R>, r
       span.setAttribute('ensemble.upstream.duration_ms', roundMs(performance.now() - started));
     }
     span.end();
-    return exchange.reply(200, answer.text, { ...JSON_HEADERS, ...upstreamRequestId(answer.headers) });
+    return exchange.reply(200, answer.text, Object.assign({}, JSON_HEADERS, upstreamRequestId(answer.headers)));
   } catch (error) {
     return failed(exchange, span, describeUpstreamFailure(error, { timeoutMs: deps.upstreamTimeoutMs }), deps.logger);
   }
@@ -108,23 +109,36 @@ export async function relayChatCompletion<R>(exchange: PassthroughExchange<R>, r
  * relay writes into a pass-through whose other side is the web body, so tests run the code production runs.
  */
 export function honoExchange(c: Context<ServiceEnv>): PassthroughExchange<Response> {
-  const outgoing = (c.env as Partial<HttpBindings> | undefined)?.outgoing;
-  let signal: CancelSignal | undefined;
-  return {
-    requestId: c.var.requestId,
-    // Made when the relay asks for it (`/v1/models` renders failures without one).
-    get signal() {
-      signal ??= outgoing === undefined ? c.req.raw.signal : clientGoneSignal(outgoing);
-      return signal;
-    },
-    reply: (status, body, headers) => c.body(body, status as ContentfulStatusCode, headers),
-    openStream(headers) {
-      const client = writeNodeStreamHead(c, 200, headers);
-      if (client !== undefined) return { client, result: NODE_STREAM_RESPONSE };
-      const body = new PassThrough();
-      return { client: body, result: c.body(Readable.toWeb(body) as ReadableStream<Uint8Array>, 200, headers) };
-    },
-  };
+  return new HonoExchange(c);
+}
+
+class HonoExchange implements PassthroughExchange<Response> {
+  readonly requestId: string;
+  readonly #c: Context<ServiceEnv>;
+  #signal: CancelSignal | undefined;
+
+  constructor(c: Context<ServiceEnv>) {
+    this.#c = c;
+    this.requestId = c.var.requestId;
+  }
+
+  /** Made when the relay asks for it (`/v1/models` renders failures without one). */
+  get signal(): CancelSignal {
+    const outgoing = (this.#c.env as Partial<HttpBindings> | undefined)?.outgoing;
+    this.#signal ??= outgoing === undefined ? this.#c.req.raw.signal : new ClientGoneSignal(outgoing);
+    return this.#signal;
+  }
+
+  reply(status: number, body: string, headers: Readonly<Record<string, string>>): Response {
+    return this.#c.body(body, status as ContentfulStatusCode, headers);
+  }
+
+  openStream(headers: Readonly<Record<string, string>>): { client: RelayClient; result: Response } {
+    const client = writeNodeStreamHead(this.#c, 200, headers);
+    if (client !== undefined) return { client, result: NODE_STREAM_RESPONSE };
+    const body = new PassThrough();
+    return { client: body, result: this.#c.body(Readable.toWeb(body) as ReadableStream<Uint8Array>, 200, headers) };
+  }
 }
 
 /**
@@ -134,14 +148,14 @@ export function honoExchange(c: Context<ServiceEnv>): PassthroughExchange<Respon
 export function socketExchange(outgoing: ServerResponse, requestId: string, headers: Readonly<Record<string, string>>): PassthroughExchange<void> {
   return {
     requestId,
-    signal: clientGoneSignal(outgoing),
+    signal: new ClientGoneSignal(outgoing),
     reply(status, body, replyHeaders) {
-      outgoing.writeHead(status, { ...headers, ...replyHeaders, 'Content-Length': Buffer.byteLength(body) });
+      outgoing.writeHead(status, Object.assign({}, headers, replyHeaders, { 'Content-Length': Buffer.byteLength(body) }));
       outgoing.end(body);
     },
     openStream(streamHeaders) {
       // Sent with the first body write; the relay flushes them at once if the upstream's first bytes are late.
-      outgoing.writeHead(200, { ...headers, ...streamHeaders });
+      outgoing.writeHead(200, Object.assign({}, headers, streamHeaders));
       return { client: outgoing, result: undefined };
     },
   };
@@ -151,28 +165,34 @@ export function socketExchange(outgoing: ServerResponse, requestId: string, head
  * Aborted when the client's connection closes before its response was complete: the same moment
  * @hono/node-server aborts `c.req.raw.signal`, seen through the socket's own `close` event instead of an
  * `AbortSignal`, whose creation and listeners cost more per request than the rest of the relay's
- * bookkeeping together.
+ * bookkeeping together. A class, not an object literal with an `aborted` getter (see the lint rule in
+ * `eslint.config.js`): the literal's accessor kept each request's response and socket state alive past
+ * young collections.
  */
-function clientGoneSignal(outgoing: ServerResponse): CancelSignal {
-  let aborted = false;
-  const listeners = new Set<() => void>();
-  outgoing.once('close', () => {
-    if (outgoing.writableFinished) return;
-    aborted = true;
-    for (const listener of listeners) listener();
-    listeners.clear();
-  });
-  return {
-    get aborted() {
-      return aborted;
-    },
-    addEventListener(_type, listener) {
-      listeners.add(listener);
-    },
-    removeEventListener(_type, listener) {
-      listeners.delete(listener);
-    },
-  };
+class ClientGoneSignal implements CancelSignal {
+  #aborted = false;
+  readonly #listeners = new Set<() => void>();
+
+  constructor(outgoing: ServerResponse) {
+    outgoing.once('close', () => {
+      if (outgoing.writableFinished) return;
+      this.#aborted = true;
+      for (const listener of this.#listeners) listener();
+      this.#listeners.clear();
+    });
+  }
+
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  addEventListener(_type: 'abort', listener: () => void): void {
+    this.#listeners.add(listener);
+  }
+
+  removeEventListener(_type: 'abort', listener: () => void): void {
+    this.#listeners.delete(listener);
+  }
 }
 
 /** The fields of a completion the span reads, all optional: the upstream's answer is relayed, not judged. */
@@ -193,7 +213,7 @@ export function failed<R>(exchange: Pick<PassthroughExchange<R>, 'reply'>, span:
   if (span !== undefined) endWithFailure(span, failure);
   if (failure.clientGone) logger.info({ code: failure.code }, 'client closed the request before the upstream answered');
   else logger.warn({ status: failure.status, code: failure.code, upstream_error: failure.body.error.message }, 'upstream call failed');
-  return exchange.reply(failure.status, JSON.stringify(failure.body), { ...JSON_HEADERS, ...failure.headers });
+  return exchange.reply(failure.status, JSON.stringify(failure.body), Object.assign({}, JSON_HEADERS, failure.headers));
 }
 
 interface RelayContext {

@@ -318,6 +318,9 @@ export function createAgentService(options: AgentServiceOptions): AgentService {
   mountJsonRpc(app, JSONRPC_PATH, deps);
   mountRest(app, REST_PATH, deps);
 
+  // One object per service, made once: the lint rule against accessors in object literals is about
+  // objects made per request.
+  /* eslint-disable no-restricted-syntax */
   return {
     app,
     get card() {
@@ -326,6 +329,7 @@ export function createAgentService(options: AgentServiceOptions): AgentService {
     get activeTasks() {
       return kit?.activeCount ?? 0;
     },
+    /* eslint-enable no-restricted-syntax */
     async start({ host, port }) {
       if (running !== undefined) throw new EnsembleError(ErrorCode.Conflict, 'Agent service is already started');
       // The card must carry the real URL, known only once bound (port 0): serve first, then build it.
