@@ -78,6 +78,13 @@ describe('AgentCallCollector', () => {
     const fromMetadata = new AgentCallCollector();
     fromMetadata.add(status(TaskState.TASK_STATE_WORKING, 'thinking', undefined, { 'ensemble.replan': { reason: 'changed course' } }));
     expect(fromMetadata.replan).toEqual({ reason: 'changed course' });
+
+    // A `replan` key that is not a valid signal is the agent's data, like any other.
+    const malformed = new AgentCallCollector();
+    malformed.add(artifact('a1', { text: 'done', data: { replan: 'soon' } }));
+    malformed.add(status(TaskState.TASK_STATE_WORKING, 'still going', undefined, { 'ensemble.replan': { reason: '' } }));
+    expect(malformed.replan).toBeUndefined();
+    expect(malformed.data()).toEqual([{ replan: 'soon' }]);
   });
 
   it('turns working updates into progress, preferring the agent’s own reasoning event', () => {

@@ -23,15 +23,22 @@ export type AgentCallEnd =
   /** `input` is true for `input-required` (the agent asks a question), false for `auth-required`. */
   | { kind: 'approval_required'; question: string; request: ApprovalRequest | undefined; input?: boolean };
 
+// The schemas are checked only where the signal's key is present: every event of every agent call
+// passes here, and a failed zod parse (the usual case) builds its issues for nothing.
+
 /** Data parts that are control signals for the orchestrator, not results. */
 function isSignal(data: Record<string, unknown>): boolean {
-  return ReplanSignalData.safeParse(data).success;
+  return 'replan' in data && ReplanSignalData.safeParse(data).success;
 }
 
 function readReplan(metadata: Readonly<Record<string, unknown>> | undefined, data: readonly Record<string, unknown>[]): ReplanSignal | undefined {
-  const fromMetadata = ReplanSignal.safeParse(metadata?.[OrchestratorMetadataKey.replan]);
-  if (fromMetadata.success) return fromMetadata.data;
+  const signal = metadata?.[OrchestratorMetadataKey.replan];
+  if (signal !== undefined) {
+    const fromMetadata = ReplanSignal.safeParse(signal);
+    if (fromMetadata.success) return fromMetadata.data;
+  }
   for (const item of data) {
+    if (!('replan' in item)) continue;
     const parsed = ReplanSignalData.safeParse(item);
     if (parsed.success) return parsed.data.replan;
   }
