@@ -53,32 +53,46 @@ export interface NodeTimes {
 /** Wall-clock time in ms with sub-millisecond precision, comparable with the agent's own timestamps. */
 export const epochMs = () => performance.timeOrigin + performance.now();
 
-/** When the agent itself worked on a node: its `mock work done` log line (wall clock, ms). */
+/** When the agent itself took a node in and worked on it: its `mock work done` log line (wall clock, ms). */
 export interface AgentWork {
+  /** The agent's kit handed the request to the run (the request read, parsed, its task created). */
+  received: number;
   started: number;
   done: number;
 }
 
+/** The caller's and the agent's share of each layer, per layer, in ms: see `layerPhases`. */
+export interface LayerPhases {
+  toAgent: number[];
+  intake: number[];
+  after: number[];
+}
+
 /**
- * The caller's share of each layer, split around the agent's own work (all in ms, per layer, from node id
- * -> time maps): `before` = the layer's first node sent -> the agent beginning the layer's last node to
- * begin (sending, and the agent taking the requests in); `after` = the agent finishing the layer's last
- * node to finish -> the layer complete for the caller (the result read, and for Ensemble persisted).
+ * Each layer split around the agent's own work (all in ms, per layer, from node id -> time maps):
+ * `toAgent` = the layer's first node sent -> the agent taking in the first of its requests (the caller
+ * sending, the request on its way); `intake` = that -> the agent beginning the work of the layer's last
+ * node (the agent reading, parsing and starting the layer's requests, one after another); `after` = the
+ * agent finishing the layer's last node to finish -> the layer complete for the caller (the result read,
+ * and for Ensemble persisted).
  */
-export function layerPhases(starts: Map<string, number>, completions: Map<string, number>, work: Map<string, AgentWork>): { before: number[]; after: number[] } {
+export function layerPhases(starts: Map<string, number>, completions: Map<string, number>, work: Map<string, AgentWork>): LayerPhases {
   const layerOf = (node: string) => Number(node.slice(1, node.indexOf('-')));
   const layers = new Map<number, string[]>();
   for (const node of starts.keys()) layers.set(layerOf(node), [...(layers.get(layerOf(node)) ?? []), node]);
-  const before: number[] = [];
+  const toAgent: number[] = [];
+  const intake: number[] = [];
   const after: number[] = [];
   for (const nodes of layers.values()) {
     const worked = nodes.map((node) => work.get(node));
     if (worked.some((entry) => entry === undefined) || nodes.some((node) => !completions.has(node))) continue;
     const entries = worked as AgentWork[];
-    before.push(Math.max(...entries.map((entry) => entry.started)) - Math.min(...nodes.map((node) => starts.get(node)!)));
+    const firstReceived = Math.min(...entries.map((entry) => entry.received));
+    toAgent.push(firstReceived - Math.min(...nodes.map((node) => starts.get(node)!)));
+    intake.push(Math.max(...entries.map((entry) => entry.started)) - firstReceived);
     after.push(Math.max(...nodes.map((node) => completions.get(node)!)) - Math.max(...entries.map((entry) => entry.done)));
   }
-  return { before, after };
+  return { toAgent, intake, after };
 }
 
 /** One node: an A2A streaming call to the agent, read to its terminal state; its times go to `nodes`. */

@@ -12,8 +12,9 @@
  *   "orchestration ms/layer" is what the orchestrator adds to it (median over rounds of the wall-time
  *   difference, divided by the layer count);
  * - each layer split around the agent's own work, from the mock agent's `mock work done` log lines (to the
- *   microsecond): the caller's time before the agent began the layer's last node, and after it finished
- *   its last one, for Ensemble and for the bare client (Ensemble's side in its event times, to the ms);
+ *   microsecond): the layer's requests on their way to the agent, the agent taking them in (one after
+ *   another) until it began the last one, and the caller's time after the agent finished its last node,
+ *   for Ensemble and for the bare client (Ensemble's side in its event times, to the ms);
  * - per-node overhead: each node's start -> completion minus the agent's 100 ms (A2A call, persistence,
  *   events), p50 and p99, with the bare A2A call's own overhead beside it;
  * - end-to-end time of the request (session, planning call, DAG, synthesis);
@@ -44,7 +45,7 @@ import { startMockAgent, startOrchestrator } from '../test/support/services.js';
 
 import { type ServiceProcess, cpuTimeMs, parseJsonLine, startService, stopAllServices } from '../test/support/processes.js';
 import { testRedis } from '../test/support/redis.js';
-import { type AgentWork, type DagRunner, type DagTiming, bareRunner, langGraphRunner, layerIds, layerPhases, layerTimeline, mastraRunner, officialClient } from './dag-peers.js';
+import { type AgentWork, type DagRunner, type DagTiming, type LayerPhases, bareRunner, langGraphRunner, layerIds, layerPhases, layerTimeline, mastraRunner, officialClient } from './dag-peers.js';
 
 const runs = Number(process.env['BENCH_DAG_RUNS'] ?? 5);
 const monitorRedis = process.env['BENCH_DAG_REDIS_MONITOR'] === '1';
@@ -77,6 +78,7 @@ function percentile(values: number[], p: number): number {
 const median = (values: number[]) => percentile(values, 50);
 const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
 const verdict = (pass: boolean) => (pass ? 'PASS' : 'FAIL');
+const PHASE_LABELS: Record<keyof LayerPhases, string> = { toAgent: 'to the agent', intake: 'agent intake', after: 'after the agent' };
 
 /** "median [worst-best]" of efficiencies for the given wall times. */
 function efficiency(critical: number, walls: number[]): string {
@@ -93,7 +95,7 @@ interface RunResult {
   /** Per layer after the first: last node of the previous layer completed -> first node of this one started. */
   handoffs: number[];
   /** Per layer, around the agent's own work: see `layerPhases`. */
-  phases: { before: number[]; after: number[] };
+  phases: LayerPhases;
   cpu: CpuSpent;
   bytes: { session: number; nodes: number } | undefined;
   traffic: { commands: number; bytes: number } | undefined;
@@ -115,7 +117,7 @@ async function agentWorkSince(agent: ServiceProcess, from: number, expected: num
     return work.length >= expected;
   };
   if (!caughtUp()) await agent.waitForLine(caughtUp);
-  return new Map(work.map((line) => [String(line['input']).replace(/^work /, ''), { started: Number(line['work_started_at']), done: Number(line['work_done_at']) }]));
+  return new Map(work.map((line) => [String(line['input']).replace(/^work /, ''), { received: Number(line['received_at']), started: Number(line['work_started_at']), done: Number(line['work_done_at']) }]));
 }
 
 /** CPU (ms) one run took: the caller's (the orchestrator process, or this process for an in-process contender) and the agent's. */
@@ -255,7 +257,7 @@ try {
     const results: RunResult[] = [];
     const timings = new Map<string, DagTiming[]>(contenders.map((contender) => [contender.name, []]));
     // Interleaved, the order rotating each round, so every contender sees the same machine load.
-    const barePhases: { before: number[]; after: number[] }[] = [];
+    const barePhases: LayerPhases[] = [];
     const runContender = async (contender: { name: string; run: DagRunner }) => {
       const workFrom = worker.lines.length;
       const cpuBefore = { caller: ownCpuMs(), agent: cpuTimeMs(worker.pid) };
@@ -326,8 +328,12 @@ try {
       'of which: bare A2A call over 100 (p50)': round(percentile(bareOverheads, 50)),
       'layer span over 100 (median)': round(median(results.flatMap((result) => result.layerSpans))),
       'handoff: deps done -> dependent started (median)': round(median(results.flatMap((result) => result.handoffs))),
-      'before the agent: Ensemble / bare (median)': `${round(median(results.flatMap((result) => result.phases.before)))} / ${round(median(barePhases.flatMap((phases) => phases.before)))}`,
-      'after the agent: Ensemble / bare (median)': `${round(median(results.flatMap((result) => result.phases.after)))} / ${round(median(barePhases.flatMap((phases) => phases.after)))}`,
+      ...Object.fromEntries(
+        (['toAgent', 'intake', 'after'] as const).map((phase) => [
+          `${PHASE_LABELS[phase]}: Ensemble / bare (median)`,
+          `${round(median(results.flatMap((result) => result.phases[phase])))} / ${round(median(barePhases.flatMap((phases) => phases[phase])))}`,
+        ]),
+      ),
     });
     if (PEERS) {
       const ensemble = critical / median(walls);
@@ -348,7 +354,8 @@ try {
   console.log(
     '\nWhere the per-layer ms go (Ensemble, from its own node events: node_started = "running" record queued (written behind), A2A call next; node_completed = result saved).\n' +
       'node start->done = A2A call + result read + result saved; layer span = the slowest node of the layer; handoff = revise + schedule;\n' +
-      'before the agent = first node of the layer sent -> the agent began its last one; after the agent = the agent finished its last one -> the layer done (Ensemble: saved)',
+      'to the agent = first node of the layer sent -> the agent took in the first of its requests; agent intake = that -> the agent began the work of the last one;\n' +
+      'after the agent = the agent finished its last one -> the layer done (Ensemble: saved)',
   );
   console.table(breakdown);
   // Per node without what every run costs whatever its size (planning and synthesis for Ensemble, set-up

@@ -22,7 +22,7 @@ describe('bench:dag layer timeline', () => {
     expect(layerTimeline(starts, completions, 100)).toEqual({ layerSpans: [10, 8], handoffs: [2] });
   });
 
-  it('splits each layer around the agent’s own work: before it began the last node, after it finished the last one', () => {
+  it('splits each layer around the agent’s own work: on the way to it, its intake until it began the last node, after it finished the last one', () => {
     const starts = new Map([
       ['n0-0', 10],
       ['n0-1', 11],
@@ -35,18 +35,19 @@ describe('bench:dag layer timeline', () => {
       ['n1-0', 231],
       ['n1-1', 229],
     ]);
-    // The agent began n0-1 last (at 16: 6 ms after n0-0 was sent) and finished it last (at 116: the
-    // layer was done 6 ms later); in layer 1 the last to begin (n1-1) is not the last to finish (n1-0).
+    // Layer 0: the agent took in its first request 2 ms after n0-0 was sent (at 12), began n0-1 last (at
+    // 16: 4 ms of intake) and finished it last (at 116: the layer was done 6 ms later). In layer 1 the
+    // last to begin (n1-1) is not the last to finish (n1-0).
     const work = new Map([
-      ['n0-0', { started: 13, done: 113 }],
-      ['n0-1', { started: 16, done: 116 }],
-      ['n1-0', { started: 127, done: 228 }],
-      ['n1-1', { started: 128, done: 227 }],
+      ['n0-0', { received: 12, started: 13, done: 113 }],
+      ['n0-1', { received: 15, started: 16, done: 116 }],
+      ['n1-0', { received: 126, started: 127, done: 228 }],
+      ['n1-1', { received: 126.5, started: 128, done: 227 }],
     ]);
-    expect(layerPhases(starts, completions, work)).toEqual({ before: [6, 3], after: [6, 3] });
+    expect(layerPhases(starts, completions, work)).toEqual({ toAgent: [2, 1], intake: [4, 2], after: [6, 3] });
     // A layer whose agent times are missing is left out rather than guessed.
     work.delete('n1-0');
-    expect(layerPhases(starts, completions, work)).toEqual({ before: [6], after: [6] });
+    expect(layerPhases(starts, completions, work)).toEqual({ toAgent: [2], intake: [4], after: [6] });
   });
 
   it('names nodes layer by layer', () => {

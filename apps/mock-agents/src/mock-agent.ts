@@ -73,6 +73,9 @@ function untilAborted(signal: AbortSignal): Promise<never> {
 export function createMockAgentRun(behaviour: MockAgentBehaviour, deps: MockAgentDeps): AgentRun {
   let calls = 0;
   return async function* run(input, ctx) {
+    // When the kit handed the request to the run: `npm run bench:dag` splits the wait before the work
+    // into the caller's sending and the agent's own intake of a layer's requests.
+    const receivedAt = epochMs();
     if (ctx.task === undefined) {
       calls += 1;
       // One line per execution of a new task: how `npm run chaos` counts agent work run twice.
@@ -134,6 +137,6 @@ export function createMockAgentRun(behaviour: MockAgentBehaviour, deps: MockAgen
     if (behaviour.data !== undefined) ctx.dataArtifact(fillDeep(behaviour.data, values) as Record<string, unknown>, { name: 'result' });
     // When the work itself (the configured delay) began and ended, to the microsecond: `npm run bench:dag`
     // splits a layer's time into the caller's part before the agent began and after it finished.
-    ctx.logger.info({ input: input.text.slice(0, 200), work_started_at: workStartedAt, work_done_at: workDoneAt }, 'mock work done');
+    ctx.logger.info({ input: input.text.slice(0, 200), received_at: receivedAt, work_started_at: workStartedAt, work_done_at: workDoneAt }, 'mock work done');
   };
 }
