@@ -1,3 +1,6 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+
 import { context, trace } from '@opentelemetry/api';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -69,5 +72,28 @@ describe('createLogger', () => {
       withLogContext({ request_id: `r${index}` }, () => logger.info({ status: 200, ...(index % 2 === 0 ? { streamed: true } : {}) }, 'request'));
     }
     expect(lines.map((line) => [line['request_id'], line['streamed'] ?? false])).toEqual(Array.from({ length: 50 }, (_, index) => [`r${index}`, index % 2 === 0]));
+  });
+});
+
+describe('createLogger on stdout', () => {
+  it('has written every line by the time log() returns: a process killed right after loses none', async () => {
+    // A child logs three lines and kills itself in the same turn: nothing after `log()` gets to run.
+    const script = [
+      `import { createLogger } from ${JSON.stringify(new URL('./logger.ts', import.meta.url).href)};`,
+      `const logger = createLogger({ service: 'stdout-test' });`,
+      `for (const n of [1, 2, 3]) logger.info({ n }, 'line');`,
+      `process.kill(process.pid, 'SIGKILL');`,
+    ].join('\n');
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    const [, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
+    expect(signal).toBe('SIGKILL');
+    const lines = out.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.map((line) => [line['service'], line['n'], line['msg']])).toEqual([
+      ['stdout-test', 1, 'line'],
+      ['stdout-test', 2, 'line'],
+      ['stdout-test', 3, 'line'],
+    ]);
   });
 });
