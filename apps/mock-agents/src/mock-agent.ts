@@ -73,8 +73,7 @@ function untilAborted(signal: AbortSignal): Promise<never> {
 export function createMockAgentRun(behaviour: MockAgentBehaviour, deps: MockAgentDeps): AgentRun {
   let calls = 0;
   return async function* run(input, ctx) {
-    // When the kit handed the request to the run: `npm run bench:dag` splits the wait before the work
-    // into the caller's sending and the agent's own intake of a layer's requests.
+    // When the kit handed the request to the run (read, parsed, its task created).
     const receivedAt = epochMs();
     if (ctx.task === undefined) {
       calls += 1;
@@ -135,8 +134,8 @@ export function createMockAgentRun(behaviour: MockAgentBehaviour, deps: MockAgen
       yield chunk;
     }
     if (behaviour.data !== undefined) ctx.dataArtifact(fillDeep(behaviour.data, values) as Record<string, unknown>, { name: 'result' });
-    // When the work itself (the configured delay) began and ended, to the microsecond: `npm run bench:dag`
-    // splits a layer's time into the caller's part before the agent began and after it finished.
+    // When the request came in and the work itself (the configured delay) began and ended, to the
+    // microsecond: `npm run bench:dag` splits a layer's time around them (see its `layerPhases`).
     ctx.logger.info({ input: input.text.slice(0, 200), received_at: receivedAt, work_started_at: workStartedAt, work_done_at: workDoneAt }, 'mock work done');
   };
 }
