@@ -23,12 +23,20 @@ export type AgentCallEnd =
   /** `input` is true for `input-required` (the agent asks a question), false for `auth-required`. */
   | { kind: 'approval_required'; question: string; request: ApprovalRequest | undefined; input?: boolean };
 
-// The schemas are checked only where the signal's key is present: every event of every agent call
-// passes here, and a failed zod parse (the usual case) builds its issues for nothing.
+/**
+ * The re-planning signal a data part carries, if it is one. The schema is checked only where the key is
+ * present: every event of every agent call passes here, and a failed zod parse (the usual case) builds
+ * its issues for nothing.
+ */
+function replanIn(data: Record<string, unknown>): ReplanSignal | undefined {
+  if (!('replan' in data)) return undefined;
+  const parsed = ReplanSignalData.safeParse(data);
+  return parsed.success ? parsed.data.replan : undefined;
+}
 
 /** Data parts that are control signals for the orchestrator, not results. */
 function isSignal(data: Record<string, unknown>): boolean {
-  return 'replan' in data && ReplanSignalData.safeParse(data).success;
+  return replanIn(data) !== undefined;
 }
 
 function readReplan(metadata: Readonly<Record<string, unknown>> | undefined, data: readonly Record<string, unknown>[]): ReplanSignal | undefined {
@@ -38,9 +46,8 @@ function readReplan(metadata: Readonly<Record<string, unknown>> | undefined, dat
     if (fromMetadata.success) return fromMetadata.data;
   }
   for (const item of data) {
-    if (!('replan' in item)) continue;
-    const parsed = ReplanSignalData.safeParse(item);
-    if (parsed.success) return parsed.data.replan;
+    const replan = replanIn(item);
+    if (replan !== undefined) return replan;
   }
   return undefined;
 }
