@@ -29,6 +29,22 @@ describe('SseDecoder', () => {
     ]);
   });
 
+  it('finds the same events wherever the stream is cut, with every kind of line ending mixed', () => {
+    const stream = 'data: a\r\n\r\nevent: x\rdata: b\r\rdata: c\n\n: note\r\ndata: d\ndata: e\r\ndata: f\rdata: g\r\n\n';
+    const expected = [
+      { event: null, data: 'a', id: null },
+      { event: 'x', data: 'b', id: null },
+      { event: null, data: 'c', id: null },
+      { event: null, data: 'd\ne\nf\ng', id: null },
+    ];
+    expect(decodeAll([stream])).toEqual(expected);
+    for (let first = 0; first <= stream.length; first += 1) {
+      for (let second = first; second <= stream.length; second += 1) {
+        expect(decodeAll([stream.slice(0, first), stream.slice(first, second), stream.slice(second)])).toEqual(expected);
+      }
+    }
+  });
+
   it('joins multi-line data, keeps event names, skips comments and drops only one leading space', () => {
     expect(decodeAll([': keep-alive\n\nevent: error\ndata:  two spaces\ndata:x\nid: 7\nretry: 10\n\n'])).toEqual([{ event: 'error', data: ' two spaces\nx', id: '7' }]);
   });

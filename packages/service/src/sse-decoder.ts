@@ -57,16 +57,21 @@ export class SseDecoder {
       if (text.charCodeAt(0) === 10) start = 1;
     }
     let pending = this.#partial;
-    for (let index = start; index < text.length; index += 1) {
-      const code = text.charCodeAt(index);
-      if (code !== 10 && code !== 13) continue;
+    // Line ends are found with `indexOf` (native: a quarter of a per-character loop's CPU on an
+    // OpenAI-style stream); a CR, rare in practice, is searched for again only once one was used.
+    let nextLf = text.indexOf('\n', start);
+    let nextCr = text.indexOf('\r', start);
+    while (nextLf !== -1 || nextCr !== -1) {
+      const index = nextCr === -1 || (nextLf !== -1 && nextLf < nextCr) ? nextLf : nextCr;
       const line = pending + text.slice(start, index);
       pending = '';
-      if (code === 13) {
-        if (index + 1 === text.length) this.#skipLeadingLf = true;
-        else if (text.charCodeAt(index + 1) === 10) index += 1;
-      }
       start = index + 1;
+      if (index === nextCr) {
+        if (start === text.length) this.#skipLeadingLf = true;
+        else if (text.charCodeAt(start) === 10) start += 1;
+        nextCr = text.indexOf('\r', start);
+      }
+      if (nextLf !== -1 && nextLf < start) nextLf = text.indexOf('\n', start);
       if (line === '') {
         const event = this.#dispatch();
         if (event !== undefined) events.push(event);
