@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import { type ResourceLimits, Worker } from 'node:worker_threads';
 
 import { EnsembleError, ErrorCode } from '@ensemble/protocol';
 import type { Logger } from '@ensemble/telemetry';
@@ -27,10 +27,18 @@ export interface WorkerCalculatorOptions {
   timeoutMs: number;
   /** Heap of the worker: an expression that allocates past it fails alone. Default 128 MiB. */
   maxHeapMb?: number;
+  /** Spawns the thread; its first message means it is ready. Default: `calculator-worker`. */
+  spawnWorker?: (resourceLimits: ResourceLimits) => Worker;
   logger?: Logger;
 }
 
 const ERROR_CODES = new Set<string>(Object.values(ErrorCode));
+
+/** A worker thread from the moment it is spawned, and the promise of its first message (mathjs loaded). */
+interface StartingWorker {
+  thread: Worker;
+  ready: Promise<Worker>;
+}
 
 /**
  * The calculator the server uses: expressions are evaluated in a worker thread with a time and a heap
@@ -42,7 +50,7 @@ const ERROR_CODES = new Set<string>(Object.values(ErrorCode));
  */
 export class WorkerCalculator implements Calculator {
   /** The worker being started or serving; cleared when it fails to start or is stopped. */
-  #worker: Promise<Worker> | undefined;
+  #worker: StartingWorker | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   #nextId = 1;
   #closed = false;
@@ -51,7 +59,10 @@ export class WorkerCalculator implements Calculator {
 
   /** Starts the worker now, so the first call does not wait for mathjs to load. */
   async warm(): Promise<void> {
-    await this.#ready();
+    // A worker that `close` stopped while it was loading did not fail: it was not wanted any more.
+    await this.#ready().catch((error: unknown) => {
+      if (!this.#closed) throw error;
+    });
   }
 
   calculate(expression: string): Promise<CalculationResult> {
@@ -62,13 +73,15 @@ export class WorkerCalculator implements Calculator {
 
   async close(): Promise<void> {
     this.#closed = true;
-    const worker = await this.#worker?.catch(() => undefined);
+    const current = this.#worker;
     this.#worker = undefined;
-    await worker?.terminate();
+    // Not waiting for a worker that is still loading mathjs (seconds through tsx on a busy machine):
+    // shutdown would outlast its grace period and end in a SIGKILL.
+    await current?.thread.terminate();
   }
 
   async #evaluate(expression: string): Promise<CalculationResult> {
-    if (this.#closed) throw new EnsembleError(ErrorCode.Unavailable, 'The calculator is shutting down');
+    if (this.#closed) throw shuttingDown();
     const worker = await this.#ready();
     const id = this.#nextId++;
     return new Promise<CalculationResult>((resolve, reject) => {
@@ -82,10 +95,16 @@ export class WorkerCalculator implements Calculator {
         if (reply.id !== id) return;
         settle(() => ('result' in reply ? resolve(reply.result) : reject(toEnsembleError(reply.error))));
       };
-      // The heap limit ends the worker: the expression allocated too much.
+      // The heap limit ends the worker (the expression allocated too much), and so does `close`.
       const onExit = () => {
         this.#discard();
-        settle(() => reject(new EnsembleError(ErrorCode.InvalidRequest, 'The expression needs more memory than the calculator allows; use smaller numbers or matrices', { wireCode: 'calculation_too_large' })));
+        settle(() =>
+          reject(
+            this.#closed
+              ? shuttingDown()
+              : new EnsembleError(ErrorCode.InvalidRequest, 'The expression needs more memory than the calculator allows; use smaller numbers or matrices', { wireCode: 'calculation_too_large' }),
+          ),
+        );
       };
       const timer = setTimeout(() => {
         this.#discard();
@@ -106,15 +125,17 @@ export class WorkerCalculator implements Calculator {
   }
 
   #ready(): Promise<Worker> {
+    if (this.#closed) return Promise.reject(shuttingDown());
     if (this.#worker === undefined) {
-      const starting = startWorker(this.options.maxHeapMb ?? 128, this.options.logger);
+      const resourceLimits = { maxOldGenerationSizeMb: this.options.maxHeapMb ?? 128 };
+      const starting = startWorker((this.options.spawnWorker ?? spawnCalculatorWorker)(resourceLimits), this.options.logger);
       this.#worker = starting;
       // A worker that failed to start is not kept: the next call tries again.
-      starting.catch(() => {
+      starting.ready.catch(() => {
         if (this.#worker === starting) this.#worker = undefined;
       });
     }
-    return this.#worker;
+    return this.#worker.ready;
   }
 
   /**
@@ -126,6 +147,10 @@ export class WorkerCalculator implements Calculator {
   }
 }
 
+function shuttingDown(): EnsembleError {
+  return new EnsembleError(ErrorCode.Unavailable, 'The calculator is shutting down');
+}
+
 function toEnsembleError(error: { code: string; message: string }): EnsembleError {
   return new EnsembleError(ERROR_CODES.has(error.code) ? (error.code as ErrorCode) : ErrorCode.Internal, error.message);
 }
@@ -135,14 +160,16 @@ function toEnsembleError(error: { code: string; message: string }): EnsembleErro
  * starts from that file. From source, through tsx, whose loader a worker thread does not inherit on
  * Node 20, the worker loads its entry through tsx's API instead.
  */
-function startWorker(maxHeapMb: number, logger: Logger | undefined): Promise<Worker> {
-  const resourceLimits = { maxOldGenerationSizeMb: maxHeapMb };
-  const worker = import.meta.url.endsWith('.js')
+function spawnCalculatorWorker(resourceLimits: ResourceLimits): Worker {
+  return import.meta.url.endsWith('.js')
     ? new Worker(new URL('./calculator-worker.js', import.meta.url), { resourceLimits })
     : new Worker(tsxWorkerSource(), { eval: true, resourceLimits });
+}
+
+function startWorker(worker: Worker, logger: Logger | undefined): StartingWorker {
   // An idle calculator must not keep the process alive.
   worker.unref();
-  return new Promise((resolve, reject) => {
+  const ready = new Promise<Worker>((resolve, reject) => {
     const onExit = (code: number) => reject(new Error(`the calculator worker exited with code ${code} before it was ready`));
     worker.once('error', reject);
     worker.once('exit', onExit);
@@ -154,6 +181,7 @@ function startWorker(maxHeapMb: number, logger: Logger | undefined): Promise<Wor
       resolve(worker);
     });
   });
+  return { thread: worker, ready };
 }
 
 function tsxWorkerSource(): string {
