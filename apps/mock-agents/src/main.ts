@@ -31,11 +31,13 @@ const service = createMockAgentApp({
   },
 });
 
-await service.start({ host: config.MOCK_AGENT_HOST, port: resolvePort(config) });
-logger.info({ agent: behaviour.name, skills: behaviour.skills.map((skill) => skill.id), failure: behaviour.failure.mode, store: config.MOCK_AGENT_TASK_STORE }, 'mock agent ready');
-
+// Registered before listening: whoever reads the `listening` line may stop the agent at once (the kit
+// builds its card after that line), and a SIGTERM with no handler would skip the graceful drain.
 onShutdownSignal(logger, async () => {
   await service.stop();
   await tasks.close();
   await telemetry.shutdown();
 });
+
+await service.start({ host: config.MOCK_AGENT_HOST, port: resolvePort(config) });
+logger.info({ agent: behaviour.name, skills: behaviour.skills.map((skill) => skill.id), failure: behaviour.failure.mode, store: config.MOCK_AGENT_TASK_STORE }, 'mock agent ready');

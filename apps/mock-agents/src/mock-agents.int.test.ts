@@ -293,6 +293,13 @@ describe('failure modes and resilience', () => {
     await stopping;
     expect(agent.child.exitCode).toBe(0);
   });
+
+  it('exits cleanly on a SIGTERM that comes as soon as it listens (the kit builds its card after that line)', async () => {
+    const agent = await startMock({ preset: 'reasoning' });
+    await agent.stop();
+    expect(agent.child.exitCode).toBe(0);
+    expect(agent.lines.some((line) => line.includes('"msg":"shutting down"'))).toBe(true);
+  });
 });
 
 describe('auth and tracing across processes', () => {

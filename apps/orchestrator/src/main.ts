@@ -79,18 +79,15 @@ const { service, orchestrator } = createOrchestratorApp({
 });
 
 await orchestrator.start();
-const running = await service.start({ host: config.ORCHESTRATOR_HOST, port: config.ORCHESTRATOR_PORT });
-// Gateways find the replicas here (set ORCHESTRATOR_PUBLIC_URL when bound to every interface or behind NAT).
-const announced = await announceReplica(new RedisReplicaRegistry(redis, { keyPrefix }), ORCHESTRATOR_SERVICE, config.ORCHESTRATOR_PUBLIC_URL ?? running.url, {
-  ttlMs: REPLICA_ANNOUNCEMENT_TTL_MS,
-  logger,
-});
-logger.info({ agents: config.AGENT_URLS.length, model: config.ORCHESTRATOR_MODEL, resume_scan_ms: config.ORCHESTRATOR_RESUME_SCAN_MS }, 'orchestrator ready');
 
+// Gateways find the replicas through its announcement, made once the service listens.
+const replica: { announcement?: Promise<{ stop(): Promise<void> }> } = {};
+// Registered before listening: whoever reads the `listening` line may stop the process at once, and a
+// SIGTERM with no handler would end it without releasing its sessions' leases.
 onShutdownSignal(logger, async () => {
   // Out of the registry first, so gateways send new work elsewhere; then workflows are interrupted (not
   // cancelled) and their leases released for another instance.
-  await announced.stop();
+  await (await replica.announcement)?.stop();
   await orchestrator.stop();
   await service.stop();
   await webhooks?.close();
@@ -100,3 +97,13 @@ onShutdownSignal(logger, async () => {
   eventRedis.disconnect();
   await telemetry.shutdown();
 });
+
+const running = await service.start({ host: config.ORCHESTRATOR_HOST, port: config.ORCHESTRATOR_PORT });
+// Set ORCHESTRATOR_PUBLIC_URL when bound to every interface or behind NAT. It never rejects: a failed
+// announcement is logged and tried again.
+replica.announcement = announceReplica(new RedisReplicaRegistry(redis, { keyPrefix }), ORCHESTRATOR_SERVICE, config.ORCHESTRATOR_PUBLIC_URL ?? running.url, {
+  ttlMs: REPLICA_ANNOUNCEMENT_TTL_MS,
+  logger,
+});
+await replica.announcement;
+logger.info({ agents: config.AGENT_URLS.length, model: config.ORCHESTRATOR_MODEL, resume_scan_ms: config.ORCHESTRATOR_RESUME_SCAN_MS }, 'orchestrator ready');

@@ -290,5 +290,13 @@ describe('durability', () => {
     expect(ofType(turn.events, 'node_completed', 'two')).toHaveLength(1);
     expect(finishedTasks(agents['alpha']!) - alphaBefore).toBe(1);
   }, 60_000);
-});
 
+  it('shuts down cleanly when stopped as soon as it listens, leaving no replica announcement behind', async () => {
+    const early = await startOrchestrator('orchestrator-early', orchestratorEnv());
+    // Signalled right after `listening`: the handler is in place, so the process withdraws and drains.
+    await early.stop();
+    expect(early.child.exitCode).toBe(0);
+    expect(early.lines.some((line) => line.includes('"msg":"shutting down"'))).toBe(true);
+    expect(await redis.redis.zscore(`${redis.prefix}replicas:orchestrator`, early.url)).toBeNull();
+  });
+});

@@ -42,15 +42,17 @@ const service = createPlanningAgentApp({
   readiness: [redisReadiness(redis), upstreamReadiness(llm)],
 });
 
-await service.start({ host: config.PLANNING_AGENT_HOST, port: config.PLANNING_AGENT_PORT });
-if (config.AGENT_URLS.length === 0) logger.warn('AGENT_URLS is empty: every planning task will fail until agents are configured');
-// Discovery runs in the background (every plan refreshes it too), so start-up never waits for agents.
-void registry.start();
-logger.info({ agent_urls: config.AGENT_URLS, model: config.PLANNER_MODEL, max_attempts: config.PLANNER_MAX_ATTEMPTS }, 'planning agent ready');
-
+// Registered before listening: whoever reads the `listening` line may stop the agent at once (the kit
+// builds its card after that line), and a SIGTERM with no handler would skip the graceful drain.
 onShutdownSignal(logger, async () => {
   await service.stop();
   await registry.stop();
   await redis.quit();
   await telemetry.shutdown();
 });
+
+await service.start({ host: config.PLANNING_AGENT_HOST, port: config.PLANNING_AGENT_PORT });
+if (config.AGENT_URLS.length === 0) logger.warn('AGENT_URLS is empty: every planning task will fail until agents are configured');
+// Discovery runs in the background (every plan refreshes it too), so start-up never waits for agents.
+void registry.start();
+logger.info({ agent_urls: config.AGENT_URLS, model: config.PLANNER_MODEL, max_attempts: config.PLANNER_MAX_ATTEMPTS }, 'planning agent ready');

@@ -43,10 +43,13 @@ describe('rag-agent main', () => {
     expect(agent.child.exitCode).toBe(0);
   });
 
-  it('changes nothing when restarted over the same corpus', async () => {
+  it('changes nothing when restarted over the same corpus, and shuts down cleanly when stopped as soon as it listens', async () => {
     const agent = await startService({ name: 'rag-agent', entry: 'apps/rag-agent/src/main.ts', env, timeoutMs: 60_000 });
-    expect(await agent.waitForLine((line) => line['msg'] === 'knowledge base seed: nothing changed')).toMatchObject({ files: 6, added: 0, updated: 0, unchanged: 6 });
+    // Signalled right after `listening` (the seed's line came before it): handled, not the default death.
     await agent.stop();
+    expect(agent.child.exitCode).toBe(0);
+    expect(agent.lines.some((line) => line.includes('"msg":"shutting down"'))).toBe(true);
+    expect(await agent.waitForLine((line) => line['msg'] === 'knowledge base seed: nothing changed')).toMatchObject({ files: 6, added: 0, updated: 0, unchanged: 6 });
   });
 
   it('refuses to start when the embedding model changed, saying how to re-index', async () => {

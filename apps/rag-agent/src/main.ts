@@ -57,10 +57,9 @@ try {
     maxBodyBytes: Math.max(config.RAG_MAX_BODY_BYTES, config.A2A_MAX_BODY_BYTES),
     readiness: [...tasks.readiness, upstreamReadiness(llm), vectorStoreReadiness(store)],
   });
-  await service.start({ host: config.RAG_AGENT_HOST, port: config.RAG_AGENT_PORT });
-  const stats = await store.stats();
-  logger.info({ documents: stats.documents, chunks: stats.chunks, model: config.RAG_MODEL, task_store: config.RAG_TASK_STORE }, 'rag agent ready');
-
+  // Registered before listening: whoever reads the `listening` line may stop the agent at once (the kit
+  // builds its card after that line), and a SIGTERM with no handler would end the process without
+  // closing the in-process database.
   const openedStore = opened;
   onShutdownSignal(logger, async () => {
     await service.stop();
@@ -68,6 +67,9 @@ try {
     await tasks.close();
     await telemetry.shutdown();
   });
+  await service.start({ host: config.RAG_AGENT_HOST, port: config.RAG_AGENT_PORT });
+  const stats = await store.stats();
+  logger.info({ documents: stats.documents, chunks: stats.chunks, model: config.RAG_MODEL, task_store: config.RAG_TASK_STORE }, 'rag agent ready');
 } catch (error) {
   // Start-up failures (an embedding space mismatch, an unreachable database) are configuration problems:
   // say which, without a stack trace, and exit non-zero so the supervisor shows it.

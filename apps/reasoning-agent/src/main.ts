@@ -42,15 +42,17 @@ const service = createReasoningAgentApp({
   readiness: [...tasks.readiness, upstreamReadiness(llm)],
 });
 
-await service.start({ host: config.REASONING_AGENT_HOST, port: config.REASONING_AGENT_PORT });
-logger.info(
-  { model: config.REASONING_MODEL, max_steps: config.REASONING_MAX_STEPS, tools: toolbox.tools().length, mcp_servers: toolbox.status().map((server) => `${server.name}:${server.state}`), store: config.REASONING_TASK_STORE },
-  'reasoning agent ready',
-);
-
+// Registered before listening: whoever reads the `listening` line may stop the agent at once (the kit
+// builds its card after that line), and a SIGTERM with no handler would skip the graceful drain.
 onShutdownSignal(logger, async () => {
   await service.stop();
   await toolbox.close();
   await tasks.close();
   await telemetry.shutdown();
 });
+
+await service.start({ host: config.REASONING_AGENT_HOST, port: config.REASONING_AGENT_PORT });
+logger.info(
+  { model: config.REASONING_MODEL, max_steps: config.REASONING_MAX_STEPS, tools: toolbox.tools().length, mcp_servers: toolbox.status().map((server) => `${server.name}:${server.state}`), store: config.REASONING_TASK_STORE },
+  'reasoning agent ready',
+);
