@@ -81,7 +81,7 @@ export class WorkerCalculator implements Calculator {
   }
 
   async #evaluate(expression: string): Promise<CalculationResult> {
-    if (this.#closed) throw shuttingDown();
+    // Refused once closed: `#ready` starts no worker then.
     const worker = await this.#ready();
     const id = this.#nextId++;
     return new Promise<CalculationResult>((resolve, reject) => {
