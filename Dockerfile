@@ -6,7 +6,9 @@
 # embedded-postgres cli. See docs/deployment.md. test/deploy/runtime-layout.int.test.ts builds and runs the
 # same runtime layout without a Docker engine.
 
-ARG NODE_VERSION=20.19
+# The Node.js the test suite runs on: package.json pins the same release as the `node-linux-*` packages that
+# `npm ci` puts first on every npm script's PATH (test/deploy/dockerfile.test.ts keeps the two equal).
+ARG NODE_VERSION=24.22.3
 
 # ---- build: all dependencies, the web console (Vite), then the runtime layout (compiled JavaScript +
 # manifests + the console's static files, served by the gateway at /console) in /layout ----
@@ -17,11 +19,12 @@ RUN npm ci --no-audit --no-fund \
  && npm run build:console \
  && npm run build -- /layout
 
-# ---- deps: the production install of that layout (no dev dependencies, no sources) ----
+# ---- deps: the production install of that layout (no dev dependencies, no sources; no optional ones:
+# they are the pinned Node.js binaries, which the base image already is, and pg's Cloudflare socket) ----
 FROM node:${NODE_VERSION}-bookworm-slim AS deps
 WORKDIR /app
 COPY --from=build /layout/ ./
-RUN npm ci --omit=dev --no-audit --no-fund \
+RUN npm ci --omit=dev --omit=optional --no-audit --no-fund \
  && npm cache clean --force
 
 # ---- runtime ----

@@ -5,7 +5,8 @@
  * - `@portkey-ai/gateway` for `bench:gateway --peers`. Its streams fail with `TypeError: immutable` under
  *   `@hono/node-server` 1.19+ (their issue #1389), so `overrides` pins 1.13.x under it.
  * - `@langchain/langgraph` (+ `@langchain/core`) and `@mastra/core` for `bench:dag --peers`. Mastra 1.x
- *   declares Node >= 22.13 but runs on Node 20; it is pinned exactly so npm does not fall back to 0.x.
+ *   declares Node >= 22.13 (the project's Node 24 meets it); it is pinned exactly so an npm running on an
+ *   older Node.js does not fall back to 0.x.
  *
  * Re-running it is cheap: npm leaves an up-to-date install alone.
  */

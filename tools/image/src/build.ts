@@ -10,7 +10,7 @@ import { glob } from 'tinyglobby';
  * The build step of the container image. It writes the runtime layout (everything the image holds except
  * `node_modules`) into one directory:
  *
- * - the root `package.json` and `package-lock.json`, so `npm ci --omit=dev` there installs exactly the
+ * - the root `package.json` and `package-lock.json`, so `npm ci --omit=dev --omit=optional` there installs exactly the
  *   production dependencies the lock file names, laid out as npm lays them out (nested ones included);
  * - every workspace's `package.json`, its `exports` pointing at `dist/*.js` instead of `src/*.ts`;
  * - every workspace's `src/**` compiled file by file to `dist/**` (ESM, source maps, tests left out), its
@@ -102,7 +102,7 @@ export async function buildRuntimeLayout(outDir: string): Promise<LayoutResult> 
       platform: 'node',
       format: 'esm',
       // The engines floor: an older target makes esbuild drop import attributes (`with { type: 'json' }`).
-      target: 'node20.19',
+      target: 'node24',
       sourcemap: true,
       logLevel: 'warning',
     });
