@@ -156,9 +156,10 @@ function toEnsembleError(error: { code: string; message: string }): EnsembleErro
 }
 
 /**
- * Compiled (the container image bundles `calculator-worker.js` beside this module's bundle), the worker
- * starts from that file. From source, through tsx, whose loader a worker thread does not inherit on
- * Node 20, the worker loads its entry through tsx's API instead.
+ * Compiled (the container image compiles `calculator-worker.js` beside this module), the worker
+ * starts from that file. From source, the worker loads its entry through tsx's API: a worker thread
+ * inherits tsx's loader on Node 24, but the process may not run under it at all (vitest compiles the
+ * modules it tests its own way).
  */
 function spawnCalculatorWorker(resourceLimits: ResourceLimits): Worker {
   return import.meta.url.endsWith('.js')
