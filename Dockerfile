@@ -6,8 +6,8 @@
 # embedded-postgres cli. See docs/deployment.md. test/deploy/runtime-layout.int.test.ts builds and runs the
 # same runtime layout without a Docker engine.
 
-# The Node.js the test suite runs on: package.json pins the same release as the `node-linux-*` packages that
-# `npm ci` puts first on every npm script's PATH (test/deploy/dockerfile.test.ts keeps the two equal).
+# The Node.js release the test suite runs on: package.json pins it as the `node-linux-*` packages, whose
+# binary npm puts first on every npm script's PATH (test/deploy/dockerfile.test.ts keeps the two equal).
 ARG NODE_VERSION=24.22.3
 
 # ---- build: all dependencies, the web console (Vite), then the runtime layout (compiled JavaScript +

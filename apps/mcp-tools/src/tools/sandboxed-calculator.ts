@@ -156,7 +156,7 @@ function toEnsembleError(error: { code: string; message: string }): EnsembleErro
 }
 
 /**
- * Compiled (the container image compiles `calculator-worker.js` beside this module), the worker
+ * Compiled (the image's build step writes `calculator-worker.js` beside this module), the worker
  * starts from that file. From source, the worker loads its entry through tsx's API: a worker thread
  * inherits tsx's loader on Node 24, but the process may not run under it at all (vitest compiles the
  * modules it tests its own way).
