@@ -25,7 +25,8 @@
  *   MONITOR, which slows a shared Redis down for everyone: opt-in);
  * - CPU per node, marginal (the difference between the two sizes, over the nodes between them, so what a
  *   run costs whatever its size drops out): the orchestrator process for Ensemble, this process for the
- *   in-process contenders, and the agent serving each.
+ *   in-process contenders, the agent serving each, Redis (when it runs on this machine) and Ensemble's
+ *   client; their sum is what a node costs the machine's shared cores.
  *
  * With `--peers` (after `npm run bench:peers`), LangGraph.js and Mastra workflows run the same DAG of the
  * same A2A calls (official `@a2a-js/sdk` client, see dag-peers.ts) in the same rounds, and the bench prints
@@ -41,6 +42,7 @@
 import { TaskState } from '@a2a-js/sdk';
 import type { ReasoningEvent } from '@ensemble/protocol';
 import { type TurnTranscript, orchestratorClient, plan, planNode, startScriptedPlanner } from '@ensemble/workflow/testing/harness';
+import type { Redis } from 'ioredis';
 import { startMockAgent, startOrchestrator } from '../test/support/services.js';
 
 import { type ServiceProcess, cpuTimeMs, parseJsonLine, startService, stopAllServices } from '../test/support/processes.js';
@@ -120,10 +122,17 @@ async function agentWorkSince(agent: ServiceProcess, from: number, expected: num
   return new Map(work.map((line) => [String(line['input']).replace(/^work /, ''), { received: Number(line['received_at']), started: Number(line['work_started_at']), done: Number(line['work_done_at']) }]));
 }
 
-/** CPU (ms) one run took: the caller's (the orchestrator process, or this process for an in-process contender) and the agent's. */
+/**
+ * CPU (ms) one run took, by process: the caller's (the orchestrator process, or this process for an
+ * in-process contender), the agent's, Redis's (Ensemble's node records, event log and task; the mock agent
+ * keeps its tasks in memory), and the client's (for Ensemble this process, reading the orchestrator's
+ * progress stream; 0 for an in-process contender, whose client is its caller).
+ */
 interface CpuSpent {
   caller: number;
   agent: number;
+  redis: number;
+  client: number;
 }
 
 /** One run's CPU and the size of its DAG (CPU per node is read off the difference between sizes). */
@@ -136,6 +145,9 @@ const ownCpuMs = () => {
 };
 
 const redis = testRedis();
+const redisPid = await localRedisPid(redis);
+/** Redis's CPU time so far (ms); NaN when it is not a process of this machine. */
+const redisCpuMs = () => cpuTimeMs(redisPid);
 const planner = await startScriptedPlanner();
 /** Commands (and argument bytes) sent on this run's keys, from MONITOR; script-internal commands excluded. */
 const traffic = { commands: 0, bytes: 0 };
@@ -184,7 +196,7 @@ try {
     let bytes: Promise<{ session: number; nodes: number }> | undefined;
     const trafficBefore = { ...traffic };
     const workFrom = worker.lines.length;
-    const cpuBefore = { caller: cpuTimeMs(service.pid), agent: cpuTimeMs(worker.pid) };
+    const cpuBefore = { caller: cpuTimeMs(service.pid), agent: cpuTimeMs(worker.pid), redis: redisCpuMs(), client: ownCpuMs() };
     const started = performance.now();
     const turn: TurnTranscript = await caller.send({ text: `[${tag}] benchmark` }, (transcript, event) => {
       const last = transcript.events.at(-1);
@@ -196,7 +208,12 @@ try {
       }
     });
     const total = performance.now() - started;
-    const cpu = { caller: cpuTimeMs(service.pid) - cpuBefore.caller, agent: cpuTimeMs(worker.pid) - cpuBefore.agent };
+    const cpu: CpuSpent = {
+      caller: cpuTimeMs(service.pid) - cpuBefore.caller,
+      agent: cpuTimeMs(worker.pid) - cpuBefore.agent,
+      redis: redisCpuMs() - cpuBefore.redis,
+      client: ownCpuMs() - cpuBefore.client,
+    };
     if (turn.finalState !== TaskState.TASK_STATE_COMPLETED) throw new Error(`run ${tag} ended in state ${turn.finalState}: ${turn.finalText}`);
     // MONITOR lines arrive on their own connection; a ping on the monitored server orders us after them.
     if (monitor !== undefined) await redis.redis.ping();
@@ -260,9 +277,15 @@ try {
     const barePhases: LayerPhases[] = [];
     const runContender = async (contender: { name: string; run: DagRunner }) => {
       const workFrom = worker.lines.length;
-      const cpuBefore = { caller: ownCpuMs(), agent: cpuTimeMs(worker.pid) };
+      const cpuBefore = { caller: ownCpuMs(), agent: cpuTimeMs(worker.pid), redis: redisCpuMs() };
       const timing = await contender.run(dag);
-      cpuRuns.get(contender.name)!.push({ nodes: size.nodes, caller: ownCpuMs() - cpuBefore.caller, agent: cpuTimeMs(worker.pid) - cpuBefore.agent });
+      cpuRuns.get(contender.name)!.push({
+        nodes: size.nodes,
+        caller: ownCpuMs() - cpuBefore.caller,
+        agent: cpuTimeMs(worker.pid) - cpuBefore.agent,
+        redis: redisCpuMs() - cpuBefore.redis,
+        client: 0,
+      });
       timings.get(contender.name)!.push(timing);
       if (contender.name !== 'bare A2A') return;
       const sent = new Map([...timing.nodes].map(([id, times]) => [id, times.sent]));
@@ -369,11 +392,27 @@ try {
     `\nCPU per node, ms (median ${large.nodes}-node run minus median ${small.nodes}-node run, over the ${large.nodes - small.nodes} nodes between them; from /proc and process.cpuUsage, Linux):\n` +
       'caller = the orchestrator process for Ensemble (durable writes, event log, its own A2A task), this process for the in-process contenders\n' +
       '(which also reads the agent\'s few log lines per node, a small cost against them); agent = the mock agent serving the calls;\n' +
-      'caller CPU ms/run = what a run costs whatever its size (Ensemble: session, planning call, synthesis streamed to the client)',
+      'redis = the Redis server (n/a when it is not on this machine); client = this process reading Ensemble\'s progress stream (and the agent\'s log lines);\n' +
+      'all = the four together: what a node costs the shared cores; caller CPU ms/run = what a run costs whatever its size (Ensemble: session, planning call, synthesis streamed to the client)',
   );
+  const shown = (value: number) => (Number.isNaN(value) ? 'n/a' : value);
   console.table(
     Object.fromEntries(
-      [...cpuRuns].map(([name, entries]) => [name, { 'caller CPU ms/node': perNode(entries, 'caller'), 'agent CPU ms/node': perNode(entries, 'agent'), 'caller CPU ms/run': perRun(entries) }]),
+      [...cpuRuns].map(([name, entries]) => {
+        const sides = { caller: perNode(entries, 'caller'), agent: perNode(entries, 'agent'), redis: perNode(entries, 'redis'), client: perNode(entries, 'client') };
+        const all = round(sides.caller + sides.agent + sides.redis + sides.client, 2);
+        return [
+          name,
+          {
+            'caller CPU ms/node': sides.caller,
+            'agent CPU ms/node': sides.agent,
+            'redis CPU ms/node': shown(sides.redis),
+            'client CPU ms/node': sides.client,
+            'all CPU ms/node': shown(all),
+            'caller CPU ms/run': perRun(entries),
+          },
+        ];
+      }),
     ),
   );
   if (PEERS || base !== undefined) {
@@ -393,4 +432,14 @@ try {
   await stopAllServices();
   await planner.stop();
   await redis.cleanup();
+}
+
+/**
+ * The pid of the Redis server the benchmark uses, when it runs on this machine (a loopback URL): its CPU
+ * is read from `/proc` like every other process's. Undefined for a remote Redis, whose pid means nothing here.
+ */
+async function localRedisPid(server: { url: string; redis: Redis }): Promise<number | undefined> {
+  if (!['127.0.0.1', 'localhost', '[::1]'].includes(new URL(server.url).hostname)) return undefined;
+  const pid = /^process_id:(\d+)/m.exec(await server.redis.info('server'))?.[1];
+  return pid === undefined ? undefined : Number(pid);
 }
