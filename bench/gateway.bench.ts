@@ -28,7 +28,7 @@ import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
-import { type ServiceProcess, cpuTimeMs, startService, stopAllServices } from '../test/support/processes.js';
+import { type ServiceProcess, cpuTimeMs, profilingArgs, startService, stopAllServices } from '../test/support/processes.js';
 import { PEERS_DIR } from './peers.js';
 
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5);
@@ -137,9 +137,7 @@ async function freePort(): Promise<number> {
 const peers: ChildProcess[] = [];
 async function startPeer(name: string, args: string[], ready: RegExp, cwd: string): Promise<{ pid: number; line: string }> {
   // Profiled like our services (`startService`), so a floor's profile can be set beside the gateway's.
-  const profileDir = process.env['BENCH_PROFILE_DIR'];
-  const profiling = profileDir === undefined || profileDir === '' ? [] : ['--cpu-prof', '--cpu-prof-dir', `${profileDir}/${name.replaceAll(' ', '-')}`];
-  const child = spawn(process.execPath, [...profiling, ...args], { cwd, env: { ...process.env, NODE_ENV: 'production' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...profilingArgs(name), ...args], { cwd, env: { ...process.env, NODE_ENV: 'production' }, stdio: ['ignore', 'pipe', 'pipe'] });
   peers.push(child);
   const lines: string[] = [];
   return new Promise((resolve, reject) => {

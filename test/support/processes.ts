@@ -38,14 +38,20 @@ export interface StartServiceOptions {
 }
 
 /**
+ * Node.js flags for a process the benchmarks start: with BENCH_PROFILE_DIR=dir, it writes a V8 CPU
+ * profile to dir/<name>/ when it exits (spaces in `name` become dashes); otherwise none.
+ */
+export function profilingArgs(name: string): string[] {
+  const profileDir = process.env['BENCH_PROFILE_DIR'];
+  return profileDir === undefined || profileDir === '' ? [] : ['--cpu-prof', '--cpu-prof-dir', `${profileDir}/${name.replaceAll(' ', '-')}`];
+}
+
+/**
  * Starts a service as a real child process (through tsx) with port 0 and waits for its `listening` log
  * line, which carries the URL it bound. Nothing here sleeps: readiness is the service saying so.
  */
 export async function startService(options: StartServiceOptions): Promise<ServiceProcess> {
-  // BENCH_PROFILE_DIR=dir: every service writes a V8 CPU profile to dir/<name>/ when it exits (benchmarks).
-  const profileDir = process.env['BENCH_PROFILE_DIR'];
-  const profiling = profileDir === undefined || profileDir === '' ? [] : ['--cpu-prof', '--cpu-prof-dir', `${profileDir}/${options.name}`];
-  const [file, ...argv] = options.command?.argv ?? [process.execPath, ...profiling, '--import', 'tsx', options.entry ?? '', ...(options.args ?? [])];
+  const [file, ...argv] = options.command?.argv ?? [process.execPath, ...profilingArgs(options.name), '--import', 'tsx', options.entry ?? '', ...(options.args ?? [])];
   const child = spawn(file, argv, {
     cwd: options.command?.cwd ?? REPO_ROOT,
     env: { ...process.env, LOG_LEVEL: 'info', OTEL_EXPORTER_OTLP_ENDPOINT: '', ...options.env },
