@@ -110,6 +110,19 @@ describe('cited-synthesis behaviour', () => {
     expect(state.requests.list()[0]!.replySource).toBe('behaviour:cited-synthesis');
   });
 
+  it('lists each cited source once when the same result reaches the prompt twice', async () => {
+    // The synthesis prompt holds a RAG node's output and a later node's that quotes it.
+    const later = `[sim-llm] Summary of the lookup.\n\n${ragOutput}`;
+    const completion = await sim.client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: `Agent results:\n\n### lookup (rag-agent): Look it up\n${ragOutput}\n\n### answer (reasoning-agent): Answer\n${later}` }],
+    });
+    expect(completion.choices[0]!.message.content).toBe(
+      '[sim-llm] From the knowledge base: An HNSW index builds a layered graph of the vectors [1]. Agents publish an Agent Card [2].\n\n' +
+        'Sources:\n[1] Vector search (docs/a.md)\n[2] A2A (docs/b.md)',
+    );
+  });
+
   it('ignores results where nothing was found or cited', async () => {
     const nothing = JSON.stringify({ query: 'q', found: false, sources: [] });
     await sim.client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `Agent results:\n${nothing}` }] });

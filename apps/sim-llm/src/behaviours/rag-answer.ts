@@ -33,9 +33,9 @@ export const ragAnswer: SimBehaviour = {
  * Stands in for a model that writes a final answer from other agents' results (the orchestrator's
  * synthesis): when the prompt carries a RAG agent's sources result (`RagSourcesResult` JSON, as the RAG
  * agent's data artifact appears in a node's output) with cited sources, the answer keeps the cited
- * sentences as written and lists the cited sources, as a model told to preserve citations would. Other
- * prompts fall through. Citation numbers are carried over unchanged: with several RAG results in one
- * prompt they may repeat.
+ * sentences as written and lists the cited sources, each once, as a model told to preserve citations
+ * would. Other prompts fall through. Citation numbers are carried over unchanged: with several different
+ * RAG results in one prompt they may repeat.
  */
 export const citedSynthesis: SimBehaviour = {
   name: 'cited-synthesis',
@@ -49,7 +49,9 @@ export const citedSynthesis: SimBehaviour = {
     const { results, text } = citedResults(request);
     const sentences = [...new Set([...text.matchAll(/[^.!?\n:]*?\S\s?(?:\[\d+\])+[.!?]/g)].map((match) => match[0].trim()))];
     const sources = results.flatMap((result) => result.sources.filter((source) => source.cited));
-    const listing = sources.map((source) => `[${source.index}] ${source.title} (${source.source})`).join('\n');
+    // A result can reach the prompt twice (a RAG node's output, and again inside a later node's that read
+    // it): each source is listed once.
+    const listing = [...new Set(sources.map((source) => `[${source.index}] ${source.title} (${source.source})`))].join('\n');
     const body = sentences.length > 0 ? sentences.join(' ') : 'The knowledge base answered the request; see the sources below.';
     return { content: `[sim-llm] From the knowledge base: ${body}\n\nSources:\n${listing}` };
   },
