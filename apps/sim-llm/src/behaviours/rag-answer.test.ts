@@ -54,6 +54,18 @@ describe('rag-answer behaviour', () => {
     expect(chunks).toBeGreaterThan(3);
   });
 
+  it('quotes a sentence, not the title line above it', async () => {
+    const prompt = [RAG_PROMPT_SECTIONS.sources, '[1] Retrieval in Ensemble (docs/rag.txt)', 'Retrieval in Ensemble', '', 'Retrieval answers a question from documents.'].join('\n');
+    const completion = await sim.client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [
+        { role: 'system', content: prompt },
+        { role: 'user', content: 'How does retrieval in Ensemble answer a question?' },
+      ],
+    });
+    expect(completion.choices[0]!.message.content).toBe('[sim-llm] According to the sources: Retrieval answers a question from documents [1].');
+  });
+
   it('says nothing relevant was found when the prompt has no sources', async () => {
     const completion = await sim.client.chat.completions.create({
       model: 'gpt-4o-mini',

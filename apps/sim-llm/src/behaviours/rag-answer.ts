@@ -123,7 +123,10 @@ export function answerFromSources(question: string, sources: readonly PromptSour
   const relevant = ranked.filter((entry) => entry.score > 0).slice(0, 2);
   const chosen = relevant.length > 0 ? relevant : ranked.slice(0, 1);
   const quotes = chosen.map(({ source }) => {
-    const sentences = splitSentences(source.text);
+    const split = splitSentences(source.text);
+    // A line without a full stop (a document's title, a heading) is not quoted while there are sentences.
+    const full = split.filter((sentence) => /[.!?]["')`]*$/.test(sentence));
+    const sentences = full.length > 0 ? full : split;
     let best = sentences[0] ?? source.heading;
     let bestScore = -1;
     for (const sentence of sentences) {
@@ -135,10 +138,11 @@ export function answerFromSources(question: string, sources: readonly PromptSour
   return `[sim-llm] According to the sources: ${quotes.join(' ')}`;
 }
 
+/** Sentences, paragraph by paragraph: a blank line ends one even without a full stop (after a title). */
 function splitSentences(text: string): string[] {
   return text
-    .replace(/\s+/g, ' ')
-    .split(/(?<=[.!?])\s+(?=[A-Z0-9`"(])/)
+    .split(/\n\s*\n/)
+    .flatMap((paragraph) => paragraph.replace(/\s+/g, ' ').split(/(?<=[.!?])\s+(?=[A-Z0-9`"(])/))
     .map((sentence) => sentence.replace(/^[-*#>\s]+/, '').trim())
     .filter((sentence) => sentence.length > 0);
 }
