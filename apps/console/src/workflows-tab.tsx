@@ -113,7 +113,8 @@ function WorkflowNode({ data }: NodeProps<Node<WorkflowNodeData>>): ReactNode {
     <div className={`node ${node.state}`}>
       <Handle type="target" position={Position.Left} />
       <div>
-        <strong>{node.agent}</strong> · {node.skill}
+        <strong>{node.agent}</strong>
+        {node.skill === '' ? null : ` · ${node.skill}`}
       </div>
       <div className="state">{NODE_STATE_LABELS[node.state]}</div>
       <div>
@@ -127,6 +128,8 @@ function WorkflowNode({ data }: NodeProps<Node<WorkflowNodeData>>): ReactNode {
 }
 
 const NODE_TYPES = { workflow: WorkflowNode };
+/** A small plan is shown at its natural size, not blown up to fill the pane (React Flow zooms up to 2x). */
+const FIT_VIEW = { maxZoom: 1 };
 
 /** A node's accessible name: `id: agent skill, state`, e.g. `gather: researcher research, done`. */
 export function nodeName(node: GraphNode): string {
@@ -201,7 +204,7 @@ export function WorkflowsTab({ sessionId, onSession }: { sessionId: string | und
       {watch.graph.goal === undefined ? null : <p>Goal: {watch.graph.goal}</p>}
       {watch.graph.turnError === undefined ? null : <ErrorMessage error={watch.graph.turnError} />}
       <div className="graph" role="region" aria-label="Workflow graph">
-        <ReactFlow nodes={nodes} edges={edges} onNodesChange={onNodesChange} nodeTypes={NODE_TYPES} fitView nodesDraggable={false} onNodeClick={(_, node) => setSelected(node.id)} proOptions={{ hideAttribution: true }} />
+        <ReactFlow nodes={nodes} edges={edges} onNodesChange={onNodesChange} nodeTypes={NODE_TYPES} fitView fitViewOptions={FIT_VIEW} nodesDraggable={false} onNodeClick={(_, node) => setSelected(node.id)} proOptions={{ hideAttribution: true }} />
       </div>
       {watch.graph.answer === '' && watch.graph.turnState === undefined ? null : (
         <section className="panel" aria-label="Workflow answer" aria-busy={watch.graph.turnState === 'started'}>
