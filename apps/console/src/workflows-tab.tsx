@@ -114,7 +114,7 @@ function WorkflowNode({ data }: NodeProps<Node<WorkflowNodeData>>): ReactNode {
       <Handle type="target" position={Position.Left} />
       <div>
         <strong>{node.agent}</strong>
-        {node.skill === '' ? null : ` · ${node.skill}`}
+        {skillSuffix(node)}
       </div>
       <div className="state">{NODE_STATE_LABELS[node.state]}</div>
       <div>
@@ -128,6 +128,11 @@ function WorkflowNode({ data }: NodeProps<Node<WorkflowNodeData>>): ReactNode {
 }
 
 const NODE_TYPES = { workflow: WorkflowNode };
+
+/** ` · skill` after the agent's name, or nothing for a node planned by agent alone. */
+function skillSuffix(node: GraphNode): string {
+  return node.skill === '' ? '' : ` · ${node.skill}`;
+}
 /** A small plan is shown at its natural size, not blown up to fill the pane (React Flow zooms up to 2x). */
 const FIT_VIEW = { maxZoom: 1 };
 
@@ -209,13 +214,14 @@ export function WorkflowsTab({ sessionId, onSession }: { sessionId: string | und
       {watch.graph.answer === '' && watch.graph.turnState === undefined ? null : (
         <section className="panel" aria-label="Workflow answer" aria-busy={watch.graph.turnState === 'started'}>
           <h3>Answer{watch.graph.turnState === undefined ? '' : ` (${watch.graph.turnState})`}</h3>
-          <p>{watch.graph.answer === '' ? '—' : watch.graph.answer}</p>
+          <p className="answer">{watch.graph.answer === '' ? '—' : watch.graph.answer}</p>
         </section>
       )}
       {selectedNode === undefined ? null : (
         <section className="panel" aria-label={`Node ${selectedNode.id}`}>
           <h3>
-            {selectedNode.id}: {selectedNode.agent} · {selectedNode.skill} ({NODE_STATE_LABELS[selectedNode.state]})
+            {selectedNode.id}: {selectedNode.agent}
+            {skillSuffix(selectedNode)} ({NODE_STATE_LABELS[selectedNode.state]})
           </h3>
           <h4>Input</h4>
           <pre>{selectedNode.description === '' ? '(none)' : selectedNode.description}</pre>
