@@ -114,8 +114,11 @@ describe('the console', () => {
     // After a reload the same graph comes back, from the server, not from the page's memory.
     await page.reload();
     await expect.poll(() => nodeStates(page), { timeout: 15_000 }).toEqual({ gather: 'done', write: 'done' });
+    // Nodes planned by agent alone (no skill): named and headed without a dangling separator.
+    expect(await graphNodes(page, /^write: /).getAttribute('aria-label')).toBe('write: writer, done');
     await graphNodes(page, /^write: /).click();
     await expect.poll(() => page.getByLabel('Node write').textContent()).toContain('Output');
+    expect(await page.getByLabel('Node write').getByRole('heading', { level: 3 }).textContent()).toBe('write: writer (done)');
     await page.context().close();
   }, 120_000);
 

@@ -133,12 +133,13 @@ const NODE_TYPES = { workflow: WorkflowNode };
 function skillSuffix(node: GraphNode): string {
   return node.skill === '' ? '' : ` · ${node.skill}`;
 }
+
 /** A small plan is shown at its natural size, not blown up to fill the pane (React Flow zooms up to 2x). */
 const FIT_VIEW = { maxZoom: 1 };
 
-/** A node's accessible name: `id: agent skill, state`, e.g. `gather: researcher research, done`. */
+/** A node's accessible name: `id: agent skill, state`, e.g. `gather: researcher research, done` (`gather: researcher, done` without a skill). */
 export function nodeName(node: GraphNode): string {
-  return `${node.id}: ${node.agent} ${node.skill}, ${NODE_STATE_LABELS[node.state]}`;
+  return `${node.id}: ${[node.agent, node.skill].filter((part) => part !== '').join(' ')}, ${NODE_STATE_LABELS[node.state]}`;
 }
 
 export function WorkflowsTab({ sessionId, onSession }: { sessionId: string | undefined; onSession: (sessionId: string) => void }): ReactNode {
